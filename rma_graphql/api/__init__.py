@@ -1,0 +1,1 @@
+"""The GraphQL layer: types, inputs, resolvers, errors and the HTTP/websocket view."""

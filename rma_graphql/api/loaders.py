@@ -1,0 +1,41 @@
+"""Per-request DataLoaders: one ``IN`` query per relation and level, never one per row."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from rma_graphql.service import queries
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+Row = Mapping[str, Any]
+
+
+@dataclass
+class Loaders:
+    lines: DataLoader[str, list[Row]]
+    linked_orders: DataLoader[str, list[Row]]
+    financial_resolutions: DataLoader[str, list[Row]]
+    locations: DataLoader[str, Row | None]
+    organizations: DataLoader[str, Row | None]
+
+
+def make_loaders(uow: UnitOfWork) -> Loaders:
+    def children(relation: str) -> DataLoader[str, list[Row]]:
+        async def load(keys: Sequence[str]) -> list[list[Row]]:
+            return await queries.children_by_rma(uow, relation, keys)
+
+        return DataLoader(load_fn=load)
+
+    def by_id(kind: str) -> DataLoader[str, Row | None]:
+        return DataLoader(load_fn=partial(queries.rows_by_id, uow, kind))
+
+    return Loaders(
+        lines=children("lines"),
+        linked_orders=children("linked_orders"),
+        financial_resolutions=children("financial_resolutions"),
+        locations=by_id("locations"),
+        organizations=by_id("organizations"),
+    )

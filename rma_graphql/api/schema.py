@@ -1,0 +1,373 @@
+"""The GraphQL schema: queries, mutations and the extensions, built once per process."""
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from rma_graphql.api.enums import RmaOrderDeliveryStatus
+from rma_graphql.api.errors import ErrorFormatter
+from rma_graphql.api.inputs import (
+    LocationInput,
+    RmaConfigurationCreateInput,
+    RmaConfigurationUpdateInput,
+    RmaOrderByExternalIdInput,
+    RmaOrderFilterInput,
+    RmaOrderInput,
+    RmaOrderUpdateInput,
+    configuration_values,
+    parse_uuid,
+    text,
+)
+from rma_graphql.api.types import (
+    Location,
+    PageInfo,
+    RmaConfiguration,
+    RmaOrderConnection,
+    RmaOrderEdge,
+    RmaOrderType,
+    RmaStateMachine,
+    RmaStateTransition,
+)
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.machines import SPECS, mermaid
+from rma_graphql.service import configurations as configuration_service
+from rma_graphql.service import queries
+from rma_graphql.service import rma_orders as rma_service
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+
+@strawberry.enum(name="RmaOrderSort")
+class RmaOrderSort(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    UPDATED_AT_DESC = "UPDATED_AT_DESC"
+    RETURN_NUMBER_DESC = "RETURN_NUMBER_DESC"
+    RETURN_NUMBER_ASC = "RETURN_NUMBER_ASC"
+
+
+def _ctx(info: Info) -> Any:
+    return info.context
+
+
+async def _rma(info: Info, rma_id: str) -> RmaOrderType:
+    """The RMA order as committed, read back for a mutation's payload."""
+    ctx = _ctx(info)
+    row = await queries.rma_order_row(ctx.uow, ctx.caller.organization_id, rma_id)
+    if row is None:
+        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+    return RmaOrderType.from_row(row)
+
+
+def _state_machines() -> list[RmaStateMachine]:
+    return [
+        RmaStateMachine(
+            dimension=spec.dimension,
+            states=[state.value for state in spec.states],
+            initial=spec.initial.value,
+            finals=[state.value for state in spec.finals],
+            transitions=[
+                RmaStateTransition(
+                    action=row.action,
+                    from_=row.source.value,
+                    to=row.dest.value,
+                    guard=row.guard.label if row.guard else None,
+                )
+                for row in spec.transitions
+            ],
+            mermaid=mermaid(spec),
+        )
+        for spec in SPECS
+    ]
+
+
+STATE_MACHINES = _state_machines()
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One RMA order, by exactly one of id or byExternalId.")
+    async def rma_order(
+        self,
+        info: Info,
+        id: str | None = None,
+        by_external_id: RmaOrderByExternalIdInput | None = None,
+    ) -> RmaOrderType | None:
+        ctx = _ctx(info)
+        if (id is None) == (by_external_id is None):
+            raise BadUserInputError("Give exactly one of id and byExternalId.", "id" if id else "byExternalId")
+        organization_id = ctx.caller.organization_id
+        if id is not None:
+            rma_id = parse_uuid(id, "id")
+            row = await queries.rma_order_row(ctx.uow, organization_id, rma_id)
+            if row is None:
+                raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+        else:
+            assert by_external_id is not None
+            row = await queries.rma_order_row_by_external_id(
+                ctx.uow, organization_id, by_external_id.external_id, by_external_id.tp_app_id
+            )
+            if row is None:
+                raise NotFoundError(
+                    f"No RMA order with externalId {by_external_id.external_id!r}.",
+                    by_external_id.external_id,
+                )
+        return RmaOrderType.from_row(row)
+
+    @strawberry.field
+    async def rma_orders(
+        self,
+        info: Info,
+        filter: RmaOrderFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
+        sort: RmaOrderSort = RmaOrderSort.CREATED_AT_DESC,
+    ) -> RmaOrderConnection:
+        ctx = _ctx(info)
+        f = filter or RmaOrderFilterInput()
+        if f.search is not None:
+            text(f.search, "filter.search")
+        criteria = queries.RmaOrderFilter(
+            processing_status=[v.value for v in f.processing_status] if f.processing_status else None,
+            delivery_status=[v.value for v in f.delivery_status] if f.delivery_status else None,
+            financial_status=[v.value for v in f.financial_status] if f.financial_status else None,
+            fulfillment_status=[v.value for v in f.fulfillment_status] if f.fulfillment_status else None,
+            expected_resolution=[v.value for v in f.expected_resolution] if f.expected_resolution else None,
+            location_id=parse_uuid(f.location_id, "filter.locationId") if f.location_id else None,
+            created_after=f.created_after,
+            created_before=f.created_before,
+            search=f.search,
+            include_deleted=f.include_deleted,
+        )
+        page = await queries.list_rma_orders(
+            ctx.uow, ctx.caller.organization_id, criteria, first=first, after=after, sort=sort.value
+        )
+        nodes = [RmaOrderType.from_row(row) for row in page.rows]
+        return RmaOrderConnection(
+            edges=[RmaOrderEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field
+    async def rma_configuration(
+        self, info: Info, id: str | None = None, location_id: str | None = None
+    ) -> RmaConfiguration | None:
+        ctx = _ctx(info)
+        if (id is None) == (location_id is None):
+            raise BadUserInputError("Give exactly one of id and locationId.", "id" if id else "locationId")
+        row = await queries.configuration(
+            ctx.uow,
+            ctx.caller.organization_id,
+            id=parse_uuid(id, "id") if id else None,
+            location_id=parse_uuid(location_id, "locationId") if location_id else None,
+        )
+        if row is None:
+            missing = id or location_id
+            raise NotFoundError(f"RMA configuration {missing} not found.", missing)
+        return RmaConfiguration.from_row(row)
+
+    @strawberry.field
+    async def rma_configurations(self, info: Info) -> list[RmaConfiguration]:
+        ctx = _ctx(info)
+        return [RmaConfiguration.from_row(r) for r in await queries.configurations(ctx.uow, ctx.caller.organization_id)]
+
+    @strawberry.field
+    async def locations(self, info: Info) -> list[Location]:
+        ctx = _ctx(info)
+        return [Location.from_row(r) for r in await queries.locations(ctx.uow, ctx.caller.organization_id)]
+
+    @strawberry.field(description="The four status machines, generated from the tables that enforce them.")
+    def rma_state_machines(self) -> list[RmaStateMachine]:
+        return STATE_MACHINES
+
+
+async def _act(info: Info, id: str, action: str, expected_version: int | None, **params: Any) -> RmaOrderType:
+    ctx = _ctx(info)
+    rma_id = parse_uuid(id, "id")
+    await rma_service.perform_action(
+        ctx.uow, ctx.caller, rma_id, action, expected_version=expected_version, **params
+    )
+    return await _rma(info, rma_id)
+
+
+def _reason(value: str | None, field: str = "reason") -> str | None:
+    return text(value, field, 2000)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def rma_order_create(self, info: Info, input: RmaOrderInput) -> RmaOrderType:
+        ctx = _ctx(info)
+        rma_id = await rma_service.create_rma_order(ctx.uow, ctx.caller, input.to_command())
+        return await _rma(info, rma_id)
+
+    @strawberry.mutation
+    async def rma_order_update(
+        self, info: Info, id: str, input: RmaOrderUpdateInput, expected_version: int | None = None
+    ) -> RmaOrderType:
+        ctx = _ctx(info)
+        rma_id = parse_uuid(id, "id")
+        changes = input.to_changes()
+        await rma_service.update_rma_order(
+            ctx.uow, ctx.caller, rma_id, changes, expected_version=expected_version
+        )
+        return await _rma(info, rma_id)
+
+    @strawberry.mutation
+    async def rma_order_submit(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+        return await _act(info, id, "submit", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_accept(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+        return await _act(info, id, "accept", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_reject(
+        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "reject", expected_version, reason=_reason(reason))
+
+    @strawberry.mutation
+    async def rma_order_cancel(
+        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "cancel", expected_version, reason=_reason(reason))
+
+    @strawberry.mutation
+    async def rma_order_hold(
+        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "hold", expected_version, reason=_reason(reason))
+
+    @strawberry.mutation
+    async def rma_order_resume(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+        return await _act(info, id, "resume", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_flag_anomaly(
+        self, info: Info, id: str, reason: str, expected_version: int | None = None
+    ) -> RmaOrderType:
+        text(reason, "reason", 2000, required=True)
+        return await _act(info, id, "flagAnomaly", expected_version, reason=reason)
+
+    @strawberry.mutation
+    async def rma_order_resolve_anomaly(
+        self, info: Info, id: str, comment: str | None = None, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "resolveAnomaly", expected_version, comment=_reason(comment, "comment"))
+
+    @strawberry.mutation
+    async def rma_order_delete(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+        return await _act(info, id, "delete", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_request_fulfillment(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "requestFulfillment", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_start_fulfillment(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "startFulfillment", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_complete_processing(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "completeProcessing", expected_version)
+
+    @strawberry.mutation
+    async def rma_order_update_delivery_status(
+        self, info: Info, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
+    ) -> RmaOrderType:
+        return await _act(info, id, "updateDeliveryStatus", expected_version, status=status)
+
+    @strawberry.mutation
+    async def rma_configuration_create(self, info: Info, input: RmaConfigurationCreateInput) -> RmaConfiguration:
+        ctx = _ctx(info)
+        values = configuration_values(input, partial=False)
+        configuration_id = await configuration_service.create_configuration(ctx.uow, ctx.caller, values)
+        row = await queries.configuration(ctx.uow, ctx.caller.organization_id, id=configuration_id)
+        assert row is not None
+        return RmaConfiguration.from_row(row)
+
+    @strawberry.mutation
+    async def rma_configuration_update(
+        self, info: Info, id: str, input: RmaConfigurationUpdateInput
+    ) -> RmaConfiguration:
+        ctx = _ctx(info)
+        configuration_id = parse_uuid(id, "id")
+        values = configuration_values(input, partial=True)
+        await configuration_service.update_configuration(ctx.uow, ctx.caller, configuration_id, values)
+        row = await queries.configuration(ctx.uow, ctx.caller.organization_id, id=configuration_id)
+        assert row is not None
+        return RmaConfiguration.from_row(row)
+
+    @strawberry.mutation
+    async def location_create(self, info: Info, input: LocationInput) -> Location:
+        ctx = _ctx(info)
+        text(input.name, "input.name", 200, required=True)
+        contact = input.contact.to_json("input.contact") if input.contact else None
+        location_id = await configuration_service.create_location(
+            ctx.uow, ctx.caller, name=input.name, type=input.type, contact=contact
+        )
+        rows = await queries.locations(ctx.uow, ctx.caller.organization_id)
+        return next(Location.from_row(r) for r in rows if r["id"] == location_id)
+
+
+# Validation rules are built once: a rule class made per request would change the
+# validation cache's key every time and defeat the cache.
+_LIMIT_RULES = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+
+
+class RmaSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Refusals are answers, not faults: only unexpected errors are logged (by the
+        # error formatter, with a reference the client sees).
+        return None
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: AddValidationRules(_LIMIT_RULES),
+        ErrorFormatter,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return RmaSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()

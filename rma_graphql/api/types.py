@@ -1,0 +1,448 @@
+"""GraphQL output types, built straight from Core rows (never from table models)."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from rma_graphql.api.enums import (
+    LocationTypeEnum,
+    RmaActorType,
+    RmaFinancialResolutionStatus,
+    RmaFinancialResolutionType,
+    RmaOrderDeliveryStatus,
+    RmaOrderEventType,
+    RmaOrderExpectedResolution,
+    RmaOrderFinancialStatus,
+    RmaOrderFulfillmentStatus,
+    RmaOrderLineState,
+    RmaOrderProcessingStatus,
+    RmaOrderProductState,
+    RmaOrderReturnReason,
+    RmaStatusDimension,
+)
+from rma_graphql.domain import statuses as s
+from rma_graphql.service import queries
+from rma_graphql.service.currency import to_major
+
+Row = Mapping[str, Any]
+
+
+def _context(info: Info) -> Any:
+    return info.context
+
+
+@strawberry.type
+class Organization:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Organization":
+        return cls(id=strawberry.ID(row["id"]), name=row["name"])
+
+
+@strawberry.type
+class RmaContact:
+    fullname: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    address: str | None = None
+    address_complement: str | None = None
+    city: str | None = None
+    zipcode: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> "RmaContact | None":
+        if data is None:
+            return None
+        return cls(
+            fullname=data["fullname"],
+            email=data.get("email"),
+            phone=data.get("phone"),
+            company=data.get("company"),
+            address=data.get("address"),
+            address_complement=data.get("addressComplement"),
+            city=data.get("city"),
+            zipcode=data.get("zipcode"),
+            country=data.get("country"),
+        )
+
+
+@strawberry.type
+class Location:
+    id: strawberry.ID
+    name: str
+    type: LocationTypeEnum
+    contact: RmaContact | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Location":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            name=row["name"],
+            type=s.LocationType(row["type"]),
+            contact=RmaContact.from_json(row["contact"]),
+        )
+
+
+@strawberry.type
+class RmaOrderLine:
+    id: strawberry.ID
+    label: str | None
+    sku: str
+    reference: str | None
+    quantity: int
+    reason: RmaOrderReturnReason
+    product_state: RmaOrderProductState | None
+    line_state: RmaOrderLineState
+    price: float | None
+    serial_number: str | None
+    comment: str | None
+
+    @classmethod
+    def from_row(cls, row: Row, currency: str) -> "RmaOrderLine":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            label=row["label"],
+            sku=row["sku"],
+            reference=row["reference"],
+            quantity=row["quantity"],
+            reason=s.ReturnReason(row["reason"]),
+            product_state=s.ProductState(row["product_state"]) if row["product_state"] else None,
+            line_state=s.LineState(row["line_state"]),
+            price=None if row["price"] is None else to_major(row["price"], currency),
+            serial_number=row["serial_number"],
+            comment=row["comment"],
+        )
+
+
+@strawberry.type
+class RmaOrderLinkedOrder:
+    order_id: str
+    external_reference: str | None
+
+
+@strawberry.type
+class RmaShipment:
+    """A return shipment (carrier, tracking and scans arrive with the shipments work)."""
+
+    id: strawberry.ID
+
+
+@strawberry.type
+class RmaFinancialResolutionRequest:
+    id: strawberry.ID
+    type: RmaFinancialResolutionType
+    amount: float
+    currency: str
+    status: RmaFinancialResolutionStatus
+    created_at: datetime
+    executed_at: datetime | None
+    reference: str | None
+    failure_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaFinancialResolutionRequest":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            type=s.FinancialResolutionType(row["type"]),
+            amount=to_major(row["amount"], row["currency"]),
+            currency=row["currency"],
+            status=s.FinancialResolutionStatus(row["status"]),
+            created_at=row["created_at"],
+            executed_at=row["executed_at"],
+            reference=row["reference"],
+            failure_reason=row["failure_reason"],
+        )
+
+
+@strawberry.type
+class RmaOrderAction:
+    action: str
+    allowed: bool
+    reason: str | None
+
+
+@strawberry.type
+class RmaStatusChange:
+    dimension: RmaStatusDimension
+    from_: str | None = strawberry.field(name="from")
+    to: str
+
+
+@strawberry.type
+class RmaActor:
+    type: RmaActorType
+    id: str | None
+    name: str | None
+
+
+@strawberry.type
+class RmaOrderEvent:
+    id: strawberry.ID
+    rma_order_id: str
+    sequence: int
+    position: str
+    type: RmaOrderEventType
+    changes: list[RmaStatusChange]
+    actor: RmaActor
+    comment: str | None
+    occurred_at: datetime
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaOrderEvent":
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            rma_order_id=row["rma_order_id"],
+            sequence=row["sequence"],
+            position=str(row["id"]),
+            type=s.EventType(row["type"]),
+            changes=[
+                RmaStatusChange(dimension=s.Dimension(c["dimension"]), from_=c["from"], to=c["to"])
+                for c in row["changes"]
+            ],
+            actor=RmaActor(
+                type=s.ActorType(row["actor"]["type"]),
+                id=row["actor"].get("id"),
+                name=row["actor"].get("name"),
+            ),
+            comment=row["comment"],
+            occurred_at=row["occurred_at"],
+            version=row["version"],
+        )
+
+
+@strawberry.type
+class RmaOrderType:
+    id: strawberry.ID
+    configuration_id: str
+    external_id: str | None
+    external_reference: str | None
+    return_number: int
+    return_reference: str
+    return_slip_url: str | None
+    currency: str | None
+    apply_return_fee: bool
+    delivery_contact: RmaContact
+    sender: RmaContact
+    owner: RmaContact | None
+    billing_contact: RmaContact | None
+    received_at: datetime
+    issued_at: datetime
+    expected_resolution: RmaOrderExpectedResolution
+    processing_status: RmaOrderProcessingStatus
+    delivery_status: RmaOrderDeliveryStatus | None
+    financial_status: RmaOrderFinancialStatus | None
+    fulfillment_status: RmaOrderFulfillmentStatus | None
+    comment: str | None
+    auto_generate_financial_resolution: bool
+    auto_execute_financial_resolution: bool
+    retained_amount_for_shipping: float
+    meta: JSON | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    fulfillment_requested_at: datetime | None
+    tp_app_id: str | None
+    row: strawberry.Private[Row]
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaOrderType":
+        currency = row["currency"]
+        sender = RmaContact.from_json(row["sender"])
+        delivery_contact = RmaContact.from_json(row["delivery_contact"])
+        assert sender is not None and delivery_contact is not None
+        return cls(
+            id=strawberry.ID(row["id"]),
+            configuration_id=row["configuration_id"],
+            external_id=row["external_id"],
+            external_reference=row["external_reference"],
+            return_number=row["return_number"],
+            return_reference=row["return_reference"],
+            return_slip_url=row["return_slip_url"],
+            currency=currency,
+            apply_return_fee=row["apply_return_fee"],
+            delivery_contact=delivery_contact,
+            sender=sender,
+            owner=RmaContact.from_json(row["owner"]),
+            billing_contact=RmaContact.from_json(row["billing_contact"]),
+            received_at=row["received_at"],
+            issued_at=row["issued_at"],
+            expected_resolution=s.ExpectedResolution(row["expected_resolution"]),
+            processing_status=s.ProcessingStatus(row["processing_status"]),
+            delivery_status=s.DeliveryStatus(row["delivery_status"]),
+            financial_status=s.FinancialStatus(row["financial_status"]),
+            fulfillment_status=s.FulfillmentStatus(row["fulfillment_status"]),
+            comment=row["comment"],
+            auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
+            auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
+            retained_amount_for_shipping=to_major(row["retained_amount_for_shipping"], currency),
+            meta=row["meta"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            fulfillment_requested_at=row["fulfillment_requested_at"],
+            tp_app_id=row["tp_app_id"],
+            row=row,
+        )
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization:
+        row = await _context(info).loaders.organizations.load(self.row["organization_id"])
+        return Organization.from_row(row)
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        row = await _context(info).loaders.locations.load(self.row["location_id"])
+        return Location.from_row(row)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[RmaOrderLine]:
+        rows = await _context(info).loaders.lines.load(self.row["id"])
+        return [RmaOrderLine.from_row(row, self.row["currency"]) for row in rows]
+
+    @strawberry.field
+    async def linked_orders(self, info: Info) -> list[RmaOrderLinkedOrder | None] | None:
+        rows = await _context(info).loaders.linked_orders.load(self.row["id"])
+        return [
+            RmaOrderLinkedOrder(order_id=row["order_id"], external_reference=row["external_reference"])
+            for row in rows
+        ]
+
+    @strawberry.field
+    def shipments(self) -> list[RmaShipment | None] | None:
+        # Return shipments are recorded by the shipments work; none exist before it.
+        return []
+
+    @strawberry.field
+    async def financial_resolutions(self, info: Info) -> list[RmaFinancialResolutionRequest | None] | None:
+        rows = await _context(info).loaders.financial_resolutions.load(self.row["id"])
+        return [RmaFinancialResolutionRequest.from_row(row) for row in rows]
+
+    @strawberry.field(description="The RMA order's events in sequence order: its audit trail.")
+    async def history(
+        self, info: Info, after_sequence: int | None = None, first: int = 100
+    ) -> list[RmaOrderEvent]:
+        rows = await queries.history(
+            _context(info).uow, self.row["id"], after_sequence, max(0, min(first, 1000))
+        )
+        return [RmaOrderEvent.from_row(row) for row in rows]
+
+    @strawberry.field(description="Every action, allowed or not, with the reason when it is not.")
+    def available_actions(self) -> list[RmaOrderAction]:
+        return [
+            RmaOrderAction(action=action, allowed=allowed, reason=reason)
+            for action, allowed, reason in queries.available_actions(self.row)
+        ]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class RmaOrderEdge:
+    cursor: str
+    node: RmaOrderType
+
+
+@strawberry.type
+class RmaOrderConnection:
+    edges: list[RmaOrderEdge]
+    nodes: list[RmaOrderType]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class RmaConfiguration:
+    id: strawberry.ID
+    location_id: str
+    portal_is_active: bool
+    auto_accept: bool
+    accept_multi: bool
+    needs_pictures: bool
+    request_product_state: bool
+    authorization_delay: int | None
+    max_authorization_delay: int | None
+    reason_lines: list[RmaOrderReturnReason] | None
+    expected_resolutions: list[RmaOrderExpectedResolution] | None
+    email_contact: str | None
+    shop_url: str | None
+    domain: str | None
+    custom_css: str | None
+    tp_app_ids: list[str] | None
+    auto_generate_financial_resolution: bool
+    auto_execute_financial_resolution: bool
+    retained_amount_for_shipping: float
+    refund_shipping_on_partial_return: bool
+    refund_shipping_on_complete_return: bool
+    currency: str
+    return_fee: float
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaConfiguration":
+        currency = row["currency"]
+        return cls(
+            id=strawberry.ID(row["id"]),
+            location_id=row["location_id"],
+            portal_is_active=row["portal_is_active"],
+            auto_accept=row["auto_accept"],
+            accept_multi=row["accept_multi"],
+            needs_pictures=row["needs_pictures"],
+            request_product_state=row["request_product_state"],
+            authorization_delay=row["authorization_delay"],
+            max_authorization_delay=row["max_authorization_delay"],
+            reason_lines=[s.ReturnReason(v) for v in row["reason_lines"]]
+            if row["reason_lines"] is not None
+            else None,
+            expected_resolutions=[s.ExpectedResolution(v) for v in row["expected_resolutions"]]
+            if row["expected_resolutions"] is not None
+            else None,
+            email_contact=row["email_contact"],
+            shop_url=row["shop_url"],
+            domain=row["domain"],
+            custom_css=row["custom_css"],
+            tp_app_ids=row["tp_app_ids"],
+            auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
+            auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
+            retained_amount_for_shipping=to_major(row["retained_amount_for_shipping"], currency),
+            refund_shipping_on_partial_return=row["refund_shipping_on_partial_return"],
+            refund_shipping_on_complete_return=row["refund_shipping_on_complete_return"],
+            currency=currency,
+            return_fee=to_major(row["return_fee"], currency),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type
+class RmaStateTransition:
+    action: str
+    from_: str = strawberry.field(name="from")
+    to: str
+    guard: str | None
+
+
+@strawberry.type
+class RmaStateMachine:
+    dimension: RmaStatusDimension
+    states: list[str]
+    initial: str
+    finals: list[str]
+    transitions: list[RmaStateTransition]
+    mermaid: str
+

@@ -1,0 +1,342 @@
+"""Rows to domain objects and back, with Core statements on one connection.
+
+Every statement is scoped by ``organization_id``; the RMA row is written with a
+compare-and-set on ``version``.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.rma_order import (
+    FinancialResolution,
+    RecordedEvent,
+    RmaLine,
+    RmaOrder,
+)
+from rma_graphql.domain.statuses import (
+    DeliveryStatus,
+    ExpectedResolution,
+    FinancialResolutionStatus,
+    FinancialResolutionType,
+    FinancialStatus,
+    FulfillmentStatus,
+    LineState,
+    ProcessingStatus,
+    ProductState,
+    ReturnReason,
+)
+
+Actor = Mapping[str, Any]
+
+
+def line_from_row(row: Mapping[str, Any]) -> RmaLine:
+    return RmaLine(
+        id=row["id"],
+        sku=row["sku"],
+        quantity=row["quantity"],
+        reason=ReturnReason(row["reason"]),
+        price=row["price"],
+        label=row["label"],
+        reference=row["reference"],
+        product_state=ProductState(row["product_state"]) if row["product_state"] else None,
+        serial_number=row["serial_number"],
+        comment=row["comment"],
+        line_state=LineState(row["line_state"]),
+    )
+
+
+def resolution_from_row(row: Mapping[str, Any]) -> FinancialResolution:
+    return FinancialResolution(
+        id=row["id"],
+        type=FinancialResolutionType(row["type"]),
+        amount=row["amount"],
+        currency=row["currency"],
+        status=FinancialResolutionStatus(row["status"]),
+        created_at=row["created_at"],
+        executed_at=row["executed_at"],
+        reference=row["reference"],
+        failure_reason=row["failure_reason"],
+    )
+
+
+def rma_from_row(
+    row: Mapping[str, Any],
+    lines: Sequence[RmaLine] = (),
+    resolutions: Sequence[FinancialResolution] = (),
+) -> RmaOrder:
+    return RmaOrder(
+        id=row["id"],
+        expected_resolution=ExpectedResolution(row["expected_resolution"]),
+        currency=row["currency"],
+        lines=list(lines),
+        processing_status=ProcessingStatus(row["processing_status"]),
+        delivery_status=DeliveryStatus(row["delivery_status"]),
+        financial_status=FinancialStatus(row["financial_status"]),
+        fulfillment_status=FulfillmentStatus(row["fulfillment_status"]),
+        retained_amount_for_shipping=row["retained_amount_for_shipping"],
+        apply_return_fee=row["apply_return_fee"],
+        return_fee=row["return_fee"],
+        auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
+        auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
+        held_from=ProcessingStatus(row["held_from"]) if row["held_from"] else None,
+        anomaly_from=ProcessingStatus(row["anomaly_from"]) if row["anomaly_from"] else None,
+        fulfillment_requested_at=row["fulfillment_requested_at"],
+        financial_resolutions=list(resolutions),
+        version=row["version"],
+    )
+
+
+def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
+    """The columns an action on the aggregate can change."""
+    return {
+        "expected_resolution": rma.expected_resolution.value,
+        "processing_status": rma.processing_status.value,
+        "delivery_status": rma.delivery_status.value,
+        "financial_status": rma.financial_status.value,
+        "fulfillment_status": rma.fulfillment_status.value,
+        "held_from": rma.held_from.value if rma.held_from else None,
+        "anomaly_from": rma.anomaly_from.value if rma.anomaly_from else None,
+        "fulfillment_requested_at": rma.fulfillment_requested_at,
+        "retained_amount_for_shipping": rma.retained_amount_for_shipping,
+        "apply_return_fee": rma.apply_return_fee,
+        "auto_generate_financial_resolution": rma.auto_generate_financial_resolution,
+        "auto_execute_financial_resolution": rma.auto_execute_financial_resolution,
+    }
+
+
+async def load_rma_row(
+    conn: AsyncConnection, organization_id: str, rma_id: str
+) -> Mapping[str, Any] | None:
+    result = await conn.execute(
+        select(t.rma_order).where(
+            t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id
+        )
+    )
+    row = result.mappings().first()
+    return row
+
+
+async def load_rma(
+    conn: AsyncConnection, organization_id: str, rma_id: str
+) -> tuple[RmaOrder, Mapping[str, Any]] | None:
+    row = await load_rma_row(conn, organization_id, rma_id)
+    if row is None:
+        return None
+    line_rows = await conn.execute(
+        select(t.rma_order_line)
+        .where(t.rma_order_line.c.rma_order_id == rma_id)
+        .order_by(t.rma_order_line.c.position)
+    )
+    resolution_rows = await conn.execute(
+        select(t.rma_financial_resolution)
+        .where(t.rma_financial_resolution.c.rma_order_id == rma_id)
+        .order_by(t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id)
+    )
+    rma = rma_from_row(
+        row,
+        [line_from_row(r) for r in line_rows.mappings()],
+        [resolution_from_row(r) for r in resolution_rows.mappings()],
+    )
+    return rma, row
+
+
+async def current_version(conn: AsyncConnection, rma_id: str) -> int:
+    result = await conn.execute(select(t.rma_order.c.version).where(t.rma_order.c.id == rma_id))
+    return int(result.scalar_one())
+
+
+async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrder) -> None:
+    await conn.execute(insert(t.rma_order).values(**columns, **rma_state_columns(rma), version=rma.version))
+    await replace_lines(conn, columns["organization_id"], rma.id, rma.lines, first=True)
+
+
+async def save_rma(
+    conn: AsyncConnection,
+    rma: RmaOrder,
+    *,
+    expected_version: int,
+    columns: dict[str, Any],
+) -> bool:
+    """Compare-and-set: write only if the row still has ``expected_version``."""
+    result = await conn.execute(
+        update(t.rma_order)
+        .where(t.rma_order.c.id == rma.id, t.rma_order.c.version == expected_version)
+        .values(**rma_state_columns(rma), **columns, version=rma.version)
+    )
+    return result.rowcount == 1
+
+
+async def replace_lines(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma_id: str,
+    lines: Sequence[RmaLine],
+    *,
+    first: bool = False,
+) -> None:
+    if not first:
+        await conn.execute(delete(t.rma_order_line).where(t.rma_order_line.c.rma_order_id == rma_id))
+    await conn.execute(
+        insert(t.rma_order_line),
+        [
+            {
+                "id": line.id,
+                "organization_id": organization_id,
+                "rma_order_id": rma_id,
+                "position": position,
+                "label": line.label,
+                "sku": line.sku,
+                "reference": line.reference,
+                "quantity": line.quantity,
+                "reason": line.reason.value,
+                "product_state": line.product_state.value if line.product_state else None,
+                "line_state": line.line_state.value,
+                "price": line.price,
+                "serial_number": line.serial_number,
+                "comment": line.comment,
+            }
+            for position, line in enumerate(lines)
+        ],
+    )
+
+
+async def update_line_states(conn: AsyncConnection, rma: RmaOrder) -> None:
+    for line in rma.lines:
+        await conn.execute(
+            update(t.rma_order_line)
+            .where(t.rma_order_line.c.id == line.id)
+            .values(line_state=line.line_state.value)
+        )
+
+
+async def replace_linked_orders(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma_id: str,
+    linked_orders: Sequence[tuple[str, str | None]],
+    *,
+    first: bool = False,
+) -> None:
+    if not first:
+        await conn.execute(
+            delete(t.rma_linked_order).where(t.rma_linked_order.c.rma_order_id == rma_id)
+        )
+    if linked_orders:
+        import uuid
+
+        await conn.execute(
+            insert(t.rma_linked_order),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "organization_id": organization_id,
+                    "rma_order_id": rma_id,
+                    "position": position,
+                    "order_id": order_id,
+                    "external_reference": external_reference,
+                }
+                for position, (order_id, external_reference) in enumerate(linked_orders)
+            ],
+        )
+
+
+async def save_resolutions(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma: RmaOrder,
+    known_ids: set[str],
+) -> None:
+    for resolution in rma.financial_resolutions:
+        values = {
+            "type": resolution.type.value,
+            "amount": resolution.amount,
+            "currency": resolution.currency,
+            "status": resolution.status.value,
+            "executed_at": resolution.executed_at,
+            "reference": resolution.reference,
+            "failure_reason": resolution.failure_reason,
+        }
+        if resolution.id in known_ids:
+            await conn.execute(
+                update(t.rma_financial_resolution)
+                .where(t.rma_financial_resolution.c.id == resolution.id)
+                .values(**values)
+            )
+        else:
+            await conn.execute(
+                insert(t.rma_financial_resolution).values(
+                    id=resolution.id,
+                    organization_id=organization_id,
+                    rma_order_id=rma.id,
+                    created_at=resolution.created_at,
+                    **values,
+                )
+            )
+
+
+async def append_events(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    rma_id: str,
+    events: Sequence[RecordedEvent],
+    first_sequence: int,
+    version: int,
+    actor: Actor,
+    system_actor: Actor,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(t.rma_order_event),
+        [
+            {
+                "organization_id": organization_id,
+                "rma_order_id": rma_id,
+                "sequence": first_sequence + offset,
+                "type": event.type.value,
+                "changes": [
+                    {
+                        "dimension": change.dimension.value,
+                        "from": change.from_status.value
+                        if hasattr(change.from_status, "value")
+                        else change.from_status,
+                        "to": str(change.to_status),
+                    }
+                    for change in event.changes
+                ],
+                "actor": dict(system_actor if event.system else actor),
+                "comment": event.comment,
+                "occurred_at": now,
+                "version": version,
+            }
+            for offset, event in enumerate(events)
+        ],
+    )
+
+
+async def next_return_number(conn: AsyncConnection, organization_id: str) -> int:
+    """Issue the organization's next return number inside the creating transaction.
+
+    The row update locks the organization row until commit (PostgreSQL) or runs under the
+    database write lock (SQLite): numbers are distinct, and a rolled-back create frees its
+    number again, so they stay gapless.
+    """
+    result = await conn.execute(
+        update(t.organization)
+        .where(t.organization.c.id == organization_id)
+        .values(last_return_number=t.organization.c.last_return_number + 1)
+        .returning(t.organization.c.last_return_number)
+    )
+    return int(result.scalar_one())
+
+
+async def count_rows(conn: AsyncConnection, table: Any, organization_id: str) -> int:
+    result = await conn.execute(
+        select(func.count()).select_from(table).where(table.c.organization_id == organization_id)
+    )
+    return int(result.scalar_one())

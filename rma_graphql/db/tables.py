@@ -1,0 +1,220 @@
+"""SQLModel tables. Every table carries ``organization_id``.
+
+Money is stored as integer minor units; statuses as their enum names; contacts and
+free-form data as JSON.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from rma_graphql.db.types import UTCDateTime, json_type
+
+ID_LENGTH = 36
+
+
+def _id(primary_key: bool = False, foreign: str | None = None, **kwargs: Any) -> Any:
+    args: list[Any] = [String(ID_LENGTH)]
+    if foreign:
+        args.append(ForeignKey(foreign, ondelete="CASCADE"))
+    return Field(sa_column=Column(*args, primary_key=primary_key, nullable=False, **kwargs))
+
+
+def _time(nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(sa_column=Column(json_type(), nullable=nullable))
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: str = _id(primary_key=True)
+    name: str = Field(max_length=200)
+    # The last return number issued; incremented in the creating transaction, so gapless.
+    last_return_number: int = Field(default=1000)
+    created_at: datetime = _time()
+
+
+class Location(SQLModel, table=True):
+    __tablename__ = "location"
+    __table_args__ = (Index("ix_location_organization", "organization_id", "created_at"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=20)
+    contact: dict[str, Any] | None = _json()
+    created_at: datetime = _time()
+
+
+class RmaConfiguration(SQLModel, table=True):
+    __tablename__ = "rma_configuration"
+    __table_args__ = (UniqueConstraint("location_id", name="uq_rma_configuration_location"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id", index=True)
+    location_id: str = _id(foreign="location.id")
+    portal_is_active: bool
+    auto_accept: bool = False
+    accept_multi: bool = True
+    needs_pictures: bool = False
+    request_product_state: bool = False
+    authorization_delay: int | None = None
+    max_authorization_delay: int | None = None
+    reason_lines: list[str] | None = _json()
+    expected_resolutions: list[str] | None = _json()
+    email_contact: str | None = Field(default=None, max_length=320)
+    shop_url: str | None = Field(default=None, max_length=2048)
+    domain: str | None = Field(default=None, max_length=255)
+    custom_css: str | None = None
+    tp_app_ids: list[str] | None = _json()
+    auto_generate_financial_resolution: bool = False
+    auto_execute_financial_resolution: bool = False
+    retained_amount_for_shipping: int = 0
+    refund_shipping_on_partial_return: bool = False
+    refund_shipping_on_complete_return: bool = False
+    currency: str = Field(default="EUR", max_length=3)
+    return_fee: int = 0
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class RmaOrderRow(SQLModel, table=True):
+    __tablename__ = "rma_order"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "return_number", name="uq_rma_order_return_number"),
+        # A missing tpAppId is stored as "" so that it counts as its own value.
+        UniqueConstraint(
+            "organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"
+        ),
+        Index("ix_rma_order_created", "organization_id", "created_at", "id"),
+        Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
+        Index("ix_rma_order_processing", "organization_id", "processing_status"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    configuration_id: str = _id(foreign="rma_configuration.id")
+    location_id: str = _id(foreign="location.id")
+    return_number: int
+    return_reference: str = Field(max_length=40)
+    external_id: str | None = Field(default=None, max_length=255)
+    external_reference: str | None = Field(default=None, max_length=255)
+    tp_app_id: str | None = Field(default=None, max_length=255)
+    tp_app_key: str = Field(default="", max_length=255)
+    return_slip_url: str | None = Field(default=None, max_length=2048)
+    currency: str = Field(max_length=3)
+    apply_return_fee: bool = False
+    return_fee: int = 0
+    delivery_contact: dict[str, Any] = _json(nullable=False)
+    sender: dict[str, Any] = _json(nullable=False)
+    owner: dict[str, Any] | None = _json()
+    billing_contact: dict[str, Any] | None = _json()
+    received_at: datetime = _time()
+    issued_at: datetime = _time()
+    expected_resolution: str = Field(max_length=20)
+    processing_status: str = Field(max_length=20)
+    delivery_status: str = Field(max_length=30)
+    financial_status: str = Field(max_length=30)
+    fulfillment_status: str = Field(max_length=20)
+    held_from: str | None = Field(default=None, max_length=20)
+    anomaly_from: str | None = Field(default=None, max_length=20)
+    comment: str | None = None
+    auto_generate_financial_resolution: bool = False
+    auto_execute_financial_resolution: bool = False
+    retained_amount_for_shipping: int = 0
+    meta: Any | None = _json()
+    # Case-folded text the ``search`` filter matches, computed in Python so that both
+    # databases give the same answers.
+    search_text: str = ""
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    # The sequence of the RMA's newest event; the row's version check serialises writers.
+    last_event_sequence: int = 0
+    fulfillment_requested_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class RmaOrderLineRow(SQLModel, table=True):
+    __tablename__ = "rma_order_line"
+    __table_args__ = (Index("ix_rma_order_line_order", "rma_order_id", "position"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    position: int
+    label: str | None = Field(default=None, max_length=255)
+    sku: str = Field(max_length=255)
+    reference: str | None = Field(default=None, max_length=255)
+    quantity: int
+    reason: str = Field(max_length=30)
+    product_state: str | None = Field(default=None, max_length=30)
+    line_state: str = Field(max_length=30)
+    price: int | None = None
+    serial_number: str | None = Field(default=None, max_length=255)
+    comment: str | None = None
+
+
+class RmaLinkedOrderRow(SQLModel, table=True):
+    __tablename__ = "rma_linked_order"
+    __table_args__ = (Index("ix_rma_linked_order_order", "rma_order_id", "position"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    position: int
+    order_id: str = Field(max_length=255)
+    external_reference: str | None = Field(default=None, max_length=255)
+
+
+class RmaFinancialResolutionRow(SQLModel, table=True):
+    __tablename__ = "rma_financial_resolution"
+    __table_args__ = (Index("ix_rma_financial_resolution_order", "rma_order_id", "created_at"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    type: str = Field(max_length=20)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=20)
+    created_at: datetime = _time()
+    executed_at: datetime | None = _time(nullable=True)
+    reference: str | None = Field(default=None, max_length=255)
+    failure_reason: str | None = None
+
+
+class RmaOrderEventRow(SQLModel, table=True):
+    __tablename__ = "rma_order_event"
+    __table_args__ = (
+        UniqueConstraint("rma_order_id", "sequence", name="uq_rma_order_event_sequence"),
+        Index("ix_rma_order_event_organization", "organization_id", "id"),
+    )
+
+    # The autoincrementing id orders events within the organization.
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    sequence: int
+    type: str = Field(max_length=40)
+    changes: list[dict[str, Any]] = _json(nullable=False)
+    actor: dict[str, Any] = _json(nullable=False)
+    comment: str | None = None
+    occurred_at: datetime = _time()
+    version: int
+
+
+organization = Organization.__table__
+location = Location.__table__
+rma_configuration = RmaConfiguration.__table__
+rma_order = RmaOrderRow.__table__
+rma_order_line = RmaOrderLineRow.__table__
+rma_linked_order = RmaLinkedOrderRow.__table__
+rma_financial_resolution = RmaFinancialResolutionRow.__table__
+rma_order_event = RmaOrderEventRow.__table__
+metadata = SQLModel.metadata

@@ -1,0 +1,329 @@
+"""The four status machines of an RMA order, declared once as data.
+
+Each dimension's table is built into one shared ``transitions.Machine(model=None,
+auto_transitions=False)`` at import. The machines are used as validators: the aggregate
+fires a trigger on itself, the machine checks the source state and the guards and sets the
+new status. ``availableActions``, ``rmaStateMachines``, the diagrams and the
+``allowedActions`` of an error all derive from these same tables.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from transitions import EventData, Machine, MachineError
+
+from rma_graphql.domain.errors import InvalidTransitionError
+from rma_graphql.domain.statuses import (
+    DeliveryStatus,
+    Dimension,
+    ExpectedResolution,
+    FinancialStatus,
+    FulfillmentStatus,
+    ProcessingStatus,
+)
+
+# transitions logs every trigger at INFO; the events table is our audit trail.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on a transition, with the words used in diagrams and refusals."""
+
+    label: str
+    refusal: str
+    check: Callable[[Any, Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    action: str
+    source: StrEnum
+    dest: StrEnum
+    guard: Guard | None = None
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    dimension: Dimension
+    states: type[StrEnum]
+    initial: StrEnum
+    attribute: str
+    finals: tuple[StrEnum, ...]
+    transitions: tuple[TransitionSpec, ...]
+
+
+def _held_from(status: ProcessingStatus) -> Guard:
+    return Guard(
+        label=f"held from {status.value}",
+        refusal=f"the order was not held from {status.value}",
+        check=lambda rma, _kw: rma.held_from == status,
+    )
+
+
+def _anomaly_from(status: ProcessingStatus) -> Guard:
+    return Guard(
+        label=f"anomaly from {status.value}",
+        refusal=f"the anomaly was not flagged from {status.value}",
+        check=lambda rma, _kw: rma.anomaly_from == status,
+    )
+
+
+def _target(status: DeliveryStatus) -> Guard:
+    return Guard(
+        label=f"status {status.value}",
+        refusal=f"the delivery status cannot move to the requested status",
+        check=lambda _rma, kw: kw.get("status") == status,
+    )
+
+
+_CANCELABLE_HOLDS = (ProcessingStatus.NEW, ProcessingStatus.REQUESTED, ProcessingStatus.ACCEPTED)
+_HELD_CANCELABLE = Guard(
+    label="held from NEW, REQUESTED or ACCEPTED",
+    refusal="the order was held from a status that cannot be cancelled",
+    check=lambda rma, _kw: rma.held_from in _CANCELABLE_HOLDS,
+)
+_NOT_YET_REQUESTED = Guard(
+    label="not yet requested",
+    refusal="fulfillment was already requested",
+    check=lambda rma, _kw: rma.fulfillment_requested_at is None,
+)
+_NOTHING_DUE = Guard(
+    label="amount due is 0",
+    refusal="an amount is due",
+    check=lambda rma, _kw: rma.amount_due() == 0,
+)
+_FULLY_EXECUTED = Guard(
+    label="executed total reaches the amount due",
+    refusal="the executed total does not reach the amount due",
+    check=lambda rma, _kw: rma.executed_total() >= rma.amount_due(),
+)
+_PARTIALLY_EXECUTED = Guard(
+    label="executed total below the amount due",
+    refusal="the executed total reaches the amount due",
+    check=lambda rma, _kw: rma.executed_total() < rma.amount_due(),
+)
+_MONETARY_RESOLUTION = Guard(
+    label="expected resolution REFUND or VOUCHER",
+    refusal="the expected resolution is not monetary",
+    check=lambda rma, _kw: rma.expected_resolution
+    in (ExpectedResolution.REFUND, ExpectedResolution.VOUCHER),
+)
+_NON_MONETARY_RESOLUTION = Guard(
+    label="expected resolution NONE or REPLACE",
+    refusal="the expected resolution is monetary",
+    check=lambda rma, _kw: rma.expected_resolution
+    in (ExpectedResolution.NONE, ExpectedResolution.REPLACE),
+)
+
+P = ProcessingStatus
+D = DeliveryStatus
+F = FinancialStatus
+U = FulfillmentStatus
+
+
+def _processing_transitions() -> tuple[TransitionSpec, ...]:
+    t = TransitionSpec
+    rows = [
+        t("update", P.NEW, P.NEW),
+        t("submit", P.NEW, P.REQUESTED),
+        t("accept", P.REQUESTED, P.ACCEPTED),
+        t("reject", P.REQUESTED, P.REJECTED),
+        *(t("cancel", s, P.CANCELED) for s in _CANCELABLE_HOLDS),
+        t("cancel", P.ON_HOLD, P.CANCELED, _HELD_CANCELABLE),
+        t("requestFulfillment", P.ACCEPTED, P.ACCEPTED, _NOT_YET_REQUESTED),
+        t("startFulfillment", P.ACCEPTED, P.PROCESSING),
+        t("completeProcessing", P.PROCESSING, P.COMPLETE),
+    ]
+    holdable = (P.NEW, P.REQUESTED, P.ACCEPTED, P.PROCESSING, P.ANOMALY)
+    rows += [t("hold", s, P.ON_HOLD) for s in holdable]
+    rows += [t("resume", P.ON_HOLD, s, _held_from(s)) for s in holdable]
+    rows += [t("flagAnomaly", s, P.ANOMALY) for s in (P.ACCEPTED, P.PROCESSING)]
+    rows += [
+        t("resolveAnomaly", P.ANOMALY, s, _anomaly_from(s)) for s in (P.ACCEPTED, P.PROCESSING)
+    ]
+    rows += [t("delete", s, P.DELETED) for s in (P.NEW, P.REJECTED, P.CANCELED)]
+    rows += [
+        t("updateDeliveryStatus", P.ACCEPTED, P.ACCEPTED),
+        t("updateDeliveryStatus", P.ANOMALY, P.ANOMALY, _anomaly_from(P.ACCEPTED)),
+    ]
+    return tuple(rows)
+
+
+# The main path of a parcel; carrier scans are sparse, so forward skips are allowed.
+DELIVERY_PATH = (D.PENDING, D.HANDLED, D.PROCESSING, D.DELIVERING, D.DELIVERED)
+
+
+def _delivery_transitions() -> tuple[TransitionSpec, ...]:
+    t = TransitionSpec
+    rows: list[TransitionSpec] = []
+    for i, source in enumerate(DELIVERY_PATH):
+        rows += [t("updateDeliveryStatus", source, d, _target(d)) for d in DELIVERY_PATH[i + 1 :]]
+        if source is not D.DELIVERED:
+            rows.append(t("updateDeliveryStatus", source, D.ERROR, _target(D.ERROR)))
+    rows += [
+        t("updateDeliveryStatus", D.ERROR, d, _target(d))
+        for d in (D.HANDLED, D.PROCESSING, D.DELIVERING, D.DELIVERED)
+    ]
+    rows += [
+        t("updateDeliveryStatus", s, D.DELIVERED_TO_SENDER, _target(D.DELIVERED_TO_SENDER))
+        for s in (D.HANDLED, D.PROCESSING, D.DELIVERING, D.ERROR)
+    ]
+    in_flight = (D.PENDING, D.HANDLED, D.PROCESSING, D.DELIVERING, D.ERROR)
+    rows += [t("cancel", s, D.CANCELED) for s in in_flight]
+    rows += [t("startFulfillment", s, D.DELIVERED) for s in in_flight]
+    rows.append(t("resolveAnomaly", D.DELIVERED_TO_SENDER, D.PENDING))
+    return tuple(rows)
+
+
+def _fulfillment_transitions() -> tuple[TransitionSpec, ...]:
+    t = TransitionSpec
+    return (
+        t("startFulfillment", U.PENDING, U.IN_PROGRESS),
+        t("completeProcessing", U.IN_PROGRESS, U.COMPLETE),
+        t("flagAnomaly", U.IN_PROGRESS, U.ERROR),
+        t("resolveAnomaly", U.ERROR, U.IN_PROGRESS),
+        t("cancel", U.PENDING, U.CANCELED),
+    )
+
+
+def _financial_transitions() -> tuple[TransitionSpec, ...]:
+    t = TransitionSpec
+    execute = "executeFinancialResolution"
+    return (
+        t("update", F.PENDING, F.NONE, _NON_MONETARY_RESOLUTION),
+        t("update", F.NONE, F.PENDING, _MONETARY_RESOLUTION),
+        t(execute, F.PENDING, F.REFUNDED, _FULLY_EXECUTED),
+        t(execute, F.PENDING, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
+        t(execute, F.EXECUTION_ERROR, F.REFUNDED, _FULLY_EXECUTED),
+        t(execute, F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
+        t(execute, F.PARTIALLY_REFUNDED, F.REFUNDED, _FULLY_EXECUTED),
+        t(execute, F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
+        t("rejectRefund", F.PENDING, F.REFUND_REJECTED),
+        t("failExecution", F.PENDING, F.EXECUTION_ERROR),
+        t("failExecution", F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR),
+        t("cancel", F.PENDING, F.CANCELED),
+        t("reject", F.PENDING, F.NONE),
+        t("completeProcessing", F.PENDING, F.NONE, _NOTHING_DUE),
+    )
+
+
+PROCESSING_SPEC = MachineSpec(
+    dimension=Dimension.PROCESSING,
+    states=ProcessingStatus,
+    initial=P.NEW,
+    attribute="processing_status",
+    finals=(P.COMPLETE, P.DELETED),
+    transitions=_processing_transitions(),
+)
+DELIVERY_SPEC = MachineSpec(
+    dimension=Dimension.DELIVERY,
+    states=DeliveryStatus,
+    initial=D.PENDING,
+    attribute="delivery_status",
+    finals=(D.DELIVERED, D.DELIVERED_TO_SENDER, D.CANCELED),
+    transitions=_delivery_transitions(),
+)
+FULFILLMENT_SPEC = MachineSpec(
+    dimension=Dimension.FULFILLMENT,
+    states=FulfillmentStatus,
+    initial=U.PENDING,
+    attribute="fulfillment_status",
+    finals=(U.COMPLETE, U.CANCELED),
+    transitions=_fulfillment_transitions(),
+)
+FINANCIAL_SPEC = MachineSpec(
+    dimension=Dimension.FINANCIAL,
+    states=FinancialStatus,
+    initial=F.PENDING,
+    attribute="financial_status",
+    finals=(F.NONE, F.REFUNDED, F.REFUND_REJECTED, F.CANCELED),
+    transitions=_financial_transitions(),
+)
+SPECS: tuple[MachineSpec, ...] = (PROCESSING_SPEC, DELIVERY_SPEC, FINANCIAL_SPEC, FULFILLMENT_SPEC)
+
+
+def _condition(guard: Guard) -> Callable[[EventData], bool]:
+    def check(event: EventData) -> bool:
+        return guard.check(event.model, event.kwargs)
+
+    return check
+
+
+def _build(spec: MachineSpec) -> Machine:
+    return Machine(
+        model=None,
+        states=spec.states,
+        initial=spec.initial,
+        transitions=[
+            {
+                "trigger": row.action,
+                "source": row.source,
+                "dest": row.dest,
+                "conditions": [_condition(row.guard)] if row.guard else [],
+            }
+            for row in spec.transitions
+        ],
+        model_attribute=spec.attribute,
+        auto_transitions=False,
+        send_event=True,
+    )
+
+
+MACHINES: dict[Dimension, Machine] = {spec.dimension: _build(spec) for spec in SPECS}
+_SPEC_BY_DIMENSION = {spec.dimension: spec for spec in SPECS}
+
+
+def fire(dimension: Dimension, model: Any, action: str, **kwargs: Any) -> None:
+    """Move ``model`` along ``action`` in one dimension, or raise ``InvalidTransitionError``."""
+    spec = _SPEC_BY_DIMENSION[dimension]
+    current = getattr(model, spec.attribute)
+    event = MACHINES[dimension].events.get(action)
+    moved = False
+    if event is not None:
+        try:
+            moved = bool(event.trigger(model, **kwargs))
+        except MachineError:
+            moved = False
+    if moved:
+        return
+    refusals = [
+        row.guard.refusal
+        for row in spec.transitions
+        if row.action == action and row.source == current and row.guard is not None
+    ]
+    detail = f": {refusals[0]}" if len(set(refusals)) == 1 else ""
+    raise InvalidTransitionError(
+        f"Action '{action}' is not allowed while the {dimension.value.lower()} status is "
+        f"{current}{detail}.",
+        dimension=dimension.value,
+        from_status=str(current),
+        action=action,
+    )
+
+
+def has_transition(dimension: Dimension, action: str, source: StrEnum) -> bool:
+    """Whether the table has any row for ``action`` from ``source`` (guards not evaluated)."""
+    return any(
+        row.action == action and row.source == source
+        for row in _SPEC_BY_DIMENSION[dimension].transitions
+    )
+
+
+def mermaid(spec: MachineSpec) -> str:
+    """The ``stateDiagram-v2`` text of one machine, from its table."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    for row in spec.transitions:
+        label = f"{row.action} [{row.guard.label}]" if row.guard else row.action
+        edge = labels.setdefault((row.source.value, row.dest.value), [])
+        if label not in edge:
+            edge.append(label)
+    lines = ["stateDiagram-v2", f"    [*] --> {spec.initial.value}"]
+    lines += [
+        f"    {source} --> {dest}: {', '.join(names)}" for (source, dest), names in labels.items()
+    ]
+    lines += [f"    {state.value} --> [*]" for state in spec.finals]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,466 @@
+"""RMA order use cases: create, update, and every state-machine action."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import repository as repo
+from rma_graphql.db import tables as t
+from rma_graphql.domain.errors import BadUserInputError, ConflictError, NotFoundError
+from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
+from rma_graphql.domain.statuses import (
+    ActorType,
+    DeliveryStatus,
+    ExpectedResolution,
+    ProductState,
+    ReturnReason,
+)
+from rma_graphql.service.currency import to_minor, validate_currency
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+SYSTEM_ACTOR: Mapping[str, Any] = {"type": ActorType.SYSTEM.value, "id": None, "name": "system"}
+ANONYMOUS_ACTOR: Mapping[str, Any] = {
+    "type": ActorType.API_CLIENT.value,
+    "id": None,
+    "name": "anonymous",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    organization_id: str
+    actor: Mapping[str, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
+
+
+@dataclass
+class LineCommand:
+    sku: str
+    quantity: int
+    reason: ReturnReason
+    label: str | None = None
+    reference: str | None = None
+    product_state: ProductState | None = None
+    price: float | None = None
+    serial_number: str | None = None
+    comment: str | None = None
+
+
+@dataclass
+class CreateRmaOrder:
+    expected_resolution: ExpectedResolution
+    lines: list[LineCommand]
+    sender: dict[str, Any]
+    delivery_contact: dict[str, Any]
+    id: str | None = None
+    location_id: str | None = None
+    owner: dict[str, Any] | None = None
+    billing_contact: dict[str, Any] | None = None
+    external_id: str | None = None
+    external_reference: str | None = None
+    tp_app_id: str | None = None
+    comment: str | None = None
+    meta: Any = None
+    currency: str | None = None
+    apply_return_fee: bool = False
+    auto_generate_financial_resolution: bool | None = None
+    auto_execute_financial_resolution: bool | None = None
+    retained_amount_for_shipping: float | None = None
+    accept: bool = False
+    linked_orders: list[tuple[str, str | None]] = field(default_factory=list)
+    received_at: datetime | None = None
+    issued_at: datetime | None = None
+    return_slip_url: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lines(commands: list[LineCommand], currency: str, path: str) -> list[RmaLine]:
+    return [
+        RmaLine(
+            sku=line.sku,
+            quantity=line.quantity,
+            reason=line.reason,
+            price=None if line.price is None else to_minor(line.price, currency, f"{path}[{i}].price"),
+            label=line.label,
+            reference=line.reference,
+            product_state=line.product_state,
+            serial_number=line.serial_number,
+            comment=line.comment,
+        )
+        for i, line in enumerate(commands)
+    ]
+
+
+def search_text(
+    *,
+    return_reference: str,
+    external_id: str | None,
+    external_reference: str | None,
+    sender: Mapping[str, Any],
+    skus: list[str],
+) -> str:
+    parts = [return_reference, external_id, external_reference, sender.get("fullname"), sender.get("email"), *skus]
+    return "\n".join(p.casefold() for p in parts if p)
+
+
+async def _configuration_for(
+    conn: AsyncConnection, organization_id: str, location_id: str | None
+) -> Mapping[str, Any]:
+    """The configuration of the given location, or of the organization's default location."""
+    field_path = "input.locationId"
+    if location_id is None:
+        result = await conn.execute(
+            select(t.rma_configuration)
+            .join(t.location, t.location.c.id == t.rma_configuration.c.location_id)
+            .where(t.rma_configuration.c.organization_id == organization_id)
+            .order_by(t.location.c.created_at, t.location.c.id)
+            .limit(1)
+        )
+        configuration = result.mappings().first()
+        if configuration is None:
+            raise BadUserInputError("The organization has no location with an RMA configuration.", field_path)
+        return configuration
+    located = await conn.execute(
+        select(t.location.c.id).where(
+            t.location.c.id == location_id, t.location.c.organization_id == organization_id
+        )
+    )
+    if located.first() is None:
+        raise BadUserInputError(f"Unknown location {location_id}.", field_path)
+    result = await conn.execute(
+        select(t.rma_configuration).where(t.rma_configuration.c.location_id == location_id)
+    )
+    configuration = result.mappings().first()
+    if configuration is None:
+        raise BadUserInputError(f"Location {location_id} has no RMA configuration.", field_path)
+    return configuration
+
+
+async def _existing_by_external_id(
+    conn: AsyncConnection, organization_id: str, tp_app_id: str | None, external_id: str
+) -> str | None:
+    result = await conn.execute(
+        select(t.rma_order.c.id).where(
+            t.rma_order.c.organization_id == organization_id,
+            t.rma_order.c.tp_app_key == (tp_app_id or ""),
+            t.rma_order.c.external_id == external_id,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+def _duplicate_external_id(existing_id: str) -> BadUserInputError:
+    return BadUserInputError(
+        f"An RMA order with this externalId and tpAppId already exists: {existing_id}.",
+        "input.externalId",
+        existingId=existing_id,
+    )
+
+
+async def create_rma_order(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> str:
+    try:
+        return await _create(uow, caller, command)
+    except IntegrityError:
+        # A concurrent create took the same externalId (or id) between our check and insert.
+        async with uow.read() as conn:
+            if command.external_id is not None:
+                existing = await _existing_by_external_id(
+                    conn, caller.organization_id, command.tp_app_id, command.external_id
+                )
+                if existing is not None:
+                    raise _duplicate_external_id(existing) from None
+        if command.id is not None:
+            raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id") from None
+        raise
+
+
+async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> str:
+    now = _now()
+    organization_id = caller.organization_id
+    async with uow.transaction() as conn:
+        configuration = await _configuration_for(conn, organization_id, command.location_id)
+        currency = (
+            validate_currency(command.currency, "input.currency")
+            if command.currency is not None
+            else configuration["currency"]
+        )
+        if command.apply_return_fee and currency != configuration["currency"]:
+            raise BadUserInputError(
+                f"applyReturnFee needs the configuration's currency {configuration['currency']}, "
+                f"not {currency}.",
+                "input.currency",
+            )
+        lines = _lines(command.lines, currency, "input.lines")
+        retained = (
+            to_minor(command.retained_amount_for_shipping, currency, "input.retainedAmountForShipping")
+            if command.retained_amount_for_shipping is not None
+            else configuration["retained_amount_for_shipping"]
+        )
+        if command.id is not None:
+            taken = await conn.execute(select(t.rma_order.c.id).where(t.rma_order.c.id == command.id))
+            if taken.first() is not None:
+                raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id")
+        if command.external_id is not None:
+            existing = await _existing_by_external_id(
+                conn, organization_id, command.tp_app_id, command.external_id
+            )
+            if existing is not None:
+                raise _duplicate_external_id(existing)
+
+        rma_id = command.id or str(uuid.uuid4())
+        rma, events = RmaOrder.create(
+            id=rma_id,
+            expected_resolution=command.expected_resolution,
+            currency=currency,
+            lines=lines,
+            retained_amount_for_shipping=retained,
+            apply_return_fee=command.apply_return_fee,
+            # The fee in force when the return is created: later edits never change it.
+            return_fee=configuration["return_fee"],
+            auto_generate_financial_resolution=_default(
+                command.auto_generate_financial_resolution,
+                configuration["auto_generate_financial_resolution"],
+            ),
+            auto_execute_financial_resolution=_default(
+                command.auto_execute_financial_resolution,
+                configuration["auto_execute_financial_resolution"],
+            ),
+            accept=command.accept,
+            now=now,
+        )
+        return_number = await repo.next_return_number(conn, organization_id)
+        issued_at = command.issued_at or now
+        return_reference = f"RMA-{issued_at.year}-{return_number}"
+        await repo.insert_rma(
+            conn,
+            {
+                "id": rma_id,
+                "organization_id": organization_id,
+                "configuration_id": configuration["id"],
+                "location_id": configuration["location_id"],
+                "return_number": return_number,
+                "return_reference": return_reference,
+                "external_id": command.external_id,
+                "external_reference": command.external_reference,
+                "tp_app_id": command.tp_app_id,
+                "tp_app_key": command.tp_app_id or "",
+                "return_slip_url": command.return_slip_url,
+                "currency": currency,
+                "return_fee": configuration["return_fee"],
+                "delivery_contact": command.delivery_contact,
+                "sender": command.sender,
+                "owner": command.owner,
+                "billing_contact": command.billing_contact,
+                "received_at": command.received_at or now,
+                "issued_at": issued_at,
+                "comment": command.comment,
+                "meta": command.meta,
+                "search_text": search_text(
+                    return_reference=return_reference,
+                    external_id=command.external_id,
+                    external_reference=command.external_reference,
+                    sender=command.sender,
+                    skus=[line.sku for line in lines],
+                ),
+                "last_event_sequence": len(events),
+                "created_at": now,
+                "updated_at": now,
+            },
+            rma,
+        )
+        await repo.replace_linked_orders(conn, organization_id, rma_id, command.linked_orders, first=True)
+        await _record(conn, caller, rma_id, events, first_sequence=1, version=rma.version, now=now)
+    return rma_id
+
+
+def _default(value: bool | None, fallback: bool) -> bool:
+    return fallback if value is None else value
+
+
+async def _record(
+    conn: AsyncConnection,
+    caller: Caller,
+    rma_id: str,
+    events: list[RecordedEvent],
+    *,
+    first_sequence: int,
+    version: int,
+    now: datetime,
+) -> None:
+    await repo.append_events(
+        conn,
+        organization_id=caller.organization_id,
+        rma_id=rma_id,
+        events=events,
+        first_sequence=first_sequence,
+        version=version,
+        actor=caller.actor,
+        system_actor=SYSTEM_ACTOR,
+        now=now,
+    )
+
+
+async def _load(conn: AsyncConnection, caller: Caller, rma_id: str) -> tuple[RmaOrder, Mapping[str, Any]]:
+    loaded = await repo.load_rma(conn, caller.organization_id, rma_id)
+    if loaded is None:
+        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+    return loaded
+
+
+def _check_version(rma: RmaOrder, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != rma.version:
+        raise ConflictError(
+            f"The RMA order is at version {rma.version}, not {expected_version}.",
+            expected_version,
+            rma.version,
+        )
+
+
+async def _commit_action(
+    conn: AsyncConnection,
+    caller: Caller,
+    rma: RmaOrder,
+    row: Mapping[str, Any],
+    events: list[RecordedEvent],
+    *,
+    expected_version: int | None,
+    columns: dict[str, Any] | None = None,
+    now: datetime,
+) -> None:
+    read_version = rma.version
+    rma.version = read_version + 1
+    saved = await repo.save_rma(
+        conn,
+        rma,
+        expected_version=read_version,
+        columns={
+            **(columns or {}),
+            "last_event_sequence": row["last_event_sequence"] + len(events),
+            "updated_at": now,
+        },
+    )
+    if not saved:
+        current = await repo.current_version(conn, rma.id)
+        raise ConflictError(
+            f"The RMA order was changed concurrently: it is now at version {current}.",
+            expected_version if expected_version is not None else read_version,
+            current,
+        )
+    await _record(
+        conn,
+        caller,
+        rma.id,
+        events,
+        first_sequence=row["last_event_sequence"] + 1,
+        version=rma.version,
+        now=now,
+    )
+
+
+async def perform_action(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    action: str,
+    *,
+    expected_version: int | None = None,
+    **params: Any,
+) -> str:
+    """Run one state-machine action on an RMA order in its own transaction."""
+    now = _now()
+    async with uow.transaction() as conn:
+        rma, row = await _load(conn, caller, rma_id)
+        _check_version(rma, expected_version)
+        if action == "submit":
+            params["auto_accept"] = await _auto_accept(conn, row["configuration_id"])
+        known_resolutions = {r.id for r in rma.financial_resolutions}
+        events = rma.perform(action, now=now, **params)
+        await _commit_action(conn, caller, rma, row, events, expected_version=expected_version, now=now)
+        if action == "completeProcessing":
+            await repo.update_line_states(conn, rma)
+            await repo.save_resolutions(conn, caller.organization_id, rma, known_resolutions)
+    return rma_id
+
+
+async def _auto_accept(conn: AsyncConnection, configuration_id: str) -> bool:
+    result = await conn.execute(
+        select(t.rma_configuration.c.auto_accept).where(t.rma_configuration.c.id == configuration_id)
+    )
+    return bool(result.scalar_one())
+
+
+async def update_delivery_status(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    status: DeliveryStatus,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    return await perform_action(
+        uow, caller, rma_id, "updateDeliveryStatus", expected_version=expected_version, status=status
+    )
+
+
+async def update_rma_order(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Apply the given fields (only those present) to an RMA order that is still NEW."""
+    now = _now()
+    async with uow.transaction() as conn:
+        rma, row = await _load(conn, caller, rma_id)
+        _check_version(rma, expected_version)
+        currency = rma.currency
+        domain_changes: dict[str, Any] = {}
+        columns: dict[str, Any] = {}
+        if "lines" in changes:
+            domain_changes["lines"] = _lines(changes.pop("lines"), currency, "input.lines")
+        if "retained_amount_for_shipping" in changes:
+            domain_changes["retained_amount_for_shipping"] = to_minor(
+                changes.pop("retained_amount_for_shipping"), currency, "input.retainedAmountForShipping"
+            )
+        for name in (
+            "expected_resolution",
+            "apply_return_fee",
+            "auto_generate_financial_resolution",
+            "auto_execute_financial_resolution",
+        ):
+            if name in changes:
+                domain_changes[name] = changes.pop(name)
+        if "linked_orders" in changes:
+            await repo.replace_linked_orders(conn, caller.organization_id, rma_id, changes.pop("linked_orders"))
+        columns.update(changes)
+        if "external_id" in columns and columns["external_id"] is not None:
+            existing = await _existing_by_external_id(
+                conn, caller.organization_id, row["tp_app_id"], columns["external_id"]
+            )
+            if existing is not None and existing != rma_id:
+                raise _duplicate_external_id(existing)
+        events = rma.perform("update", now=now, **domain_changes)
+        merged = {**row, **columns}
+        columns["search_text"] = search_text(
+            return_reference=row["return_reference"],
+            external_id=merged["external_id"],
+            external_reference=merged["external_reference"],
+            sender=merged["sender"],
+            skus=[line.sku for line in rma.lines],
+        )
+        await _commit_action(
+            conn, caller, rma, row, events, expected_version=expected_version, columns=columns, now=now
+        )
+        if "lines" in domain_changes:
+            await repo.replace_lines(conn, caller.organization_id, rma_id, rma.lines)
+    return rma_id

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole suite: ruff, mypy, then every test on SQLite and on a real PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+echo "== ruff"
+$BIN/ruff check rma_graphql tests scripts
+$BIN/ruff format --check rma_graphql tests scripts
+echo "== mypy"
+$BIN/mypy
+
+echo "== tests on SQLite"
+RMA_TEST_DATABASE=sqlite $BIN/pytest -q -p no:cacheprovider
+
+echo "== tests on PostgreSQL"
+PG_URL="$(bash scripts/postgres.sh)"
+RMA_TEST_DATABASE=postgresql RMA_TEST_POSTGRES_URL="$PG_URL" $BIN/pytest -q -p no:cacheprovider
