@@ -151,7 +151,7 @@ class RmaOrderInput:
     lines: list[RmaOrderLineInput]
     sender: RmaContactInput
     delivery_contact: RmaContactInput
-    id: str | None = None
+    id: strawberry.ID | None = None
     location_id: str | None = None
     owner: RmaContactInput | None = None
     billing_contact: RmaContactInput | None = None
