@@ -48,22 +48,26 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             await _too_large(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     response = JSONResponse(
-        {"errors": [{"message": "The request body is over 1 MiB.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+        {
+            "errors": [
+                {"message": "The request body is over 1 MiB.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+            ]
+        },
         status_code=413,
     )
     await response(scope, receive, send)
@@ -84,7 +88,9 @@ class Organizations:
                     async with self.uow.read() as conn:
                         self._demo = await demo_organization_id(conn)
                 if self._demo is None:
-                    raise RuntimeError("the database has no organization: run `rma-graphql migrate` or `serve`")
+                    raise RuntimeError(
+                        "the database has no organization: run `rma-graphql migrate` or `serve`"
+                    )
         return self._demo
 
 
@@ -108,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = RmaGraphQL(
         build_schema(introspection=settings.introspection),
-        uow=None,
+        uow=None,  # set by the lifespan, which owns the engine
         organization=None,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.allowed_origins,

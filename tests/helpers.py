@@ -16,15 +16,15 @@ CREATE = f"mutation Create($input: RmaOrderInput!) {{ rmaOrderCreate(input: $inp
 GET = f"query Get($id: String) {{ rmaOrder(id: $id) {{ {RMA_FIELDS} }} }}"
 
 MUTATIONS = {
-    "update": "rmaOrderUpdate(id: $id, input: {comment: \"updated\"}, expectedVersion: $expectedVersion)",
+    "update": 'rmaOrderUpdate(id: $id, input: {comment: "updated"}, expectedVersion: $expectedVersion)',
     "submit": "rmaOrderSubmit(id: $id, expectedVersion: $expectedVersion)",
     "accept": "rmaOrderAccept(id: $id, expectedVersion: $expectedVersion)",
-    "reject": "rmaOrderReject(id: $id, reason: \"not eligible\", expectedVersion: $expectedVersion)",
-    "cancel": "rmaOrderCancel(id: $id, reason: \"changed my mind\", expectedVersion: $expectedVersion)",
-    "hold": "rmaOrderHold(id: $id, reason: \"waiting\", expectedVersion: $expectedVersion)",
+    "reject": 'rmaOrderReject(id: $id, reason: "not eligible", expectedVersion: $expectedVersion)',
+    "cancel": 'rmaOrderCancel(id: $id, reason: "changed my mind", expectedVersion: $expectedVersion)',
+    "hold": 'rmaOrderHold(id: $id, reason: "waiting", expectedVersion: $expectedVersion)',
     "resume": "rmaOrderResume(id: $id, expectedVersion: $expectedVersion)",
-    "flagAnomaly": "rmaOrderFlagAnomaly(id: $id, reason: \"box empty\", expectedVersion: $expectedVersion)",
-    "resolveAnomaly": "rmaOrderResolveAnomaly(id: $id, comment: \"sorted\", expectedVersion: $expectedVersion)",
+    "flagAnomaly": 'rmaOrderFlagAnomaly(id: $id, reason: "box empty", expectedVersion: $expectedVersion)',
+    "resolveAnomaly": 'rmaOrderResolveAnomaly(id: $id, comment: "sorted", expectedVersion: $expectedVersion)',
     "delete": "rmaOrderDelete(id: $id, expectedVersion: $expectedVersion)",
     "requestFulfillment": "rmaOrderRequestFulfillment(id: $id, expectedVersion: $expectedVersion)",
     "startFulfillment": "rmaOrderStartFulfillment(id: $id, expectedVersion: $expectedVersion)",
@@ -44,7 +44,13 @@ def rma_input(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "expectedResolution": "REFUND",
         "lines": [
-            {"sku": "SKU-RED-M", "label": "Red shirt", "quantity": 2, "reason": "SIZE_PROBLEM", "price": 25.5},
+            {
+                "sku": "SKU-RED-M",
+                "label": "Red shirt",
+                "quantity": 2,
+                "reason": "SIZE_PROBLEM",
+                "price": 25.5,
+            },
             {"sku": "SKU-BLUE-L", "quantity": 1, "reason": "DEFECTIVE", "price": 10},
         ],
         "sender": {"fullname": "Ada Lovelace", "email": "ada@example.com"},
@@ -86,7 +92,11 @@ def assert_invariants(rma: dict[str, Any]) -> None:
         assert rma["financialStatus"] in ("CANCELED", "NONE")
     if rma["financialStatus"] == "REFUNDED":
         executed = sum(r["amount"] for r in rma["financialResolutions"] if r["status"] == "EXECUTED")
-        due = max(0.0, sum((line["price"] or 0) * line["quantity"] for line in rma["lines"]) - rma["retainedAmountForShipping"])
+        due = max(
+            0.0,
+            sum((line["price"] or 0) * line["quantity"] for line in rma["lines"])
+            - rma["retainedAmountForShipping"],
+        )
         assert round(executed, 2) == round(due, 2)
     history = rma["history"]
     assert [event["sequence"] for event in history] == list(range(1, len(history) + 1))

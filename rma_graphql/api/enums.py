@@ -1,22 +1,38 @@
-"""GraphQL enums, named as the public contract names them, from the domain's values."""
+"""GraphQL enums, named as the public contract names them.
+
+``strawberry.enum`` registers the domain's own classes under those names, so the API and
+the domain share one type per enum.
+"""
 
 import strawberry
 
 from rma_graphql.domain import statuses as s
 
-RmaOrderProcessingStatus = strawberry.enum(s.ProcessingStatus, name="RmaOrderProcessingStatus")
-RmaOrderDeliveryStatus = strawberry.enum(s.DeliveryStatus, name="RmaOrderDeliveryStatus")
-RmaOrderFinancialStatus = strawberry.enum(s.FinancialStatus, name="RmaOrderFinancialStatus")
-RmaOrderFulfillmentStatus = strawberry.enum(s.FulfillmentStatus, name="RmaOrderFulfillmentStatus")
-RmaOrderExpectedResolution = strawberry.enum(s.ExpectedResolution, name="RmaOrderExpectedResolution")
-RmaOrderReturnReason = strawberry.enum(s.ReturnReason, name="RmaOrderReturnReason")
-RmaOrderProductState = strawberry.enum(s.ProductState, name="RmaOrderProductState")
-RmaOrderLineState = strawberry.enum(s.LineState, name="RmaOrderLineState")
-RmaFinancialResolutionType = strawberry.enum(s.FinancialResolutionType, name="RmaFinancialResolutionType")
-RmaFinancialResolutionStatus = strawberry.enum(
-    s.FinancialResolutionStatus, name="RmaFinancialResolutionStatus"
-)
-LocationTypeEnum = strawberry.enum(s.LocationType, name="LocationTypeEnum")
-RmaStatusDimension = strawberry.enum(s.Dimension, name="RmaStatusDimension")
-RmaOrderEventType = strawberry.enum(s.EventType, name="RmaOrderEventType")
-RmaActorType = strawberry.enum(s.ActorType, name="RmaActorType")
+strawberry.enum(s.ProcessingStatus, name="RmaOrderProcessingStatus")
+RmaOrderProcessingStatus = s.ProcessingStatus
+strawberry.enum(s.DeliveryStatus, name="RmaOrderDeliveryStatus")
+RmaOrderDeliveryStatus = s.DeliveryStatus
+strawberry.enum(s.FinancialStatus, name="RmaOrderFinancialStatus")
+RmaOrderFinancialStatus = s.FinancialStatus
+strawberry.enum(s.FulfillmentStatus, name="RmaOrderFulfillmentStatus")
+RmaOrderFulfillmentStatus = s.FulfillmentStatus
+strawberry.enum(s.ExpectedResolution, name="RmaOrderExpectedResolution")
+RmaOrderExpectedResolution = s.ExpectedResolution
+strawberry.enum(s.ReturnReason, name="RmaOrderReturnReason")
+RmaOrderReturnReason = s.ReturnReason
+strawberry.enum(s.ProductState, name="RmaOrderProductState")
+RmaOrderProductState = s.ProductState
+strawberry.enum(s.LineState, name="RmaOrderLineState")
+RmaOrderLineState = s.LineState
+strawberry.enum(s.FinancialResolutionType, name="RmaFinancialResolutionType")
+RmaFinancialResolutionType = s.FinancialResolutionType
+strawberry.enum(s.FinancialResolutionStatus, name="RmaFinancialResolutionStatus")
+RmaFinancialResolutionStatus = s.FinancialResolutionStatus
+strawberry.enum(s.LocationType, name="LocationTypeEnum")
+LocationTypeEnum = s.LocationType
+strawberry.enum(s.Dimension, name="RmaStatusDimension")
+RmaStatusDimension = s.Dimension
+strawberry.enum(s.EventType, name="RmaOrderEventType")
+RmaOrderEventType = s.EventType
+strawberry.enum(s.ActorType, name="RmaActorType")
+RmaActorType = s.ActorType

@@ -13,7 +13,7 @@ from rma_graphql.domain.errors import DomainError
 logger = logging.getLogger("rma_graphql.errors")
 
 # graphql-core's message for a variable that fails coercion names the path it failed at.
-_VARIABLE_PATH = re.compile(r"^Variable '\$(?P<name>\w+)' got invalid value .*?(?: at '(?P<path>[^']+)')?;")
+_VARIABLE_PATH = re.compile(r"^Variable '\$(?P<name>\w+)' has invalid value(?: at (?P<path>[^:]+))?:")
 _VARIABLE_MISSING = re.compile(r"^Variable '\$(?P<name>\w+)' of (?:required|non-null) type")
 
 
@@ -28,13 +28,15 @@ def format_error(error: GraphQLError) -> GraphQLError:
             path=error.path,
             extensions=original.extensions(),
         )
-    if original is None:
+    # A GraphQLError as the cause is graphql-core's own refusal of the request (a variable
+    # that fails coercion, for one): the client's input, not our fault.
+    if original is None or isinstance(original, GraphQLError):
         if error.extensions and "code" in error.extensions:
             return error
         message = error.message
         match = _VARIABLE_PATH.match(message) or _VARIABLE_MISSING.match(message)
         if match is not None:
-            path = match.groupdict().get("path") or match.group("name")
+            path = match.group("name") + (match.groupdict().get("path") or "")
             code, extensions = "BAD_USER_INPUT", {"field": path}
         elif error.path is None and error.locations is not None and "Syntax Error" in message:
             code, extensions = "GRAPHQL_PARSE_FAILED", {}
@@ -68,5 +70,6 @@ class ErrorFormatter(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [format_error(error) for error in result.errors]
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [format_error(error) for error in errors]

@@ -181,7 +181,9 @@ class RmaOrderInput:
             sender=self.sender.to_json(f"{p}.sender"),
             delivery_contact=self.delivery_contact.to_json(f"{p}.deliveryContact"),
             owner=self.owner.to_json(f"{p}.owner") if self.owner else None,
-            billing_contact=self.billing_contact.to_json(f"{p}.billingContact") if self.billing_contact else None,
+            billing_contact=self.billing_contact.to_json(f"{p}.billingContact")
+            if self.billing_contact
+            else None,
             external_id=text(self.external_id, f"{p}.externalId"),
             external_reference=text(self.external_reference, f"{p}.externalReference"),
             tp_app_id=text(self.tp_app_id, f"{p}.tpAppId"),
@@ -262,7 +264,12 @@ class RmaOrderUpdateInput:
             value = getattr(self, name)
             if value is not strawberry.UNSET:
                 changes[name] = text(value, f"{p}.{camel}", limit)
-        for name in ("apply_return_fee", "auto_generate_financial_resolution", "auto_execute_financial_resolution", "meta"):
+        for name in (
+            "apply_return_fee",
+            "auto_generate_financial_resolution",
+            "auto_execute_financial_resolution",
+            "meta",
+        ):
             value = getattr(self, name)
             if value is not strawberry.UNSET:
                 changes[name] = value
@@ -356,10 +363,18 @@ class RmaConfigurationUpdateInput:
 
 
 _NON_NULL_CONFIGURATION = {
-    "portal_is_active", "auto_accept", "accept_multi", "needs_pictures", "request_product_state",
-    "auto_generate_financial_resolution", "auto_execute_financial_resolution",
-    "retained_amount_for_shipping", "refund_shipping_on_partial_return",
-    "refund_shipping_on_complete_return", "currency", "return_fee",
+    "portal_is_active",
+    "auto_accept",
+    "accept_multi",
+    "needs_pictures",
+    "request_product_state",
+    "auto_generate_financial_resolution",
+    "auto_execute_financial_resolution",
+    "retained_amount_for_shipping",
+    "refund_shipping_on_partial_return",
+    "refund_shipping_on_complete_return",
+    "currency",
+    "return_fee",
 }
 
 

@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from rma_graphql.service import queries
 from rma_graphql.service.unit_of_work import UnitOfWork
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]
 
 
 @dataclass

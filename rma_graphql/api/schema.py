@@ -110,7 +110,9 @@ class Query:
     ) -> RmaOrderType | None:
         ctx = _ctx(info)
         if (id is None) == (by_external_id is None):
-            raise BadUserInputError("Give exactly one of id and byExternalId.", "id" if id else "byExternalId")
+            raise BadUserInputError(
+                "Give exactly one of id and byExternalId.", "id" if id else "byExternalId"
+            )
         organization_id = ctx.caller.organization_id
         if id is not None:
             rma_id = parse_uuid(id, "id")
@@ -191,7 +193,10 @@ class Query:
     @strawberry.field
     async def rma_configurations(self, info: Info) -> list[RmaConfiguration]:
         ctx = _ctx(info)
-        return [RmaConfiguration.from_row(r) for r in await queries.configurations(ctx.uow, ctx.caller.organization_id)]
+        return [
+            RmaConfiguration.from_row(r)
+            for r in await queries.configurations(ctx.uow, ctx.caller.organization_id)
+        ]
 
     @strawberry.field
     async def locations(self, info: Info) -> list[Location]:
@@ -237,11 +242,15 @@ class Mutation:
         return await _rma(info, rma_id)
 
     @strawberry.mutation
-    async def rma_order_submit(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+    async def rma_order_submit(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
         return await _act(info, id, "submit", expected_version)
 
     @strawberry.mutation
-    async def rma_order_accept(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+    async def rma_order_accept(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
         return await _act(info, id, "accept", expected_version)
 
     @strawberry.mutation
@@ -263,7 +272,9 @@ class Mutation:
         return await _act(info, id, "hold", expected_version, reason=_reason(reason))
 
     @strawberry.mutation
-    async def rma_order_resume(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+    async def rma_order_resume(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
         return await _act(info, id, "resume", expected_version)
 
     @strawberry.mutation
@@ -280,7 +291,9 @@ class Mutation:
         return await _act(info, id, "resolveAnomaly", expected_version, comment=_reason(comment, "comment"))
 
     @strawberry.mutation
-    async def rma_order_delete(self, info: Info, id: str, expected_version: int | None = None) -> RmaOrderType:
+    async def rma_order_delete(
+        self, info: Info, id: str, expected_version: int | None = None
+    ) -> RmaOrderType:
         return await _act(info, id, "delete", expected_version)
 
     @strawberry.mutation
@@ -308,7 +321,9 @@ class Mutation:
         return await _act(info, id, "updateDeliveryStatus", expected_version, status=status)
 
     @strawberry.mutation
-    async def rma_configuration_create(self, info: Info, input: RmaConfigurationCreateInput) -> RmaConfiguration:
+    async def rma_configuration_create(
+        self, info: Info, input: RmaConfigurationCreateInput
+    ) -> RmaConfiguration:
         ctx = _ctx(info)
         values = configuration_values(input, partial=False)
         configuration_id = await configuration_service.create_configuration(ctx.uow, ctx.caller, values)
@@ -342,7 +357,7 @@ class Mutation:
 
 # Validation rules are built once: a rule class made per request would change the
 # validation cache's key every time and defeat the cache.
-_LIMIT_RULES = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+_LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
 
 
 class RmaSchema(strawberry.Schema):

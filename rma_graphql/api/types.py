@@ -28,7 +28,7 @@ from rma_graphql.domain import statuses as s
 from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]
 
 
 def _context(info: Info) -> Any:
@@ -58,7 +58,7 @@ class RmaContact:
     country: str | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> "RmaContact | None":
+    def from_json(cls, data: Mapping[Any, Any] | None) -> "RmaContact | None":
         if data is None:
             return None
         return cls(
@@ -258,7 +258,8 @@ class RmaOrderType:
         currency = row["currency"]
         sender = RmaContact.from_json(row["sender"])
         delivery_contact = RmaContact.from_json(row["delivery_contact"])
-        assert sender is not None and delivery_contact is not None
+        assert sender is not None
+        assert delivery_contact is not None
         return cls(
             id=strawberry.ID(row["id"]),
             configuration_id=row["configuration_id"],
@@ -445,4 +446,3 @@ class RmaStateMachine:
     finals: list[str]
     transitions: list[RmaStateTransition]
     mermaid: str
-

@@ -50,7 +50,10 @@ def graphiql_page(headers: dict[str, str] | None = None) -> str:
     headers = headers or {}
     return (
         GRAPHIQL_PAGE.replace("{assets}", ASSETS)
-        .replace("__HEADERS_TEXT__", orjson.dumps(orjson.dumps(headers, option=orjson.OPT_INDENT_2).decode()).decode())
+        .replace(
+            "__HEADERS_TEXT__",
+            orjson.dumps(orjson.dumps(headers, option=orjson.OPT_INDENT_2).decode()).decode(),
+        )
         .replace("__HEADERS__", orjson.dumps(headers).decode())
     )
 
@@ -60,15 +63,18 @@ def asset_directory() -> str:
 
 
 class RmaGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, *, uow: UnitOfWork, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, schema: Any, *, uow: UnitOfWork | None, organization: Any, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.uow = uow
         # Resolves the organization a request acts in (the demo organization, for now).
         self.organization = organization
         self._page = graphiql_page()
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None = None) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
         organization_id = await self.organization()
+        assert self.uow is not None, "the app's lifespan has not started"
         return Context.build(self.uow, Caller(organization_id=organization_id), request, response)
 
     async def render_graphql_ide(self, request: Request) -> Response:

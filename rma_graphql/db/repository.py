@@ -4,6 +4,7 @@ Every statement is scoped by ``organization_id``; the RMA row is written with a
 compare-and-set on ``version``.
 """
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,10 +32,10 @@ from rma_graphql.domain.statuses import (
     ReturnReason,
 )
 
-Actor = Mapping[str, Any]
+Actor = Mapping[Any, Any]
 
 
-def line_from_row(row: Mapping[str, Any]) -> RmaLine:
+def line_from_row(row: Mapping[Any, Any]) -> RmaLine:
     return RmaLine(
         id=row["id"],
         sku=row["sku"],
@@ -50,7 +51,7 @@ def line_from_row(row: Mapping[str, Any]) -> RmaLine:
     )
 
 
-def resolution_from_row(row: Mapping[str, Any]) -> FinancialResolution:
+def resolution_from_row(row: Mapping[Any, Any]) -> FinancialResolution:
     return FinancialResolution(
         id=row["id"],
         type=FinancialResolutionType(row["type"]),
@@ -65,7 +66,7 @@ def resolution_from_row(row: Mapping[str, Any]) -> FinancialResolution:
 
 
 def rma_from_row(
-    row: Mapping[str, Any],
+    row: Mapping[Any, Any],
     lines: Sequence[RmaLine] = (),
     resolutions: Sequence[FinancialResolution] = (),
 ) -> RmaOrder:
@@ -109,21 +110,18 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
     }
 
 
-async def load_rma_row(
-    conn: AsyncConnection, organization_id: str, rma_id: str
-) -> Mapping[str, Any] | None:
+async def load_rma_row(conn: AsyncConnection, organization_id: str, rma_id: str) -> Mapping[Any, Any] | None:
     result = await conn.execute(
         select(t.rma_order).where(
             t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id
         )
     )
-    row = result.mappings().first()
-    return row
+    return result.mappings().first()
 
 
 async def load_rma(
     conn: AsyncConnection, organization_id: str, rma_id: str
-) -> tuple[RmaOrder, Mapping[str, Any]] | None:
+) -> tuple[RmaOrder, Mapping[Any, Any]] | None:
     row = await load_rma_row(conn, organization_id, rma_id)
     if row is None:
         return None
@@ -223,12 +221,8 @@ async def replace_linked_orders(
     first: bool = False,
 ) -> None:
     if not first:
-        await conn.execute(
-            delete(t.rma_linked_order).where(t.rma_linked_order.c.rma_order_id == rma_id)
-        )
+        await conn.execute(delete(t.rma_linked_order).where(t.rma_linked_order.c.rma_order_id == rma_id))
     if linked_orders:
-        import uuid
-
         await conn.execute(
             insert(t.rma_linked_order),
             [
@@ -302,9 +296,7 @@ async def append_events(
                 "changes": [
                     {
                         "dimension": change.dimension.value,
-                        "from": change.from_status.value
-                        if hasattr(change.from_status, "value")
-                        else change.from_status,
+                        "from": None if change.from_status is None else str(change.from_status),
                         "to": str(change.to_status),
                     }
                     for change in event.changes

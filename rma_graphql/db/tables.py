@@ -7,7 +7,7 @@ free-form data as JSON.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.types import UTCDateTime, json_type
@@ -89,9 +89,7 @@ class RmaOrderRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("organization_id", "return_number", name="uq_rma_order_return_number"),
         # A missing tpAppId is stored as "" so that it counts as its own value.
-        UniqueConstraint(
-            "organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"
-        ),
+        UniqueConstraint("organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"),
         Index("ix_rma_order_created", "organization_id", "created_at", "id"),
         Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
         Index("ix_rma_order_processing", "organization_id", "processing_status"),
@@ -209,12 +207,12 @@ class RmaOrderEventRow(SQLModel, table=True):
     version: int
 
 
-organization = Organization.__table__
-location = Location.__table__
-rma_configuration = RmaConfiguration.__table__
-rma_order = RmaOrderRow.__table__
-rma_order_line = RmaOrderLineRow.__table__
-rma_linked_order = RmaLinkedOrderRow.__table__
-rma_financial_resolution = RmaFinancialResolutionRow.__table__
-rma_order_event = RmaOrderEventRow.__table__
+organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
+location: Table = Location.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_configuration: Table = RmaConfiguration.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order: Table = RmaOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order_line: Table = RmaOrderLineRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_linked_order: Table = RmaLinkedOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order_event: Table = RmaOrderEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -75,7 +75,7 @@ def _anomaly_from(status: ProcessingStatus) -> Guard:
 def _target(status: DeliveryStatus) -> Guard:
     return Guard(
         label=f"status {status.value}",
-        refusal=f"the delivery status cannot move to the requested status",
+        refusal="the delivery status cannot move to the requested status",
         check=lambda _rma, kw: kw.get("status") == status,
     )
 
@@ -109,14 +109,12 @@ _PARTIALLY_EXECUTED = Guard(
 _MONETARY_RESOLUTION = Guard(
     label="expected resolution REFUND or VOUCHER",
     refusal="the expected resolution is not monetary",
-    check=lambda rma, _kw: rma.expected_resolution
-    in (ExpectedResolution.REFUND, ExpectedResolution.VOUCHER),
+    check=lambda rma, _kw: rma.expected_resolution in (ExpectedResolution.REFUND, ExpectedResolution.VOUCHER),
 )
 _NON_MONETARY_RESOLUTION = Guard(
     label="expected resolution NONE or REPLACE",
     refusal="the expected resolution is monetary",
-    check=lambda rma, _kw: rma.expected_resolution
-    in (ExpectedResolution.NONE, ExpectedResolution.REPLACE),
+    check=lambda rma, _kw: rma.expected_resolution in (ExpectedResolution.NONE, ExpectedResolution.REPLACE),
 )
 
 P = ProcessingStatus
@@ -142,9 +140,7 @@ def _processing_transitions() -> tuple[TransitionSpec, ...]:
     rows += [t("hold", s, P.ON_HOLD) for s in holdable]
     rows += [t("resume", P.ON_HOLD, s, _held_from(s)) for s in holdable]
     rows += [t("flagAnomaly", s, P.ANOMALY) for s in (P.ACCEPTED, P.PROCESSING)]
-    rows += [
-        t("resolveAnomaly", P.ANOMALY, s, _anomaly_from(s)) for s in (P.ACCEPTED, P.PROCESSING)
-    ]
+    rows += [t("resolveAnomaly", P.ANOMALY, s, _anomaly_from(s)) for s in (P.ACCEPTED, P.PROCESSING)]
     rows += [t("delete", s, P.DELETED) for s in (P.NEW, P.REJECTED, P.CANCELED)]
     rows += [
         t("updateDeliveryStatus", P.ACCEPTED, P.ACCEPTED),
@@ -297,8 +293,7 @@ def fire(dimension: Dimension, model: Any, action: str, **kwargs: Any) -> None:
     ]
     detail = f": {refusals[0]}" if len(set(refusals)) == 1 else ""
     raise InvalidTransitionError(
-        f"Action '{action}' is not allowed while the {dimension.value.lower()} status is "
-        f"{current}{detail}.",
+        f"Action '{action}' is not allowed while the {dimension.value.lower()} status is {current}{detail}.",
         dimension=dimension.value,
         from_status=str(current),
         action=action,
@@ -308,8 +303,7 @@ def fire(dimension: Dimension, model: Any, action: str, **kwargs: Any) -> None:
 def has_transition(dimension: Dimension, action: str, source: StrEnum) -> bool:
     """Whether the table has any row for ``action`` from ``source`` (guards not evaluated)."""
     return any(
-        row.action == action and row.source == source
-        for row in _SPEC_BY_DIMENSION[dimension].transitions
+        row.action == action and row.source == source for row in _SPEC_BY_DIMENSION[dimension].transitions
     )
 
 
@@ -322,8 +316,6 @@ def mermaid(spec: MachineSpec) -> str:
         if label not in edge:
             edge.append(label)
     lines = ["stateDiagram-v2", f"    [*] --> {spec.initial.value}"]
-    lines += [
-        f"    {source} --> {dest}: {', '.join(names)}" for (source, dest), names in labels.items()
-    ]
+    lines += [f"    {source} --> {dest}: {', '.join(names)}" for (source, dest), names in labels.items()]
     lines += [f"    {state.value} --> [*]" for state in spec.finals]
     return "\n".join(lines) + "\n"

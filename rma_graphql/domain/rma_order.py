@@ -166,9 +166,7 @@ class RmaOrder:
 
     def executed_total(self) -> int:
         return sum(
-            r.amount
-            for r in self.financial_resolutions
-            if r.status is FinancialResolutionStatus.EXECUTED
+            r.amount for r in self.financial_resolutions if r.status is FinancialResolutionStatus.EXECUTED
         )
 
     # -- dispatch -------------------------------------------------------------------------
@@ -351,14 +349,19 @@ class RmaOrder:
             resolution.status = FinancialResolutionStatus.EXECUTED
             resolution.executed_at = now
             change = self._fire(Dimension.FINANCIAL, "executeFinancialResolution")
-            events.append(RecordedEvent(EventType.FINANCIAL_RESOLUTION_EXECUTED, _moved([change]), system=True))
+            events.append(
+                RecordedEvent(EventType.FINANCIAL_RESOLUTION_EXECUTED, _moved([change]), system=True)
+            )
         return events
 
     def _update_delivery_status(self, now: datetime, *, status: DeliveryStatus) -> list[RecordedEvent]:
         self._fire(Dimension.PROCESSING, "updateDeliveryStatus")
         change = self._fire(Dimension.DELIVERY, "updateDeliveryStatus", status=status)
         events = [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, _moved([change]))]
-        if status is DeliveryStatus.DELIVERED_TO_SENDER and self.processing_status is ProcessingStatus.ACCEPTED:
+        if (
+            status is DeliveryStatus.DELIVERED_TO_SENDER
+            and self.processing_status is ProcessingStatus.ACCEPTED
+        ):
             events += self._flag_anomaly(now, reason=RETURNED_TO_SENDER, system=True)
         return events
 

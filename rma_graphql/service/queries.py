@@ -17,7 +17,7 @@ from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.statuses import ProcessingStatus
 from rma_graphql.service.unit_of_work import UnitOfWork
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]
 MAX_PAGE = 250
 
 _CHILDREN = {
@@ -79,9 +79,7 @@ async def rma_order_row_by_external_id(
         return result.mappings().first()
 
 
-async def history(
-    uow: UnitOfWork, rma_id: str, after_sequence: int | None, first: int
-) -> list[Row]:
+async def history(uow: UnitOfWork, rma_id: str, after_sequence: int | None, first: int) -> list[Row]:
     query = (
         select(t.rma_order_event)
         .where(t.rma_order_event.c.rma_order_id == rma_id)
@@ -186,7 +184,13 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, str]:
 def _conditions(organization_id: str, f: RmaOrderFilter) -> list[ColumnElement[bool]]:
     c = t.rma_order.c
     conditions: list[ColumnElement[bool]] = [c.organization_id == organization_id]
-    for name in ("processing_status", "delivery_status", "financial_status", "fulfillment_status", "expected_resolution"):
+    for name in (
+        "processing_status",
+        "delivery_status",
+        "financial_status",
+        "fulfillment_status",
+        "expected_resolution",
+    ):
         values = getattr(f, name)
         if values:
             conditions.append(c[name].in_(values))

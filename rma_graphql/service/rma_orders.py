@@ -24,8 +24,8 @@ from rma_graphql.domain.statuses import (
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.unit_of_work import UnitOfWork
 
-SYSTEM_ACTOR: Mapping[str, Any] = {"type": ActorType.SYSTEM.value, "id": None, "name": "system"}
-ANONYMOUS_ACTOR: Mapping[str, Any] = {
+SYSTEM_ACTOR: Mapping[Any, Any] = {"type": ActorType.SYSTEM.value, "id": None, "name": "system"}
+ANONYMOUS_ACTOR: Mapping[Any, Any] = {
     "type": ActorType.API_CLIENT.value,
     "id": None,
     "name": "anonymous",
@@ -35,7 +35,7 @@ ANONYMOUS_ACTOR: Mapping[str, Any] = {
 @dataclass(frozen=True)
 class Caller:
     organization_id: str
-    actor: Mapping[str, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
+    actor: Mapping[Any, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
 
 
 @dataclass
@@ -104,16 +104,23 @@ def search_text(
     return_reference: str,
     external_id: str | None,
     external_reference: str | None,
-    sender: Mapping[str, Any],
+    sender: Mapping[Any, Any],
     skus: list[str],
 ) -> str:
-    parts = [return_reference, external_id, external_reference, sender.get("fullname"), sender.get("email"), *skus]
+    parts = [
+        return_reference,
+        external_id,
+        external_reference,
+        sender.get("fullname"),
+        sender.get("email"),
+        *skus,
+    ]
     return "\n".join(p.casefold() for p in parts if p)
 
 
 async def _configuration_for(
     conn: AsyncConnection, organization_id: str, location_id: str | None
-) -> Mapping[str, Any]:
+) -> Mapping[Any, Any]:
     """The configuration of the given location, or of the organization's default location."""
     field_path = "input.locationId"
     if location_id is None:
@@ -178,7 +185,9 @@ async def create_rma_order(uow: UnitOfWork, caller: Caller, command: CreateRmaOr
                 if existing is not None:
                     raise _duplicate_external_id(existing) from None
         if command.id is not None:
-            raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id") from None
+            raise BadUserInputError(
+                f"An RMA order with id {command.id} already exists.", "input.id"
+            ) from None
         raise
 
 
@@ -308,7 +317,7 @@ async def _record(
     )
 
 
-async def _load(conn: AsyncConnection, caller: Caller, rma_id: str) -> tuple[RmaOrder, Mapping[str, Any]]:
+async def _load(conn: AsyncConnection, caller: Caller, rma_id: str) -> tuple[RmaOrder, Mapping[Any, Any]]:
     loaded = await repo.load_rma(conn, caller.organization_id, rma_id)
     if loaded is None:
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
@@ -328,7 +337,7 @@ async def _commit_action(
     conn: AsyncConnection,
     caller: Caller,
     rma: RmaOrder,
-    row: Mapping[str, Any],
+    row: Mapping[Any, Any],
     events: list[RecordedEvent],
     *,
     expected_version: int | None,
@@ -441,7 +450,9 @@ async def update_rma_order(
             if name in changes:
                 domain_changes[name] = changes.pop(name)
         if "linked_orders" in changes:
-            await repo.replace_linked_orders(conn, caller.organization_id, rma_id, changes.pop("linked_orders"))
+            await repo.replace_linked_orders(
+                conn, caller.organization_id, rma_id, changes.pop("linked_orders")
+            )
         columns.update(changes)
         if "external_id" in columns and columns["external_id"] is not None:
             existing = await _existing_by_external_id(

@@ -1,6 +1,6 @@
 """The unit of work: one transaction per mutation, and work to run after it commits."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,6 +24,3 @@ class UnitOfWork:
         """A short read-only transaction (never takes SQLite's write lock)."""
         async with self._reader.connect() as connection:
             yield connection
-
-
-AfterCommit = Callable[[], Awaitable[None]]

@@ -10,15 +10,34 @@ from tests.helpers import action_document, assert_invariants, create, get
 from tests.unit.test_machines import SCENARIOS
 
 ACTIONS = [
-    "update", "submit", "accept", "reject", "cancel", "hold", "resume", "flagAnomaly",
-    "resolveAnomaly", "delete", "requestFulfillment", "startFulfillment", "completeProcessing",
+    "update",
+    "submit",
+    "accept",
+    "reject",
+    "cancel",
+    "hold",
+    "resume",
+    "flagAnomaly",
+    "resolveAnomaly",
+    "delete",
+    "requestFulfillment",
+    "startFulfillment",
+    "completeProcessing",
     "updateDeliveryStatus",
 ]
 
 # Statuses of the other dimensions after an allowed action, where the contract fixes them.
 SIDE_EFFECTS: dict[tuple[str, str], dict[str, str]] = {
-    ("REQUESTED", "reject"): {"financialStatus": "NONE", "deliveryStatus": "PENDING", "fulfillmentStatus": "PENDING"},
-    ("NEW", "cancel"): {"deliveryStatus": "CANCELED", "fulfillmentStatus": "CANCELED", "financialStatus": "CANCELED"},
+    ("REQUESTED", "reject"): {
+        "financialStatus": "NONE",
+        "deliveryStatus": "PENDING",
+        "fulfillmentStatus": "PENDING",
+    },
+    ("NEW", "cancel"): {
+        "deliveryStatus": "CANCELED",
+        "fulfillmentStatus": "CANCELED",
+        "financialStatus": "CANCELED",
+    },
     ("ACCEPTED", "startFulfillment"): {"fulfillmentStatus": "IN_PROGRESS", "deliveryStatus": "DELIVERED"},
     ("PROCESSING", "completeProcessing"): {"fulfillmentStatus": "COMPLETE", "deliveryStatus": "DELIVERED"},
     ("PROCESSING", "flagAnomaly"): {"fulfillmentStatus": "ERROR"},

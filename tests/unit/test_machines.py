@@ -52,8 +52,20 @@ def reach(*steps: str) -> RmaOrder:
 
 # scenario -> (path from NEW, {allowed action: processing status it leads to})
 SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, P]]] = {
-    "NEW": ((), {"update": P.NEW, "submit": P.REQUESTED, "cancel": P.CANCELED, "hold": P.ON_HOLD, "delete": P.DELETED}),
-    "REQUESTED": (("submit",), {"accept": P.ACCEPTED, "reject": P.REJECTED, "cancel": P.CANCELED, "hold": P.ON_HOLD}),
+    "NEW": (
+        (),
+        {
+            "update": P.NEW,
+            "submit": P.REQUESTED,
+            "cancel": P.CANCELED,
+            "hold": P.ON_HOLD,
+            "delete": P.DELETED,
+        },
+    ),
+    "REQUESTED": (
+        ("submit",),
+        {"accept": P.ACCEPTED, "reject": P.REJECTED, "cancel": P.CANCELED, "hold": P.ON_HOLD},
+    ),
     "ACCEPTED": (
         ("submit", "accept"),
         {
@@ -188,7 +200,12 @@ def test_delivery_side_effects(source: D) -> None:
         model = Holder(delivery_status=source)
         if source in expected:
             fire(Dimension.DELIVERY, model, action)
-            assert model.delivery_status is {"cancel": D.CANCELED, "startFulfillment": D.DELIVERED, "resolveAnomaly": D.PENDING}[action]
+            assert (
+                model.delivery_status
+                is {"cancel": D.CANCELED, "startFulfillment": D.DELIVERED, "resolveAnomaly": D.PENDING}[
+                    action
+                ]
+            )
         else:
             with pytest.raises(InvalidTransitionError):
                 fire(Dimension.DELIVERY, model, action)
@@ -205,7 +222,9 @@ FULFILLMENT = {
 
 
 @pytest.mark.parametrize("source", list(U))
-@pytest.mark.parametrize("action", ["startFulfillment", "completeProcessing", "flagAnomaly", "resolveAnomaly", "cancel"])
+@pytest.mark.parametrize(
+    "action", ["startFulfillment", "completeProcessing", "flagAnomaly", "resolveAnomaly", "cancel"]
+)
 def test_fulfillment_matrix(source: U, action: str) -> None:
     model = Holder(fulfillment_status=source)
 
@@ -251,7 +270,8 @@ MONEY_CASES = [(100, 100), (100, 40), (100, 0), (0, 0)]
 
 @pytest.mark.parametrize("source", list(F))
 @pytest.mark.parametrize(
-    "action", ["executeFinancialResolution", "rejectRefund", "failExecution", "cancel", "reject", "completeProcessing"]
+    "action",
+    ["executeFinancialResolution", "rejectRefund", "failExecution", "cancel", "reject", "completeProcessing"],
 )
 @pytest.mark.parametrize(("due", "executed"), MONEY_CASES)
 def test_financial_matrix(source: F, action: str, due: int, executed: int) -> None:

@@ -45,9 +45,7 @@ async def _run_async(url: str) -> None:
 
 
 def _url() -> str:
-    url = context.config.attributes.get("database_url") or context.config.get_main_option(
-        "sqlalchemy.url"
-    )
+    url = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database URL given to the migrations")
     return str(url)

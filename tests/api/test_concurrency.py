@@ -1,0 +1,130 @@
+"""Concurrent changes to one RMA: one shared client with warmed connections, requests
+released together, repeated. Exactly the allowed number apply, on both databases."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.helpers import rma_input
+
+CONCURRENCY = 20
+ROUNDS = 5
+CREATE = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id returnNumber } }"
+ACCEPT = "mutation($id: String!) { rmaOrderAccept(id: $id) { version } }"
+SUBMIT = "mutation($id: String!) { rmaOrderSubmit(id: $id) { version } }"
+GET = "query($id: String) { rmaOrder(id: $id) { version processingStatus history { sequence version } } }"
+
+
+async def _warm(client: httpx.AsyncClient) -> None:
+    await asyncio.gather(*(client.get("/healthz") for _ in range(CONCURRENCY)))
+
+
+async def _fire_together(client: httpx.AsyncClient, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    gate = asyncio.Event()
+
+    async def one(payload: dict[str, Any]) -> dict[str, Any]:
+        await gate.wait()
+        response = await client.post("/graphql", json=payload)
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+    tasks = [asyncio.create_task(one(p)) for p in payloads]
+    await asyncio.sleep(0.05)
+    gate.set()
+    return await asyncio.gather(*tasks)
+
+
+@pytest.fixture
+async def shared_client(server: Server) -> Any:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=120) as client:
+        await _warm(client)
+        yield client
+
+
+async def test_twenty_concurrent_accepts_apply_once(shared_client: httpx.AsyncClient) -> None:
+    for _ in range(ROUNDS):
+        created = (
+            await shared_client.post("/graphql", json={"query": CREATE, "variables": {"input": rma_input()}})
+        ).json()
+        rma_id = created["data"]["rmaOrderCreate"]["id"]
+        await shared_client.post("/graphql", json={"query": SUBMIT, "variables": {"id": rma_id}})
+
+        results = await _fire_together(
+            shared_client, [{"query": ACCEPT, "variables": {"id": rma_id}}] * CONCURRENCY
+        )
+
+        applied = [r for r in results if r.get("data") and r["data"]["rmaOrderAccept"]]
+        refused = [r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")]
+        assert len(applied) == 1
+        assert len(refused) == CONCURRENCY - 1
+        assert set(refused) <= {"CONFLICT", "INVALID_TRANSITION"}
+        final = (
+            await shared_client.post("/graphql", json={"query": GET, "variables": {"id": rma_id}})
+        ).json()["data"]["rmaOrder"]
+        assert final["version"] == 2 + len(applied)
+        assert final["processingStatus"] == "ACCEPTED"
+        assert [e["sequence"] for e in final["history"]] == [1, 2, 3]
+
+
+async def test_concurrent_holds_and_cancels_never_both_apply(shared_client: httpx.AsyncClient) -> None:
+    for _ in range(ROUNDS):
+        created = (
+            await shared_client.post(
+                "/graphql", json={"query": CREATE, "variables": {"input": rma_input(accept=True)}}
+            )
+        ).json()
+        rma_id = created["data"]["rmaOrderCreate"]["id"]
+        hold = {
+            "query": "mutation($id: String!) { rmaOrderHold(id: $id) { version } }",
+            "variables": {"id": rma_id},
+        }
+        cancel = {
+            "query": "mutation($id: String!) { rmaOrderCancel(id: $id) { version } }",
+            "variables": {"id": rma_id},
+        }
+
+        results = await _fire_together(shared_client, [hold, cancel] * (CONCURRENCY // 2))
+
+        applied = [r for r in results if r.get("data")]
+        final = (
+            await shared_client.post("/graphql", json={"query": GET, "variables": {"id": rma_id}})
+        ).json()["data"]["rmaOrder"]
+        # From ACCEPTED: hold then cancel (held from ACCEPTED) may both apply, in that order;
+        # nothing else can follow a cancel.
+        assert 1 <= len(applied) <= 2
+        assert final["version"] == 1 + len(applied)
+        assert [e["version"] for e in final["history"]][-len(applied) :] == list(range(2, 2 + len(applied)))
+        assert {r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")} <= {
+            "CONFLICT",
+            "INVALID_TRANSITION",
+        }
+
+
+async def test_concurrent_creates_get_distinct_gapless_return_numbers(
+    shared_client: httpx.AsyncClient,
+) -> None:
+    payloads = [
+        {"query": CREATE, "variables": {"input": rma_input(externalId=f"E-{i}")}} for i in range(CONCURRENCY)
+    ]
+
+    results = await _fire_together(shared_client, payloads)
+
+    numbers = sorted(r["data"]["rmaOrderCreate"]["returnNumber"] for r in results)
+    assert numbers == list(range(1001, 1001 + CONCURRENCY))
+
+
+async def test_concurrent_duplicate_external_ids_create_one(shared_client: httpx.AsyncClient) -> None:
+    payloads = [{"query": CREATE, "variables": {"input": rma_input(externalId="SAME", tpAppId="shop")}}] * 10
+
+    results = await _fire_together(shared_client, payloads)
+
+    created = [r["data"]["rmaOrderCreate"] for r in results if r.get("data")]
+    refused = [r["errors"][0]["extensions"] for r in results if r.get("errors")]
+    assert len(created) == 1
+    assert {e["code"] for e in refused} == {"BAD_USER_INPUT"}
+    assert {e["existingId"] for e in refused} == {created[0]["id"]}
