@@ -68,17 +68,8 @@ async def _measure(
     print(f"{name} p99 ms: {cuts[98] * 1000:.2f}")
 
 
-async def main(args: argparse.Namespace) -> None:
-    port = _port()
-    env = dict(os.environ)
-    directory = tempfile.mkdtemp()
-    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{directory}/bench.db")
-    env["RMA_GRAPHIQL"] = "false"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rma_graphql.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )
-    try:
+async def run(args: argparse.Namespace, port: int, env: dict[str, str]) -> None:
+    if True:
         limits = httpx.Limits(max_connections=args.concurrency)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
@@ -110,6 +101,20 @@ async def main(args: argparse.Namespace) -> None:
             await _measure("rmaOrder(id)", args.requests, args.concurrency, get)
             await _measure("rmaOrders(first: 50)", args.requests // 4, args.concurrency, page)
             await _measure("create+submit+accept", args.requests // 10, args.concurrency, sequence)
+
+
+def main(args: argparse.Namespace) -> None:
+    port = _port()
+    env = dict(os.environ)
+    directory = tempfile.mkdtemp()
+    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{directory}/bench.db")
+    env["RMA_GRAPHIQL"] = "false"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rma_graphql.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+    try:
+        asyncio.run(run(args, port, env))
     finally:
         server.terminate()
         server.wait(10)
@@ -120,4 +125,4 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
-    asyncio.run(main(parser.parse_args()))
+    main(parser.parse_args())
