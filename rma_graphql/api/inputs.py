@@ -18,6 +18,7 @@ from rma_graphql.api.enums import (
     RmaOrderReturnReason,
 )
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.service.configurations import camel_case
 from rma_graphql.service.rma_orders import CreateRmaOrder, LineCommand
 
 SHORT_TEXT = 255
@@ -378,18 +379,13 @@ _NON_NULL_CONFIGURATION = {
 }
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def configuration_values(data: object, *, partial: bool) -> dict[str, Any]:
     """The given configuration fields as column values (major-unit amounts still floats)."""
     values: dict[str, Any] = {}
     for name, value in vars(data).items():
         if value is strawberry.UNSET:
             continue
-        path = f"input.{_camel(name)}"
+        path = f"input.{camel_case(name)}"
         if value is None and partial and name in _NON_NULL_CONFIGURATION:
             raise BadUserInputError("This field cannot be null.", path)
         if name in ("authorization_delay", "max_authorization_delay") and value is not None and value < 0:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -111,10 +111,11 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
 
 
 async def load_rma_row(conn: AsyncConnection, organization_id: str, rma_id: str) -> Mapping[Any, Any] | None:
+    """The RMA row, with the configuration settings its actions depend on."""
     result = await conn.execute(
-        select(t.rma_order).where(
-            t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id
-        )
+        select(t.rma_order, t.rma_configuration.c.auto_accept)
+        .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
+        .where(t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id)
     )
     return result.mappings().first()
 
@@ -140,6 +141,7 @@ async def load_rma(
         [line_from_row(r) for r in line_rows.mappings()],
         [resolution_from_row(r) for r in resolution_rows.mappings()],
     )
+    rma.auto_accept = bool(row["auto_accept"])
     return rma, row
 
 
@@ -203,15 +205,6 @@ async def replace_lines(
     )
 
 
-async def update_line_states(conn: AsyncConnection, rma: RmaOrder) -> None:
-    for line in rma.lines:
-        await conn.execute(
-            update(t.rma_order_line)
-            .where(t.rma_order_line.c.id == line.id)
-            .values(line_state=line.line_state.value)
-        )
-
-
 async def replace_linked_orders(
     conn: AsyncConnection,
     organization_id: str,
@@ -239,13 +232,23 @@ async def replace_linked_orders(
         )
 
 
-async def save_resolutions(
-    conn: AsyncConnection,
-    organization_id: str,
-    rma: RmaOrder,
-    known_ids: set[str],
+async def save_changed_children(
+    conn: AsyncConnection, organization_id: str, rma: RmaOrder, before: RmaOrder
 ) -> None:
+    """Write the line states and financial resolutions an action changed, and nothing else."""
+    states_before = {line.id: line.line_state for line in before.lines}
+    for line in rma.lines:
+        if states_before.get(line.id) is not line.line_state:
+            await conn.execute(
+                update(t.rma_order_line)
+                .where(t.rma_order_line.c.id == line.id)
+                .values(line_state=line.line_state.value)
+            )
+    resolutions_before = {resolution.id: resolution for resolution in before.financial_resolutions}
     for resolution in rma.financial_resolutions:
+        previous = resolutions_before.get(resolution.id)
+        if previous == resolution:
+            continue
         values = {
             "type": resolution.type.value,
             "amount": resolution.amount,
@@ -255,13 +258,7 @@ async def save_resolutions(
             "reference": resolution.reference,
             "failure_reason": resolution.failure_reason,
         }
-        if resolution.id in known_ids:
-            await conn.execute(
-                update(t.rma_financial_resolution)
-                .where(t.rma_financial_resolution.c.id == resolution.id)
-                .values(**values)
-            )
-        else:
+        if previous is None:
             await conn.execute(
                 insert(t.rma_financial_resolution).values(
                     id=resolution.id,
@@ -270,6 +267,12 @@ async def save_resolutions(
                     created_at=resolution.created_at,
                     **values,
                 )
+            )
+        else:
+            await conn.execute(
+                update(t.rma_financial_resolution)
+                .where(t.rma_financial_resolution.c.id == resolution.id)
+                .values(**values)
             )
 
 
@@ -323,12 +326,5 @@ async def next_return_number(conn: AsyncConnection, organization_id: str) -> int
         .where(t.organization.c.id == organization_id)
         .values(last_return_number=t.organization.c.last_return_number + 1)
         .returning(t.organization.c.last_return_number)
-    )
-    return int(result.scalar_one())
-
-
-async def count_rows(conn: AsyncConnection, table: Any, organization_id: str) -> int:
-    result = await conn.execute(
-        select(func.count()).select_from(table).where(table.c.organization_id == organization_id)
     )
     return int(result.scalar_one())

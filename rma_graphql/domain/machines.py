@@ -300,13 +300,6 @@ def fire(dimension: Dimension, model: Any, action: str, **kwargs: Any) -> None:
     )
 
 
-def has_transition(dimension: Dimension, action: str, source: StrEnum) -> bool:
-    """Whether the table has any row for ``action`` from ``source`` (guards not evaluated)."""
-    return any(
-        row.action == action and row.source == source for row in _SPEC_BY_DIMENSION[dimension].transitions
-    )
-
-
 def mermaid(spec: MachineSpec) -> str:
     """The ``stateDiagram-v2`` text of one machine, from its table."""
     labels: dict[tuple[str, str], list[str]] = {}

@@ -127,6 +127,8 @@ class RmaOrder:
     held_from: ProcessingStatus | None = None
     anomaly_from: ProcessingStatus | None = None
     fulfillment_requested_at: datetime | None = None
+    # The location's configuration at the time of the action: submit accepts at once when set.
+    auto_accept: bool = False
     financial_resolutions: list[FinancialResolution] = field(default_factory=list)
     version: int = 1
 
@@ -242,7 +244,9 @@ class RmaOrder:
             setattr(self, name, value)
         return [RecordedEvent(EventType.UPDATED, _moved(changes))]
 
-    def _submit(self, now: datetime, *, auto_accept: bool = False) -> list[RecordedEvent]:
+    def _submit(self, now: datetime, *, auto_accept: bool | None = None) -> list[RecordedEvent]:
+        if auto_accept is None:
+            auto_accept = self.auto_accept
         events = [RecordedEvent(EventType.SUBMITTED, _moved([self._fire(Dimension.PROCESSING, "submit")]))]
         if auto_accept:
             change = self._fire(Dimension.PROCESSING, "accept")

@@ -67,11 +67,12 @@ def _configuration_columns(values: Mapping[str, Any], currency: str) -> dict[str
     for money in ("retained_amount_for_shipping", "return_fee"):
         if money in columns:
             amount = columns[money]
-            columns[money] = 0 if amount is None else to_minor(amount, currency, f"input.{_camel(money)}")
+            columns[money] = 0 if amount is None else to_minor(amount, currency, f"input.{camel_case(money)}")
     return columns
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
+    """The GraphQL name of a column, for error paths."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

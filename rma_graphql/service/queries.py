@@ -27,7 +27,6 @@ _CHILDREN = {
         t.rma_financial_resolution,
         (t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id),
     ),
-    "history": (t.rma_order_event, (t.rma_order_event.c.sequence,)),
 }
 _BY_ID = {"locations": t.location, "organizations": t.organization}
 

@@ -1,5 +1,6 @@
 """RMA order use cases: create, update, and every state-machine action."""
 
+import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,6 @@ from rma_graphql.domain.errors import BadUserInputError, ConflictError, NotFound
 from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
 from rma_graphql.domain.statuses import (
     ActorType,
-    DeliveryStatus,
     ExpectedResolution,
     ProductState,
     ReturnReason,
@@ -388,35 +388,11 @@ async def perform_action(
     async with uow.transaction() as conn:
         rma, row = await _load(conn, caller, rma_id)
         _check_version(rma, expected_version)
-        if action == "submit":
-            params["auto_accept"] = await _auto_accept(conn, row["configuration_id"])
-        known_resolutions = {r.id for r in rma.financial_resolutions}
+        before = copy.deepcopy(rma)
         events = rma.perform(action, now=now, **params)
         await _commit_action(conn, caller, rma, row, events, expected_version=expected_version, now=now)
-        if action == "completeProcessing":
-            await repo.update_line_states(conn, rma)
-            await repo.save_resolutions(conn, caller.organization_id, rma, known_resolutions)
+        await repo.save_changed_children(conn, caller.organization_id, rma, before)
     return rma_id
-
-
-async def _auto_accept(conn: AsyncConnection, configuration_id: str) -> bool:
-    result = await conn.execute(
-        select(t.rma_configuration.c.auto_accept).where(t.rma_configuration.c.id == configuration_id)
-    )
-    return bool(result.scalar_one())
-
-
-async def update_delivery_status(
-    uow: UnitOfWork,
-    caller: Caller,
-    rma_id: str,
-    status: DeliveryStatus,
-    *,
-    expected_version: int | None = None,
-) -> str:
-    return await perform_action(
-        uow, caller, rma_id, "updateDeliveryStatus", expected_version=expected_version, status=status
-    )
 
 
 async def update_rma_order(

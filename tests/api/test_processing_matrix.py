@@ -5,26 +5,10 @@ from typing import Any
 
 import pytest
 
+from rma_graphql.domain.rma_order import ACTIONS
 from tests.conftest import GraphQLClient
 from tests.helpers import action_document, assert_invariants, create, get
 from tests.unit.test_machines import SCENARIOS
-
-ACTIONS = [
-    "update",
-    "submit",
-    "accept",
-    "reject",
-    "cancel",
-    "hold",
-    "resume",
-    "flagAnomaly",
-    "resolveAnomaly",
-    "delete",
-    "requestFulfillment",
-    "startFulfillment",
-    "completeProcessing",
-    "updateDeliveryStatus",
-]
 
 # Statuses of the other dimensions after an allowed action, where the contract fixes them.
 SIDE_EFFECTS: dict[tuple[str, str], dict[str, str]] = {
