@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema diagrams bench clean
+.PHONY: run test lint typecheck schema diagrams bench bench-events clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_api.py
+
+bench-events: $(STAMP)
+	$(BIN)/python scripts/bench_events.py
 
 clean:
 	rm -rf $(VENV) rma.db rma.db-* .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,9 @@ from rma_graphql.api.schema import build_schema
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
+from rma_graphql.db.listener import PostgresListener
 from rma_graphql.service.configurations import demo_organization_id
+from rma_graphql.service.hub import EventHub
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -102,14 +104,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings)
         uow = UnitOfWork(engine)
+        hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
+        listener: PostgresListener | None = None
+        if settings.is_sqlite:
+            # One process serves the embedded database: commits wake the hub directly.
+            uow.on_commit = hub.notify
+        else:
+            listener = PostgresListener(
+                settings.database_url,
+                hub.notify_one,
+                hub.resync,
+                health_interval=settings.listener_health_seconds,
+            )
+            await listener.start()
         state["engine"] = engine
         state["graphql"].uow = uow
+        state["graphql"].hub = hub
         state["graphql"].organization = Organizations(uow)
         app.state.engine = engine
         app.state.uow = uow
+        app.state.hub = hub
+        app.state.listener = listener
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
+            await hub.stop()
             await engine.dispose()
 
     graphql = RmaGraphQL(

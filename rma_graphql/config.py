@@ -22,6 +22,10 @@ class Settings:
     database_pool_size: int = 10
     database_max_overflow: int = 20
     sqlite_busy_timeout_ms: int = 30_000
+    # A subscriber more than this many events behind is disconnected.
+    subscription_queue_limit: int = 1000
+    # How often the LISTEN connection is checked (PostgreSQL).
+    listener_health_seconds: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -37,4 +41,6 @@ class Settings:
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             database_pool_size=int(os.environ.get("RMA_DATABASE_POOL_SIZE", "10")),
             database_max_overflow=int(os.environ.get("RMA_DATABASE_MAX_OVERFLOW", "20")),
+            subscription_queue_limit=int(os.environ.get("RMA_SUBSCRIPTION_QUEUE_LIMIT", "1000")),
+            listener_health_seconds=float(os.environ.get("RMA_LISTENER_HEALTH_SECONDS", "5")),
         )

@@ -36,3 +36,5 @@ strawberry.enum(s.EventType, name="RmaOrderEventType")
 RmaOrderEventType = s.EventType
 strawberry.enum(s.ActorType, name="RmaActorType")
 RmaActorType = s.ActorType
+strawberry.enum(s.CommentVisibility, name="RmaCommentVisibility")
+RmaCommentVisibility = s.CommentVisibility

@@ -4,6 +4,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -69,7 +70,20 @@ class ErrorFormatter(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [format_error(error) for error in errors]
+        _format(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each result a subscription sends, which ``on_operation`` never sees.
+        _format(result)
+        yield
+
+
+def _format(result: Any) -> None:
+    errors = getattr(result, "errors", None)
+    if result is not None and errors:
+        result.errors = [
+            error
+            if error.extensions and "code" in error.extensions and error.original_error is None
+            else format_error(error)
+            for error in errors
+        ]

@@ -18,6 +18,7 @@ class Loaders:
     lines: DataLoader[str, list[Row]]
     linked_orders: DataLoader[str, list[Row]]
     financial_resolutions: DataLoader[str, list[Row]]
+    comments: DataLoader[str, list[Row]]
     locations: DataLoader[str, Row | None]
     organizations: DataLoader[str, Row | None]
 
@@ -36,6 +37,7 @@ def make_loaders(uow: UnitOfWork) -> Loaders:
         lines=children("lines"),
         linked_orders=children("linked_orders"),
         financial_resolutions=children("financial_resolutions"),
+        comments=children("comments"),
         locations=by_id("locations"),
         organizations=by_id("organizations"),
     )

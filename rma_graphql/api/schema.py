@@ -17,7 +17,8 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from rma_graphql.api.enums import RmaOrderDeliveryStatus
+from rma_graphql.api import inputs
+from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter
 from rma_graphql.api.inputs import (
     LocationInput,
@@ -31,12 +32,16 @@ from rma_graphql.api.inputs import (
     parse_uuid,
     text,
 )
+from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
     Location,
     PageInfo,
     RmaConfiguration,
     RmaOrderConnection,
     RmaOrderEdge,
+    RmaOrderEvent,
+    RmaOrderEventConnection,
+    RmaOrderEventEdge,
     RmaOrderType,
     RmaStateMachine,
     RmaStateTransition,
@@ -44,6 +49,7 @@ from rma_graphql.api.types import (
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.machines import SPECS, mermaid
 from rma_graphql.service import configurations as configuration_service
+from rma_graphql.service import events as event_service
 from rma_graphql.service import queries
 from rma_graphql.service import rma_orders as rma_service
 
@@ -203,6 +209,34 @@ class Query:
         ctx = _ctx(info)
         return [Location.from_row(r) for r in await queries.locations(ctx.uow, ctx.caller.organization_id)]
 
+    @strawberry.field(
+        description="The organization's change feed in position order; an event's cursor is its position."
+    )
+    async def rma_order_events(
+        self,
+        info: Info,
+        after: str | None = None,
+        first: int = 100,
+        rma_order_id: str | None = None,
+        types: list[RmaOrderEventType] | None = None,
+    ) -> RmaOrderEventConnection:
+        ctx = _ctx(info)
+        f = await event_filter(info, rma_order_id, types)
+        position = event_service.parse_position(after, "after") if after is not None else None
+        page = await event_service.feed(ctx.uow, ctx.caller.organization_id, f, after=position, first=first)
+        nodes = [RmaOrderEvent.from_row(row) for row in page.rows]
+        return RmaOrderEventConnection(
+            edges=[RmaOrderEventEdge(cursor=node.position, node=node) for node in nodes],
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=nodes[0].position if nodes else None,
+                end_cursor=nodes[-1].position if nodes else None,
+            ),
+            total_count=page.total_count,
+        )
+
     @strawberry.field(description="The four status machines, generated from the tables that enforce them.")
     def rma_state_machines(self) -> list[RmaStateMachine]:
         return STATE_MACHINES
@@ -320,6 +354,23 @@ class Mutation:
     ) -> RmaOrderType:
         return await _act(info, id, "updateDeliveryStatus", expected_version, status=status)
 
+    @strawberry.mutation(description="Add a comment: one COMMENT_ADDED event and a new version.")
+    async def rma_order_comment_add(
+        self,
+        info: Info,
+        id: str,
+        text: str,
+        visibility: RmaCommentVisibility = RmaCommentVisibility.INTERNAL,
+        expected_version: int | None = None,
+    ) -> RmaOrderType:
+        ctx = _ctx(info)
+        rma_id = parse_uuid(id, "id")
+        inputs.text(text, "text", rma_service.COMMENT_MAX_LENGTH, required=True)
+        await rma_service.add_comment(
+            ctx.uow, ctx.caller, rma_id, text, visibility, expected_version=expected_version
+        )
+        return await _rma(info, rma_id)
+
     @strawberry.mutation
     async def rma_configuration_create(
         self, info: Info, input: RmaConfigurationCreateInput
@@ -380,6 +431,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return RmaSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

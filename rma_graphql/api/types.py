@@ -1,6 +1,6 @@
 """GraphQL output types, built straight from Core rows (never from table models)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from strawberry.types import Info
 from rma_graphql.api.enums import (
     LocationTypeEnum,
     RmaActorType,
+    RmaCommentVisibility,
     RmaFinancialResolutionStatus,
     RmaFinancialResolutionType,
     RmaOrderDeliveryStatus,
@@ -24,9 +25,13 @@ from rma_graphql.api.enums import (
     RmaOrderReturnReason,
     RmaStatusDimension,
 )
+from rma_graphql.api.loaders import Loaders
+from rma_graphql.db.repository import Revision
 from rma_graphql.domain import statuses as s
+from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
+from rma_graphql.service.events import format_position
 
 Row = Mapping[Any, Any]
 
@@ -183,6 +188,29 @@ class RmaActor:
     name: str | None
 
 
+def _actor(data: Mapping[str, Any]) -> "RmaActor":
+    return RmaActor(type=s.ActorType(data["type"]), id=data.get("id"), name=data.get("name"))
+
+
+@strawberry.type
+class RmaComment:
+    id: strawberry.ID
+    text: str
+    visibility: RmaCommentVisibility
+    author: "RmaActor"
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaComment":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            text=row["text"],
+            visibility=s.CommentVisibility(row["visibility"]),
+            author=_actor(row["author"]),
+            created_at=row["created_at"],
+        )
+
+
 @strawberry.type
 class RmaOrderEvent:
     id: strawberry.ID
@@ -199,20 +227,16 @@ class RmaOrderEvent:
     @classmethod
     def from_row(cls, row: Row) -> "RmaOrderEvent":
         return cls(
-            id=strawberry.ID(str(row["id"])),
+            id=strawberry.ID(row["id"]),
             rma_order_id=row["rma_order_id"],
             sequence=row["sequence"],
-            position=str(row["id"]),
+            position=format_position(row["position"]),
             type=s.EventType(row["type"]),
             changes=[
                 RmaStatusChange(dimension=s.Dimension(c["dimension"]), from_=c["from"], to=c["to"])
                 for c in row["changes"]
             ],
-            actor=RmaActor(
-                type=s.ActorType(row["actor"]["type"]),
-                id=row["actor"].get("id"),
-                name=row["actor"].get("name"),
-            ),
+            actor=_actor(row["actor"]),
             comment=row["comment"],
             occurred_at=row["occurred_at"],
             version=row["version"],
@@ -252,6 +276,32 @@ class RmaOrderType:
     fulfillment_requested_at: datetime | None
     tp_app_id: str | None
     row: strawberry.Private[Row]
+    # Children as of the row's version, when the RMA is shown as of a past version.
+    children: strawberry.Private[Mapping[str, Sequence[Row]] | None] = None
+    # Loaders of its own: a subscription's context lives as long as its websocket, so
+    # each event it sends gets fresh ones instead of the connection's stale caches.
+    own_loaders: strawberry.Private[Loaders | None] = None
+
+    @classmethod
+    def from_revision(cls, revision: Revision, loaders: Loaders) -> "RmaOrderType":
+        """The RMA order exactly as of one version."""
+        rma = cls.from_row(revision.row)
+        rma.children = {
+            "lines": revision.lines,
+            "linked_orders": revision.linked_orders,
+            "financial_resolutions": revision.financial_resolutions,
+        }
+        rma.own_loaders = loaders
+        return rma
+
+    def _loaders(self, info: Info) -> Loaders:
+        return self.own_loaders or _context(info).loaders
+
+    async def _children(self, info: Info, relation: str) -> Sequence[Row]:
+        if self.children is not None and relation in self.children:
+            return self.children[relation]
+        loader = getattr(self._loaders(info), relation)
+        return await loader.load(self.row["id"])  # type: ignore[no-any-return]
 
     @classmethod
     def from_row(cls, row: Row) -> "RmaOrderType":
@@ -296,22 +346,24 @@ class RmaOrderType:
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization:
-        row = await _context(info).loaders.organizations.load(self.row["organization_id"])
+        row = await self._loaders(info).organizations.load(self.row["organization_id"])
+        assert row is not None
         return Organization.from_row(row)
 
     @strawberry.field
     async def location(self, info: Info) -> Location:
-        row = await _context(info).loaders.locations.load(self.row["location_id"])
+        row = await self._loaders(info).locations.load(self.row["location_id"])
+        assert row is not None
         return Location.from_row(row)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[RmaOrderLine]:
-        rows = await _context(info).loaders.lines.load(self.row["id"])
+        rows = await self._children(info, "lines")
         return [RmaOrderLine.from_row(row, self.row["currency"]) for row in rows]
 
     @strawberry.field
     async def linked_orders(self, info: Info) -> list[RmaOrderLinkedOrder | None] | None:
-        rows = await _context(info).loaders.linked_orders.load(self.row["id"])
+        rows = await self._children(info, "linked_orders")
         return [
             RmaOrderLinkedOrder(order_id=row["order_id"], external_reference=row["external_reference"])
             for row in rows
@@ -324,15 +376,27 @@ class RmaOrderType:
 
     @strawberry.field
     async def financial_resolutions(self, info: Info) -> list[RmaFinancialResolutionRequest | None] | None:
-        rows = await _context(info).loaders.financial_resolutions.load(self.row["id"])
+        rows = await self._children(info, "financial_resolutions")
         return [RmaFinancialResolutionRequest.from_row(row) for row in rows]
+
+    @strawberry.field(description="The RMA order's comments, oldest first.")
+    async def comments(self, info: Info) -> list[RmaComment]:
+        rows = await self._loaders(info).comments.load(self.row["id"])
+        return [RmaComment.from_row(row) for row in rows if row["sequence"] <= self._last_sequence]
+
+    @property
+    def _last_sequence(self) -> int:
+        # As of its version, an RMA order has the events (and comments) recorded up to it.
+        return int(self.row["last_event_sequence"])
 
     @strawberry.field(description="The RMA order's events in sequence order: its audit trail.")
     async def history(
         self, info: Info, after_sequence: int | None = None, first: int = 100
     ) -> list[RmaOrderEvent]:
+        if not 0 <= first <= queries.MAX_HISTORY_PAGE:
+            raise BadUserInputError(f"first must be between 0 and {queries.MAX_HISTORY_PAGE}.", "first")
         rows = await queries.history(
-            _context(info).uow, self.row["id"], after_sequence, max(0, min(first, 1000))
+            _context(info).uow, self.row["id"], after_sequence, first, up_to_sequence=self._last_sequence
         )
         return [RmaOrderEvent.from_row(row) for row in rows]
 
@@ -362,6 +426,20 @@ class RmaOrderEdge:
 class RmaOrderConnection:
     edges: list[RmaOrderEdge]
     nodes: list[RmaOrderType]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class RmaOrderEventEdge:
+    cursor: str
+    node: RmaOrderEvent
+
+
+@strawberry.type
+class RmaOrderEventConnection:
+    edges: list[RmaOrderEventEdge]
+    nodes: list[RmaOrderEvent]
     page_info: PageInfo
     total_count: int
 

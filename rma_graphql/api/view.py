@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from rma_graphql.api.context import Context
+from rma_graphql.service.hub import EventHub
 from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -66,6 +67,7 @@ class RmaGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: Any, *, uow: UnitOfWork | None, organization: Any, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.uow = uow
+        self.hub: EventHub | None = None
         # Resolves the organization a request acts in (the demo organization, for now).
         self.organization = organization
         self._page = graphiql_page()
@@ -75,7 +77,9 @@ class RmaGraphQL(GraphQL[Context, None]):
     ) -> Context:
         organization_id = await self.organization()
         assert self.uow is not None, "the app's lifespan has not started"
-        return Context.build(self.uow, Caller(organization_id=organization_id), request, response)
+        return Context.build(
+            self.uow, Caller(organization_id=organization_id), request, response, hub=self.hub
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._page)

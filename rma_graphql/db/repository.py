@@ -6,13 +6,16 @@ compare-and-set on ``version``.
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+import orjson
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.types import UTCDateTime
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
     RecordedEvent,
@@ -33,6 +36,37 @@ from rma_graphql.domain.statuses import (
 )
 
 Actor = Mapping[Any, Any]
+Row = Mapping[Any, Any]
+
+# The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
+EVENT_CHANNEL = "rma_order_events"
+# Where a transaction keeps the notices it will announce once it commits.
+NOTICES = "rma_event_notices"
+
+
+@dataclass(frozen=True)
+class EventNotice:
+    """What a committed change announces: ids and positions only, far under NOTIFY's 8000 bytes."""
+
+    organization_id: str
+    rma_order_id: str
+    version: int
+    last_position: int
+
+    def payload(self) -> str:
+        return orjson.dumps(
+            {"o": self.organization_id, "r": self.rma_order_id, "v": self.version, "p": self.last_position}
+        ).decode()
+
+    @classmethod
+    def from_payload(cls, payload: str) -> "EventNotice":
+        data = orjson.loads(payload)
+        return cls(
+            organization_id=str(data["o"]),
+            rma_order_id=str(data["r"]),
+            version=int(data["v"]),
+            last_position=int(data["p"]),
+        )
 
 
 def line_from_row(row: Mapping[Any, Any]) -> RmaLine:
@@ -150,9 +184,12 @@ async def current_version(conn: AsyncConnection, rma_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrder) -> None:
-    await conn.execute(insert(t.rma_order).values(**columns, **rma_state_columns(rma), version=rma.version))
+async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrder) -> dict[str, Any]:
+    """Insert the RMA order and its lines; return the row as written."""
+    values = {**columns, **rma_state_columns(rma), "version": rma.version}
+    await conn.execute(insert(t.rma_order).values(**values))
     await replace_lines(conn, columns["organization_id"], rma.id, rma.lines, first=True)
+    return rma_row_after({}, values)
 
 
 async def save_rma(
@@ -161,14 +198,18 @@ async def save_rma(
     *,
     expected_version: int,
     columns: dict[str, Any],
-) -> bool:
-    """Compare-and-set: write only if the row still has ``expected_version``."""
+) -> dict[str, Any] | None:
+    """Compare-and-set: write only if the row still has ``expected_version``.
+
+    Returns the values written, or None when another change got there first.
+    """
+    values = {**rma_state_columns(rma), **columns, "version": rma.version}
     result = await conn.execute(
         update(t.rma_order)
         .where(t.rma_order.c.id == rma.id, t.rma_order.c.version == expected_version)
-        .values(**rma_state_columns(rma), **columns, version=rma.version)
+        .values(**values)
     )
-    return result.rowcount == 1
+    return values if result.rowcount == 1 else None
 
 
 async def replace_lines(
@@ -181,28 +222,52 @@ async def replace_lines(
 ) -> None:
     if not first:
         await conn.execute(delete(t.rma_order_line).where(t.rma_order_line.c.rma_order_id == rma_id))
-    await conn.execute(
-        insert(t.rma_order_line),
-        [
-            {
-                "id": line.id,
-                "organization_id": organization_id,
-                "rma_order_id": rma_id,
-                "position": position,
-                "label": line.label,
-                "sku": line.sku,
-                "reference": line.reference,
-                "quantity": line.quantity,
-                "reason": line.reason.value,
-                "product_state": line.product_state.value if line.product_state else None,
-                "line_state": line.line_state.value,
-                "price": line.price,
-                "serial_number": line.serial_number,
-                "comment": line.comment,
-            }
-            for position, line in enumerate(lines)
-        ],
-    )
+    await conn.execute(insert(t.rma_order_line), line_rows(organization_id, rma_id, lines))
+
+
+def line_rows(organization_id: str, rma_id: str, lines: Sequence[RmaLine]) -> list[dict[str, Any]]:
+    """The lines as their table rows."""
+    return [
+        {
+            "id": line.id,
+            "organization_id": organization_id,
+            "rma_order_id": rma_id,
+            "position": position,
+            "label": line.label,
+            "sku": line.sku,
+            "reference": line.reference,
+            "quantity": line.quantity,
+            "reason": line.reason.value,
+            "product_state": line.product_state.value if line.product_state else None,
+            "line_state": line.line_state.value,
+            "price": line.price,
+            "serial_number": line.serial_number,
+            "comment": line.comment,
+        }
+        for position, line in enumerate(lines)
+    ]
+
+
+def resolution_rows(
+    organization_id: str, rma_id: str, resolutions: Sequence[FinancialResolution]
+) -> list[dict[str, Any]]:
+    """The financial resolutions as their table rows."""
+    return [
+        {
+            "id": resolution.id,
+            "organization_id": organization_id,
+            "rma_order_id": rma_id,
+            "type": resolution.type.value,
+            "amount": resolution.amount,
+            "currency": resolution.currency,
+            "status": resolution.status.value,
+            "created_at": resolution.created_at,
+            "executed_at": resolution.executed_at,
+            "reference": resolution.reference,
+            "failure_reason": resolution.failure_reason,
+        }
+        for resolution in resolutions
+    ]
 
 
 async def replace_linked_orders(
@@ -212,24 +277,33 @@ async def replace_linked_orders(
     linked_orders: Sequence[tuple[str, str | None]],
     *,
     first: bool = False,
-) -> None:
+) -> list[dict[str, Any]]:
+    """Write the linked orders and return their rows."""
     if not first:
         await conn.execute(delete(t.rma_linked_order).where(t.rma_linked_order.c.rma_order_id == rma_id))
-    if linked_orders:
-        await conn.execute(
-            insert(t.rma_linked_order),
-            [
-                {
-                    "id": str(uuid.uuid4()),
-                    "organization_id": organization_id,
-                    "rma_order_id": rma_id,
-                    "position": position,
-                    "order_id": order_id,
-                    "external_reference": external_reference,
-                }
-                for position, (order_id, external_reference) in enumerate(linked_orders)
-            ],
-        )
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "organization_id": organization_id,
+            "rma_order_id": rma_id,
+            "position": position,
+            "order_id": order_id,
+            "external_reference": external_reference,
+        }
+        for position, (order_id, external_reference) in enumerate(linked_orders)
+    ]
+    if rows:
+        await conn.execute(insert(t.rma_linked_order), rows)
+    return rows
+
+
+async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str, Any]]:
+    result = await conn.execute(
+        select(t.rma_linked_order)
+        .where(t.rma_linked_order.c.rma_order_id == rma_id)
+        .order_by(t.rma_linked_order.c.position)
+    )
+    return [dict(row) for row in result.mappings()]
 
 
 async def save_changed_children(
@@ -245,29 +319,16 @@ async def save_changed_children(
                 .values(line_state=line.line_state.value)
             )
     resolutions_before = {resolution.id: resolution for resolution in before.financial_resolutions}
-    for resolution in rma.financial_resolutions:
+    for resolution, values in zip(
+        rma.financial_resolutions,
+        resolution_rows(organization_id, rma.id, rma.financial_resolutions),
+        strict=True,
+    ):
         previous = resolutions_before.get(resolution.id)
         if previous == resolution:
             continue
-        values = {
-            "type": resolution.type.value,
-            "amount": resolution.amount,
-            "currency": resolution.currency,
-            "status": resolution.status.value,
-            "executed_at": resolution.executed_at,
-            "reference": resolution.reference,
-            "failure_reason": resolution.failure_reason,
-        }
         if previous is None:
-            await conn.execute(
-                insert(t.rma_financial_resolution).values(
-                    id=resolution.id,
-                    organization_id=organization_id,
-                    rma_order_id=rma.id,
-                    created_at=resolution.created_at,
-                    **values,
-                )
-            )
+            await conn.execute(insert(t.rma_financial_resolution).values(**values))
         else:
             await conn.execute(
                 update(t.rma_financial_resolution)
@@ -287,13 +348,29 @@ async def append_events(
     actor: Actor,
     system_actor: Actor,
     now: datetime,
-) -> None:
+) -> EventNotice:
+    """Record the events and announce them; call it last in the transaction.
+
+    The positions come from the organization row, whose lock the transaction then holds
+    until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
+    commit order, and a reader that has seen position P never sees a lower one appear.
+    """
+    result = await conn.execute(
+        update(t.organization)
+        .where(t.organization.c.id == organization_id)
+        .values(last_event_position=t.organization.c.last_event_position + len(events))
+        .returning(t.organization.c.last_event_position)
+    )
+    last_position = int(result.scalar_one())
+    first_position = last_position - len(events) + 1
     await conn.execute(
         insert(t.rma_order_event),
         [
             {
+                "id": str(uuid.uuid4()),
                 "organization_id": organization_id,
                 "rma_order_id": rma_id,
+                "position": first_position + offset,
                 "sequence": first_sequence + offset,
                 "type": event.type.value,
                 "changes": [
@@ -306,12 +383,116 @@ async def append_events(
                 ],
                 "actor": dict(system_actor if event.system else actor),
                 "comment": event.comment,
+                "visibility": event.visibility.value if event.visibility else None,
                 "occurred_at": now,
                 "version": version,
             }
             for offset, event in enumerate(events)
         ],
     )
+    notice = EventNotice(organization_id, rma_id, version, last_position)
+    if conn.dialect.name == "postgresql":
+        # Delivered to every listening process when, and only if, the transaction commits.
+        await conn.execute(select(func.pg_notify(EVENT_CHANNEL, notice.payload())))
+    conn.info.setdefault(NOTICES, []).append(notice)
+    return notice
+
+
+async def insert_comment(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    rma_id: str,
+    sequence: int,
+    text: str,
+    visibility: str,
+    author: Actor,
+    now: datetime,
+) -> str:
+    comment_id = str(uuid.uuid4())
+    await conn.execute(
+        insert(t.rma_order_comment).values(
+            id=comment_id,
+            organization_id=organization_id,
+            rma_order_id=rma_id,
+            sequence=sequence,
+            text=text,
+            visibility=visibility,
+            author=dict(author),
+            created_at=now,
+        )
+    )
+    return comment_id
+
+
+def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        column.name: row[column.name].isoformat()
+        if isinstance(row[column.name], datetime)
+        else row[column.name]
+        for column in table.columns
+    }
+
+
+def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(data)
+    for column in table.columns:
+        value = row.get(column.name)
+        if isinstance(value, str) and isinstance(column.type, UTCDateTime):
+            row[column.name] = datetime.fromisoformat(value)
+    return row
+
+
+async def save_revision(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    row: Row,
+    lines: Sequence[Row],
+    linked_orders: Sequence[Row],
+    financial_resolutions: Sequence[Row],
+) -> None:
+    """Keep the RMA order as of this version, so a subscriber is shown exactly that."""
+    await conn.execute(
+        insert(t.rma_order_revision).values(
+            rma_order_id=row["id"],
+            version=row["version"],
+            organization_id=organization_id,
+            state={
+                "row": _jsonable(t.rma_order, row),
+                "lines": [_jsonable(t.rma_order_line, line) for line in lines],
+                "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
+                "financial_resolutions": [
+                    _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
+                ],
+            },
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Revision:
+    row: dict[str, Any]
+    lines: list[dict[str, Any]]
+    linked_orders: list[dict[str, Any]]
+    financial_resolutions: list[dict[str, Any]]
+
+
+def revision_from_state(state: Mapping[str, Any]) -> Revision:
+    return Revision(
+        row=_from_jsonable(t.rma_order, state["row"]),
+        lines=[_from_jsonable(t.rma_order_line, line) for line in state["lines"]],
+        linked_orders=[_from_jsonable(t.rma_linked_order, order) for order in state["linked_orders"]],
+        financial_resolutions=[
+            _from_jsonable(t.rma_financial_resolution, resolution)
+            for resolution in state["financial_resolutions"]
+        ],
+    )
+
+
+def rma_row_after(before: Row, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The RMA order row as a write leaves it: the columns written over the row as read."""
+    return {column.name: written.get(column.name, before.get(column.name)) for column in t.rma_order.columns}
 
 
 async def next_return_number(conn: AsyncConnection, organization_id: str) -> int:

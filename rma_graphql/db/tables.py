@@ -7,7 +7,7 @@ free-form data as JSON.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.types import UTCDateTime, json_type
@@ -37,6 +37,10 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     # The last return number issued; incremented in the creating transaction, so gapless.
     last_return_number: int = Field(default=1000)
+    # The position of the organization's newest event. Writers take it in their
+    # transaction's last statements and hold the row lock until commit, so positions
+    # follow commit order: once a reader has seen position P, nothing below P commits later.
+    last_event_position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     created_at: datetime = _time()
 
 
@@ -191,20 +195,49 @@ class RmaOrderEventRow(SQLModel, table=True):
     __tablename__ = "rma_order_event"
     __table_args__ = (
         UniqueConstraint("rma_order_id", "sequence", name="uq_rma_order_event_sequence"),
-        Index("ix_rma_order_event_organization", "organization_id", "id"),
+        UniqueConstraint("organization_id", "position", name="uq_rma_order_event_position"),
     )
 
-    # The autoincrementing id orders events within the organization.
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    id: str = _id(primary_key=True)
     organization_id: str = _id(foreign="organization.id")
     rma_order_id: str = _id(foreign="rma_order.id")
+    # Organization-wide, in commit order (see ``Organization.last_event_position``).
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
     sequence: int
     type: str = Field(max_length=40)
     changes: list[dict[str, Any]] = _json(nullable=False)
     actor: dict[str, Any] = _json(nullable=False)
     comment: str | None = None
+    # Set on COMMENT_ADDED: who may see the event.
+    visibility: str | None = Field(default=None, max_length=20)
     occurred_at: datetime = _time()
     version: int
+
+
+class RmaOrderCommentRow(SQLModel, table=True):
+    __tablename__ = "rma_order_comment"
+    __table_args__ = (Index("ix_rma_order_comment_order", "rma_order_id", "sequence"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    # The sequence of the COMMENT_ADDED event that recorded it: orders comments exactly.
+    sequence: int
+    text: str
+    visibility: str = Field(max_length=20)
+    author: dict[str, Any] = _json(nullable=False)
+    created_at: datetime = _time()
+
+
+class RmaOrderRevisionRow(SQLModel, table=True):
+    """The RMA order as of each version: its row and its children, as JSON."""
+
+    __tablename__ = "rma_order_revision"
+
+    rma_order_id: str = _id(primary_key=True, foreign="rma_order.id")
+    version: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    organization_id: str = _id(foreign="organization.id")
+    state: dict[str, Any] = _json(nullable=False)
 
 
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -215,4 +248,6 @@ rma_order_line: Table = RmaOrderLineRow.__table__  # type: ignore[attr-defined] 
 rma_linked_order: Table = RmaLinkedOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_event: Table = RmaOrderEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order_comment: Table = RmaOrderCommentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -15,6 +15,7 @@ from typing import Any
 from rma_graphql.domain.errors import InvalidTransitionError
 from rma_graphql.domain.machines import fire
 from rma_graphql.domain.statuses import (
+    CommentVisibility,
     DeliveryStatus,
     Dimension,
     EventType,
@@ -75,6 +76,8 @@ class RecordedEvent:
     changes: tuple[StatusChange, ...] = ()
     comment: str | None = None
     system: bool = False
+    # Set on COMMENT_ADDED only: who may see the comment and its event.
+    visibility: CommentVisibility | None = None
 
 
 def initial_financial_status(resolution: ExpectedResolution) -> FinancialStatus:
@@ -186,6 +189,10 @@ class RmaOrder:
             raise
         self.__dict__.update(trial.__dict__)
         return events
+
+    def add_comment(self, text: str, visibility: CommentVisibility) -> list[RecordedEvent]:
+        """A comment moves no status, in any status: it is recorded and versioned like any change."""
+        return [RecordedEvent(EventType.COMMENT_ADDED, comment=text, visibility=visibility)]
 
     def available_actions(self) -> list[tuple[str, bool, str | None]]:
         """Every action with whether the machines allow it now, and why not when they do not."""

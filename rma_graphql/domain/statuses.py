@@ -125,6 +125,11 @@ class EventType(StrEnum):
     COMMENT_ADDED = "COMMENT_ADDED"
 
 
+class CommentVisibility(StrEnum):
+    INTERNAL = "INTERNAL"  # staff only
+    CUSTOMER = "CUSTOMER"  # shown to the customer too
+
+
 class ActorType(StrEnum):
     USER = "USER"
     API_CLIENT = "API_CLIENT"

@@ -27,6 +27,7 @@ _CHILDREN = {
         t.rma_financial_resolution,
         (t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id),
     ),
+    "comments": (t.rma_order_comment, (t.rma_order_comment.c.sequence,)),
 }
 _BY_ID = {"locations": t.location, "organizations": t.organization}
 
@@ -78,10 +79,15 @@ async def rma_order_row_by_external_id(
         return result.mappings().first()
 
 
-async def history(uow: UnitOfWork, rma_id: str, after_sequence: int | None, first: int) -> list[Row]:
+MAX_HISTORY_PAGE = 1000
+
+
+async def history(
+    uow: UnitOfWork, rma_id: str, after_sequence: int | None, first: int, *, up_to_sequence: int
+) -> list[Row]:
     query = (
         select(t.rma_order_event)
-        .where(t.rma_order_event.c.rma_order_id == rma_id)
+        .where(t.rma_order_event.c.rma_order_id == rma_id, t.rma_order_event.c.sequence <= up_to_sequence)
         .order_by(t.rma_order_event.c.sequence)
         .limit(first)
     )

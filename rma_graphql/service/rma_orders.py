@@ -17,6 +17,7 @@ from rma_graphql.domain.errors import BadUserInputError, ConflictError, NotFound
 from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
 from rma_graphql.domain.statuses import (
     ActorType,
+    CommentVisibility,
     ExpectedResolution,
     ProductState,
     ReturnReason,
@@ -248,7 +249,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
         return_number = await repo.next_return_number(conn, organization_id)
         issued_at = command.issued_at or now
         return_reference = f"RMA-{issued_at.year}-{return_number}"
-        await repo.insert_rma(
+        written = await repo.insert_rma(
             conn,
             {
                 "id": rma_id,
@@ -285,8 +286,12 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             },
             rma,
         )
-        await repo.replace_linked_orders(conn, organization_id, rma_id, command.linked_orders, first=True)
-        await _record(conn, caller, rma_id, events, first_sequence=1, version=rma.version, now=now)
+        linked_orders = await repo.replace_linked_orders(
+            conn, organization_id, rma_id, command.linked_orders, first=True
+        )
+        await _record(
+            conn, caller, rma, written, events, first_sequence=1, linked_orders=linked_orders, now=now
+        )
     return rma_id
 
 
@@ -297,20 +302,33 @@ def _default(value: bool | None, fallback: bool) -> bool:
 async def _record(
     conn: AsyncConnection,
     caller: Caller,
-    rma_id: str,
+    rma: RmaOrder,
+    row: Mapping[str, Any],
     events: list[RecordedEvent],
     *,
     first_sequence: int,
-    version: int,
+    linked_orders: list[dict[str, Any]] | None = None,
     now: datetime,
 ) -> None:
+    """Keep the new revision and record the events: the last writes of every change."""
+    organization_id = caller.organization_id
+    if linked_orders is None:
+        linked_orders = await repo.linked_order_rows(conn, rma.id)
+    await repo.save_revision(
+        conn,
+        organization_id=organization_id,
+        row=row,
+        lines=repo.line_rows(organization_id, rma.id, rma.lines),
+        linked_orders=linked_orders,
+        financial_resolutions=repo.resolution_rows(organization_id, rma.id, rma.financial_resolutions),
+    )
     await repo.append_events(
         conn,
-        organization_id=caller.organization_id,
-        rma_id=rma_id,
+        organization_id=organization_id,
+        rma_id=rma.id,
         events=events,
         first_sequence=first_sequence,
-        version=version,
+        version=rma.version,
         actor=caller.actor,
         system_actor=SYSTEM_ACTOR,
         now=now,
@@ -333,9 +351,8 @@ def _check_version(rma: RmaOrder, expected_version: int | None) -> None:
         )
 
 
-async def _commit_action(
+async def _save(
     conn: AsyncConnection,
-    caller: Caller,
     rma: RmaOrder,
     row: Mapping[Any, Any],
     events: list[RecordedEvent],
@@ -343,10 +360,14 @@ async def _commit_action(
     expected_version: int | None,
     columns: dict[str, Any] | None = None,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
+    """Write the RMA order at the next version if nobody changed it since it was read.
+
+    Returns the row as written.
+    """
     read_version = rma.version
     rma.version = read_version + 1
-    saved = await repo.save_rma(
+    written = await repo.save_rma(
         conn,
         rma,
         expected_version=read_version,
@@ -356,22 +377,14 @@ async def _commit_action(
             "updated_at": now,
         },
     )
-    if not saved:
+    if written is None:
         current = await repo.current_version(conn, rma.id)
         raise ConflictError(
             f"The RMA order was changed concurrently: it is now at version {current}.",
             expected_version if expected_version is not None else read_version,
             current,
         )
-    await _record(
-        conn,
-        caller,
-        rma.id,
-        events,
-        first_sequence=row["last_event_sequence"] + 1,
-        version=rma.version,
-        now=now,
-    )
+    return repo.rma_row_after(row, written)
 
 
 async def perform_action(
@@ -390,8 +403,44 @@ async def perform_action(
         _check_version(rma, expected_version)
         before = copy.deepcopy(rma)
         events = rma.perform(action, now=now, **params)
-        await _commit_action(conn, caller, rma, row, events, expected_version=expected_version, now=now)
+        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
         await repo.save_changed_children(conn, caller.organization_id, rma, before)
+        sequence = row["last_event_sequence"] + 1
+        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
+    return rma_id
+
+
+COMMENT_MAX_LENGTH = 10_000
+
+
+async def add_comment(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    text: str,
+    visibility: CommentVisibility,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Add a comment to an RMA order: one COMMENT_ADDED event and a new version."""
+    now = _now()
+    async with uow.transaction() as conn:
+        rma, row = await _load(conn, caller, rma_id)
+        _check_version(rma, expected_version)
+        events = rma.add_comment(text, visibility)
+        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
+        sequence = row["last_event_sequence"] + 1
+        await repo.insert_comment(
+            conn,
+            organization_id=caller.organization_id,
+            rma_id=rma_id,
+            sequence=sequence,
+            text=text,
+            visibility=visibility.value,
+            author=caller.actor,
+            now=now,
+        )
+        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
     return rma_id
 
 
@@ -425,8 +474,9 @@ async def update_rma_order(
         ):
             if name in changes:
                 domain_changes[name] = changes.pop(name)
+        linked_orders = None
         if "linked_orders" in changes:
-            await repo.replace_linked_orders(
+            linked_orders = await repo.replace_linked_orders(
                 conn, caller.organization_id, rma_id, changes.pop("linked_orders")
             )
         columns.update(changes)
@@ -445,9 +495,19 @@ async def update_rma_order(
             sender=merged["sender"],
             skus=[line.sku for line in rma.lines],
         )
-        await _commit_action(
-            conn, caller, rma, row, events, expected_version=expected_version, columns=columns, now=now
+        written = await _save(
+            conn, rma, row, events, expected_version=expected_version, columns=columns, now=now
         )
         if "lines" in domain_changes:
             await repo.replace_lines(conn, caller.organization_id, rma_id, rma.lines)
+        await _record(
+            conn,
+            caller,
+            rma,
+            written,
+            events,
+            first_sequence=row["last_event_sequence"] + 1,
+            linked_orders=linked_orders,
+            now=now,
+        )
     return rma_id

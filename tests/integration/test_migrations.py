@@ -1,13 +1,37 @@
 """The migrations build exactly the schema the models declare, on the database under test."""
 
+import asyncio
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
+from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import insert, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from rma_graphql.db.migrate import migrate
+from rma_graphql.config import Settings
+from rma_graphql.db import tables as t
+from rma_graphql.db.engine import create_engine
+from rma_graphql.db.migrate import alembic_config, migrate
 from rma_graphql.db.tables import metadata
+from rma_graphql.domain.statuses import CommentVisibility, ExpectedResolution, LocationType, ReturnReason
+from rma_graphql.service.configurations import create_configuration, create_location, ensure_demo_organization
+from rma_graphql.service.rma_orders import (
+    Caller,
+    CreateRmaOrder,
+    LineCommand,
+    add_comment,
+    create_rma_order,
+    perform_action,
+)
+from rma_graphql.service.unit_of_work import UnitOfWork
 
 
 async def test_models_and_migrations_agree(database_url: str) -> None:
@@ -27,3 +51,87 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 def test_migrating_twice_is_a_no_op(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)
+
+
+@pytest.fixture
+async def scratch_url(database_url: str) -> AsyncIterator[str]:
+    """A database of its own, for tests that move the schema up and down."""
+    if not database_url.startswith("postgresql"):
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'scratch.db'}"
+        return
+    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text("DROP DATABASE IF EXISTS rma_scratch"))
+        await conn.execute(text("CREATE DATABASE rma_scratch"))
+    yield make_url(database_url).set(database="rma_scratch").render_as_string(hide_password=False)
+    async with admin.connect() as conn:
+        await conn.execute(text("DROP DATABASE rma_scratch WITH (FORCE)"))
+    await admin.dispose()
+
+
+async def _events(url: str) -> list[tuple[Any, ...]]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        columns = "organization_id, rma_order_id, sequence, type, version, comment"
+        order = "position" if "position" in (await conn.run_sync(_event_columns)) else "id"
+        result = await conn.execute(
+            text(f"SELECT {columns} FROM rma_order_event ORDER BY organization_id, {order}")
+        )
+        rows = [tuple(row) for row in result]
+    await engine.dispose()
+    return rows
+
+
+def _event_columns(connection: Any) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns("rma_order_event")}
+
+
+async def test_event_positions_survive_a_downgrade_and_upgrade(scratch_url: str) -> None:
+    await asyncio.to_thread(migrate, scratch_url)
+    engine = create_engine(Settings(database_url=scratch_url))
+    uow = UnitOfWork(engine)
+    demo = await ensure_demo_organization(uow)
+    other = str(uuid.uuid4())
+    async with uow.transaction() as conn:
+        await conn.execute(
+            insert(t.organization).values(id=other, name="Other", created_at=datetime.now(UTC))
+        )
+    location = await create_location(
+        uow, Caller(other), name="Depot", type=LocationType.WAREHOUSE, contact=None
+    )
+    await create_configuration(uow, Caller(other), {"location_id": location, "portal_is_active": True})
+    command = CreateRmaOrder(
+        expected_resolution=ExpectedResolution.REFUND,
+        lines=[LineCommand(sku="SKU-1", quantity=1, reason=ReturnReason.DEFECTIVE)],
+        sender={"fullname": "Ada"},
+        delivery_contact={"fullname": "Warehouse"},
+    )
+    for organization_id in (demo, other, demo):
+        caller = Caller(organization_id)
+        rma_id = await create_rma_order(uow, caller, command)
+        await perform_action(uow, caller, rma_id, "submit")
+        await add_comment(uow, caller, rma_id, f"note in {organization_id}", CommentVisibility.INTERNAL)
+    await engine.dispose()
+    before = await _events(scratch_url)
+
+    await asyncio.to_thread(alembic_command.downgrade, alembic_config(scratch_url), "0001")
+    downgraded = await _events(scratch_url)
+    await asyncio.to_thread(migrate, scratch_url)
+    upgraded = await _events(scratch_url)
+
+    assert len(before) == 9
+    assert downgraded == before
+    assert upgraded == before
+    engine = create_async_engine(scratch_url)
+    async with engine.connect() as conn:
+        positions = (
+            await conn.execute(
+                text("SELECT organization_id, position FROM rma_order_event ORDER BY position")
+            )
+        ).all()
+        last = dict((await conn.execute(text("SELECT id, last_event_position FROM organization"))).all())
+    await engine.dispose()
+    assert sorted(p for o, p in positions if o == demo) == list(range(1, 7))
+    assert sorted(p for o, p in positions if o == other) == [1, 2, 3]
+    assert last == {demo: 6, other: 3}

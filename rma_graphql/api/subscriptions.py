@@ -1,0 +1,125 @@
+"""Subscriptions: the organization's events and RMA orders, live over websockets."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import strawberry
+from starlette.websockets import WebSocket
+from strawberry.types import Info
+
+from rma_graphql.api.enums import RmaOrderEventType
+from rma_graphql.api.inputs import parse_uuid
+from rma_graphql.api.loaders import make_loaders
+from rma_graphql.api.types import RmaOrderEvent, RmaOrderType
+from rma_graphql.domain.errors import NotFoundError
+from rma_graphql.service import queries
+from rma_graphql.service.events import EventFilter, parse_position, revisions
+from rma_graphql.service.hub import EventHub, follow
+
+# "Try again later": the client may reconnect and resume from the last position it saw.
+SLOW_SUBSCRIBER_CLOSE_CODE = 1013
+
+# Closing a socket whose client does not read waits for it; these tasks must stay referenced.
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _context(info: Info) -> Any:
+    return info.context
+
+
+def _hub(info: Info) -> EventHub:
+    hub = _context(info).hub
+    assert hub is not None, "the app's lifespan has not started"
+    return hub  # type: ignore[no-any-return]
+
+
+async def _existing_rma(info: Info, rma_id: str | None, field: str) -> str | None:
+    if rma_id is None:
+        return None
+    ctx = _context(info)
+    parsed = parse_uuid(rma_id, field)
+    if await queries.rma_order_row(ctx.uow, ctx.caller.organization_id, parsed) is None:
+        raise NotFoundError(f"RMA order {parsed} not found.", parsed)
+    return parsed
+
+
+async def event_filter(
+    info: Info, rma_order_id: str | None, types: list[RmaOrderEventType] | None
+) -> EventFilter:
+    return EventFilter(
+        rma_order_id=await _existing_rma(info, rma_order_id, "rmaOrderId"),
+        types=frozenset(t.value for t in types) if types else None,
+    )
+
+
+def _disconnect(info: Info, limit: int) -> Callable[[], None]:
+    """What to do when this subscriber falls too far behind: stop it and close its socket.
+
+    The operation task is cancelled first: it may be blocked sending to a client that does
+    not read, and cancelling it frees the subscription at once. The close frame then waits
+    for the socket to drain; the client sees code 1013 and the reason once it reads again.
+    """
+    websocket = _context(info).request
+    operation = asyncio.current_task()
+    reason = f"subscriber fell more than {limit} events behind"
+
+    def disconnect() -> None:
+        if operation is not None:
+            operation.cancel()
+        if isinstance(websocket, WebSocket):
+            task = asyncio.create_task(_close(websocket, reason))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+    return disconnect
+
+
+async def _close(websocket: WebSocket, reason: str) -> None:
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.close(code=SLOW_SUBSCRIBER_CLOSE_CODE, reason=reason)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The organization's events: with `after`, those after that position first, then live."
+    )
+    async def rma_order_events(
+        self,
+        info: Info,
+        rma_order_id: str | None = None,
+        after: str | None = None,
+        types: list[RmaOrderEventType] | None = None,
+    ) -> AsyncGenerator[RmaOrderEvent, None]:
+        hub = _hub(info)
+        f = await event_filter(info, rma_order_id, types)
+        position = parse_position(after, "after") if after is not None else None
+        organization_id = _context(info).caller.organization_id
+        async for row in follow(
+            hub, organization_id, f, after=position, on_overflow=_disconnect(info, hub.queue_limit)
+        ):
+            yield RmaOrderEvent.from_row(row)
+
+    @strawberry.subscription(
+        description="One payload per committed change of the RMA order, showing it as of that version."
+    )
+    async def rma_order_updated(self, info: Info, id: str) -> AsyncGenerator[RmaOrderType, None]:
+        hub = _hub(info)
+        rma_id = await _existing_rma(info, id, "id")
+        assert rma_id is not None
+        ctx = _context(info)
+        version: int | None = None
+        async for row in follow(
+            hub,
+            ctx.caller.organization_id,
+            EventFilter(rma_order_id=rma_id),
+            after=None,
+            on_overflow=_disconnect(info, hub.queue_limit),
+        ):
+            if row["version"] == version:
+                continue  # the same change's other events
+            version = row["version"]
+            revision = (await revisions(ctx.uow, rma_id, [version]))[version]
+            yield RmaOrderType.from_revision(revision, make_loaders(ctx.uow))

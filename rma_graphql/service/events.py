@@ -1,0 +1,134 @@
+"""The event log's read side: the change feed, replay pages, revisions and comments."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+
+from rma_graphql.db import tables as t
+from rma_graphql.db.repository import Revision, revision_from_state
+from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+Row = Mapping[Any, Any]
+MAX_FEED_PAGE = 1000
+_POSITION_DIGITS = 12
+
+
+def format_position(position: int) -> str:
+    """A position as its resume token: fixed width, so tokens also sort as text."""
+    return f"{position:0{_POSITION_DIGITS}d}"
+
+
+def parse_position(token: str, field: str) -> int:
+    if not (token.isascii() and token.isdigit() and len(token) == _POSITION_DIGITS):
+        raise BadUserInputError("The position is not one this API issued.", field)
+    return int(token)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    rma_order_id: str | None = None
+    types: frozenset[str] | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        c = t.rma_order_event.c
+        conditions: list[ColumnElement[bool]] = []
+        if self.rma_order_id is not None:
+            conditions.append(c.rma_order_id == self.rma_order_id)
+        if self.types:
+            conditions.append(c.type.in_(sorted(self.types)))
+        return conditions
+
+    def matches(self, row: Row) -> bool:
+        if self.rma_order_id is not None and row["rma_order_id"] != self.rma_order_id:
+            return False
+        return not self.types or row["type"] in self.types
+
+
+async def current_position(uow: UnitOfWork, organization_id: str) -> int:
+    async with uow.read() as conn:
+        return await _last_position(conn, organization_id)
+
+
+async def _last_position(conn: Any, organization_id: str) -> int:
+    result = await conn.execute(
+        select(t.organization.c.last_event_position).where(t.organization.c.id == organization_id)
+    )
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def events_after(uow: UnitOfWork, organization_id: str, after: int, limit: int) -> list[Row]:
+    """The organization's events after a position, all of them, in position order."""
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(t.rma_order_event)
+            .where(
+                t.rma_order_event.c.organization_id == organization_id,
+                t.rma_order_event.c.position > after,
+            )
+            .order_by(t.rma_order_event.c.position)
+            .limit(limit)
+        )
+        return list(result.mappings().all())
+
+
+async def replay_page(
+    uow: UnitOfWork, organization_id: str, after: int, f: EventFilter, limit: int
+) -> tuple[list[Row], int]:
+    """The matching events after a position, and a position the page is complete up to.
+
+    The organization's last position is read before the events: every event at or below
+    it had committed by then, so a short page has seen all matching events up to it.
+    """
+    async with uow.read() as conn:
+        high = await _last_position(conn, organization_id)
+        result = await conn.execute(
+            select(t.rma_order_event)
+            .where(
+                t.rma_order_event.c.organization_id == organization_id,
+                t.rma_order_event.c.position > after,
+                *f.conditions(),
+            )
+            .order_by(t.rma_order_event.c.position)
+            .limit(limit)
+        )
+        rows: list[Row] = list(result.mappings().all())
+    last = int(rows[-1]["position"]) if rows else after
+    return rows, last if len(rows) == limit else max(high, last)
+
+
+@dataclass
+class FeedPage:
+    rows: list[Row]
+    has_next_page: bool
+    total_count: int
+
+
+async def feed(
+    uow: UnitOfWork, organization_id: str, f: EventFilter, *, after: int | None, first: int
+) -> FeedPage:
+    if first < 0 or first > MAX_FEED_PAGE:
+        raise BadUserInputError(f"first must be between 0 and {MAX_FEED_PAGE}.", "first")
+    conditions = [t.rma_order_event.c.organization_id == organization_id, *f.conditions()]
+    query = select(t.rma_order_event).where(*conditions)
+    if after is not None:
+        query = query.where(t.rma_order_event.c.position > after)
+    query = query.order_by(t.rma_order_event.c.position).limit(first + 1)
+    async with uow.read() as conn:
+        count = select(func.count()).select_from(t.rma_order_event).where(*conditions)
+        total = int((await conn.execute(count)).scalar_one())
+        rows: list[Row] = list((await conn.execute(query)).mappings().all())
+    return FeedPage(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+
+
+async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, Revision]:
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(t.rma_order_revision.c.version, t.rma_order_revision.c.state).where(
+                t.rma_order_revision.c.rma_order_id == rma_id,
+                t.rma_order_revision.c.version.in_(list(versions)),
+            )
+        )
+        return {row.version: revision_from_state(row.state) for row in result}

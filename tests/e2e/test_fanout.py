@@ -1,0 +1,119 @@
+"""Events across server processes on one PostgreSQL, and a lost LISTEN connection."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position, live
+from tests.conftest import DATABASE, GraphQLClient, Server, _free_port
+from tests.helpers import create
+from tests.ws import SubscriptionClient
+
+pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL")
+
+
+class ServerProcess:
+    """``rma-graphql serve`` in its own process, as an operator would run it."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = Path(sys.executable).parent / "rma-graphql"
+        self.process = subprocess.Popen(
+            [str(command), "serve", "--no-migrate", "--port", str(self.port), "--log-level", "warning"],
+            env={**os.environ, "DATABASE_URL": database_url},
+        )
+
+    def __enter__(self) -> "ServerProcess":
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the server process exited"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server process did not start")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+async def test_a_subscriber_on_one_process_receives_all_mutations_sent_to_another(
+    database_url: str, organization_id: str
+) -> None:
+    with ServerProcess(database_url) as a, ServerProcess(database_url) as b:
+        async with (
+            httpx.AsyncClient(base_url=a.url, timeout=60) as http_a,
+            httpx.AsyncClient(base_url=b.url, timeout=60) as http_b,
+        ):
+            gql_a, gql_b = GraphQLClient(http_a), GraphQLClient(http_b)
+            rma = await create(gql_a)
+            start = await feed_position(gql_b)
+            client = await SubscriptionClient.open(b.url)
+            await client.subscribe(EVENTS, {"after": start})
+            await gql_a.data(COMMENT, {"id": rma["id"], "text": "note 0"})
+            first = (await client.next())["rmaOrderEvents"]
+
+            for i in range(1, 200):
+                await gql_a.data(COMMENT, {"id": rma["id"], "text": f"note {i}"})
+            received = [first] + [e["rmaOrderEvents"] for e in await client.collect(199)]
+
+            assert [e["comment"] for e in received] == [f"note {i}" for i in range(200)]
+            assert [e["version"] for e in received] == list(range(2, 202))
+            assert [int(e["position"]) for e in received] == list(range(int(start) + 1, int(start) + 201))
+            with pytest.raises(TimeoutError):
+                await client.next(within=0.3)
+            await client.close()
+
+
+async def test_subscribers_get_every_event_when_the_listen_connection_is_killed(
+    server: Server, gql: GraphQLClient
+) -> None:
+    rma = await create(gql)
+    client = await SubscriptionClient.open(server.url)
+    await client.subscribe(EVENTS, {"rmaOrderId": rma["id"]})
+    await live(server)
+    listener = server.app.state.listener
+    texts: list[str] = []
+
+    async def comment(label: str) -> None:
+        texts.append(label)
+        await gql.data(COMMENT, {"id": rma["id"], "text": label})
+
+    for round_number in range(3):
+        for i in range(5):
+            await comment(f"before {round_number}.{i}")
+        pid = listener.backend_pid
+        async with server.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar()
+        # Committed while nobody listens: they reach the subscriber from the table.
+        for i in range(5):
+            await comment(f"outage {round_number}.{i}")
+        for _ in range(500):
+            if listener.reconnects == round_number + 1:
+                break
+            await asyncio.sleep(0.01)
+        assert listener.backend_pid != pid
+    for i in range(5):
+        await comment(f"after {i}")
+    received = [e["rmaOrderEvents"] for e in await client.collect(len(texts))]
+
+    assert listener.reconnects == 3
+    assert [e["comment"] for e in received] == texts
+    assert [e["sequence"] for e in received] == list(range(2, len(texts) + 2))
+    with pytest.raises(TimeoutError):
+        await client.next(within=0.3)
+    await client.close()
