@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import Revision, revision_from_state
@@ -59,18 +59,18 @@ async def _last_position(conn: Any, organization_id: str) -> int:
     return int(result.scalar_one_or_none() or 0)
 
 
+def _events(organization_id: str, after: int | None, f: EventFilter) -> Select[Any]:
+    c = t.rma_order_event.c
+    query = select(t.rma_order_event).where(c.organization_id == organization_id, *f.conditions())
+    if after is not None:
+        query = query.where(c.position > after)
+    return query.order_by(c.position)
+
+
 async def events_after(uow: UnitOfWork, organization_id: str, after: int, limit: int) -> list[Row]:
     """The organization's events after a position, all of them, in position order."""
     async with uow.read() as conn:
-        result = await conn.execute(
-            select(t.rma_order_event)
-            .where(
-                t.rma_order_event.c.organization_id == organization_id,
-                t.rma_order_event.c.position > after,
-            )
-            .order_by(t.rma_order_event.c.position)
-            .limit(limit)
-        )
+        result = await conn.execute(_events(organization_id, after, EventFilter()).limit(limit))
         return list(result.mappings().all())
 
 
@@ -84,16 +84,7 @@ async def replay_page(
     """
     async with uow.read() as conn:
         high = await _last_position(conn, organization_id)
-        result = await conn.execute(
-            select(t.rma_order_event)
-            .where(
-                t.rma_order_event.c.organization_id == organization_id,
-                t.rma_order_event.c.position > after,
-                *f.conditions(),
-            )
-            .order_by(t.rma_order_event.c.position)
-            .limit(limit)
-        )
+        result = await conn.execute(_events(organization_id, after, f).limit(limit))
         rows: list[Row] = list(result.mappings().all())
     last = int(rows[-1]["position"]) if rows else after
     return rows, last if len(rows) == limit else max(high, last)
@@ -111,13 +102,13 @@ async def feed(
 ) -> FeedPage:
     if first < 0 or first > MAX_FEED_PAGE:
         raise BadUserInputError(f"first must be between 0 and {MAX_FEED_PAGE}.", "first")
-    conditions = [t.rma_order_event.c.organization_id == organization_id, *f.conditions()]
-    query = select(t.rma_order_event).where(*conditions)
-    if after is not None:
-        query = query.where(t.rma_order_event.c.position > after)
-    query = query.order_by(t.rma_order_event.c.position).limit(first + 1)
+    query = _events(organization_id, after, f).limit(first + 1)
+    count = (
+        select(func.count())
+        .select_from(t.rma_order_event)
+        .where(t.rma_order_event.c.organization_id == organization_id, *f.conditions())
+    )
     async with uow.read() as conn:
-        count = select(func.count()).select_from(t.rma_order_event).where(*conditions)
         total = int((await conn.execute(count)).scalar_one())
         rows: list[Row] = list((await conn.execute(query)).mappings().all())
     return FeedPage(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)

@@ -2,7 +2,7 @@
 
 import copy
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -387,6 +387,36 @@ async def _save(
     return repo.rma_row_after(row, written)
 
 
+ChildWriter = Callable[[AsyncConnection, int, datetime], Awaitable[None]]
+
+
+async def _change(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    expected_version: int | None,
+    apply: Callable[[RmaOrder, datetime], list[RecordedEvent]],
+    write: ChildWriter | None = None,
+) -> str:
+    """One change to an RMA order in its own transaction: load, check, apply, save, record.
+
+    ``write`` adds rows the change creates beside the RMA (it gets the first event's sequence).
+    """
+    now = _now()
+    async with uow.transaction() as conn:
+        rma, row = await _load(conn, caller, rma_id)
+        _check_version(rma, expected_version)
+        before = copy.deepcopy(rma)
+        events = apply(rma, now)
+        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
+        await repo.save_changed_children(conn, caller.organization_id, rma, before)
+        sequence = row["last_event_sequence"] + 1
+        if write is not None:
+            await write(conn, sequence, now)
+        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
+    return rma_id
+
+
 async def perform_action(
     uow: UnitOfWork,
     caller: Caller,
@@ -397,17 +427,9 @@ async def perform_action(
     **params: Any,
 ) -> str:
     """Run one state-machine action on an RMA order in its own transaction."""
-    now = _now()
-    async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id)
-        _check_version(rma, expected_version)
-        before = copy.deepcopy(rma)
-        events = rma.perform(action, now=now, **params)
-        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
-        await repo.save_changed_children(conn, caller.organization_id, rma, before)
-        sequence = row["last_event_sequence"] + 1
-        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
-    return rma_id
+    return await _change(
+        uow, caller, rma_id, expected_version, lambda rma, now: rma.perform(action, now=now, **params)
+    )
 
 
 COMMENT_MAX_LENGTH = 10_000
@@ -423,13 +445,8 @@ async def add_comment(
     expected_version: int | None = None,
 ) -> str:
     """Add a comment to an RMA order: one COMMENT_ADDED event and a new version."""
-    now = _now()
-    async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id)
-        _check_version(rma, expected_version)
-        events = rma.add_comment(text, visibility)
-        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
-        sequence = row["last_event_sequence"] + 1
+
+    async def write(conn: AsyncConnection, sequence: int, now: datetime) -> None:
         await repo.insert_comment(
             conn,
             organization_id=caller.organization_id,
@@ -440,8 +457,10 @@ async def add_comment(
             author=caller.actor,
             now=now,
         )
-        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
-    return rma_id
+
+    return await _change(
+        uow, caller, rma_id, expected_version, lambda rma, now: rma.add_comment(text, visibility), write
+    )
 
 
 async def update_rma_order(
