@@ -11,6 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from rma_graphql.api.subscriptions import SLOW_SUBSCRIBER_CLOSE_CODE
 from rma_graphql.config import Settings
+from rma_graphql.service.hub import REPLAY_PAGE
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import act, create, get
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
@@ -168,27 +169,28 @@ async def test_replay_races_with_mutations_without_gap_or_duplicate(
     for rma in rmas:
         await act(gql, rma["id"], "submit")
     comments = 40
+    # The first round's backlog takes more than one replay page.
+    backlogs = [REPLAY_PAGE + 30, 30, 30, 30, 30, 30]
 
-    for round_number in range(6):
+    for round_number, backlog in enumerate(backlogs):
         start = await feed_position(gql)
-        # Enough stored events that the replay takes several pages while writers commit.
-        for i in range(30):
+        for i in range(backlog):
             await gql.data(COMMENT, {"id": rmas[i % 3]["id"], "text": f"backlog {round_number}.{i}"})
-        client = await SubscriptionClient.open(server.url)
-        await client.subscribe(EVENTS, {"after": start})
 
         async def write(round_number: int = round_number) -> None:
             for i in range(comments):
                 await gql.data(COMMENT, {"id": rmas[i % 3]["id"], "text": f"live {round_number}.{i}"})
 
+        # The writer commits while the subscriber replays and switches to live.
         writer = asyncio.create_task(write())
-        received = [e["rmaOrderEvents"] for e in await client.collect(30 + comments)]
+        client = await SubscriptionClient.open(server.url)
+        await client.subscribe(EVENTS, {"after": start})
+        received = [e["rmaOrderEvents"] for e in await client.collect(backlog + comments)]
         await writer
 
         positions = [int(e["position"]) for e in received]
-        assert positions == list(range(positions[0], positions[0] + 30 + comments))
-        assert positions[0] == int(start) + 1
-        assert [e["comment"] for e in received] == [f"backlog {round_number}.{i}" for i in range(30)] + [
+        assert positions == list(range(int(start) + 1, int(start) + 1 + backlog + comments))
+        assert [e["comment"] for e in received] == [f"backlog {round_number}.{i}" for i in range(backlog)] + [
             f"live {round_number}.{i}" for i in range(comments)
         ]
         with pytest.raises(TimeoutError):
