@@ -12,38 +12,26 @@ the mutation to its event arriving on B: p50, p99 and max.
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
+
+# Run as a script, this directory is on the path: share the API benchmark's pieces.
+from bench_api import CREATE, INPUT, _call, _port
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
-CREATE = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
 COMMENT = "mutation($id: String!, $text: String!) { rmaOrderCommentAdd(id: $id, text: $text) { version } }"
 FEED = "{ rmaOrderEvents(first: 1000) { pageInfo { endCursor } } }"
 EVENTS = "subscription($after: String) { rmaOrderEvents(after: $after) { position comment } }"
-INPUT = {
-    "expectedResolution": "REFUND",
-    "lines": [{"sku": "SKU-1", "quantity": 1, "reason": "DEFECTIVE", "price": 10}],
-    "sender": {"fullname": "Bench"},
-    "deliveryContact": {"fullname": "Warehouse"},
-}
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _postgres_url() -> str:
@@ -82,20 +70,13 @@ def _serve(url: str, port: int, migrate: bool) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
-async def _data(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> Any:
-    body = (await client.post("/graphql", json={"query": query, "variables": variables or {}})).json()
-    if "errors" in body:
-        raise RuntimeError(body["errors"])
-    return body["data"]
-
-
 async def _run(port_a: int, port_b: int, mutations: int, writers: int) -> None:
     async with (
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=60) as a,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_b}", timeout=60) as b,
     ):
-        rma_ids = [(await _data(a, CREATE, {"input": INPUT}))["rmaOrderCreate"]["id"] for _ in range(writers)]
-        after = (await _data(b, FEED))["rmaOrderEvents"]["pageInfo"]["endCursor"]
+        rma_ids = [(await _call(a, CREATE, {"input": INPUT}))["rmaOrderCreate"]["id"] for _ in range(writers)]
+        after = (await _call(b, FEED))["rmaOrderEvents"]["pageInfo"]["endCursor"]
         async with connect(f"ws://127.0.0.1:{port_b}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(orjson.dumps({"type": "connection_init", "payload": {}}).decode())
             assert orjson.loads(await ws.recv())["type"] == "connection_ack"
@@ -121,7 +102,7 @@ async def _run(port_a: int, port_b: int, mutations: int, writers: int) -> None:
                 for i in range(count):
                     name = f"{label} {writer}.{i}"
                     sent[name] = time.perf_counter()
-                    await _data(a, COMMENT, {"id": rma_ids[writer], "text": name})
+                    await _call(a, COMMENT, {"id": rma_ids[writer], "text": name})
 
             warm_up = 20 * writers
             reader = asyncio.create_task(receive(warm_up))

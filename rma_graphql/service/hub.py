@@ -120,9 +120,7 @@ class EventHub:
         if not subscriptions:
             del self._subscriptions[subscription.organization_id]
 
-    def subscriptions(self, organization_id: str | None = None) -> list[Subscription]:
-        if organization_id is not None:
-            return list(self._subscriptions.get(organization_id, ()))
+    def subscriptions(self) -> list[Subscription]:
         return [s for group in self._subscriptions.values() for s in group]
 
     # -- what wakes the hub -------------------------------------------------------------------
