@@ -2,7 +2,8 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -15,16 +16,20 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.schema import build_schema
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
-from rma_graphql.service.configurations import demo_organization_id
+from rma_graphql.service.accounts import Accounts, PasswordPolicy, admin_caller, demo_client_id
+from rma_graphql.service.accounts import demo_organization_id as find_demo_organization
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 MAX_BODY_BYTES = 1024 * 1024
+logger = logging.getLogger("rma_graphql")
 
 
 class BodySizeLimit:
@@ -75,25 +80,24 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-class Organizations:
-    """The organization requests act in until authentication exists: the demo one."""
+async def _demo_organization(uow: UnitOfWork) -> str | None:
+    async with uow.read() as conn:
+        return await find_demo_organization(conn)
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-        self._demo: str | None = None
-        self._lock = asyncio.Lock()
 
-    async def __call__(self) -> str:
-        if self._demo is None:
-            async with self._lock:
-                if self._demo is None:
-                    async with self.uow.read() as conn:
-                        self._demo = await demo_organization_id(conn)
-                if self._demo is None:
-                    raise RuntimeError(
-                        "the database has no organization: run `rma-graphql migrate` or `serve`"
-                    )
-        return self._demo
+async def _demo_headers(
+    uow: UnitOfWork, accounts: Accounts, organization_id: str
+) -> Callable[[], dict[str, str]] | None:
+    """GraphiQL on the embedded database opens with a fresh token of the demo API client."""
+    client_id = await demo_client_id(uow, organization_id)
+    if client_id is None:
+        return None
+    issue = await accounts.token_issuer(client_id)
+
+    def headers() -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue().token}"}
+
+    return headers
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -117,10 +121,46 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 health_interval=settings.listener_health_seconds,
             )
             await listener.start()
+        accounts = await Accounts.start(
+            uow,
+            signing_key=settings.token_secret,
+            token_ttl_seconds=settings.token_ttl_seconds,
+            token_check_seconds=settings.token_check_seconds,
+            passwords=PasswordPolicy(
+                settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+            ),
+        )
+        shared = None if settings.is_sqlite else uow
+        token_limiter = RateLimiter(
+            "token",
+            [Limit(settings.rate_limit_per_second, 1), Limit(settings.rate_limit_per_minute, 60)],
+            uow=shared,
+            sync_seconds=settings.rate_limit_sync_seconds,
+        )
+        address_limiter = RateLimiter(
+            "address",
+            [Limit(settings.auth_rate_limit_per_minute, 60)],
+            uow=shared,
+            sync_seconds=settings.rate_limit_sync_seconds,
+        )
+        token_limiter.start()
+        address_limiter.start()
+        graphql: RmaGraphQL = state["graphql"]
+        graphql.uow, graphql.hub, graphql.accounts = uow, hub, accounts
+        graphql.token_limiter, graphql.address_limiter = token_limiter, address_limiter
+        demo = await _demo_organization(uow) if settings.is_sqlite else None
+        if not settings.authentication:
+            if demo is None:
+                raise RuntimeError("authentication can be off only on a database with a demo organization")
+            logger.warning(
+                "authentication is OFF: every request acts with every scope in the demo organization"
+            )
+            graphql.open_caller = admin_caller(demo)
+        elif demo is not None:
+            graphql.demo_headers = await _demo_headers(uow, accounts, demo)
         state["engine"] = engine
-        state["graphql"].uow = uow
-        state["graphql"].hub = hub
-        state["graphql"].organization = Organizations(uow)
+        state["accounts"] = accounts
+        state["address_limiter"] = address_limiter
         app.state.engine = engine
         app.state.uow = uow
         app.state.hub = hub
@@ -128,6 +168,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await token_limiter.stop()
+            await address_limiter.stop()
             if listener is not None:
                 await listener.stop()
             await hub.stop()
@@ -135,8 +177,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = RmaGraphQL(
         build_schema(introspection=settings.introspection),
-        uow=None,  # set by the lifespan, which owns the engine
-        organization=None,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.allowed_origins,
     )
@@ -168,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/oauth2/token", token_endpoint(state), methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount(ASSETS, app=StaticFiles(directory=asset_directory())),

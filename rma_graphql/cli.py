@@ -1,31 +1,78 @@
-"""The ``rma-graphql`` command: ``serve`` and ``migrate``."""
+"""The ``rma-graphql`` command: serve, migrate, and the accounts of organizations."""
 
 import argparse
 import asyncio
 import logging
+import shlex
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.migrate import migrate
-from rma_graphql.service.configurations import ensure_demo_organization
+from rma_graphql.domain.access import Role, parse_scopes
+from rma_graphql.domain.errors import DomainError
+from rma_graphql.service import accounts
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rma_graphql")
+T = TypeVar("T")
 
 
-async def _seed(settings: Settings) -> str:
-    engine = create_engine(settings)
-    try:
-        return await ensure_demo_organization(UnitOfWork(engine))
-    finally:
-        await engine.dispose()
-
-
-def prepare_database(settings: Settings) -> str:
-    """Apply pending migrations and create the demo organization on an empty database."""
+def _run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Apply pending migrations, then run ``work`` in a unit of work of its own."""
     migrate(settings.database_url)
-    return asyncio.run(_seed(settings))
+
+    async def main() -> T:
+        engine = create_engine(settings)
+        try:
+            return await work(UnitOfWork(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _start_accounts(uow: UnitOfWork, settings: Settings) -> accounts.Accounts:
+    return await accounts.Accounts.start(
+        uow,
+        signing_key=settings.token_secret,
+        token_ttl_seconds=settings.token_ttl_seconds,
+        passwords=accounts.PasswordPolicy(
+            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+        ),
+    )
+
+
+def _announce_demo(settings: Settings, host: str, port: int) -> None:
+    """On the embedded database: the demo organization, its API client and a fresh token."""
+
+    async def work(uow: UnitOfWork) -> tuple[str, str, str, str]:
+        organization_id = await accounts.ensure_demo_organization(uow)
+        client_id, client_secret = await accounts.demo_credentials(uow, organization_id)
+        issue = await (await _start_accounts(uow, settings)).token_issuer(client_id)
+        return organization_id, client_id, client_secret, issue().token
+
+    organization_id, client_id, client_secret, token = _run(settings, work)
+    base = f"http://{host}:{port}"
+    form = f"grant_type=client_credentials&organization_id={organization_id}"
+    print(
+        "\n".join(
+            [
+                f"rma_graphql: demo organization {organization_id}",
+                f"  client_id={client_id}",
+                f"  client_secret={client_secret}",
+                f"  a token, valid {settings.token_ttl_seconds} s:",
+                f"  Authorization: Bearer {token}",
+                "  get another one:",
+                f"  curl -s -u {shlex.quote(client_id + ':' + client_secret)} -d {shlex.quote(form)} "
+                f"{base}/oauth2/token",
+                f"  GraphiQL (opens with a demo token when browsed from this machine): {base}/graphql",
+            ]
+        ),
+        flush=True,
+    )
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,9 +86,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     if not args.no_migrate:
-        organization_id = prepare_database(settings)
-        log.info("database ready; demo organization %s", organization_id)
-    print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+        migrate(settings.database_url)
+        log.info("database ready")
+    if settings.is_sqlite:
+        _announce_demo(settings, args.host, args.port)
+    else:
+        print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
         "rma_graphql.app:create_app",
         factory=True,
@@ -53,24 +103,126 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings.database_url)
+    print("migrations applied", file=sys.stderr)
+    return 0
+
+
+def _organizations_create(args: argparse.Namespace, settings: Settings) -> int:
+    organization_id = _run(settings, lambda uow: accounts.create_organization(uow, args.name))
+    print(organization_id)
+    return 0
+
+
+def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
+    scopes = parse_scopes(args.scopes)
+    client_id, client_secret = _run(
+        settings,
+        lambda uow: accounts.create_client(uow, args.organization, name=args.name, scopes=scopes),
+    )
+    print(f"client_id={client_id}")
+    print(f"client_secret={client_secret}")
+    return 0
+
+
+def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _run(settings, lambda uow: accounts.list_clients(uow, args.organization))
+    print("client_id\torganization_id\tname\tscopes\tcreated_at\trevoked_at")
+    for row in rows:
+        scopes = " ".join(row["scopes"]) if row["scopes"] is not None else "*"
+        revoked = row["revoked_at"].isoformat() if row["revoked_at"] else "-"
+        print(
+            f"{row['id']}\t{row['organization_id']}\t{row['name']}\t{scopes}\t"
+            f"{row['created_at'].isoformat()}\t{revoked}"
+        )
+    return 0
+
+
+def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    if not _run(settings, lambda uow: accounts.revoke_client(uow, args.client_id)):
+        print(f"no API client {args.client_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.client_id}", file=sys.stderr)
+    return 0
+
+
+def _users_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(uow: UnitOfWork) -> Any:
+        service = await _start_accounts(uow, settings)
+        accounts.check_password(args.password, "password")
+        return await accounts.create_user(
+            uow,
+            organization_id=args.organization,
+            username=args.username,
+            email=args.email,
+            password_hash=await service.hash_password(args.password),
+            role=Role(args.role),
+        )
+
+    user = _run(settings, work)
+    print(user["id"])
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rma-graphql", description="The RMA order GraphQL server.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     serve = commands.add_parser("serve", help="apply migrations, then serve the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.add_argument("--log-level", default="info")
-    commands.add_parser("migrate", help="apply pending migrations only")
-    args = parser.parse_args(argv)
+    serve.set_defaults(handler=_serve)
+
+    commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
+
+    organizations = commands.add_parser("organizations", help="organizations").add_subparsers(
+        dest="action", required=True
+    )
+    create_organization = organizations.add_parser(
+        "create", help="a new organization with a warehouse and its configuration; prints its id"
+    )
+    create_organization.add_argument("name")
+    create_organization.set_defaults(handler=_organizations_create)
+
+    clients = commands.add_parser("clients", help="API clients (OAuth2 client credentials)").add_subparsers(
+        dest="action", required=True
+    )
+    create_client = clients.add_parser("create", help="prints client_id=… and client_secret=…")
+    create_client.add_argument("--organization", required=True, metavar="ID")
+    create_client.add_argument("--scopes", default=None, help="space-separated; default: every scope")
+    create_client.add_argument("--name", default="API client")
+    create_client.set_defaults(handler=_clients_create)
+    list_clients = clients.add_parser("list", help="every API client (secrets are never shown again)")
+    list_clients.add_argument("--organization", default=None, metavar="ID")
+    list_clients.set_defaults(handler=_clients_list)
+    revoke_client = clients.add_parser("revoke", help="refuse the client's tokens from now on")
+    revoke_client.add_argument("client_id")
+    revoke_client.set_defaults(handler=_clients_revoke)
+
+    users = commands.add_parser("users", help="users").add_subparsers(dest="action", required=True)
+    create_user = users.add_parser("create", help="a user with a role; prints its id")
+    create_user.add_argument("--organization", required=True, metavar="ID")
+    create_user.add_argument("--username", required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password", required=True)
+    create_user.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create_user.set_defaults(handler=_users_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_environment()
-    if args.command == "migrate":
-        migrate(settings.database_url)
-        print("migrations applied", file=sys.stderr)
-        return 0
-    return _serve(args, settings)
+    try:
+        return int(args.handler(args, settings))
+    except DomainError as error:
+        print(f"rma-graphql: {error.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

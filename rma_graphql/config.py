@@ -13,6 +13,10 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -26,6 +30,23 @@ class Settings:
     subscription_queue_limit: int = 1000
     # How often the LISTEN connection is checked (PostgreSQL).
     listener_health_seconds: float = 5.0
+    # Off only for benchmarks and experiments: every request then acts with every scope
+    # in the demo organization.
+    authentication: bool = True
+    # The token signing key; when unset, one generated once and kept in the database.
+    token_secret: str | None = None
+    token_ttl_seconds: int = 3600
+    # How long a token that passed the revocation check is trusted without a new query.
+    token_check_seconds: float = 1.0
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+    password_parallelism: int = 4
+    rate_limit_per_minute: int = 1000
+    rate_limit_per_second: int = 100
+    # signUp, logIn and /oauth2/token, per client address.
+    auth_rate_limit_per_minute: int = 30
+    # How often each process shares its rate-limit counts (PostgreSQL).
+    rate_limit_sync_seconds: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -43,4 +64,15 @@ class Settings:
             database_max_overflow=int(os.environ.get("RMA_DATABASE_MAX_OVERFLOW", "20")),
             subscription_queue_limit=int(os.environ.get("RMA_SUBSCRIPTION_QUEUE_LIMIT", "1000")),
             listener_health_seconds=float(os.environ.get("RMA_LISTENER_HEALTH_SECONDS", "5")),
+            authentication=_bool("RMA_AUTHENTICATION", True),
+            token_secret=os.environ.get("RMA_TOKEN_SECRET") or None,
+            token_ttl_seconds=_int("RMA_TOKEN_TTL_SECONDS", 3600),
+            token_check_seconds=float(os.environ.get("RMA_TOKEN_CHECK_SECONDS", "1")),
+            password_time_cost=_int("RMA_PASSWORD_TIME_COST", 3),
+            password_memory_kib=_int("RMA_PASSWORD_MEMORY_KIB", 65536),
+            password_parallelism=_int("RMA_PASSWORD_PARALLELISM", 4),
+            rate_limit_per_minute=_int("RMA_RATE_LIMIT_PER_MINUTE", 1000),
+            rate_limit_per_second=_int("RMA_RATE_LIMIT_PER_SECOND", 100),
+            auth_rate_limit_per_minute=_int("RMA_AUTH_RATE_LIMIT_PER_MINUTE", 30),
+            rate_limit_sync_seconds=float(os.environ.get("RMA_RATE_LIMIT_SYNC_SECONDS", "1")),
         )

@@ -19,7 +19,7 @@ from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
 from rma_graphql.db.tables import metadata
-from rma_graphql.service.configurations import ensure_demo_organization
+from rma_graphql.service.accounts import create_client, ensure_demo_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
@@ -47,9 +47,23 @@ def database_url() -> Iterator[str]:
         yield url
 
 
+# Cheap password hashes and limits out of the way; the tests that need them set their own.
+TEST_SETTINGS: dict[str, Any] = {
+    "password_time_cost": 1,
+    "password_memory_kib": 8,
+    "password_parallelism": 1,
+    "rate_limit_per_minute": 1_000_000,
+    "rate_limit_per_second": 1_000_000,
+    "auth_rate_limit_per_minute": 1_000_000,
+    # A token's revocation check is cached for the test's length, so that statement
+    # counts do not depend on timing; revocation tests set it to 0.
+    "token_check_seconds": 600.0,
+}
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, **TEST_SETTINGS)
 
 
 async def _empty_database(settings: Settings) -> None:
@@ -82,10 +96,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def client_token(
+    base_url: str, database_url: str, organization_id: str, scopes: str | None = None
+) -> str:
+    """A token through the real token endpoint, for a new API client of the organization."""
+    from rma_graphql.db.engine import create_engine
+
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        client_id, secret = await create_client(
+            UnitOfWork(engine), organization_id, scopes=frozenset(scopes.split()) if scopes else None
+        )
+    finally:
+        await engine.dispose()
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        response = await http.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 class Server:
     """The app served by uvicorn on a loopback port, in the test's event loop."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.app = create_app(settings)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -112,6 +150,9 @@ class Server:
     def engine(self) -> Any:
         return self.app.state.engine
 
+    async def token(self, organization_id: str, scopes: str | None = None) -> str:
+        return await client_token(self.url, self.settings.database_url, organization_id, scopes)
+
 
 @pytest.fixture
 async def server(settings: Settings, organization_id: str) -> AsyncIterator[Server]:
@@ -119,9 +160,20 @@ async def server(settings: Settings, organization_id: str) -> AsyncIterator[Serv
         yield running
 
 
+@pytest.fixture
+async def admin_token(server: Server, organization_id: str) -> str:
+    """A token of an API client with every scope in the demo organization."""
+    return await server.token(organization_id)
+
+
 class GraphQLClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
+
+    @property
+    def token(self) -> str:
+        """The bearer token this client sends (for a websocket's connection_init)."""
+        return str(self.http.headers["authorization"]).removeprefix("Bearer ")
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}})
@@ -144,8 +196,9 @@ class GraphQLClient:
 
 
 @pytest.fixture
-async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+async def http(server: Server, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers) as client:
         yield client
 
 

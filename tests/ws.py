@@ -25,6 +25,7 @@ class SubscriptionClient:
         protocol: str = TRANSPORT_WS,
         *,
         receive_buffer: int | None = None,
+        token: str | None = None,
         **options: Any,
     ) -> "SubscriptionClient":
         url = base_url.replace("http://", "ws://") + "/graphql"
@@ -37,7 +38,8 @@ class SubscriptionClient:
             sock.connect((host, int(port)))
         connection = await connect(url, subprotocols=[protocol], sock=sock, **options)  # type: ignore[list-item]
         client = cls(connection, protocol)
-        await client.send({"type": "connection_init", "payload": {}})
+        payload = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        await client.send({"type": "connection_init", "payload": payload})
         ack = await client.receive()
         assert ack["type"] == "connection_ack", ack
         return client

@@ -4,6 +4,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+import strawberry.tools
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -13,7 +14,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
@@ -32,10 +32,15 @@ from rma_graphql.api.inputs import (
     parse_uuid,
     text,
 )
+from rma_graphql.api.limits import max_depth_rule
+from rma_graphql.api.permissions import scoped
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
+    AuthPayload,
     Location,
+    Organization,
     PageInfo,
+    RmaActor,
     RmaConfiguration,
     RmaOrderConnection,
     RmaOrderEdge,
@@ -45,9 +50,14 @@ from rma_graphql.api.types import (
     RmaOrderType,
     RmaStateMachine,
     RmaStateTransition,
+    User,
+    UserRole,
+    Viewer,
 )
+from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.machines import SPECS, mermaid
+from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
 from rma_graphql.service import events as event_service
 from rma_graphql.service import queries
@@ -74,7 +84,7 @@ def _ctx(info: Info) -> Any:
 async def _rma(info: Info, rma_id: str) -> RmaOrderType:
     """The RMA order as committed, read back for a mutation's payload."""
     ctx = _ctx(info)
-    row = await queries.rma_order_row(ctx.uow, ctx.caller.organization_id, rma_id)
+    row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
     if row is None:
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
     return RmaOrderType.from_row(row)
@@ -107,7 +117,9 @@ STATE_MACHINES = _state_machines()
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One RMA order, by exactly one of id or byExternalId.")
+    @strawberry.field(
+        description="One RMA order, by exactly one of id or byExternalId.", **scoped(access.VIEW_RMA_ORDERS)
+    )
     async def rma_order(
         self,
         info: Info,
@@ -119,16 +131,15 @@ class Query:
             raise BadUserInputError(
                 "Give exactly one of id and byExternalId.", "id" if id else "byExternalId"
             )
-        organization_id = ctx.caller.organization_id
         if id is not None:
             rma_id = parse_uuid(id, "id")
-            row = await queries.rma_order_row(ctx.uow, organization_id, rma_id)
+            row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
             if row is None:
                 raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
         else:
             assert by_external_id is not None
             row = await queries.rma_order_row_by_external_id(
-                ctx.uow, organization_id, by_external_id.external_id, by_external_id.tp_app_id
+                ctx.uow, ctx.caller, by_external_id.external_id, by_external_id.tp_app_id
             )
             if row is None:
                 raise NotFoundError(
@@ -137,7 +148,7 @@ class Query:
                 )
         return RmaOrderType.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(**scoped(access.VIEW_RMA_ORDERS))
     async def rma_orders(
         self,
         info: Info,
@@ -163,7 +174,7 @@ class Query:
             include_deleted=f.include_deleted,
         )
         page = await queries.list_rma_orders(
-            ctx.uow, ctx.caller.organization_id, criteria, first=first, after=after, sort=sort.value
+            ctx.uow, ctx.caller, criteria, first=first, after=after, sort=sort.value
         )
         nodes = [RmaOrderType.from_row(row) for row in page.rows]
         return RmaOrderConnection(
@@ -178,7 +189,7 @@ class Query:
             total_count=page.total_count,
         )
 
-    @strawberry.field
+    @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
     async def rma_configuration(
         self, info: Info, id: str | None = None, location_id: str | None = None
     ) -> RmaConfiguration | None:
@@ -196,7 +207,7 @@ class Query:
             raise NotFoundError(f"RMA configuration {missing} not found.", missing)
         return RmaConfiguration.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
     async def rma_configurations(self, info: Info) -> list[RmaConfiguration]:
         ctx = _ctx(info)
         return [
@@ -204,13 +215,14 @@ class Query:
             for r in await queries.configurations(ctx.uow, ctx.caller.organization_id)
         ]
 
-    @strawberry.field
+    @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
     async def locations(self, info: Info) -> list[Location]:
         ctx = _ctx(info)
         return [Location.from_row(r) for r in await queries.locations(ctx.uow, ctx.caller.organization_id)]
 
     @strawberry.field(
-        description="The organization's change feed in position order; an event's cursor is its position."
+        description="The organization's change feed in position order; an event's cursor is its position.",
+        **scoped(access.VIEW_RMA_ORDERS),
     )
     async def rma_order_events(
         self,
@@ -241,6 +253,23 @@ class Query:
     def rma_state_machines(self) -> list[RmaStateMachine]:
         return STATE_MACHINES
 
+    @strawberry.field(description="Who the request's token stands for: organization, role and scopes.")
+    def viewer(self, info: Info) -> Viewer:
+        caller = _ctx(info).caller
+        return Viewer(
+            organization_id=strawberry.ID(caller.organization_id),
+            actor=RmaActor.from_json(caller.actor),
+            role=UserRole(caller.role.value) if caller.role is not None else None,
+            scopes=sorted(caller.scopes),
+            expires_at=caller.expires_at,
+        )
+
+    @strawberry.field(description="The caller's organization.", **scoped(access.VIEW_ORGANIZATIONS))
+    async def organization(self, info: Info) -> Organization:
+        ctx = _ctx(info)
+        row = await queries.organization(ctx.uow, ctx.caller.organization_id)
+        return Organization.from_row(row)
+
 
 async def _act(info: Info, id: str, action: str, expected_version: int | None, **params: Any) -> RmaOrderType:
     ctx = _ctx(info)
@@ -257,13 +286,13 @@ def _reason(value: str | None, field: str = "reason") -> str | None:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.CREATE_RMA_ORDERS))
     async def rma_order_create(self, info: Info, input: RmaOrderInput) -> RmaOrderType:
         ctx = _ctx(info)
         rma_id = await rma_service.create_rma_order(ctx.uow, ctx.caller, input.to_command())
         return await _rma(info, rma_id)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_update(
         self, info: Info, id: str, input: RmaOrderUpdateInput, expected_version: int | None = None
     ) -> RmaOrderType:
@@ -275,86 +304,89 @@ class Mutation:
         )
         return await _rma(info, rma_id)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_submit(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "submit", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_accept(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "accept", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_reject(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "reject", expected_version, reason=_reason(reason))
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_cancel(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "cancel", expected_version, reason=_reason(reason))
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_hold(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "hold", expected_version, reason=_reason(reason))
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resume(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "resume", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_flag_anomaly(
         self, info: Info, id: str, reason: str, expected_version: int | None = None
     ) -> RmaOrderType:
         text(reason, "reason", 2000, required=True)
         return await _act(info, id, "flagAnomaly", expected_version, reason=reason)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resolve_anomaly(
         self, info: Info, id: str, comment: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "resolveAnomaly", expected_version, comment=_reason(comment, "comment"))
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_delete(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "delete", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_request_fulfillment(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "requestFulfillment", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_start_fulfillment(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "startFulfillment", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_complete_processing(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "completeProcessing", expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_update_delivery_status(
         self, info: Info, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, "updateDeliveryStatus", expected_version, status=status)
 
-    @strawberry.mutation(description="Add a comment: one COMMENT_ADDED event and a new version.")
+    @strawberry.mutation(
+        description="Add a comment: one COMMENT_ADDED event and a new version.",
+        **scoped(access.EDIT_RMA_ORDERS),
+    )
     async def rma_order_comment_add(
         self,
         info: Info,
@@ -371,7 +403,7 @@ class Mutation:
         )
         return await _rma(info, rma_id)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.CREATE_RMA_CONFIGURATIONS))
     async def rma_configuration_create(
         self, info: Info, input: RmaConfigurationCreateInput
     ) -> RmaConfiguration:
@@ -382,7 +414,7 @@ class Mutation:
         assert row is not None
         return RmaConfiguration.from_row(row)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_CONFIGURATIONS))
     async def rma_configuration_update(
         self, info: Info, id: str, input: RmaConfigurationUpdateInput
     ) -> RmaConfiguration:
@@ -394,7 +426,7 @@ class Mutation:
         assert row is not None
         return RmaConfiguration.from_row(row)
 
-    @strawberry.mutation
+    @strawberry.mutation(**scoped(access.EDIT_RMA_CONFIGURATIONS))
     async def location_create(self, info: Info, input: LocationInput) -> Location:
         ctx = _ctx(info)
         text(input.name, "input.name", 200, required=True)
@@ -406,9 +438,71 @@ class Mutation:
         return next(Location.from_row(r) for r in rows if r["id"] == location_id)
 
 
+@strawberry.input
+class SignUpInput:
+    username: str
+    email: str
+    password: str
+    organization_id: str
+
+
+@strawberry.input
+class OrganizationUpdateInput:
+    name: str | None = strawberry.UNSET
+    allow_customer_sign_up: bool | None = strawberry.UNSET
+
+
+def _accounts(info: Info) -> accounts_service.Accounts:
+    accounts = _ctx(info).accounts
+    assert accounts is not None, "the app's lifespan has not started"
+    return accounts  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Sign up as a CUSTOMER of an organization; no token needed.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        organization_id = parse_uuid(input.organization_id, "input.organizationId")
+        issued, user = await _accounts(info).sign_up(
+            username=input.username,
+            email=input.email,
+            password=input.password,
+            organization_id=organization_id,
+        )
+        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
+
+    @strawberry.mutation(description="Log in with a username and password; no token needed.")
+    async def log_in(self, info: Info, username: str, password: str) -> AuthPayload:
+        text(username, "username", 150, required=True)
+        issued, user = await _accounts(info).log_in(username, password)
+        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
+
+    @strawberry.mutation(description="Revoke the token this request carries.")
+    async def log_out(self, info: Info) -> bool:
+        await _accounts(info).revoke(_ctx(info).caller)
+        return True
+
+    @strawberry.mutation(**scoped(access.EDIT_ORGANIZATIONS))
+    async def organization_update(self, info: Info, input: OrganizationUpdateInput) -> Organization:
+        ctx = _ctx(info)
+        values: dict[str, Any] = {}
+        if input.name is not strawberry.UNSET:
+            values["name"] = text(input.name, "input.name", 200, required=True)
+        if input.allow_customer_sign_up is not strawberry.UNSET:
+            if input.allow_customer_sign_up is None:
+                raise BadUserInputError("allowCustomerSignUp cannot be null.", "input.allowCustomerSignUp")
+            values["allow_customer_sign_up"] = input.allow_customer_sign_up
+        await configuration_service.update_organization(ctx.uow, ctx.caller, values)
+        return Organization.from_row(await queries.organization(ctx.uow, ctx.caller.organization_id))
+
+
+# The operations that need no token (they ignore any Authorization header).
+PUBLIC_FIELDS = frozenset({"signUp", "logIn"})
+
+
 # Validation rules are built once: a rule class made per request would change the
 # validation cache's key every time and defeat the cache.
-_LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+_LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH), max_aliases_rule(MAX_ALIASES)]
 
 
 class RmaSchema(strawberry.Schema):
@@ -430,7 +524,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return RmaSchema(
         query=Query,
-        mutation=Mutation,
+        mutation=strawberry.tools.merge_types("Mutation", (Mutation, AccountMutation)),
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

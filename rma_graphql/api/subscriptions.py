@@ -2,8 +2,8 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -12,8 +12,10 @@ from strawberry.types import Info
 from rma_graphql.api.enums import RmaOrderEventType
 from rma_graphql.api.inputs import parse_uuid
 from rma_graphql.api.loaders import make_loaders
+from rma_graphql.api.permissions import scoped
 from rma_graphql.api.types import RmaOrderEvent, RmaOrderType
-from rma_graphql.domain.errors import NotFoundError
+from rma_graphql.domain.access import VIEW_RMA_ORDERS
+from rma_graphql.domain.errors import NotFoundError, UnauthorizedError
 from rma_graphql.service import queries
 from rma_graphql.service.events import EventFilter, parse_position, revisions
 from rma_graphql.service.hub import EventHub, follow
@@ -40,7 +42,7 @@ async def _existing_rma(info: Info, rma_id: str | None, field: str) -> str | Non
         return None
     ctx = _context(info)
     parsed = parse_uuid(rma_id, field)
-    if await queries.rma_order_row(ctx.uow, ctx.caller.organization_id, parsed) is None:
+    if await queries.rma_order_row(ctx.uow, ctx.caller, parsed) is None:
         raise NotFoundError(f"RMA order {parsed} not found.", parsed)
     return parsed
 
@@ -51,6 +53,7 @@ async def event_filter(
     return EventFilter(
         rma_order_id=await _existing_rma(info, rma_order_id, "rmaOrderId"),
         types=frozenset(t.value for t in types) if types else None,
+        customer_id=_context(info).caller.customer_id,
     )
 
 
@@ -81,10 +84,49 @@ async def _close(websocket: WebSocket, reason: str) -> None:
         await websocket.close(code=SLOW_SUBSCRIBER_CLOSE_CODE, reason=reason)
 
 
+T = TypeVar("T")
+
+
+async def _while_authorized(info: Info, source: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """Pass the source's items on until the caller's token expires or is revoked, then end
+    the subscription with UNAUTHORIZED."""
+    ctx = _context(info)
+    accounts, caller = ctx.accounts, ctx.caller
+    if accounts is None or caller.token_id is None:
+        async for item in source:
+            yield item
+        return
+    expired = UnauthorizedError("The subscription's token expired or was revoked.")
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(source))
+            try:
+                while not step.done():
+                    await asyncio.wait({step}, timeout=accounts.recheck_in(caller))
+                    if not step.done() and not await accounts.still_valid(caller):
+                        raise expired
+            finally:
+                if not step.done():
+                    step.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await step
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            if not await accounts.still_valid(caller):
+                raise expired
+            yield item
+    finally:
+        if isinstance(source, AsyncGenerator):
+            await source.aclose()
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="The organization's events: with `after`, those after that position first, then live."
+        description="The organization's events: with `after`, those after that position first, then live.",
+        **scoped(VIEW_RMA_ORDERS),
     )
     async def rma_order_events(
         self,
@@ -97,13 +139,15 @@ class Subscription:
         f = await event_filter(info, rma_order_id, types)
         position = parse_position(after, "after") if after is not None else None
         organization_id = _context(info).caller.organization_id
-        async for row in follow(
+        events = follow(
             hub, organization_id, f, after=position, on_overflow=_disconnect(info, hub.queue_limit)
-        ):
+        )
+        async for row in _while_authorized(info, events):
             yield RmaOrderEvent.from_row(row)
 
     @strawberry.subscription(
-        description="One payload per committed change of the RMA order, showing it as of that version."
+        description="One payload per committed change of the RMA order, showing it as of that version.",
+        **scoped(VIEW_RMA_ORDERS),
     )
     async def rma_order_updated(self, info: Info, id: str) -> AsyncGenerator[RmaOrderType, None]:
         hub = _hub(info)
@@ -111,13 +155,14 @@ class Subscription:
         assert rma_id is not None
         ctx = _context(info)
         version: int | None = None
-        async for row in follow(
+        events = follow(
             hub,
             ctx.caller.organization_id,
-            EventFilter(rma_order_id=rma_id),
+            EventFilter(rma_order_id=rma_id, customer_id=ctx.caller.customer_id),
             after=None,
             on_overflow=_disconnect(info, hub.queue_limit),
-        ):
+        )
+        async for row in _while_authorized(info, events):
             if row["version"] == version:
                 continue  # the same change's other events
             version = row["version"]

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -44,10 +45,58 @@ def _context(info: Info) -> Any:
 class Organization:
     id: strawberry.ID
     name: str
+    allow_customer_sign_up: bool = strawberry.field(
+        description="Whether customers may sign up to this organization themselves."
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> "Organization":
-        return cls(id=strawberry.ID(row["id"]), name=row["name"])
+        return cls(
+            id=strawberry.ID(row["id"]),
+            name=row["name"],
+            allow_customer_sign_up=row["allow_customer_sign_up"],
+        )
+
+
+@strawberry.enum(name="UserRole")
+class UserRole(Enum):
+    ADMIN = "ADMIN"
+    AGENT = "AGENT"
+    INSPECTOR = "INSPECTOR"
+    CUSTOMER = "CUSTOMER"
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+    role: UserRole
+
+    @classmethod
+    def from_row(cls, row: Row) -> "User":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            username=row["username"],
+            email=row["email"],
+            role=UserRole(row["role"]),
+        )
+
+
+@strawberry.type
+class AuthPayload:
+    token: str
+    expires_in: int = strawberry.field(description="Seconds until the token expires.")
+    user: User
+
+
+@strawberry.type(description="Who the request's token stands for.")
+class Viewer:
+    organization_id: strawberry.ID
+    actor: "RmaActor"
+    role: UserRole | None
+    scopes: list[str]
+    expires_at: datetime | None
 
 
 @strawberry.type
@@ -187,9 +236,13 @@ class RmaActor:
     id: str | None
     name: str | None
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RmaActor":
+        return cls(type=s.ActorType(data["type"]), id=data.get("id"), name=data.get("name"))
+
 
 def _actor(data: Mapping[str, Any]) -> "RmaActor":
-    return RmaActor(type=s.ActorType(data["type"]), id=data.get("id"), name=data.get("name"))
+    return RmaActor.from_json(data)
 
 
 @strawberry.type
@@ -382,7 +435,14 @@ class RmaOrderType:
     @strawberry.field(description="The RMA order's comments, oldest first.")
     async def comments(self, info: Info) -> list[RmaComment]:
         rows = await self._loaders(info).comments.load(self.row["id"])
-        return [RmaComment.from_row(row) for row in rows if row["sequence"] <= self._last_sequence]
+        # A customer never sees the staff's INTERNAL comments.
+        public_only = _context(info).caller.customer_id is not None
+        return [
+            RmaComment.from_row(row)
+            for row in rows
+            if row["sequence"] <= self._last_sequence
+            and not (public_only and row["visibility"] != s.CommentVisibility.CUSTOMER.value)
+        ]
 
     @property
     def _last_sequence(self) -> int:
@@ -395,8 +455,14 @@ class RmaOrderType:
     ) -> list[RmaOrderEvent]:
         if not 0 <= first <= queries.MAX_HISTORY_PAGE:
             raise BadUserInputError(f"first must be between 0 and {queries.MAX_HISTORY_PAGE}.", "first")
+        ctx = _context(info)
         rows = await queries.history(
-            _context(info).uow, self.row["id"], after_sequence, first, up_to_sequence=self._last_sequence
+            ctx.uow,
+            self.row["id"],
+            after_sequence,
+            first,
+            up_to_sequence=self._last_sequence,
+            public_only=ctx.caller.customer_id is not None,
         )
         return [RmaOrderEvent.from_row(row) for row in rows]
 

@@ -41,7 +41,69 @@ class Organization(SQLModel, table=True):
     # transaction's last statements and hold the row lock until commit, so positions
     # follow commit order: once a reader has seen position P, nothing below P commits later.
     last_event_position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    allow_customer_sign_up: bool = True
+    # Set on the organization that `serve` creates on an empty embedded database.
+    demo: bool = False
     created_at: datetime = _time()
+
+
+class ApiClient(SQLModel, table=True):
+    """An API client (OAuth2 client credentials). Only a hash of its secret is kept."""
+
+    __tablename__ = "api_client"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
+    organization_id: str = _id(foreign="organization.id", index=True)
+    name: str = Field(max_length=200)
+    secret_hash: str = Field(max_length=128)
+    # None: every scope.
+    scopes: list[str] | None = _json()
+    created_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+
+
+class AppUser(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id", index=True)
+    username: str = Field(max_length=150)
+    # The case-folded username: usernames are unique whatever their case.
+    username_key: str = Field(sa_column=Column(String(150), nullable=False, unique=True))
+    email: str = Field(max_length=320)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=20)
+    created_at: datetime = _time()
+
+
+class RevokedToken(SQLModel, table=True):
+    """Tokens revoked before their expiry (log-out); kept until they would have expired."""
+
+    __tablename__ = "revoked_token"
+
+    id: str = _id(primary_key=True)
+    expires_at: datetime = _time()
+    revoked_at: datetime = _time()
+
+
+class ServerSecret(SQLModel, table=True):
+    """Secrets the server generates once and every process shares (the token signing key)."""
+
+    __tablename__ = "server_secret"
+
+    name: str = Field(sa_column=Column(String(40), primary_key=True, nullable=False))
+    value: str = Field(max_length=200)
+    created_at: datetime = _time()
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """Requests per rate-limit key and window, summed across server processes (PostgreSQL)."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: str = Field(sa_column=Column(String(120), primary_key=True, nullable=False))
+    window_start: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    count: int = 0
 
 
 class Location(SQLModel, table=True):
@@ -97,6 +159,7 @@ class RmaOrderRow(SQLModel, table=True):
         Index("ix_rma_order_created", "organization_id", "created_at", "id"),
         Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
         Index("ix_rma_order_processing", "organization_id", "processing_status"),
+        Index("ix_rma_order_customer", "organization_id", "customer_id", "created_at"),
     )
 
     id: str = _id(primary_key=True)
@@ -116,6 +179,8 @@ class RmaOrderRow(SQLModel, table=True):
     delivery_contact: dict[str, Any] = _json(nullable=False)
     sender: dict[str, Any] = _json(nullable=False)
     owner: dict[str, Any] | None = _json()
+    # The CUSTOMER user who created the RMA order and owns it; None when staff or a client did.
+    customer_id: str | None = Field(default=None, max_length=ID_LENGTH)
     billing_contact: dict[str, Any] | None = _json()
     received_at: datetime = _time()
     issued_at: datetime = _time()
@@ -210,6 +275,8 @@ class RmaOrderEventRow(SQLModel, table=True):
     comment: str | None = None
     # Set on COMMENT_ADDED: who may see the event.
     visibility: str | None = Field(default=None, max_length=20)
+    # The RMA order's owning customer, copied so that a customer's feed filters on one table.
+    customer_id: str | None = Field(default=None, max_length=ID_LENGTH)
     occurred_at: datetime = _time()
     version: int
 
@@ -250,4 +317,9 @@ rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: i
 rma_order_event: Table = RmaOrderEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_comment: Table = RmaOrderCommentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
+app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel
+revoked_token: Table = RevokedToken.__table__  # type: ignore[attr-defined]  # set by SQLModel
+server_secret: Table = ServerSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rate_limit_counter: Table = RateLimitCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -79,12 +79,21 @@ class ConflictError(DomainError):
 class ForbiddenError(DomainError):
     code = "FORBIDDEN"
 
-    def __init__(self, message: str, required_scope: str | None = None) -> None:
+    def __init__(self, message: str, required_scope: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.required_scope = required_scope
+        self.field = field
 
     def extensions(self) -> dict[str, Any]:
         extensions: dict[str, Any] = {"code": self.code}
         if self.required_scope is not None:
             extensions["requiredScope"] = self.required_scope
+        if self.field is not None:
+            extensions["field"] = self.field
         return extensions
+
+
+class UnauthorizedError(DomainError):
+    """A subscription's token expired or was revoked (over HTTP this is a 401 instead)."""
+
+    code = "UNAUTHORIZED"

@@ -5,8 +5,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import insert, select, update
 
 from rma_graphql.db import tables as t
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
@@ -14,8 +13,6 @@ from rma_graphql.domain.statuses import LocationType
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
-
-DEMO_ORGANIZATION_NAME = "Demo organization"
 
 # The contract's defaults for a new configuration.
 CONFIGURATION_DEFAULTS: dict[str, Any] = {
@@ -139,49 +136,11 @@ async def update_configuration(
     return configuration_id
 
 
-async def demo_organization_id(conn: AsyncConnection) -> str | None:
-    """The organization every request acts in until authentication exists: the first one."""
-    result = await conn.execute(
-        select(t.organization.c.id).order_by(t.organization.c.created_at, t.organization.c.id).limit(1)
-    )
-    return result.scalar_one_or_none()
-
-
-async def ensure_demo_organization(uow: UnitOfWork) -> str:
-    """On an empty database, create the demo organization, its warehouse and configuration."""
+async def update_organization(uow: UnitOfWork, caller: Caller, values: dict[str, Any]) -> None:
+    """Change the caller's organization's name or sign-up setting."""
+    if not values:
+        return
     async with uow.transaction() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two processes starting on one empty database must not both seed it.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
-        existing = await demo_organization_id(conn)
-        if existing is not None:
-            return existing
-        now = datetime.now(UTC)
-        organization_id, location_id = str(uuid.uuid4()), str(uuid.uuid4())
         await conn.execute(
-            insert(t.organization).values(
-                id=organization_id, name=DEMO_ORGANIZATION_NAME, last_return_number=1000, created_at=now
-            )
+            update(t.organization).where(t.organization.c.id == caller.organization_id).values(**values)
         )
-        await conn.execute(
-            insert(t.location).values(
-                id=location_id,
-                organization_id=organization_id,
-                name="Demo warehouse",
-                type=LocationType.WAREHOUSE.value,
-                contact=None,
-                created_at=now,
-            )
-        )
-        await conn.execute(
-            insert(t.rma_configuration).values(
-                id=str(uuid.uuid4()),
-                organization_id=organization_id,
-                location_id=location_id,
-                portal_is_active=True,
-                created_at=now,
-                **CONFIGURATION_DEFAULTS,
-                updated_at=now,
-            )
-        )
-        return organization_id

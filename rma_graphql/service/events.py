@@ -4,11 +4,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import Revision, revision_from_state
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.statuses import CommentVisibility
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -27,10 +28,18 @@ def parse_position(token: str, field: str) -> int:
     return int(token)
 
 
+# The comments a customer sees; other events have no visibility and every reader sees them.
+FOR_CUSTOMER = CommentVisibility.CUSTOMER.value
+
+
 @dataclass(frozen=True)
 class EventFilter:
+    """Which events a reader gets. A customer's filter names it: it sees the events of its
+    own RMA orders only, and never an INTERNAL comment's."""
+
     rma_order_id: str | None = None
     types: frozenset[str] | None = None
+    customer_id: str | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         c = t.rma_order_event.c
@@ -39,10 +48,17 @@ class EventFilter:
             conditions.append(c.rma_order_id == self.rma_order_id)
         if self.types:
             conditions.append(c.type.in_(sorted(self.types)))
+        if self.customer_id is not None:
+            conditions.append(c.customer_id == self.customer_id)
+            conditions.append(or_(c.visibility.is_(None), c.visibility == FOR_CUSTOMER))
         return conditions
 
     def matches(self, row: Row) -> bool:
         if self.rma_order_id is not None and row["rma_order_id"] != self.rma_order_id:
+            return False
+        if self.customer_id is not None and (
+            row["customer_id"] != self.customer_id or row["visibility"] not in (None, FOR_CUSTOMER)
+        ):
             return False
         return not self.types or row["type"] in self.types
 

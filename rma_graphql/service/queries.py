@@ -14,7 +14,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import rma_from_row
 from rma_graphql.domain.errors import BadUserInputError
-from rma_graphql.domain.statuses import ProcessingStatus
+from rma_graphql.domain.statuses import CommentVisibility, ProcessingStatus
+from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -55,23 +56,29 @@ def available_actions(row: Row) -> list[tuple[str, bool, str | None]]:
     return rma_from_row(row).available_actions()
 
 
-async def rma_order_row(uow: UnitOfWork, organization_id: str, rma_id: str) -> Row | None:
+def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
+    """The RMA orders a caller may see: its organization's, and a customer's own only."""
+    conditions: list[ColumnElement[bool]] = [t.rma_order.c.organization_id == caller.organization_id]
+    if caller.customer_id is not None:
+        conditions.append(t.rma_order.c.customer_id == caller.customer_id)
+    return conditions
+
+
+async def rma_order_row(uow: UnitOfWork, caller: Caller, rma_id: str) -> Row | None:
     async with uow.read() as conn:
         result = await conn.execute(
-            select(t.rma_order).where(
-                t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id
-            )
+            select(t.rma_order).where(t.rma_order.c.id == rma_id, *visible_to(caller))
         )
         return result.mappings().first()
 
 
 async def rma_order_row_by_external_id(
-    uow: UnitOfWork, organization_id: str, external_id: str, tp_app_id: str | None
+    uow: UnitOfWork, caller: Caller, external_id: str, tp_app_id: str | None
 ) -> Row | None:
     async with uow.read() as conn:
         result = await conn.execute(
             select(t.rma_order).where(
-                t.rma_order.c.organization_id == organization_id,
+                *visible_to(caller),
                 t.rma_order.c.tp_app_key == (tp_app_id or ""),
                 t.rma_order.c.external_id == external_id,
             )
@@ -83,14 +90,23 @@ MAX_HISTORY_PAGE = 1000
 
 
 async def history(
-    uow: UnitOfWork, rma_id: str, after_sequence: int | None, first: int, *, up_to_sequence: int
+    uow: UnitOfWork,
+    rma_id: str,
+    after_sequence: int | None,
+    first: int,
+    *,
+    up_to_sequence: int,
+    public_only: bool = False,
 ) -> list[Row]:
+    c = t.rma_order_event.c
     query = (
         select(t.rma_order_event)
-        .where(t.rma_order_event.c.rma_order_id == rma_id, t.rma_order_event.c.sequence <= up_to_sequence)
-        .order_by(t.rma_order_event.c.sequence)
+        .where(c.rma_order_id == rma_id, c.sequence <= up_to_sequence)
+        .order_by(c.sequence)
         .limit(first)
     )
+    if public_only:
+        query = query.where(or_(c.visibility.is_(None), c.visibility == CommentVisibility.CUSTOMER.value))
     if after_sequence is not None:
         query = query.where(t.rma_order_event.c.sequence > after_sequence)
     async with uow.read() as conn:
@@ -186,9 +202,9 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, str]:
     return value, str(row_id)
 
 
-def _conditions(organization_id: str, f: RmaOrderFilter) -> list[ColumnElement[bool]]:
+def _conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElement[bool]]:
     c = t.rma_order.c
-    conditions: list[ColumnElement[bool]] = [c.organization_id == organization_id]
+    conditions = visible_to(caller)
     for name in (
         "processing_status",
         "delivery_status",
@@ -217,7 +233,7 @@ def _conditions(organization_id: str, f: RmaOrderFilter) -> list[ColumnElement[b
 
 async def list_rma_orders(
     uow: UnitOfWork,
-    organization_id: str,
+    caller: Caller,
     f: RmaOrderFilter,
     *,
     first: int,
@@ -229,7 +245,7 @@ async def list_rma_orders(
     column_name, descending = SORTS[sort]
     column = t.rma_order.c[column_name]
     key = t.rma_order.c.id
-    conditions = _conditions(organization_id, f)
+    conditions = _conditions(caller, f)
     count_query = select(func.count()).select_from(t.rma_order).where(*conditions)
     query: Select[Any] = select(t.rma_order).where(*conditions)
     if after is not None:
@@ -252,3 +268,9 @@ async def list_rma_orders(
         total_count=total,
         has_previous_page=after is not None,
     )
+
+
+async def organization(uow: UnitOfWork, organization_id: str) -> Row:
+    async with uow.read() as conn:
+        result = await conn.execute(select(t.organization).where(t.organization.c.id == organization_id))
+        return result.mappings().one()

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as repo
 from rma_graphql.db import tables as t
-from rma_graphql.domain.errors import BadUserInputError, ConflictError, NotFoundError
+from rma_graphql.domain.access import CUSTOMER_ACTIONS, SCOPES, Role
+from rma_graphql.domain.errors import BadUserInputError, ConflictError, ForbiddenError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
 from rma_graphql.domain.statuses import (
     ActorType,
     CommentVisibility,
     ExpectedResolution,
+    ProcessingStatus,
     ProductState,
     ReturnReason,
 )
@@ -35,8 +37,23 @@ ANONYMOUS_ACTOR: Mapping[Any, Any] = {
 
 @dataclass(frozen=True)
 class Caller:
+    """Who makes a request: the organization it acts in, its scopes and, for users, its role.
+
+    Made from a verified token; service calls from inside the process (the demo seed, the
+    command line) act with every scope.
+    """
+
     organization_id: str
     actor: Mapping[Any, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
+    scopes: frozenset[str] = SCOPES
+    role: Role | None = None
+    token_id: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def customer_id(self) -> str | None:
+        """The user id when the caller is a CUSTOMER: it sees and acts on its own RMAs only."""
+        return str(self.actor["id"]) if self.role is Role.CUSTOMER else None
 
 
 @dataclass
@@ -209,6 +226,18 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                 "input.currency",
             )
         lines = _lines(command.lines, currency, "input.lines")
+        _check_customer_fields(
+            caller,
+            {
+                "input.accept": command.accept,
+                "input.applyReturnFee": command.apply_return_fee,
+                "input.autoGenerateFinancialResolution": command.auto_generate_financial_resolution
+                is not None,
+                "input.autoExecuteFinancialResolution": command.auto_execute_financial_resolution is not None,
+                "input.retainedAmountForShipping": command.retained_amount_for_shipping is not None,
+                **{f"input.lines[{i}].price": line.price is not None for i, line in enumerate(command.lines)},
+            },
+        )
         retained = (
             to_minor(command.retained_amount_for_shipping, currency, "input.retainedAmountForShipping")
             if command.retained_amount_for_shipping is not None
@@ -268,6 +297,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                 "delivery_contact": command.delivery_contact,
                 "sender": command.sender,
                 "owner": command.owner,
+                "customer_id": caller.customer_id,
                 "billing_contact": command.billing_contact,
                 "received_at": command.received_at or now,
                 "issued_at": issued_at,
@@ -293,6 +323,16 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             conn, caller, rma, written, events, first_sequence=1, linked_orders=linked_orders, now=now
         )
     return rma_id
+
+
+def _check_customer_fields(caller: Caller, given: Mapping[str, bool]) -> None:
+    """A customer may not set the fields reserved for staff (money, acceptance)."""
+    if caller.customer_id is None:
+        return
+    for path, is_set in given.items():
+        if is_set:
+            name = path.rsplit(".", 1)[-1]
+            raise ForbiddenError(f"A customer may not set {name}.", field=path)
 
 
 def _default(value: bool | None, fallback: bool) -> bool:
@@ -329,17 +369,35 @@ async def _record(
         events=events,
         first_sequence=first_sequence,
         version=rma.version,
+        customer_id=row["customer_id"],
         actor=caller.actor,
         system_actor=SYSTEM_ACTOR,
         now=now,
     )
 
 
-async def _load(conn: AsyncConnection, caller: Caller, rma_id: str) -> tuple[RmaOrder, Mapping[Any, Any]]:
+async def _load(
+    conn: AsyncConnection, caller: Caller, rma_id: str, action: str
+) -> tuple[RmaOrder, Mapping[Any, Any]]:
+    """The RMA order the caller may see, once it is allowed to take ``action`` on it."""
     loaded = await repo.load_rma(conn, caller.organization_id, rma_id)
-    if loaded is None:
+    customer_id = caller.customer_id
+    if loaded is None or (customer_id is not None and loaded[1]["customer_id"] != customer_id):
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+    if customer_id is not None:
+        rma = loaded[0]
+        if action not in CUSTOMER_ACTIONS:
+            raise ForbiddenError(f"A customer may not {_action_words(action)} an RMA order.")
+        if action == "update" and rma.processing_status is not ProcessingStatus.NEW:
+            raise ForbiddenError(
+                f"A customer may update an RMA order only while it is NEW; it is {rma.processing_status}."
+            )
     return loaded
+
+
+def _action_words(action: str) -> str:
+    """``flagAnomaly`` → ``flag anomaly``: an action's name in a sentence."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in action)
 
 
 def _check_version(rma: RmaOrder, expected_version: int | None) -> None:
@@ -394,6 +452,7 @@ async def _change(
     uow: UnitOfWork,
     caller: Caller,
     rma_id: str,
+    action: str,
     expected_version: int | None,
     apply: Callable[[RmaOrder, datetime], list[RecordedEvent]],
     write: ChildWriter | None = None,
@@ -404,7 +463,7 @@ async def _change(
     """
     now = _now()
     async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id)
+        rma, row = await _load(conn, caller, rma_id, action)
         _check_version(rma, expected_version)
         before = copy.deepcopy(rma)
         events = apply(rma, now)
@@ -428,7 +487,7 @@ async def perform_action(
 ) -> str:
     """Run one state-machine action on an RMA order in its own transaction."""
     return await _change(
-        uow, caller, rma_id, expected_version, lambda rma, now: rma.perform(action, now=now, **params)
+        uow, caller, rma_id, action, expected_version, lambda rma, now: rma.perform(action, now=now, **params)
     )
 
 
@@ -459,7 +518,13 @@ async def add_comment(
         )
 
     return await _change(
-        uow, caller, rma_id, expected_version, lambda rma, now: rma.add_comment(text, visibility), write
+        uow,
+        caller,
+        rma_id,
+        "addComment",
+        expected_version,
+        lambda rma, now: rma.add_comment(text, visibility),
+        write,
     )
 
 
@@ -474,7 +539,23 @@ async def update_rma_order(
     """Apply the given fields (only those present) to an RMA order that is still NEW."""
     now = _now()
     async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id)
+        rma, row = await _load(conn, caller, rma_id, "update")
+        _check_customer_fields(
+            caller,
+            {
+                f"input.{camel}": name in changes
+                for name, camel in (
+                    ("apply_return_fee", "applyReturnFee"),
+                    ("auto_generate_financial_resolution", "autoGenerateFinancialResolution"),
+                    ("auto_execute_financial_resolution", "autoExecuteFinancialResolution"),
+                    ("retained_amount_for_shipping", "retainedAmountForShipping"),
+                )
+            }
+            | {
+                f"input.lines[{i}].price": line.price is not None
+                for i, line in enumerate(changes.get("lines") or [])
+            },
+        )
         _check_version(rma, expected_version)
         currency = rma.currency
         domain_changes: dict[str, Any] = {}

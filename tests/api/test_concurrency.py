@@ -39,9 +39,10 @@ async def _fire_together(client: httpx.AsyncClient, payloads: list[dict[str, Any
 
 
 @pytest.fixture
-async def shared_client(server: Server) -> Any:
+async def shared_client(server: Server, admin_token: str) -> Any:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=120) as client:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=120, headers=headers) as client:
         await _warm(client)
         yield client
 

@@ -45,7 +45,7 @@ async def test_a_comment_is_one_event_and_one_version(gql: GraphQLClient) -> Non
         ("Called the customer", "INTERNAL"),
         ("Label sent", "CUSTOMER"),
     ]
-    assert {c["author"]["name"] for c in state["comments"]} == {"anonymous"}
+    assert {c["author"]["name"] for c in state["comments"]} == {"API client"}
     assert [(e["sequence"], e["type"], e["version"], e["comment"]) for e in state["history"]] == [
         (1, "CREATED", 1, None),
         (2, "COMMENT_ADDED", 2, "Called the customer"),

@@ -191,7 +191,10 @@ async def test_tour_create_submit_accept_start_complete(gql: GraphQLClient) -> N
     ]
     assert [e["version"] for e in rma["history"]] == [1, 2, 3, 4, 5, 5]
     assert rma["history"][-1]["actor"] == {"type": "SYSTEM", "id": None, "name": "system"}
-    assert rma["history"][0]["actor"] == {"type": "API_CLIENT", "id": None, "name": "anonymous"}
+    viewer = (await gql.data("{ viewer { actor { type id name } } }"))["viewer"]
+    assert rma["history"][0]["actor"] == viewer["actor"]
+    assert viewer["actor"]["type"] == "API_CLIENT"
+    assert viewer["actor"]["id"].startswith("rma_")
     assert rma["financialStatus"] == "PENDING"
     assert [(r["type"], r["amount"], r["currency"], r["status"]) for r in rma["financialResolutions"]] == [
         ("REFUND", 56.0, "EUR", "PENDING")

@@ -1,6 +1,7 @@
 """Subscriptions over a real websocket against the real server (CONTRACT §7)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import secrets
 from typing import Any
@@ -72,7 +73,7 @@ def _history_as_events(rma: dict[str, Any]) -> list[tuple[int, str, int]]:
 async def test_a_subscriber_sees_every_event_of_a_lifecycle_in_order(
     server: Server, gql: GraphQLClient, protocol: str
 ) -> None:
-    client = await SubscriptionClient.open(server.url, protocol)
+    client = await SubscriptionClient.open(server.url, protocol, token=gql.token)
     await client.subscribe(EVENTS)
     await live(server)
 
@@ -120,7 +121,7 @@ async def test_a_subscriber_sees_every_event_of_a_lifecycle_in_order(
 async def test_types_and_rma_filters_apply_to_live_events(server: Server, gql: GraphQLClient) -> None:
     first = await create(gql)
     second = await create(gql)
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(EVENTS, {"rmaOrderId": second["id"], "types": ["SUBMITTED", "ACCEPTED"]})
     await live(server)
 
@@ -148,7 +149,7 @@ async def test_after_replays_exactly_the_missed_events_then_goes_live(
     await act(gql, rma["id"], "accept")
     await act(gql, rma["id"], "hold")
 
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(EVENTS, {"after": seen})
     replayed = [e["rmaOrderEvents"]["type"] for e in await client.collect(2)]
     await live(server)
@@ -183,7 +184,7 @@ async def test_replay_races_with_mutations_without_gap_or_duplicate(
 
         # The writer commits while the subscriber replays and switches to live.
         writer = asyncio.create_task(write())
-        client = await SubscriptionClient.open(server.url)
+        client = await SubscriptionClient.open(server.url, token=gql.token)
         await client.subscribe(EVENTS, {"after": start})
         received = [e["rmaOrderEvents"] for e in await client.collect(backlog + comments)]
         await writer
@@ -200,7 +201,7 @@ async def test_replay_races_with_mutations_without_gap_or_duplicate(
 
 async def test_rma_order_updated_sends_each_version_as_it_was(server: Server, gql: GraphQLClient) -> None:
     rma = await create(gql, autoGenerateFinancialResolution=True, autoExecuteFinancialResolution=True)
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(UPDATED, {"id": rma["id"]})
     await live(server)
 
@@ -239,7 +240,7 @@ async def test_rma_order_updated_sends_each_version_as_it_was(server: Server, gq
 
 async def test_rma_order_updated_sends_nothing_when_it_starts(server: Server, gql: GraphQLClient) -> None:
     rma = await create(gql)
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(UPDATED, {"id": rma["id"]})
     await live(server)
 
@@ -255,7 +256,7 @@ async def test_one_socket_keeps_no_stale_loader_cache_between_events(
     server: Server, gql: GraphQLClient
 ) -> None:
     rma = await create(gql)
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(
         "subscription U($id: String!) { rmaOrderUpdated(id: $id) { version comments { text } } }",
         {"id": rma["id"]},
@@ -282,9 +283,9 @@ async def test_one_socket_keeps_no_stale_loader_cache_between_events(
     ],
 )
 async def test_a_refused_subscription_names_its_cause(
-    server: Server, variables: dict[str, Any], code: str, field: str | None
+    server: Server, admin_token: str, variables: dict[str, Any], code: str, field: str | None
 ) -> None:
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=admin_token)
     await client.subscribe(EVENTS, variables)
 
     message = await client.receive()
@@ -326,15 +327,21 @@ async def test_a_subscriber_that_never_reads_is_disconnected_with_a_bounded_queu
     settings: Settings, organization_id: str
 ) -> None:
     limit = 4
-    async with (
-        Server(dataclasses.replace(settings, subscription_queue_limit=limit)) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=60) as http,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(
+            Server(dataclasses.replace(settings, subscription_queue_limit=limit))
+        )
+        headers = {"Authorization": f"Bearer {await server.token(organization_id)}"}
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers)
+        )
         gql = GraphQLClient(http)
         rma = await create(gql)
         # Thirty aliases of a 10,000-character comment: every event is about 300 kB.
         aliases = " ".join(f"c{i}: comment" for i in range(30))
-        client = await SubscriptionClient.open(server.url, receive_buffer=4096, max_queue=1, compression=None)
+        client = await SubscriptionClient.open(
+            server.url, receive_buffer=4096, max_queue=1, compression=None, token=gql.token
+        )
         await client.subscribe(f"subscription {{ rmaOrderEvents {{ position {aliases} }} }}")
         await live(server)
         subscription = server.app.state.hub.subscriptions()[0]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position, live
-from tests.conftest import DATABASE, GraphQLClient, Server, _free_port
+from tests.conftest import DATABASE, GraphQLClient, Server, _free_port, client_token
 from tests.helpers import create
 from tests.ws import SubscriptionClient
 
@@ -55,14 +55,16 @@ async def test_a_subscriber_on_one_process_receives_all_mutations_sent_to_anothe
     database_url: str, organization_id: str
 ) -> None:
     with ServerProcess(database_url) as a, ServerProcess(database_url) as b:
+        # A token from one process is good on the other: they share the signing key.
+        headers = {"Authorization": f"Bearer {await client_token(a.url, database_url, organization_id)}"}
         async with (
-            httpx.AsyncClient(base_url=a.url, timeout=60) as http_a,
-            httpx.AsyncClient(base_url=b.url, timeout=60) as http_b,
+            httpx.AsyncClient(base_url=a.url, timeout=60, headers=headers) as http_a,
+            httpx.AsyncClient(base_url=b.url, timeout=60, headers=headers) as http_b,
         ):
             gql_a, gql_b = GraphQLClient(http_a), GraphQLClient(http_b)
             rma = await create(gql_a)
             start = await feed_position(gql_b)
-            client = await SubscriptionClient.open(b.url)
+            client = await SubscriptionClient.open(b.url, token=gql_b.token)
             await client.subscribe(EVENTS, {"after": start})
             await gql_a.data(COMMENT, {"id": rma["id"], "text": "note 0"})
             first = (await client.next())["rmaOrderEvents"]
@@ -83,7 +85,7 @@ async def test_subscribers_get_every_event_when_the_listen_connection_is_killed(
     server: Server, gql: GraphQLClient
 ) -> None:
     rma = await create(gql)
-    client = await SubscriptionClient.open(server.url)
+    client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe(EVENTS, {"rmaOrderId": rma["id"]})
     await live(server)
     listener = server.app.state.listener

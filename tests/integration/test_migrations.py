@@ -22,7 +22,8 @@ from rma_graphql.db.engine import create_engine
 from rma_graphql.db.migrate import alembic_config, migrate
 from rma_graphql.db.tables import metadata
 from rma_graphql.domain.statuses import CommentVisibility, ExpectedResolution, LocationType, ReturnReason
-from rma_graphql.service.configurations import create_configuration, create_location, ensure_demo_organization
+from rma_graphql.service.accounts import ensure_demo_organization
+from rma_graphql.service.configurations import create_configuration, create_location
 from rma_graphql.service.rma_orders import (
     Caller,
     CreateRmaOrder,

@@ -1,0 +1,630 @@
+"""Organizations, API clients, users, and the tokens they act with.
+
+Tokens are JWTs signed with HS256 (PyJWT). A verified token is checked against the
+database for revocation (a logged-out token, a revoked client, a deleted user); a token
+that passed stays trusted for ``token_check_seconds``, so that the check costs one query
+per token and interval rather than one per request. Revocations made by this process
+take effect at once; those made elsewhere within that interval.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Role, unknown_scopes
+from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
+from rma_graphql.domain.statuses import ActorType, LocationType
+from rma_graphql.service.configurations import CONFIGURATION_DEFAULTS
+from rma_graphql.service.rma_orders import Caller
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+ISSUER = "rma_graphql"
+ALGORITHM = "HS256"
+SIGNING_KEY_NAME = "token_signing_key"
+DEMO_ORGANIZATION_NAME = "Demo organization"
+DEMO_CLIENT_NAME = "Demo client"
+MIN_SIGNING_KEY_LENGTH = 32
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 1024
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+class AuthenticationError(Exception):
+    """A missing, malformed, tampered, expired or revoked token (HTTP 401)."""
+
+
+class InvalidClientError(Exception):
+    """OAuth2 ``invalid_client``: unknown client, wrong secret, or not the client's organization."""
+
+
+class InvalidScopeError(Exception):
+    """OAuth2 ``invalid_scope``: a scope the client does not have, or no such scope."""
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """Argon2id cost: a setting, so that tests hash fast and production hashes slowly."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism, type=Type.ID
+        )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    scopes: frozenset[str]
+    token_id: str
+
+
+def hash_client_secret(secret: str) -> str:
+    # Client secrets are 256-bit random values: a fast hash cannot be brute-forced, and
+    # the token endpoint stays cheap. Passwords, chosen by people, get Argon2id.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _scope_text(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(scopes))
+
+
+class Accounts:
+    """Issues and verifies tokens; signs users up and in; revokes tokens."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        signing_key: str,
+        *,
+        token_ttl_seconds: int = 3600,
+        token_check_seconds: float = 1.0,
+        passwords: PasswordPolicy | None = None,
+    ) -> None:
+        self.uow = uow
+        self._key = signing_key
+        self.token_ttl_seconds = token_ttl_seconds
+        self.token_check_seconds = token_check_seconds
+        self._hasher = (passwords or PasswordPolicy()).hasher()
+        # A hash to verify against when the user does not exist, so that an unknown
+        # username takes as long as a wrong password.
+        self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        # token id -> monotonic time until which the token is trusted without a query.
+        self._trusted: dict[str, float] = {}
+
+    @classmethod
+    async def start(
+        cls,
+        uow: UnitOfWork,
+        *,
+        signing_key: str | None = None,
+        token_ttl_seconds: int = 3600,
+        token_check_seconds: float = 1.0,
+        passwords: PasswordPolicy | None = None,
+    ) -> "Accounts":
+        key = signing_key or await shared_signing_key(uow)
+        if len(key) < MIN_SIGNING_KEY_LENGTH:
+            raise ValueError(f"the token signing key must be at least {MIN_SIGNING_KEY_LENGTH} characters")
+        return cls(
+            uow,
+            key,
+            token_ttl_seconds=token_ttl_seconds,
+            token_check_seconds=token_check_seconds,
+            passwords=passwords,
+        )
+
+    # Tokens
+
+    def issue(
+        self,
+        *,
+        organization_id: str,
+        subject: str,
+        kind: ActorType,
+        name: str,
+        scopes: frozenset[str],
+        role: Role | None = None,
+    ) -> IssuedToken:
+        now = int(time.time())
+        token_id = str(uuid.uuid4())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": subject,
+            "org": organization_id,
+            "kind": kind.value,
+            "name": name,
+            "scope": _scope_text(scopes),
+            "jti": token_id,
+            "iat": now,
+            "exp": now + self.token_ttl_seconds,
+        }
+        if role is not None:
+            claims["role"] = role.value
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return IssuedToken(token, self.token_ttl_seconds, scopes, token_id)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "jti", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthenticationError(str(error)) from None
+        return claims
+
+    async def authenticate(self, token: str) -> Caller:
+        """The caller a bearer token stands for, or ``AuthenticationError``."""
+        claims = self._decode(token)
+        try:
+            kind = ActorType(claims["kind"])
+            role = Role(claims["role"]) if "role" in claims else None
+            scopes = frozenset(str(claims["scope"]).split())
+            caller = Caller(
+                organization_id=str(claims["org"]),
+                actor={"type": kind.value, "id": str(claims["sub"]), "name": str(claims["name"])},
+                scopes=scopes,
+                role=role,
+                token_id=str(claims["jti"]),
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            )
+        except (KeyError, ValueError, TypeError):
+            raise AuthenticationError("malformed claims") from None
+        if not await self.still_valid(caller):
+            raise AuthenticationError("revoked")
+        return caller
+
+    async def still_valid(self, caller: Caller) -> bool:
+        """Whether the caller's token is unexpired and unrevoked (cached briefly)."""
+        if caller.token_id is None:
+            return True
+        if caller.expires_at is not None and caller.expires_at <= _now():
+            self._trusted.pop(caller.token_id, None)
+            return False
+        trusted_until = self._trusted.get(caller.token_id)
+        now = time.monotonic()
+        if trusted_until is not None and trusted_until > now:
+            return True
+        valid = await self._check(caller)
+        if valid:
+            if len(self._trusted) > 50_000:
+                self._trusted = {k: v for k, v in self._trusted.items() if v > now}
+            self._trusted[caller.token_id] = now + self.token_check_seconds
+        else:
+            self._trusted.pop(caller.token_id, None)
+        return valid
+
+    async def _check(self, caller: Caller) -> bool:
+        subject = caller.actor["id"]
+        async with self.uow.read() as conn:
+            revoked = await conn.execute(
+                select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
+            )
+            if revoked.first() is not None:
+                return False
+            if caller.actor["type"] == ActorType.API_CLIENT.value:
+                principal = select(t.api_client.c.id).where(
+                    t.api_client.c.id == subject,
+                    t.api_client.c.organization_id == caller.organization_id,
+                    t.api_client.c.revoked_at.is_(None),
+                )
+            else:
+                principal = select(t.app_user.c.id).where(
+                    t.app_user.c.id == subject, t.app_user.c.organization_id == caller.organization_id
+                )
+            return (await conn.execute(principal)).first() is not None
+
+    def recheck_in(self, caller: Caller) -> float:
+        """Seconds until the caller's token should be checked again (a subscription's timer)."""
+        interval = max(self.token_check_seconds, 0.2)
+        if caller.expires_at is None:
+            return interval
+        return max(0.0, min(interval, (caller.expires_at - _now()).total_seconds()))
+
+    async def revoke(self, caller: Caller) -> None:
+        """Log out: the caller's token is refused from now on."""
+        if caller.token_id is None or caller.expires_at is None:
+            return
+        async with self.uow.transaction() as conn:
+            await conn.execute(
+                t.revoked_token.delete().where(t.revoked_token.c.expires_at < _now() - timedelta(days=1))
+            )
+            existing = await conn.execute(
+                select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
+            )
+            if existing.first() is None:
+                await conn.execute(
+                    insert(t.revoked_token).values(
+                        id=caller.token_id, expires_at=caller.expires_at, revoked_at=_now()
+                    )
+                )
+        self._trusted.pop(caller.token_id, None)
+
+    # OAuth2 client credentials
+
+    async def client_credentials(
+        self,
+        client_id: str,
+        client_secret: str,
+        organization_id: str | None,
+        requested: frozenset[str] | None,
+    ) -> IssuedToken:
+        async with self.uow.read() as conn:
+            result = await conn.execute(select(t.api_client).where(t.api_client.c.id == client_id))
+            client = result.mappings().first()
+        supplied = hash_client_secret(client_secret)
+        # Compare even for an unknown client, so that timing tells nothing.
+        expected = client["secret_hash"] if client is not None else hash_client_secret(secrets.token_hex(32))
+        if not hmac.compare_digest(supplied, expected) or client is None or client["revoked_at"] is not None:
+            raise InvalidClientError("Client authentication failed.")
+        if organization_id is not None and organization_id != client["organization_id"]:
+            raise InvalidClientError("Client authentication failed.")
+        allowed = frozenset(client["scopes"]) if client["scopes"] is not None else SCOPES
+        if requested is not None:
+            unknown = unknown_scopes(requested)
+            if unknown:
+                raise InvalidScopeError(f"Unknown scope: {', '.join(unknown)}.")
+            missing = sorted(requested - allowed)
+            if missing:
+                raise InvalidScopeError(f"The client does not have the scope {', '.join(missing)}.")
+        return self.issue(
+            organization_id=client["organization_id"],
+            subject=client["id"],
+            kind=ActorType.API_CLIENT,
+            name=client["name"],
+            scopes=requested if requested is not None else allowed,
+        )
+
+    async def token_issuer(self, client_id: str) -> Callable[[], IssuedToken]:
+        """Issues tokens for a client this process trusts (the demo client, for GraphiQL)."""
+        async with self.uow.read() as conn:
+            result = await conn.execute(select(t.api_client).where(t.api_client.c.id == client_id))
+            client = result.mappings().one()
+        scopes = frozenset(client["scopes"]) if client["scopes"] is not None else SCOPES
+
+        def issue() -> IssuedToken:
+            return self.issue(
+                organization_id=client["organization_id"],
+                subject=client["id"],
+                kind=ActorType.API_CLIENT,
+                name=client["name"],
+                scopes=scopes,
+            )
+
+        return issue
+
+    # Users
+
+    async def hash_password(self, password: str) -> str:
+        # Argon2id is deliberately slow: keep it off the event loop.
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def sign_up(
+        self, *, username: str, email: str, password: str, organization_id: str
+    ) -> tuple[IssuedToken, Mapping[Any, Any]]:
+        """A new CUSTOMER of the organization, logged in."""
+        _check_username(username, "input.username")
+        _check_email(email, "input.email")
+        check_password(password, "input.password")
+        async with self.uow.read() as conn:
+            result = await conn.execute(
+                select(t.organization.c.allow_customer_sign_up).where(t.organization.c.id == organization_id)
+            )
+            allows = result.scalar_one_or_none()
+        if allows is None:
+            raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
+        if not allows:
+            raise ForbiddenError("This organization does not allow customers to sign up.")
+        user = await create_user(
+            self.uow,
+            organization_id=organization_id,
+            username=username,
+            email=email,
+            password_hash=await self.hash_password(password),
+            role=Role.CUSTOMER,
+        )
+        return self._user_token(user), user
+
+    async def log_in(self, username: str, password: str) -> tuple[IssuedToken, Mapping[Any, Any]]:
+        async with self.uow.read() as conn:
+            result = await conn.execute(
+                select(t.app_user).where(t.app_user.c.username_key == username.casefold())
+            )
+            user = result.mappings().first()
+        stored = user["password_hash"] if user is not None else self._decoy_hash
+        try:
+            await asyncio.to_thread(self._hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            user = None
+        if user is None:
+            # One answer for an unknown user and a wrong password.
+            raise BadUserInputError("Invalid username or password.", "password")
+        if self._hasher.check_needs_rehash(user["password_hash"]):
+            # The cost setting went up since this password was hashed.
+            new_hash = await self.hash_password(password)
+            async with self.uow.transaction() as conn:
+                await conn.execute(
+                    update(t.app_user).where(t.app_user.c.id == user["id"]).values(password_hash=new_hash)
+                )
+        return self._user_token(user), user
+
+    def _user_token(self, user: Mapping[Any, Any]) -> IssuedToken:
+        role = Role(user["role"])
+        return self.issue(
+            organization_id=user["organization_id"],
+            subject=user["id"],
+            kind=ActorType.USER,
+            name=user["username"],
+            scopes=ROLE_SCOPES[role],
+            role=role,
+        )
+
+
+def _check_username(username: str, field: str) -> None:
+    if not _USERNAME.match(username):
+        raise BadUserInputError("A username has 3 to 150 letters, digits or the characters _ . @ + -.", field)
+
+
+def _check_email(email: str, field: str) -> None:
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise BadUserInputError("The email address is not valid.", field)
+
+
+def check_password(password: str, field: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise BadUserInputError(
+            f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.", field
+        )
+
+
+# Administration (the command line and the demo seed)
+
+
+async def shared_signing_key(uow: UnitOfWork) -> str:
+    """The signing key kept in the database, generated by whichever process needs it first."""
+    query = select(t.server_secret.c.value).where(t.server_secret.c.name == SIGNING_KEY_NAME)
+    async with uow.read() as conn:
+        key = (await conn.execute(query)).scalar_one_or_none()
+    if key is not None:
+        return str(key)
+    try:
+        async with uow.transaction() as conn:
+            await conn.execute(
+                insert(t.server_secret).values(
+                    name=SIGNING_KEY_NAME, value=secrets.token_urlsafe(48), created_at=_now()
+                )
+            )
+    except IntegrityError:
+        pass  # another process generated it first: use theirs
+    async with uow.read() as conn:
+        return str((await conn.execute(query)).scalar_one())
+
+
+async def create_organization(
+    uow: UnitOfWork, name: str, *, demo: bool = False, conn: AsyncConnection | None = None
+) -> str:
+    """A new organization with one warehouse location and its default RMA configuration,
+    so that it can take returns at once."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise BadUserInputError("An organization name has 1 to 200 characters.", "name")
+    if conn is None:
+        async with uow.transaction() as own:
+            return await create_organization(uow, name, demo=demo, conn=own)
+    now = _now()
+    organization_id, location_id = str(uuid.uuid4()), str(uuid.uuid4())
+    await conn.execute(
+        insert(t.organization).values(
+            id=organization_id, name=name, last_return_number=1000, demo=demo, created_at=now
+        )
+    )
+    await conn.execute(
+        insert(t.location).values(
+            id=location_id,
+            organization_id=organization_id,
+            name="Demo warehouse" if demo else "Main warehouse",
+            type=LocationType.WAREHOUSE.value,
+            contact=None,
+            created_at=now,
+        )
+    )
+    await conn.execute(
+        insert(t.rma_configuration).values(
+            id=str(uuid.uuid4()),
+            organization_id=organization_id,
+            location_id=location_id,
+            portal_is_active=True,
+            created_at=now,
+            updated_at=now,
+            **CONFIGURATION_DEFAULTS,
+        )
+    )
+    return organization_id
+
+
+async def _organization_exists(conn: AsyncConnection, organization_id: str) -> bool:
+    result = await conn.execute(select(t.organization.c.id).where(t.organization.c.id == organization_id))
+    return result.first() is not None
+
+
+def validate_scopes(scopes: frozenset[str] | None, field: str = "scopes") -> None:
+    if scopes is not None and (unknown := unknown_scopes(scopes)):
+        raise BadUserInputError(
+            f"Unknown scope: {', '.join(unknown)}. Known scopes: {_scope_text(SCOPES)}.", field
+        )
+
+
+async def create_client(
+    uow: UnitOfWork, organization_id: str, *, name: str = "API client", scopes: frozenset[str] | None = None
+) -> tuple[str, str]:
+    """A new API client: its ``client_id`` and ``client_secret`` (shown once, kept hashed)."""
+    validate_scopes(scopes)
+    client_id = "rma_" + secrets.token_hex(12)
+    client_secret = secrets.token_urlsafe(32)
+    async with uow.transaction() as conn:
+        if not await _organization_exists(conn, organization_id):
+            raise BadUserInputError(f"Unknown organization {organization_id}.", "organization")
+        await conn.execute(
+            insert(t.api_client).values(
+                id=client_id,
+                organization_id=organization_id,
+                name=name,
+                secret_hash=hash_client_secret(client_secret),
+                scopes=sorted(scopes) if scopes is not None else None,
+                created_at=_now(),
+            )
+        )
+    return client_id, client_secret
+
+
+async def rotate_client_secret(uow: UnitOfWork, client_id: str) -> str:
+    client_secret = secrets.token_urlsafe(32)
+    async with uow.transaction() as conn:
+        await conn.execute(
+            update(t.api_client)
+            .where(t.api_client.c.id == client_id)
+            .values(secret_hash=hash_client_secret(client_secret))
+        )
+    return client_secret
+
+
+async def list_clients(uow: UnitOfWork, organization_id: str | None = None) -> list[Mapping[Any, Any]]:
+    query = select(t.api_client).order_by(t.api_client.c.created_at, t.api_client.c.id)
+    if organization_id is not None:
+        query = query.where(t.api_client.c.organization_id == organization_id)
+    async with uow.read() as conn:
+        return list((await conn.execute(query)).mappings().all())
+
+
+async def revoke_client(uow: UnitOfWork, client_id: str) -> bool:
+    """Revoke an API client: its tokens are refused from now on. False if there is no such client."""
+    async with uow.transaction() as conn:
+        result = await conn.execute(
+            update(t.api_client)
+            .where(t.api_client.c.id == client_id, t.api_client.c.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+        if result.rowcount == 0:
+            found = await conn.execute(select(t.api_client.c.id).where(t.api_client.c.id == client_id))
+            return found.first() is not None
+    return True
+
+
+async def create_user(
+    uow: UnitOfWork,
+    *,
+    organization_id: str,
+    username: str,
+    email: str,
+    password_hash: str,
+    role: Role,
+) -> Mapping[str, Any]:
+    _check_username(username, "input.username")
+    _check_email(email, "input.email")
+    values = {
+        "id": str(uuid.uuid4()),
+        "organization_id": organization_id,
+        "username": username,
+        "username_key": username.casefold(),
+        "email": email,
+        "password_hash": password_hash,
+        "role": role.value,
+        "created_at": _now(),
+    }
+    taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
+    try:
+        async with uow.transaction() as conn:
+            if not await _organization_exists(conn, organization_id):
+                raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
+            existing = await conn.execute(
+                select(t.app_user.c.id).where(t.app_user.c.username_key == values["username_key"])
+            )
+            if existing.first() is not None:
+                raise taken
+            await conn.execute(insert(t.app_user).values(**values))
+    except IntegrityError:
+        raise taken from None  # a concurrent sign-up took it between the check and the insert
+    return values
+
+
+async def demo_organization_id(conn: AsyncConnection) -> str | None:
+    result = await conn.execute(
+        select(t.organization.c.id)
+        .where(t.organization.c.demo.is_(True))
+        .order_by(t.organization.c.created_at)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def demo_client_id(uow: UnitOfWork, organization_id: str) -> str | None:
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(t.api_client.c.id)
+            .where(
+                t.api_client.c.organization_id == organization_id,
+                t.api_client.c.name == DEMO_CLIENT_NAME,
+                t.api_client.c.revoked_at.is_(None),
+            )
+            .order_by(t.api_client.c.created_at)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+
+async def ensure_demo_organization(uow: UnitOfWork) -> str:
+    """The demo organization (with its warehouse and configuration), created when missing."""
+    async with uow.transaction() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting on one empty database must not both seed it.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+        existing = await demo_organization_id(conn)
+        if existing is not None:
+            return existing
+        return await create_organization(uow, DEMO_ORGANIZATION_NAME, demo=True, conn=conn)
+
+
+async def demo_credentials(uow: UnitOfWork, organization_id: str) -> tuple[str, str]:
+    """The demo API client's id and a fresh secret (secrets are kept hashed, so each start
+    rotates it to be able to print it)."""
+    client_id = await demo_client_id(uow, organization_id)
+    if client_id is None:
+        return await create_client(uow, organization_id, name=DEMO_CLIENT_NAME)
+    return client_id, await rotate_client_secret(uow, client_id)
+
+
+def admin_caller(organization_id: str) -> Caller:
+    """Every scope in one organization: the caller when authentication is switched off."""
+    return Caller(
+        organization_id=organization_id,
+        actor={"type": ActorType.API_CLIENT.value, "id": None, "name": "unauthenticated"},
+        scopes=SCOPES,
+    )

@@ -1,0 +1,142 @@
+"""Fixed-window rate limits per key (a token, or a client address).
+
+Each process counts locally. On PostgreSQL, a background task adds each process's new
+counts to ``rate_limit_counter`` every ``sync_seconds`` and learns the total, so that a
+limit holds across server processes up to what one interval lets through. Windows shorter
+than the interval (the per-second burst limit) are counted per process.
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from rma_graphql.db import tables as t
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+log = logging.getLogger("rma_graphql.rate_limits")
+
+WindowKey = tuple[str, int, int]  # (key, window length in seconds, window start)
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    # Seconds until the window that decided resets.
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset)
+        return headers
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        name: str,
+        limits: Sequence[Limit],
+        *,
+        uow: UnitOfWork | None = None,
+        sync_seconds: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.limits = sorted(limits, key=lambda limit: limit.seconds)
+        self.uow = uow
+        self.sync_seconds = sync_seconds
+        self._ours: dict[WindowKey, int] = {}
+        self._synced: dict[WindowKey, int] = {}
+        self._others: dict[WindowKey, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def hit(self, key: str, now: float | None = None) -> Decision:
+        """Count one request for ``key`` unless a window is full; say which window decides."""
+        now = time.time() if now is None else now
+        windows = []
+        for limit in self.limits:
+            start = int(now // limit.seconds) * limit.seconds
+            window = (key, limit.seconds, start)
+            used = self._ours.get(window, 0) + self._others.get(window, 0)
+            windows.append((limit, window, used, math.ceil(start + limit.seconds - now)))
+        for limit, _, used, reset in windows:
+            if used >= limit.count:
+                return Decision(False, limit.count, 0, max(reset, 1))
+        for _, window, _, _ in windows:
+            self._ours[window] = self._ours.get(window, 0) + 1
+        # The headers describe the window closest to its limit, relative to its size.
+        limit, _, used, reset = min(windows, key=lambda w: ((w[0].count - w[2]) / w[0].count, -w[0].seconds))
+        return Decision(True, limit.count, max(limit.count - used - 1, 0), max(reset, 1))
+
+    def _forget_old(self, now: float) -> None:
+        for counts in (self._ours, self._synced, self._others):
+            for window in [w for w in counts if w[2] + w[1] <= now]:
+                del counts[window]
+
+    # Sharing counts across processes (PostgreSQL)
+
+    def start(self) -> None:
+        if self.uow is not None and self._task is None:
+            self._task = asyncio.create_task(self._sync_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sync_seconds)
+            try:
+                await self.sync()
+            except Exception:  # a failed sync only makes the limits per process for a while
+                log.warning("rate-limit counters not shared this time", exc_info=True)
+
+    async def sync(self) -> None:
+        """Add this process's new counts to the shared table and learn the totals."""
+        assert self.uow is not None
+        now = time.time()
+        self._forget_old(now)
+        pending = [
+            (window, count - self._synced.get(window, 0))
+            for window, count in self._ours.items()
+            if window[1] > self.sync_seconds and count > self._synced.get(window, 0)
+        ]
+        if not pending:
+            return
+        table = t.rate_limit_counter
+        async with self.uow.transaction() as conn:
+            for (key, seconds, start), delta in sorted(pending):
+                values = pg_insert(table).values(
+                    key=f"{self.name}:{seconds}:{key}", window_start=start, count=delta
+                )
+                statement = values.on_conflict_do_update(
+                    index_elements=[table.c.key, table.c.window_start],
+                    set_={"count": table.c.count + values.excluded.count},
+                ).returning(table.c.count)
+                total = int((await conn.execute(statement)).scalar_one())
+                window = (key, seconds, start)
+                # Counts made during the await are left for the next sync.
+                self._synced[window] = self._synced.get(window, 0) + delta
+                self._others[window] = max(total - self._synced[window], 0)
+            oldest = int(now) - 2 * max(limit.seconds for limit in self.limits)
+            await conn.execute(table.delete().where(table.c.window_start < oldest))
