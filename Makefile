@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema diagrams bench bench-events clean
+.PHONY: run test lint typecheck schema diagrams bench bench-auth bench-events clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_api.py
+
+bench-auth: $(STAMP)
+	$(BIN)/python scripts/bench_api.py --orders 200 --requests 3000 --compare-auth 5
 
 bench-events: $(STAMP)
 	$(BIN)/python scripts/bench_events.py

@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 # Run as a script, this directory is on the path: share the API benchmark's pieces.
-from bench_api import CREATE, INPUT, _call, _port
+from bench_api import CREATE, INPUT, _call, _client_credentials, _port, _token
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -53,10 +53,16 @@ async def _scratch_database(url: str) -> str:
     return make_url(url).set(database="rma_bench").render_as_string(hide_password=False)
 
 
+def _environment(url: str) -> dict[str, str]:
+    # Rate limits raised for the run: the writers send as fast as they can.
+    limits = {"RMA_RATE_LIMIT_PER_MINUTE": "100000000", "RMA_RATE_LIMIT_PER_SECOND": "100000000"}
+    return {**os.environ, "DATABASE_URL": url, **limits}
+
+
 def _serve(url: str, port: int, migrate: bool) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "rma-graphql"), "serve", "--port", str(port)]
     command += ["--log-level", "warning"] + ([] if migrate else ["--no-migrate"])
-    process = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})
+    process = subprocess.Popen(command, env=_environment(url))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -70,15 +76,18 @@ def _serve(url: str, port: int, migrate: bool) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
-async def _run(port_a: int, port_b: int, mutations: int, writers: int) -> None:
+async def _run(port_a: int, port_b: int, mutations: int, writers: int, credentials: tuple[str, str]) -> None:
     async with (
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=60) as a,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_b}", timeout=60) as b,
     ):
+        await _token(a, credentials)
+        b.headers["Authorization"] = a.headers["Authorization"]
         rma_ids = [(await _call(a, CREATE, {"input": INPUT}))["rmaOrderCreate"]["id"] for _ in range(writers)]
         after = (await _call(b, FEED))["rmaOrderEvents"]["pageInfo"]["endCursor"]
         async with connect(f"ws://127.0.0.1:{port_b}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-            await ws.send(orjson.dumps({"type": "connection_init", "payload": {}}).decode())
+            init = {"type": "connection_init", "payload": {"Authorization": a.headers["Authorization"]}}
+            await ws.send(orjson.dumps(init).decode())
             assert orjson.loads(await ws.recv())["type"] == "connection_ack"
             await ws.send(
                 orjson.dumps(
@@ -141,7 +150,8 @@ def main() -> None:
     server_a = _serve(url, port_a, migrate=True)
     server_b = _serve(url, port_b, migrate=False)
     try:
-        asyncio.run(_run(port_a, port_b, args.mutations, args.writers))
+        credentials = _client_credentials(_environment(url))
+        asyncio.run(_run(port_a, port_b, args.mutations, args.writers, credentials))
     finally:
         for process in (server_a, server_b):
             process.terminate()

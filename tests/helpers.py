@@ -102,3 +102,35 @@ def assert_invariants(rma: dict[str, Any]) -> None:
     assert [event["sequence"] for event in history] == list(range(1, len(history) + 1))
     assert history[-1]["version"] == rma["version"]
     assert history[0]["version"] == 1
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table: what "changed nothing" is checked against."""
+    from sqlalchemy import select
+
+    from rma_graphql.db.tables import metadata
+
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name == "rate_limit_counter":
+                continue  # requests are counted whatever their answer
+            rows = (await conn.execute(select(table))).all()
+            tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    return tables
+
+
+SIGN_UP = """
+mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { token expiresIn user { id username email role } }
+}
+"""
+LOG_IN = """
+mutation LogIn($username: String!, $password: String!) {
+  logIn(username: $username, password: $password) { token user { id username role } }
+}
+"""

@@ -64,7 +64,7 @@ def token_endpoint(state: dict[str, Any]) -> Callable[[Request], Awaitable[Respo
     async def token(request: Request) -> Response:
         accounts: Accounts = state["accounts"]
         limiter: RateLimiter = state["address_limiter"]
-        decision = limiter.hit(request.client.host if request.client else "unknown")
+        decision = await limiter.hit(request.client.host if request.client else "unknown")
         if not decision.allowed:
             return _error(429, "slow_down", "Too many token requests from this address.", decision.headers())
         form = await _form(request)

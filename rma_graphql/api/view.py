@@ -211,12 +211,12 @@ class RmaGraphQL(GraphQL[Context, None]):
         if is_public(request_data):
             # signUp and logIn ignore any Authorization header, and are limited per address.
             context.caller = None
-            decision = self.address_limiter.hit(address) if self.address_limiter else None
+            decision = await self.address_limiter.hit(address) if self.address_limiter else None
         else:
             if context.caller is None:
                 raise RefusedError(unauthorized())
             key = context.caller.token_id or address
-            decision = self.token_limiter.hit(key) if self.token_limiter else None
+            decision = await self.token_limiter.hit(key) if self.token_limiter else None
         if decision is not None:
             if not decision.allowed:
                 raise RefusedError(too_many_requests(decision))
@@ -240,7 +240,9 @@ class RmaGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         client = request.client.host if request.client else None
-        if self.demo_headers is not None and client in LOOPBACK:
+        # Behind a proxy every client looks local: a forwarded request gets no demo token.
+        forwarded = "forwarded" in request.headers or "x-forwarded-for" in request.headers
+        if self.demo_headers is not None and client in LOOPBACK and not forwarded:
             return HTMLResponse(graphiql_page(self.demo_headers()))
         return HTMLResponse(self._page)
 

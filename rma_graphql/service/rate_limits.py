@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rma_graphql.db import tables as t
@@ -67,13 +68,16 @@ class RateLimiter:
         self._others: dict[WindowKey, int] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def hit(self, key: str, now: float | None = None) -> Decision:
+    async def hit(self, key: str, now: float | None = None) -> Decision:
         """Count one request for ``key`` unless a window is full; say which window decides."""
         now = time.time() if now is None else now
         windows = []
         for limit in self.limits:
             start = int(now // limit.seconds) * limit.seconds
             window = (key, limit.seconds, start)
+            if self.uow is not None and limit.seconds > self.sync_seconds and window not in self._others:
+                # The first request of a window here: start from what other processes counted.
+                self._others[window] = await self._shared_count(window)
             used = self._ours.get(window, 0) + self._others.get(window, 0)
             windows.append((limit, window, used, math.ceil(start + limit.seconds - now)))
         for limit, _, used, reset in windows:
@@ -111,6 +115,21 @@ class RateLimiter:
             except Exception:  # a failed sync only makes the limits per process for a while
                 log.warning("rate-limit counters not shared this time", exc_info=True)
 
+    def _shared_key(self, window: WindowKey) -> str:
+        key, seconds, _ = window
+        return f"{self.name}:{seconds}:{key}"
+
+    async def _shared_count(self, window: WindowKey) -> int:
+        assert self.uow is not None
+        table = t.rate_limit_counter
+        async with self.uow.read() as conn:
+            result = await conn.execute(
+                select(table.c.count).where(
+                    table.c.key == self._shared_key(window), table.c.window_start == window[2]
+                )
+            )
+            return int(result.scalar_one_or_none() or 0)
+
     async def sync(self) -> None:
         """Add this process's new counts to the shared table and learn the totals."""
         assert self.uow is not None
@@ -127,7 +146,7 @@ class RateLimiter:
         async with self.uow.transaction() as conn:
             for (key, seconds, start), delta in sorted(pending):
                 values = pg_insert(table).values(
-                    key=f"{self.name}:{seconds}:{key}", window_start=start, count=delta
+                    key=self._shared_key((key, seconds, start)), window_start=start, count=delta
                 )
                 statement = values.on_conflict_do_update(
                     index_elements=[table.c.key, table.c.window_start],

@@ -20,16 +20,20 @@ from tests.ws import SubscriptionClient
 pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL")
 
 
+# The tests send faster than a client is allowed to, except where they test the limits.
+RAISED_LIMITS = {"RMA_RATE_LIMIT_PER_MINUTE": "1000000", "RMA_RATE_LIMIT_PER_SECOND": "1000000"}
+
+
 class ServerProcess:
     """``rma-graphql serve`` in its own process, as an operator would run it."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, **environment: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = Path(sys.executable).parent / "rma-graphql"
         self.process = subprocess.Popen(
             [str(command), "serve", "--no-migrate", "--port", str(self.port), "--log-level", "warning"],
-            env={**os.environ, "DATABASE_URL": database_url},
+            env={**os.environ, "DATABASE_URL": database_url, **RAISED_LIMITS, **environment},
         )
 
     def __enter__(self) -> "ServerProcess":
@@ -119,3 +123,23 @@ async def test_subscribers_get_every_event_when_the_listen_connection_is_killed(
     with pytest.raises(TimeoutError):
         await client.next(within=0.3)
     await client.close()
+
+
+async def test_the_rate_limit_holds_across_server_processes(database_url: str, organization_id: str) -> None:
+    limits = {"RMA_RATE_LIMIT_PER_MINUTE": "20", "RMA_RATE_LIMIT_SYNC_SECONDS": "0.2"}
+    with ServerProcess(database_url, **limits) as a, ServerProcess(database_url, **limits) as b:
+        headers = {"Authorization": f"Bearer {await client_token(a.url, database_url, organization_id)}"}
+        query = {"query": "{ __typename }"}
+        async with (
+            httpx.AsyncClient(base_url=a.url, headers=headers) as http_a,
+            httpx.AsyncClient(base_url=b.url, headers=headers) as http_b,
+        ):
+            # Both requests share one minute window unless it is about to turn.
+            if (second := time.time() % 60) > 50:
+                await asyncio.sleep(61 - second)
+            on_a = [(await http_a.post("/graphql", json=query)).status_code for _ in range(12)]
+            await asyncio.sleep(1)  # A has shared its count
+            on_b = [(await http_b.post("/graphql", json=query)).status_code for _ in range(12)]
+
+    assert on_a == [200] * 12
+    assert on_b == [200] * 8 + [429] * 4

@@ -132,7 +132,10 @@ async def test_event_positions_survive_a_downgrade_and_upgrade(scratch_url: str)
             )
         ).all()
         last = dict((await conn.execute(text("SELECT id, last_event_position FROM organization"))).all())
+        # Upgrading an existing database marks its first organization as the demo one.
+        flagged = (await conn.execute(text("SELECT id FROM organization WHERE demo"))).scalars().all()
     await engine.dispose()
     assert sorted(p for o, p in positions if o == demo) == list(range(1, 7))
     assert sorted(p for o, p in positions if o == other) == [1, 2, 3]
     assert last == {demo: 6, other: 3}
+    assert flagged == [demo]

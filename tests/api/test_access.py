@@ -1,0 +1,451 @@
+"""Access control: every role and scope set against every operation, customers limited to
+their own RMA orders, and organizations that never see each other."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from rma_graphql.db.engine import create_engine
+from rma_graphql.domain.access import Role
+from rma_graphql.service.accounts import (
+    Accounts,
+    PasswordPolicy,
+    create_client,
+    create_organization,
+    create_user,
+)
+from rma_graphql.service.unit_of_work import UnitOfWork
+from tests.api.test_subscriptions import live
+from tests.conftest import GraphQLClient, Server
+from tests.helpers import LOG_IN, bearer, create, rma_input, snapshot
+from tests.ws import SubscriptionClient
+
+V, C, E, P = "view_rma_orders", "create_rma_orders", "edit_rma_orders", "process_rma_orders"
+VC, CC, EC = "view_rma_configurations", "create_rma_configurations", "edit_rma_configurations"
+VO, EO = "view_organizations", "edit_organizations"
+EVERY_SCOPE = {V, C, E, P, VC, CC, EC, VO, EO}
+
+# CONTRACT §8, written out independently of the code that enforces it.
+ROLE_SCOPES = {
+    "ADMIN": EVERY_SCOPE,
+    "AGENT": {V, C, E, P, VC},
+    "INSPECTOR": {V, P},
+    "CUSTOMER": {V, C, E},
+}
+
+RMA_ACTIONS = {
+    "rmaOrderUpdate": ('rmaOrderUpdate(id: $id, input: {comment: "x"})', E),
+    "rmaOrderSubmit": ("rmaOrderSubmit(id: $id)", E),
+    "rmaOrderAccept": ("rmaOrderAccept(id: $id)", E),
+    "rmaOrderReject": ('rmaOrderReject(id: $id, reason: "no")', E),
+    "rmaOrderCancel": ('rmaOrderCancel(id: $id, reason: "no")', E),
+    "rmaOrderHold": ('rmaOrderHold(id: $id, reason: "wait")', E),
+    "rmaOrderResume": ("rmaOrderResume(id: $id)", E),
+    "rmaOrderFlagAnomaly": ('rmaOrderFlagAnomaly(id: $id, reason: "empty box")', E),
+    "rmaOrderResolveAnomaly": ("rmaOrderResolveAnomaly(id: $id)", E),
+    "rmaOrderDelete": ("rmaOrderDelete(id: $id)", E),
+    "rmaOrderRequestFulfillment": ("rmaOrderRequestFulfillment(id: $id)", E),
+    "rmaOrderCommentAdd": ('rmaOrderCommentAdd(id: $id, text: "note")', E),
+    "rmaOrderStartFulfillment": ("rmaOrderStartFulfillment(id: $id)", P),
+    "rmaOrderCompleteProcessing": ("rmaOrderCompleteProcessing(id: $id)", P),
+    "rmaOrderUpdateDeliveryStatus": ("rmaOrderUpdateDeliveryStatus(id: $id, status: DELIVERING)", P),
+}
+
+# name -> (document, required scope or None); $id is a staff RMA, $configurationId and
+# $locationId the organization's own.
+OPERATIONS: dict[str, tuple[str, str | None]] = {
+    "rmaOrder": ("query($id: String) { rmaOrder(id: $id) { id } }", V),
+    "rmaOrders": ("{ rmaOrders { totalCount } }", V),
+    "rmaOrderEvents": ("{ rmaOrderEvents { totalCount } }", V),
+    "rmaConfiguration": (
+        "query($configurationId: String) { rmaConfiguration(id: $configurationId) { id } }",
+        VC,
+    ),
+    "rmaConfigurations": ("{ rmaConfigurations { id } }", VC),
+    "locations": ("{ locations { id } }", VC),
+    "organization": ("{ organization { id } }", VO),
+    "rmaStateMachines": ("{ rmaStateMachines { dimension } }", None),
+    "viewer": ("{ viewer { scopes } }", None),
+    "rmaOrderCreate": ("mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }", C),
+    **{
+        name: (f"mutation($id: String!) {{ {field} {{ id }} }}", scope)
+        for name, (field, scope) in RMA_ACTIONS.items()
+    },
+    "rmaConfigurationCreate": (
+        "mutation($locationId: String!) { rmaConfigurationCreate(input: {locationId: $locationId, portalIsActive: true}) { id } }",
+        CC,
+    ),
+    "rmaConfigurationUpdate": (
+        "mutation($configurationId: String!) { rmaConfigurationUpdate(id: $configurationId, input: {autoAccept: false}) { id } }",
+        EC,
+    ),
+    "locationCreate": ('mutation { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } }', EC),
+    "organizationUpdate": ('mutation { organizationUpdate(input: {name: "Renamed"}) { id } }', EO),
+}
+
+PRINCIPALS = [
+    *(f"role:{role}" for role in ROLE_SCOPES),
+    *(f"scope:{scope}" for scope in sorted(EVERY_SCOPE)),
+    "scope:",
+]
+
+
+async def user_token(server: Server, organization_id: str, username: str, role: Role) -> str:
+    """A user of the role, created as `users create` does, logged in over HTTP."""
+    engine = create_engine(server.settings)
+    try:
+        uow = UnitOfWork(engine)
+        accounts = Accounts(uow, "x" * 32, passwords=PasswordPolicy(1, 8, 1))
+        await create_user(
+            uow,
+            organization_id=organization_id,
+            username=username,
+            email=f"{username}@example.com",
+            password_hash=await accounts.hash_password("correct horse"),
+            role=role,
+        )
+    finally:
+        await engine.dispose()
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        body = (
+            await http.post(
+                "/graphql",
+                json={"query": LOG_IN, "variables": {"username": username, "password": "correct horse"}},
+            )
+        ).json()
+    token: str = body["data"]["logIn"]["token"]
+    return token
+
+
+async def principal_token(server: Server, organization_id: str, principal: str) -> tuple[str, set[str]]:
+    kind, _, name = principal.partition(":")
+    if kind == "role":
+        return await user_token(server, organization_id, name.lower(), Role(name)), ROLE_SCOPES[name]
+    engine = create_engine(server.settings)
+    try:
+        client_id, secret = await create_client(
+            UnitOfWork(engine), organization_id, scopes=frozenset({name} if name else set())
+        )
+    finally:
+        await engine.dispose()
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        )
+    return response.json()["access_token"], {name} if name else set()
+
+
+def customer_input(**overrides: Any) -> dict[str, Any]:
+    """An RMA order a customer may create: no prices, no staff fields."""
+    data = rma_input(**overrides)
+    data["lines"] = [{k: v for k, v in line.items() if k != "price"} for line in data["lines"]]
+    return data
+
+
+async def _ids(gql: GraphQLClient) -> dict[str, Any]:
+    data = await gql.data("{ rmaConfigurations { id locationId } }")
+    configuration = data["rmaConfigurations"][0]
+    return {"configurationId": configuration["id"], "locationId": configuration["locationId"]}
+
+
+async def _run(http: httpx.AsyncClient, name: str, variables: dict[str, Any]) -> dict[str, Any]:
+    document = OPERATIONS[name][0]
+    used = {k: v for k, v in variables.items() if f"${k}" in document}
+    response = await http.post("/graphql", json={"query": document, "variables": used})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+async def test_every_operation_is_allowed_or_refused_by_scope_exactly(
+    server: Server, gql: GraphQLClient, organization_id: str, principal: str
+) -> None:
+    token, scopes = await principal_token(server, organization_id, principal)
+    variables = {"id": (await create(gql))["id"], "input": customer_input(), **await _ids(gql)}
+    refused = [name for name, (_, scope) in OPERATIONS.items() if scope is not None and scope not in scopes]
+    allowed = [name for name in OPERATIONS if name not in refused]
+    customer = principal == "role:CUSTOMER"
+
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30) as http:
+        before = await snapshot(server.engine)
+        refusals = {name: await _run(http, name, variables) for name in refused}
+        after_refusals = await snapshot(server.engine)
+        answers = {name: await _run(http, name, variables) for name in allowed}
+
+    for name, body in refusals.items():
+        scope = OPERATIONS[name][1]
+        assert (body["data"] or {}).get(name) is None, name
+        assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+            (f"Insufficient scope: {scope} required", {"code": "FORBIDDEN", "requiredScope": scope})
+        ], name
+    assert after_refusals == before
+    for name, body in answers.items():
+        codes = [error["extensions"]["code"] for error in body.get("errors", [])]
+        if (customer and name in RMA_ACTIONS) or (customer and name == "rmaOrder"):
+            # The staff's RMA order does not exist for a customer.
+            assert codes == ["NOT_FOUND"], (name, body)
+        else:
+            assert "FORBIDDEN" not in codes, (name, body)
+            assert "NOT_FOUND" not in codes, (name, body)
+
+
+COMMENT = "mutation($id: String!, $text: String!, $visibility: RmaCommentVisibility!) { rmaOrderCommentAdd(id: $id, text: $text, visibility: $visibility) { version } }"
+CUSTOMER_VIEW = """
+query($id: String) {
+  rmaOrder(id: $id) {
+    id version processingStatus
+    comments { text visibility }
+    history { type comment }
+  }
+}
+"""
+
+
+async def _customer(server: Server, organization_id: str, username: str) -> GraphQLClient:
+    token = await user_token(server, organization_id, username, Role.CUSTOMER)
+    return GraphQLClient(httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30))
+
+
+async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
+    server: Server, gql: GraphQLClient, organization_id: str
+) -> None:
+    ada = await _customer(server, organization_id, "ada")
+    bob = await _customer(server, organization_id, "bob")
+    own = (
+        await ada.data(
+            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+            {"input": customer_input()},
+        )
+    )["rmaOrderCreate"]
+    bobs = (
+        await bob.data(
+            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+            {"input": customer_input(externalId="B-1")},
+        )
+    )["rmaOrderCreate"]
+    staff = await create(gql, externalId="S-1")
+    before = await snapshot(server.engine)
+
+    listed = (await ada.data("{ rmaOrders { totalCount nodes { id } } }"))["rmaOrders"]
+    foreign = [
+        await ada.error("query($id: String) { rmaOrder(id: $id) { id } }", {"id": bobs["id"]}),
+        await ada.error("query($id: String) { rmaOrder(id: $id) { id } }", {"id": staff["id"]}),
+        await ada.error('{ rmaOrder(byExternalId: {externalId: "S-1"}) { id } }'),
+        await ada.error("mutation($id: String!) { rmaOrderCancel(id: $id) { id } }", {"id": bobs["id"]}),
+        await ada.error("mutation($id: String!) { rmaOrderSubmit(id: $id) { id } }", {"id": staff["id"]}),
+        await ada.error('{ rmaOrderEvents(rmaOrderId: "' + staff["id"] + '") { totalCount } }'),
+    ]
+    staff_only = [
+        await ada.error("mutation($id: String!) { rmaOrderAccept(id: $id) { id } }", {"id": own["id"]}),
+        await ada.error(
+            'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "hi") { id } }', {"id": own["id"]}
+        ),
+    ]
+    unchanged = await snapshot(server.engine)
+    feed = (await ada.data("{ rmaOrderEvents { nodes { rmaOrderId type } } }"))["rmaOrderEvents"]["nodes"]
+
+    assert listed == {"totalCount": 1, "nodes": [{"id": own["id"]}]}
+    assert [e["extensions"]["code"] for e in foreign] == ["NOT_FOUND"] * 6
+    assert [(e["message"], e["extensions"]) for e in staff_only] == [
+        ("A customer may not accept an RMA order.", {"code": "FORBIDDEN"}),
+        ("A customer may not add comment an RMA order.", {"code": "FORBIDDEN"}),
+    ]
+    assert unchanged == before
+    assert feed == [{"rmaOrderId": own["id"], "type": "CREATED"}]
+    await ada.http.aclose()
+    await bob.http.aclose()
+
+
+async def test_a_customer_updates_while_new_submits_and_cancels(server: Server, organization_id: str) -> None:
+    ada = await _customer(server, organization_id, "ada")
+    rma = (
+        await ada.data(
+            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+            {"input": customer_input()},
+        )
+    )["rmaOrderCreate"]
+
+    updated = await ada.data(
+        'mutation($id: String!) { rmaOrderUpdate(id: $id, input: {comment: "size M"}) { comment } }',
+        {"id": rma["id"]},
+    )
+    submitted = await ada.data(
+        "mutation($id: String!) { rmaOrderSubmit(id: $id) { processingStatus } }", {"id": rma["id"]}
+    )
+    before = await snapshot(server.engine)
+    late_update = await ada.error(
+        'mutation($id: String!) { rmaOrderUpdate(id: $id, input: {comment: "L"}) { id } }', {"id": rma["id"]}
+    )
+    unchanged = await snapshot(server.engine)
+    canceled = await ada.data(
+        'mutation($id: String!) { rmaOrderCancel(id: $id, reason: "kept it") { processingStatus } }',
+        {"id": rma["id"]},
+    )
+
+    assert updated == {"rmaOrderUpdate": {"comment": "size M"}}
+    assert submitted == {"rmaOrderSubmit": {"processingStatus": "REQUESTED"}}
+    assert (
+        late_update["message"] == "A customer may update an RMA order only while it is NEW; it is REQUESTED."
+    )
+    assert late_update["extensions"] == {"code": "FORBIDDEN"}
+    assert unchanged == before
+    assert canceled == {"rmaOrderCancel": {"processingStatus": "CANCELED"}}
+    await ada.http.aclose()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"accept": True}, "input.accept"),
+        ({"applyReturnFee": True}, "input.applyReturnFee"),
+        ({"autoGenerateFinancialResolution": False}, "input.autoGenerateFinancialResolution"),
+        ({"autoExecuteFinancialResolution": True}, "input.autoExecuteFinancialResolution"),
+        ({"retainedAmountForShipping": 0}, "input.retainedAmountForShipping"),
+        ({"lines": [{"sku": "A", "quantity": 1, "reason": "DEFECTIVE", "price": 1}]}, "input.lines[0].price"),
+    ],
+)
+async def test_a_customer_may_not_set_staff_fields(
+    server: Server, organization_id: str, overrides: dict[str, Any], field: str
+) -> None:
+    ada = await _customer(server, organization_id, "ada")
+    rma = (
+        await ada.data(
+            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+            {"input": customer_input()},
+        )
+    )["rmaOrderCreate"]
+    update_input = {k: v for k, v in overrides.items() if k != "accept"}
+    before = await snapshot(server.engine)
+
+    created = await ada.error(
+        "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+        {"input": {**customer_input(), **overrides}},
+    )
+    updated = (
+        await ada.error(
+            "mutation($id: String!, $input: RmaOrderUpdateInput!) { rmaOrderUpdate(id: $id, input: $input) { id } }",
+            {"id": rma["id"], "input": update_input},
+        )
+        if update_input
+        else None
+    )
+
+    name = field.rsplit(".", 1)[-1]
+    assert (created["message"], created["extensions"]) == (
+        f"A customer may not set {name}.",
+        {"code": "FORBIDDEN", "field": field},
+    )
+    if updated is not None:
+        assert updated["extensions"] == {"code": "FORBIDDEN", "field": field}
+    assert await snapshot(server.engine) == before
+    await ada.http.aclose()
+
+
+async def test_a_customer_never_sees_internal_comments_or_their_events(
+    server: Server, gql: GraphQLClient, organization_id: str
+) -> None:
+    ada = await _customer(server, organization_id, "ada")
+    rma = (
+        await ada.data(
+            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+            {"input": customer_input()},
+        )
+    )["rmaOrderCreate"]
+    client = await SubscriptionClient.open(server.url, token=ada.token)
+    await client.subscribe("subscription { rmaOrderEvents { type comment } }")
+    await live(server)
+
+    await gql.data(COMMENT, {"id": rma["id"], "text": "fraud suspected", "visibility": "INTERNAL"})
+    await gql.data(COMMENT, {"id": rma["id"], "text": "label sent", "visibility": "CUSTOMER"})
+    view = (await ada.data(CUSTOMER_VIEW, {"id": rma["id"]}))["rmaOrder"]
+    feed = (await ada.data("{ rmaOrderEvents { nodes { type comment } } }"))["rmaOrderEvents"]["nodes"]
+    staff_view = (await gql.data(CUSTOMER_VIEW, {"id": rma["id"]}))["rmaOrder"]
+    received = await client.next()
+
+    assert view["version"] == 3
+    assert view["comments"] == [{"text": "label sent", "visibility": "CUSTOMER"}]
+    assert view["history"] == [
+        {"type": "CREATED", "comment": None},
+        {"type": "COMMENT_ADDED", "comment": "label sent"},
+    ]
+    assert feed == view["history"]
+    assert received == {"rmaOrderEvents": {"type": "COMMENT_ADDED", "comment": "label sent"}}
+    with pytest.raises(TimeoutError):
+        await client.next(within=0.3)
+    assert [c["text"] for c in staff_view["comments"]] == ["fraud suspected", "label sent"]
+    await client.close()
+    await ada.http.aclose()
+
+
+async def test_organizations_never_see_each_other(
+    server: Server, gql: GraphQLClient, organization_id: str
+) -> None:
+    engine = create_engine(server.settings)
+    try:
+        other_id = await create_organization(UnitOfWork(engine), "Other merchant")
+    finally:
+        await engine.dispose()
+    other = GraphQLClient(
+        httpx.AsyncClient(base_url=server.url, headers=bearer(await server.token(other_id)), timeout=30)
+    )
+    theirs = await create(
+        other, externalId="EXT-1", sender={"fullname": "Grace Hopper", "email": "grace@example.com"}
+    )
+    their_configuration = (await other.data("{ rmaConfigurations { id locationId } }"))["rmaConfigurations"][
+        0
+    ]
+    ours = await create(gql, externalId="EXT-1")
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe("subscription { rmaOrderEvents { rmaOrderId } }")
+    await live(server)
+    before = await snapshot(server.engine)
+
+    listed = await gql.data(
+        '{ rmaOrders(filter: {search: "grace", includeDeleted: true}) { totalCount } all: rmaOrders { nodes { id returnNumber } } }'
+    )
+    by_id = await gql.error("query($id: String) { rmaOrder(id: $id) { id } }", {"id": theirs["id"]})
+    acted = await gql.error("mutation($id: String!) { rmaOrderAccept(id: $id) { id } }", {"id": theirs["id"]})
+    feed_filter = await gql.error(
+        "query($id: String) { rmaOrderEvents(rmaOrderId: $id) { totalCount } }", {"id": theirs["id"]}
+    )
+    configuration = await gql.error(
+        "query($id: String) { rmaConfiguration(id: $id) { id } }", {"id": their_configuration["id"]}
+    )
+    located = await gql.error(
+        "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+        {"input": rma_input(locationId=their_configuration["locationId"])},
+    )
+    probe = await SubscriptionClient.open(server.url, token=gql.token)
+    await probe.subscribe(
+        "subscription($id: String!) { rmaOrderUpdated(id: $id) { id } }", {"id": theirs["id"]}
+    )
+    refused = await probe.receive()
+    await probe.close()
+    unchanged = await snapshot(server.engine)
+    await other.data(
+        'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "theirs") { id } }', {"id": theirs["id"]}
+    )
+    await gql.data(
+        'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "ours") { id } }', {"id": ours["id"]}
+    )
+    feed = (await gql.data("{ rmaOrderEvents { nodes { rmaOrderId } } }"))["rmaOrderEvents"]["nodes"]
+    configurations = await gql.data("{ rmaConfigurations { id } locations { id } }")
+
+    assert listed["rmaOrders"]["totalCount"] == 0
+    assert listed["all"]["nodes"] == [{"id": ours["id"], "returnNumber": theirs["returnNumber"]}]
+    assert [e["extensions"]["code"] for e in (by_id, acted, feed_filter, configuration)] == ["NOT_FOUND"] * 4
+    assert located["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.locationId"}
+    refusal = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert refusal[0]["extensions"]["code"] == "NOT_FOUND"
+    assert unchanged == before
+    assert feed == [{"rmaOrderId": ours["id"]}] * 2
+    assert their_configuration["id"] not in [c["id"] for c in configurations["rmaConfigurations"]]
+    assert their_configuration["locationId"] not in [loc["id"] for loc in configurations["locations"]]
+    assert await client.next() == {"rmaOrderEvents": {"rmaOrderId": ours["id"]}}
+    with pytest.raises(TimeoutError):
+        await client.next(within=0.3)
+    await client.close()
+    await other.http.aclose()

@@ -1,0 +1,340 @@
+"""Query limits, rate limits, and websockets that authenticate and end with their token."""
+
+import asyncio
+import dataclasses
+import re
+
+import httpx
+import pytest
+from graphql import get_introspection_query
+from websockets.exceptions import ConnectionClosed
+
+from rma_graphql.api.view import TYPE_REF_LEVELS
+from rma_graphql.config import Settings
+from tests.api.test_subscriptions import EVENTS, live
+from tests.conftest import GraphQLClient, Server
+from tests.helpers import LOG_IN, SIGN_UP, bearer, create, snapshot
+from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
+
+
+def _nested(depth: int, leaf: str = "name") -> str:
+    """``{ __schema { types { fields { type { ofType { … name } } } } } }``: ``depth`` fields deep."""
+    assert depth >= 5
+    body = leaf
+    for _ in range(depth - 5):
+        body = f"ofType {{ {body} }}"
+    return f"{{ __schema {{ types {{ fields {{ type {{ {body} }} }} }} }} }}"
+
+
+async def test_depth_counts_every_field_introspection_included(http: httpx.AsyncClient) -> None:
+    at_limit = (await http.post("/graphql", json={"query": _nested(12)})).json()
+    over = (await http.post("/graphql", json={"query": _nested(13)})).json()
+    bomb = (await http.post("/graphql", json={"query": _nested(60)})).json()
+
+    assert "errors" not in at_limit
+    for body in (over, bomb):
+        assert body["data"] is None
+        assert [e["message"] for e in body["errors"]] == [
+            "The operation is more than 12 fields deep; the depth limit is 12."
+        ]
+        assert body["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+async def test_deep_fragments_are_counted_and_refused_before_anything_runs(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    # __schema > types > ten ofType > name: thirteen fields deep, through a fragment.
+    fragments = "fragment F on __Type { " + "ofType { " * 10 + "name" + " }" * 10 + " }"
+    mutation = (
+        'mutation Deep { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } } '
+        "query Q { __schema { types { ...F } } } " + fragments
+    )
+    before = await snapshot(server.engine)
+
+    body = (await http.post("/graphql", json={"query": mutation, "operationName": "Deep"})).json()
+
+    assert body["data"] is None
+    assert "depth limit is 12" in body["errors"][0]["message"]
+    assert await snapshot(server.engine) == before
+
+
+async def test_graphiqls_schema_query_fits_the_depth_limit_and_the_stock_one_does_not(
+    http: httpx.AsyncClient,
+) -> None:
+    stock = get_introspection_query(descriptions=True, input_value_deprecation=True)
+    at = stock.index("fragment TypeRef on __Type")
+    trimmed = (
+        stock[:at]
+        + "fragment TypeRef on __Type { kind name "
+        + "ofType { kind name " * TYPE_REF_LEVELS
+        + "}" * TYPE_REF_LEVELS
+        + " }"
+    )
+    page = (await http.get("/graphql", headers={"Accept": "text/html"})).text
+
+    served = (
+        await http.post("/graphql", json={"query": trimmed, "operationName": "IntrospectionQuery"})
+    ).json()
+    refused = (
+        await http.post("/graphql", json={"query": stock, "operationName": "IntrospectionQuery"})
+    ).json()
+
+    assert "errors" not in served
+    assert {t["name"] for t in served["data"]["__schema"]["types"]} >= {"RmaOrderType", "Query", "Mutation"}
+    assert "depth limit is 12" in refused["errors"][0]["message"]
+    assert f'"ofType {{ kind name ".repeat({TYPE_REF_LEVELS})' in page
+
+
+async def test_alias_and_token_bombs_are_refused_before_anything_runs(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    create_location = 'locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id }'
+    at_limit = "mutation { " + " ".join(f"a{i}: {create_location}" for i in range(30)) + " }"
+    aliases = "mutation { " + " ".join(f"a{i}: {create_location}" for i in range(31)) + " }"
+    tokens = "mutation { " + create_location + " " + " ".join(["__typename"] * 5000) + " }"
+    before = await snapshot(server.engine)
+
+    alias_body = (await http.post("/graphql", json={"query": aliases})).json()
+    token_body = (await http.post("/graphql", json={"query": tokens})).json()
+    unchanged = await snapshot(server.engine)
+    allowed = (await http.post("/graphql", json={"query": at_limit})).json()
+
+    assert alias_body["data"] is None
+    assert alias_body["errors"][0]["message"] == "31 aliases found. Allowed: 30"
+    assert token_body["data"] is None
+    assert token_body["errors"][0]["message"].startswith(
+        "Syntax Error: Document contains more than 5000 tokens."
+    )
+    assert unchanged == before
+    assert len(allowed["data"]) == 30
+
+
+async def test_introspection_and_graphiql_can_be_switched_off(
+    settings: Settings, organization_id: str
+) -> None:
+    async with Server(dataclasses.replace(settings, introspection=False, graphiql=False)) as server:
+        token = await server.token(organization_id)
+        async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+            schema = (
+                await http.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+            ).json()
+            page = await http.get("/graphql", headers={"Accept": "text/html"})
+            plain = (await http.post("/graphql", json={"query": "{ rmaOrders { totalCount } }"})).json()
+
+    assert schema["data"] is None
+    assert "introspection" in schema["errors"][0]["message"].lower()
+    assert page.status_code == 404
+    assert plain == {"data": {"rmaOrders": {"totalCount": 0}}}
+
+
+async def test_rate_limit_headers_then_429_with_retry_after(settings: Settings, organization_id: str) -> None:
+    limited = dataclasses.replace(settings, rate_limit_per_minute=5, rate_limit_per_second=1000)
+    async with Server(limited) as server:
+        token = await server.token(organization_id)
+        other = await server.token(organization_id)
+        async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+            answers = [await http.post("/graphql", json={"query": "{ viewer { scopes } }"}) for _ in range(6)]
+            over = await http.post(
+                "/graphql",
+                json={"query": 'mutation { locationCreate(input: {name: "D", type: WAREHOUSE}) { id } }'},
+            )
+            fresh = await http.post(
+                "/graphql", json={"query": "{ viewer { scopes } }"}, headers=bearer(other)
+            )
+            listed = await http.post(
+                "/graphql", json={"query": "{ locations { id } }"}, headers=bearer(other)
+            )
+        locations = len(listed.json()["data"]["locations"])
+
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert [a.headers["x-ratelimit-limit"] for a in answers[:5]] == ["5"] * 5
+    assert [a.headers["x-ratelimit-remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
+    assert all(1 <= int(a.headers["x-ratelimit-reset"]) <= 60 for a in answers[:5])
+    assert answers[5].json() == {"statusCode": 429, "message": "Too Many Requests"}
+    assert 1 <= int(answers[5].headers["retry-after"]) <= 60
+    assert answers[5].headers["x-ratelimit-remaining"] == "0"
+    assert over.status_code == 429
+    assert locations == 1
+    assert fresh.status_code == 200
+
+
+async def test_the_per_second_limit_refuses_bursts(settings: Settings, organization_id: str) -> None:
+    limited = dataclasses.replace(settings, rate_limit_per_minute=1000, rate_limit_per_second=3)
+    async with Server(limited) as server:
+        token = await server.token(organization_id)
+        async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+            answers = await asyncio.gather(
+                *(http.post("/graphql", json={"query": "{ __typename }"}) for _ in range(8))
+            )
+            await asyncio.sleep(1.1)
+            later = await http.post("/graphql", json={"query": "{ __typename }"})
+
+    codes = sorted(a.status_code for a in answers)
+    # A burst may straddle a second boundary: at most two windows' worth get through.
+    assert 3 <= codes.count(200) <= 6
+    assert codes.count(429) >= 2
+    assert all(a.headers["retry-after"] == "1" for a in answers if a.status_code == 429)
+    assert later.status_code == 200
+
+
+async def test_sign_up_log_in_and_token_requests_are_limited_per_address(
+    settings: Settings, organization_id: str
+) -> None:
+    async with (
+        Server(dataclasses.replace(settings, auth_rate_limit_per_minute=3)) as server,
+        httpx.AsyncClient(base_url=server.url) as http,
+    ):
+        if True:
+            logins = [
+                await http.post(
+                    "/graphql", json={"query": LOG_IN, "variables": {"username": "x", "password": "y" * 8}}
+                )
+                for _ in range(2)
+            ]
+            user = {
+                "username": "ada",
+                "email": "ada@example.com",
+                "password": "correct horse",
+                "organizationId": organization_id,
+            }
+            signed = await http.post("/graphql", json={"query": SIGN_UP, "variables": {"input": user}})
+            over = await http.post(
+                "/graphql",
+                json={"query": LOG_IN, "variables": {"username": "ada", "password": "correct horse"}},
+            )
+            token_over = await http.post("/oauth2/token", data={"grant_type": "client_credentials"})
+
+    assert [r.status_code for r in (*logins, signed)] == [200, 200, 200]
+    assert signed.json()["data"]["signUp"]["user"]["username"] == "ada"
+    assert over.status_code == 429
+    assert over.headers["x-ratelimit-limit"] == "3"
+    assert (token_over.status_code, token_over.json()["error"]) == (429, "slow_down")
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_websocket_without_a_good_token_is_refused(server: Server, protocol: str) -> None:
+    for token in (None, "not-a-token"):
+        with pytest.raises((AssertionError, ConnectionClosed)) as refused:
+            await SubscriptionClient.open(server.url, protocol, token=token)
+        if protocol == TRANSPORT_WS:
+            assert isinstance(refused.value, ConnectionClosed)
+            assert refused.value.rcvd is not None
+            assert (refused.value.rcvd.code, refused.value.rcvd.reason) == (4403, "Forbidden")
+        else:
+            assert "connection_error" in str(refused.value)
+
+
+async def test_a_subscription_needs_the_view_scope(server: Server, organization_id: str) -> None:
+    token = await server.token(organization_id, "edit_rma_orders")
+    client = await SubscriptionClient.open(server.url, token=token)
+    await client.subscribe(EVENTS)
+
+    message = await client.receive()
+
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["message"] == "Insufficient scope: view_rma_orders required"
+    assert errors[0]["extensions"] == {"code": "FORBIDDEN", "requiredScope": "view_rma_orders"}
+    assert server.app.state.hub.subscriptions() == []
+    await client.close()
+
+
+async def _ended(client: SubscriptionClient) -> list[dict]:
+    messages = []
+    while True:
+        message = await client.receive(within=10)
+        messages.append(message)
+        if message["type"] == "complete" or (
+            message.get("payload", {}) and "errors" in message.get("payload", {})
+        ):
+            return messages
+
+
+async def test_a_subscription_ends_when_its_token_expires(settings: Settings, organization_id: str) -> None:
+    async with Server(dataclasses.replace(settings, token_ttl_seconds=2)) as server:
+        token = await server.token(organization_id)
+        gql = GraphQLClient(httpx.AsyncClient(base_url=server.url, headers=bearer(token)))
+        rma = await create(gql)
+        client = await SubscriptionClient.open(server.url, token=token)
+        await client.subscribe(EVENTS, {"rmaOrderId": rma["id"]})
+        await live(server)
+        await gql.data(
+            'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "a") { id } }', {"id": rma["id"]}
+        )
+        first = await client.next()
+
+        ending = await client.receive(within=5)
+
+        assert first["rmaOrderEvents"]["comment"] == "a"
+        assert ending["type"] == "next"
+        assert ending["payload"]["errors"][0]["extensions"] == {"code": "UNAUTHORIZED"}
+        assert ending["payload"]["errors"][0]["message"] == "The subscription's token expired or was revoked."
+        assert (await client.receive())["type"] == "complete"
+        assert server.app.state.hub.subscriptions() == []
+        await client.close()
+        await gql.http.aclose()
+
+
+async def test_a_subscription_ends_when_its_token_is_logged_out(
+    settings: Settings, organization_id: str
+) -> None:
+    async with Server(dataclasses.replace(settings, token_check_seconds=0.2)) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            user = {
+                "username": "ada",
+                "email": "ada@example.com",
+                "password": "correct horse",
+                "organizationId": organization_id,
+            }
+            token = (
+                await http.post("/graphql", json={"query": SIGN_UP, "variables": {"input": user}})
+            ).json()["data"]["signUp"]["token"]
+            client = await SubscriptionClient.open(server.url, token=token)
+            await client.subscribe(EVENTS)
+            await live(server)
+
+            logged_out = await http.post(
+                "/graphql", json={"query": "mutation { logOut }"}, headers=bearer(token)
+            )
+            ending = await client.receive(within=5)
+
+        assert logged_out.json() == {"data": {"logOut": True}}
+        assert ending["payload"]["errors"][0]["extensions"] == {"code": "UNAUTHORIZED"}
+        assert (await client.receive())["type"] == "complete"
+        assert server.app.state.hub.subscriptions() == []
+        await client.close()
+
+
+def test_the_graphiql_page_trims_only_the_type_reference_depth() -> None:
+    from rma_graphql.api.view import graphiql_page
+
+    page = graphiql_page({"Authorization": "Bearer demo"})
+
+    assert re.search(r"shouldPersistHeaders: false", page)
+    assert '"Authorization":"Bearer demo"' in page
+    assert "shouldPersistHeaders: true" in graphiql_page()
+
+
+async def test_graphiql_hands_a_demo_token_only_to_local_unproxied_browsers(settings: Settings) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("the demo token is offered on the embedded database only")
+    from rma_graphql.db.engine import create_engine
+    from rma_graphql.service.accounts import demo_credentials, ensure_demo_organization
+    from rma_graphql.service.unit_of_work import UnitOfWork
+    from tests.conftest import _empty_database
+
+    await _empty_database(settings)
+    engine = create_engine(settings)
+    try:
+        organization_id = await ensure_demo_organization(UnitOfWork(engine))
+        await demo_credentials(UnitOfWork(engine), organization_id)
+    finally:
+        await engine.dispose()
+    async with Server(settings) as server, httpx.AsyncClient(base_url=server.url) as http:
+        local = (await http.get("/graphql", headers={"Accept": "text/html"})).text
+        proxied = (
+            await http.get("/graphql", headers={"Accept": "text/html", "X-Forwarded-For": "203.0.113.9"})
+        ).text
+
+    token = re.search(r'"Authorization":"Bearer ([^"]+)"', local)
+    assert token is not None
+    assert "Bearer" not in proxied
