@@ -134,3 +134,14 @@ mutation LogIn($username: String!, $password: String!) {
   logIn(username: $username, password: $password) { token user { id username role } }
 }
 """
+
+
+def sign_up_input(organization_id: str, **overrides: str) -> dict[str, str]:
+    data = {
+        "username": "ada",
+        "email": "ada@example.com",
+        "password": "correct horse",
+        "organizationId": organization_id,
+    }
+    data.update(overrides)
+    return data

@@ -34,6 +34,8 @@ ROLE_SCOPES = {
     "CUSTOMER": {V, C, E},
 }
 
+CREATE_ID = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
+
 RMA_ACTIONS = {
     "rmaOrderUpdate": ('rmaOrderUpdate(id: $id, input: {comment: "x"})', E),
     "rmaOrderSubmit": ("rmaOrderSubmit(id: $id)", E),
@@ -67,7 +69,7 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
     "organization": ("{ organization { id } }", VO),
     "rmaStateMachines": ("{ rmaStateMachines { dimension } }", None),
     "viewer": ("{ viewer { scopes } }", None),
-    "rmaOrderCreate": ("mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }", C),
+    "rmaOrderCreate": (CREATE_ID, C),
     **{
         name: (f"mutation($id: String!) {{ {field} {{ id }} }}", scope)
         for name, (field, scope) in RMA_ACTIONS.items()
@@ -204,6 +206,14 @@ query($id: String) {
 """
 
 
+async def _create_as(customer: GraphQLClient, **overrides: Any) -> dict[str, Any]:
+    """An RMA order the customer creates (so it owns it)."""
+    rma: dict[str, Any] = (await customer.data(CREATE_ID, {"input": customer_input(**overrides)}))[
+        "rmaOrderCreate"
+    ]
+    return rma
+
+
 async def _customer(server: Server, organization_id: str, username: str) -> GraphQLClient:
     token = await user_token(server, organization_id, username, Role.CUSTOMER)
     return GraphQLClient(httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30))
@@ -214,18 +224,8 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
 ) -> None:
     ada = await _customer(server, organization_id, "ada")
     bob = await _customer(server, organization_id, "bob")
-    own = (
-        await ada.data(
-            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-            {"input": customer_input()},
-        )
-    )["rmaOrderCreate"]
-    bobs = (
-        await bob.data(
-            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-            {"input": customer_input(externalId="B-1")},
-        )
-    )["rmaOrderCreate"]
+    own = await _create_as(ada)
+    bobs = await _create_as(bob, externalId="B-1")
     staff = await create(gql, externalId="S-1")
     before = await snapshot(server.engine)
 
@@ -261,12 +261,7 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
 
 async def test_a_customer_updates_while_new_submits_and_cancels(server: Server, organization_id: str) -> None:
     ada = await _customer(server, organization_id, "ada")
-    rma = (
-        await ada.data(
-            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-            {"input": customer_input()},
-        )
-    )["rmaOrderCreate"]
+    rma = await _create_as(ada)
 
     updated = await ada.data(
         'mutation($id: String!) { rmaOrderUpdate(id: $id, input: {comment: "size M"}) { comment } }',
@@ -311,19 +306,11 @@ async def test_a_customer_may_not_set_staff_fields(
     server: Server, organization_id: str, overrides: dict[str, Any], field: str
 ) -> None:
     ada = await _customer(server, organization_id, "ada")
-    rma = (
-        await ada.data(
-            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-            {"input": customer_input()},
-        )
-    )["rmaOrderCreate"]
+    rma = await _create_as(ada)
     update_input = {k: v for k, v in overrides.items() if k != "accept"}
     before = await snapshot(server.engine)
 
-    created = await ada.error(
-        "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-        {"input": {**customer_input(), **overrides}},
-    )
+    created = await ada.error(CREATE_ID, {"input": {**customer_input(), **overrides}})
     updated = (
         await ada.error(
             "mutation($id: String!, $input: RmaOrderUpdateInput!) { rmaOrderUpdate(id: $id, input: $input) { id } }",
@@ -348,12 +335,7 @@ async def test_a_customer_never_sees_internal_comments_or_their_events(
     server: Server, gql: GraphQLClient, organization_id: str
 ) -> None:
     ada = await _customer(server, organization_id, "ada")
-    rma = (
-        await ada.data(
-            "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
-            {"input": customer_input()},
-        )
-    )["rmaOrderCreate"]
+    rma = await _create_as(ada)
     client = await SubscriptionClient.open(server.url, token=ada.token)
     await client.subscribe("subscription { rmaOrderEvents { type comment } }")
     await live(server)
@@ -415,7 +397,7 @@ async def test_organizations_never_see_each_other(
         "query($id: String) { rmaConfiguration(id: $id) { id } }", {"id": their_configuration["id"]}
     )
     located = await gql.error(
-        "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+        CREATE_ID,
         {"input": rma_input(locationId=their_configuration["locationId"])},
     )
     probe = await SubscriptionClient.open(server.url, token=gql.token)

@@ -18,7 +18,7 @@ from rma_graphql.domain.statuses import ActorType
 from rma_graphql.service.accounts import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from tests.conftest import Server
-from tests.helpers import LOG_IN, SIGN_UP, bearer, snapshot
+from tests.helpers import LOG_IN, SIGN_UP, bearer, sign_up_input, snapshot
 
 VIEWER = "{ viewer { organizationId role scopes actor { type id name } } }"
 UNAUTHORIZED = {"statusCode": 401, "message": "Unauthorized"}
@@ -198,12 +198,7 @@ async def test_open_endpoints_need_no_token(server: Server) -> None:
 
 
 async def test_sign_up_log_in_and_log_out(server: Server, organization_id: str) -> None:
-    user = {
-        "username": "ada",
-        "email": "ada@example.com",
-        "password": "correct horse",
-        "organizationId": organization_id,
-    }
+    user = sign_up_input(organization_id)
 
     # A stale Authorization header is ignored by signUp and logIn.
     signed_up = (await _post(server, SIGN_UP, {"input": user}, headers=bearer("stale"))).json()["data"][
@@ -239,12 +234,7 @@ async def test_sign_up_log_in_and_log_out(server: Server, organization_id: str) 
 async def test_sign_up_refusals_name_their_cause_and_create_nothing(
     server: Server, organization_id: str
 ) -> None:
-    good = {
-        "username": "ada",
-        "email": "ada@example.com",
-        "password": "correct horse",
-        "organizationId": organization_id,
-    }
+    good = sign_up_input(organization_id)
     await _post(server, SIGN_UP, {"input": good})
     before = await snapshot(server.engine)
     cases = [
@@ -277,12 +267,7 @@ async def test_an_organization_can_switch_self_sign_up_off(
         headers=bearer(admin_token),
     )
     before = await snapshot(server.engine)
-    user = {
-        "username": "eve",
-        "email": "eve@example.com",
-        "password": "correct horse",
-        "organizationId": organization_id,
-    }
+    user = sign_up_input(organization_id, username="eve", email="eve@example.com")
 
     body = (await _post(server, SIGN_UP, {"input": user})).json()
 
@@ -295,12 +280,7 @@ async def test_an_organization_can_switch_self_sign_up_off(
 async def test_unknown_user_and_wrong_password_get_the_same_answer(
     server: Server, organization_id: str
 ) -> None:
-    user = {
-        "username": "ada",
-        "email": "ada@example.com",
-        "password": "correct horse",
-        "organizationId": organization_id,
-    }
+    user = sign_up_input(organization_id)
     await _post(server, SIGN_UP, {"input": user})
 
     wrong = (await _post(server, LOG_IN, {"username": "ada", "password": "wrong horse"})).json()
@@ -322,12 +302,7 @@ async def test_no_secret_or_password_is_stored_or_logged_in_clear(
             server, data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
         )
     ).json()["access_token"]
-    user = {
-        "username": "ada",
-        "email": "ada@example.com",
-        "password": password,
-        "organizationId": organization_id,
-    }
+    user = sign_up_input(organization_id, password=password)
     await _post(server, SIGN_UP, {"input": user})
     await _post(server, LOG_IN, {"username": "ada", "password": password})
     await _post(server, LOG_IN, {"username": "ada", "password": password + "!"})

@@ -13,7 +13,7 @@ from rma_graphql.api.view import TYPE_REF_LEVELS
 from rma_graphql.config import Settings
 from tests.api.test_subscriptions import EVENTS, live
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import LOG_IN, SIGN_UP, bearer, create, snapshot
+from tests.helpers import LOG_IN, SIGN_UP, bearer, create, sign_up_input, snapshot
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
 
 
@@ -191,12 +191,7 @@ async def test_sign_up_log_in_and_token_requests_are_limited_per_address(
                 )
                 for _ in range(2)
             ]
-            user = {
-                "username": "ada",
-                "email": "ada@example.com",
-                "password": "correct horse",
-                "organizationId": organization_id,
-            }
+            user = sign_up_input(organization_id)
             signed = await http.post("/graphql", json={"query": SIGN_UP, "variables": {"input": user}})
             over = await http.post(
                 "/graphql",
@@ -279,12 +274,7 @@ async def test_a_subscription_ends_when_its_token_is_logged_out(
 ) -> None:
     async with Server(dataclasses.replace(settings, token_check_seconds=0.2)) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:
-            user = {
-                "username": "ada",
-                "email": "ada@example.com",
-                "password": "correct horse",
-                "organizationId": organization_id,
-            }
+            user = sign_up_input(organization_id)
             token = (
                 await http.post("/graphql", json={"query": SIGN_UP, "variables": {"input": user}})
             ).json()["data"]["signUp"]["token"]
