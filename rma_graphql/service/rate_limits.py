@@ -71,15 +71,24 @@ class RateLimiter:
     async def hit(self, key: str, now: float | None = None) -> Decision:
         """Count one request for ``key`` unless a window is full; say which window decides."""
         now = time.time() if now is None else now
-        windows = []
-        for limit in self.limits:
-            start = int(now // limit.seconds) * limit.seconds
-            window = (key, limit.seconds, start)
+        keyed = [
+            (limit, (key, limit.seconds, int(now // limit.seconds) * limit.seconds)) for limit in self.limits
+        ]
+        for limit, window in keyed:
             if self.uow is not None and limit.seconds > self.sync_seconds and window not in self._others:
                 # The first request of a window here: start from what other processes counted.
-                self._others[window] = await self._shared_count(window)
-            used = self._ours.get(window, 0) + self._others.get(window, 0)
-            windows.append((limit, window, used, math.ceil(start + limit.seconds - now)))
+                shared = await self._shared_count(window)
+                self._others.setdefault(window, shared)
+        # From here to the count, nothing awaits: concurrent requests see each other's counts.
+        windows = [
+            (
+                limit,
+                window,
+                self._ours.get(window, 0) + self._others.get(window, 0),
+                math.ceil(window[2] + limit.seconds - now),
+            )
+            for limit, window in keyed
+        ]
         for limit, _, used, reset in windows:
             if used >= limit.count:
                 return Decision(False, limit.count, 0, max(reset, 1))

@@ -11,6 +11,7 @@ from types import TracebackType
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position, live
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port, client_token
@@ -125,6 +126,25 @@ async def test_subscribers_get_every_event_when_the_listen_connection_is_killed(
     await client.close()
 
 
+async def _shared_count_reaches(database_url: str, count: int) -> None:
+    """Wait until the processes' shared per-minute counts add up to ``count``."""
+    engine = create_async_engine(database_url)
+    try:
+        for _ in range(100):
+            async with engine.connect() as conn:
+                total = (
+                    await conn.execute(
+                        text("SELECT sum(count) FROM rate_limit_counter WHERE key LIKE 'token:60:%'")
+                    )
+                ).scalar()
+            if total == count:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    raise AssertionError(f"the shared count never reached {count}")
+
+
 async def test_the_rate_limit_holds_across_server_processes(database_url: str, organization_id: str) -> None:
     limits = {"RMA_RATE_LIMIT_PER_MINUTE": "20", "RMA_RATE_LIMIT_SYNC_SECONDS": "0.2"}
     with ServerProcess(database_url, **limits) as a, ServerProcess(database_url, **limits) as b:
@@ -138,7 +158,7 @@ async def test_the_rate_limit_holds_across_server_processes(database_url: str, o
             if (second := time.time() % 60) > 50:
                 await asyncio.sleep(61 - second)
             on_a = [(await http_a.post("/graphql", json=query)).status_code for _ in range(12)]
-            await asyncio.sleep(1)  # A has shared its count
+            await _shared_count_reaches(database_url, 12)
             on_b = [(await http_b.post("/graphql", json=query)).status_code for _ in range(12)]
 
     assert on_a == [200] * 12
