@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 from graphql import get_introspection_query
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from rma_graphql.api.view import TYPE_REF_LEVELS
 from rma_graphql.config import Settings
@@ -328,3 +328,30 @@ async def test_graphiql_hands_a_demo_token_only_to_local_unproxied_browsers(sett
     token = re.search(r'"Authorization":"Bearer ([^"]+)"', local)
     assert token is not None
     assert "Bearer" not in proxied
+
+
+async def test_allowed_origins_open_cors_and_websockets_to_those_origins_only(
+    settings: Settings, organization_id: str
+) -> None:
+    shop, stranger = "https://shop.example", "https://evil.example"
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    async with Server(dataclasses.replace(settings, allowed_origins=(shop,))) as server:
+        token = await server.token(organization_id)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            allowed = await http.options("/graphql", headers={"Origin": shop, **preflight})
+            refused = await http.options("/graphql", headers={"Origin": stranger, **preflight})
+            answered = await http.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"Origin": shop, **bearer(token)}
+            )
+        socket = await SubscriptionClient.open(server.url, token=token, origin=shop)
+        with pytest.raises(InvalidStatus) as handshake:
+            await SubscriptionClient.open(server.url, token=token, origin=stranger)
+
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == shop
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert answered.headers["access-control-allow-origin"] == shop
+    assert handshake.value.response.status_code == 403
+    await socket.close()
