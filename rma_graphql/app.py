@@ -22,7 +22,7 @@ from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
-from rma_graphql.service.accounts import Accounts, PasswordPolicy, admin_caller, demo_client_id
+from rma_graphql.service.accounts import Accounts, admin_caller, demo_client_id
 from rma_graphql.service.accounts import demo_organization_id as find_demo_organization
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.rate_limits import Limit, RateLimiter
@@ -121,15 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 health_interval=settings.listener_health_seconds,
             )
             await listener.start()
-        accounts = await Accounts.start(
-            uow,
-            signing_key=settings.token_secret,
-            token_ttl_seconds=settings.token_ttl_seconds,
-            token_check_seconds=settings.token_check_seconds,
-            passwords=PasswordPolicy(
-                settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
-            ),
-        )
+        accounts = await Accounts.from_settings(uow, settings)
         shared = None if settings.is_sqlite else uow
         token_limiter = RateLimiter(
             "token",

@@ -34,24 +34,13 @@ def _run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-async def _start_accounts(uow: UnitOfWork, settings: Settings) -> accounts.Accounts:
-    return await accounts.Accounts.start(
-        uow,
-        signing_key=settings.token_secret,
-        token_ttl_seconds=settings.token_ttl_seconds,
-        passwords=accounts.PasswordPolicy(
-            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
-        ),
-    )
-
-
 def _announce_demo(settings: Settings, host: str, port: int) -> None:
     """On the embedded database: the demo organization, its API client and a fresh token."""
 
     async def work(uow: UnitOfWork) -> tuple[str, str, str, str]:
         organization_id = await accounts.ensure_demo_organization(uow)
         client_id, client_secret = await accounts.demo_credentials(uow, organization_id)
-        issue = await (await _start_accounts(uow, settings)).token_issuer(client_id)
+        issue = await (await accounts.Accounts.from_settings(uow, settings)).token_issuer(client_id)
         return organization_id, client_id, client_secret, issue().token
 
     organization_id, client_id, client_secret, token = _run(settings, work)
@@ -149,7 +138,7 @@ def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def _users_create(args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow: UnitOfWork) -> Any:
-        service = await _start_accounts(uow, settings)
+        service = await accounts.Accounts.from_settings(uow, settings)
         accounts.check_password(args.password, "password")
         return await accounts.create_user(
             uow,

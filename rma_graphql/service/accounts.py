@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rma_graphql.config import Settings
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Role, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
@@ -136,6 +137,18 @@ class Accounts:
             token_ttl_seconds=token_ttl_seconds,
             token_check_seconds=token_check_seconds,
             passwords=passwords,
+        )
+
+    @classmethod
+    async def from_settings(cls, uow: UnitOfWork, settings: Settings) -> "Accounts":
+        return await cls.start(
+            uow,
+            signing_key=settings.token_secret,
+            token_ttl_seconds=settings.token_ttl_seconds,
+            token_check_seconds=settings.token_check_seconds,
+            passwords=PasswordPolicy(
+                settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+            ),
         )
 
     # Tokens
