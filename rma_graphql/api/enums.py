@@ -38,3 +38,5 @@ strawberry.enum(s.ActorType, name="RmaActorType")
 RmaActorType = s.ActorType
 strawberry.enum(s.CommentVisibility, name="RmaCommentVisibility")
 RmaCommentVisibility = s.CommentVisibility
+strawberry.enum(s.OrderStatus, name="OrderStatus")
+OrderStatus = s.OrderStatus

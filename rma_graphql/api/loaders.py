@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from rma_graphql.service import queries
+from rma_graphql.service import catalog, queries
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -21,6 +21,11 @@ class Loaders:
     comments: DataLoader[str, list[Row]]
     locations: DataLoader[str, Row | None]
     organizations: DataLoader[str, Row | None]
+    products: DataLoader[str, Row | None]
+    customers: DataLoader[str, Row | None]
+    skus_by_product: DataLoader[str, list[Row]]
+    stock_by_sku: DataLoader[str, list[Row]]
+    lines_by_order: DataLoader[str, list[Row]]
 
 
 def make_loaders(uow: UnitOfWork) -> Loaders:
@@ -40,4 +45,9 @@ def make_loaders(uow: UnitOfWork) -> Loaders:
         comments=children("comments"),
         locations=by_id("locations"),
         organizations=by_id("organizations"),
+        products=DataLoader(load_fn=partial(catalog.by_id, uow, "products")),
+        customers=DataLoader(load_fn=partial(catalog.by_id, uow, "customers")),
+        skus_by_product=DataLoader(load_fn=partial(catalog.children, uow, "skus_by_product")),
+        stock_by_sku=DataLoader(load_fn=partial(catalog.children, uow, "stock_by_sku")),
+        lines_by_order=DataLoader(load_fn=partial(catalog.children, uow, "lines_by_order")),
     )

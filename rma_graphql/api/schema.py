@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from rma_graphql.api import inputs
+from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter
 from rma_graphql.api.inputs import (
@@ -523,8 +524,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     if not introspection:
         extensions.append(DisableIntrospection)
     return RmaSchema(
-        query=Query,
-        mutation=strawberry.tools.merge_types("Mutation", (Mutation, AccountMutation)),
+        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery)),
+        mutation=strawberry.tools.merge_types("Mutation", (Mutation, CatalogMutation, AccountMutation)),
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

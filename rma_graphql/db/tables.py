@@ -307,6 +307,109 @@ class RmaOrderRevisionRow(SQLModel, table=True):
     state: dict[str, Any] = _json(nullable=False)
 
 
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+    __table_args__ = (Index("ix_product_created", "organization_id", "created_at", "id"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    name: str = Field(max_length=200)
+    description: str | None = None
+    price: int = 0
+    currency: str = Field(max_length=3)
+    search_text: str = ""
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Sku(SQLModel, table=True):
+    __tablename__ = "sku"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "code", name="uq_sku_code"),
+        Index("ix_sku_product", "product_id", "created_at"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    product_id: str = _id(foreign="product.id")
+    code: str = Field(max_length=255)
+    variation: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _time()
+
+
+class SkuStock(SQLModel, table=True):
+    """Units of a SKU on hand at a location."""
+
+    __tablename__ = "sku_stock"
+
+    sku_id: str = _id(primary_key=True, foreign="sku.id")
+    location_id: str = _id(primary_key=True, foreign="location.id")
+    organization_id: str = _id(foreign="organization.id")
+    quantity: int = 0
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (Index("ix_customer_created", "organization_id", "created_at", "id"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=50)
+    address: dict[str, Any] | None = _json()
+    search_text: str = ""
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class SalesOrder(SQLModel, table=True):
+    """A customer's order: what an RMA order returns goods from."""
+
+    __tablename__ = "sales_order"
+    __table_args__ = (
+        # A missing tpAppId is stored as "" so that it counts as its own value.
+        UniqueConstraint(
+            "organization_id", "tp_app_key", "external_reference", name="uq_sales_order_reference"
+        ),
+        Index("ix_sales_order_created", "organization_id", "created_at", "id"),
+        Index("ix_sales_order_customer", "customer_id"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    external_reference: str = Field(max_length=255)
+    tp_app_id: str | None = Field(default=None, max_length=255)
+    tp_app_key: str = Field(default="", max_length=255)
+    customer_id: str | None = Field(
+        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("customer.id"), nullable=True)
+    )
+    currency: str = Field(max_length=3)
+    shipping_amount: int = 0
+    status: str = Field(max_length=20)
+    ordered_at: datetime = _time()
+    shipped_at: datetime | None = _time(nullable=True)
+    delivered_at: datetime | None = _time(nullable=True)
+    search_text: str = ""
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class SalesOrderLine(SQLModel, table=True):
+    __tablename__ = "sales_order_line"
+    __table_args__ = (Index("ix_sales_order_line_order", "order_id", "position"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    order_id: str = _id(foreign="sales_order.id")
+    position: int
+    sku_id: str = Field(sa_column=Column(String(ID_LENGTH), ForeignKey("sku.id"), nullable=False))
+    sku: str = Field(max_length=255)
+    label: str = Field(max_length=255)
+    quantity: int
+    unit_price: int
+
+
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
 location: Table = Location.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_configuration: Table = RmaConfiguration.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -322,4 +425,10 @@ app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLM
 revoked_token: Table = RevokedToken.__table__  # type: ignore[attr-defined]  # set by SQLModel
 server_secret: Table = ServerSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rate_limit_counter: Table = RateLimitCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel
+product: Table = Product.__table__  # type: ignore[attr-defined]  # set by SQLModel
+sku: Table = Sku.__table__  # type: ignore[attr-defined]  # set by SQLModel
+sku_stock: Table = SkuStock.__table__  # type: ignore[attr-defined]  # set by SQLModel
+customer: Table = Customer.__table__  # type: ignore[attr-defined]  # set by SQLModel
+sales_order: Table = SalesOrder.__table__  # type: ignore[attr-defined]  # set by SQLModel
+sales_order_line: Table = SalesOrderLine.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -17,6 +17,15 @@ PROCESS_RMA_ORDERS = "process_rma_orders"
 VIEW_RMA_CONFIGURATIONS = "view_rma_configurations"
 CREATE_RMA_CONFIGURATIONS = "create_rma_configurations"
 EDIT_RMA_CONFIGURATIONS = "edit_rma_configurations"
+VIEW_PRODUCTS = "view_products"
+CREATE_PRODUCTS = "create_products"
+EDIT_PRODUCTS = "edit_products"
+VIEW_CUSTOMERS = "view_customers"
+CREATE_CUSTOMERS = "create_customers"
+EDIT_CUSTOMERS = "edit_customers"
+VIEW_ORDERS = "view_orders"
+CREATE_ORDERS = "create_orders"
+EDIT_ORDERS = "edit_orders"
 VIEW_ORGANIZATIONS = "view_organizations"
 EDIT_ORGANIZATIONS = "edit_organizations"
 
@@ -25,14 +34,24 @@ SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
     VIEW_RMA_CONFIGURATIONS,
     CREATE_RMA_CONFIGURATIONS,
     EDIT_RMA_CONFIGURATIONS,
+    VIEW_PRODUCTS,
+    CREATE_PRODUCTS,
+    EDIT_PRODUCTS,
+    VIEW_CUSTOMERS,
+    CREATE_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    VIEW_ORDERS,
+    CREATE_ORDERS,
+    EDIT_ORDERS,
     VIEW_ORGANIZATIONS,
     EDIT_ORGANIZATIONS,
 }
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: SCOPES,
-    Role.AGENT: RMA_ORDER_SCOPES | {VIEW_RMA_CONFIGURATIONS},
-    Role.INSPECTOR: frozenset({VIEW_RMA_ORDERS, PROCESS_RMA_ORDERS}),
+    # Agents look up what was bought and by whom; the warehouse what a SKU is.
+    Role.AGENT: RMA_ORDER_SCOPES | {VIEW_RMA_CONFIGURATIONS, VIEW_PRODUCTS, VIEW_CUSTOMERS, VIEW_ORDERS},
+    Role.INSPECTOR: frozenset({VIEW_RMA_ORDERS, PROCESS_RMA_ORDERS, VIEW_PRODUCTS}),
     # What a customer may do is narrowed further to its own RMA orders and the actions below.
     Role.CUSTOMER: frozenset({VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS}),
 }

@@ -134,3 +134,13 @@ class ActorType(StrEnum):
     USER = "USER"
     API_CLIENT = "API_CLIENT"
     SYSTEM = "SYSTEM"
+
+
+class OrderStatus(StrEnum):
+    """Where a customer's order stands; only shipped goods can come back."""
+
+    PENDING = "PENDING"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELED = "CANCELED"

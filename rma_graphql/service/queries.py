@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import rma_from_row
@@ -240,14 +240,26 @@ async def list_rma_orders(
     after: str | None,
     sort: str,
 ) -> Page:
+    return await keyset_page(uow, t.rma_order, _conditions(caller, f), first=first, after=after, sort=sort)
+
+
+async def keyset_page(
+    uow: UnitOfWork,
+    table: Table,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    first: int,
+    after: str | None,
+    sort: str = "CREATED_AT_DESC",
+) -> Page:
+    """One page of a table's matching rows, in the sort's order, after a cursor."""
     if first < 0 or first > MAX_PAGE:
         raise BadUserInputError(f"first must be between 0 and {MAX_PAGE}.", "first")
     column_name, descending = SORTS[sort]
-    column = t.rma_order.c[column_name]
-    key = t.rma_order.c.id
-    conditions = _conditions(caller, f)
-    count_query = select(func.count()).select_from(t.rma_order).where(*conditions)
-    query: Select[Any] = select(t.rma_order).where(*conditions)
+    column = table.c[column_name]
+    key = table.c.id
+    count_query = select(func.count()).select_from(table).where(*conditions)
+    query: Select[Any] = select(table).where(*conditions)
     if after is not None:
         value, row_id = _decode_cursor(sort, after)
         if descending:

@@ -16,6 +16,7 @@ from rma_graphql.service.accounts import (
     create_user,
 )
 from rma_graphql.service.unit_of_work import UnitOfWork
+from tests.api.test_catalog import ORDER, catalog, order_input
 from tests.api.test_subscriptions import live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import LOG_IN, bearer, create, rma_input, snapshot
@@ -24,13 +25,16 @@ from tests.ws import SubscriptionClient
 V, C, E, P = "view_rma_orders", "create_rma_orders", "edit_rma_orders", "process_rma_orders"
 VC, CC, EC = "view_rma_configurations", "create_rma_configurations", "edit_rma_configurations"
 VO, EO = "view_organizations", "edit_organizations"
-EVERY_SCOPE = {V, C, E, P, VC, CC, EC, VO, EO}
+VP, CP, EP = "view_products", "create_products", "edit_products"
+VCu, CCu, ECu = "view_customers", "create_customers", "edit_customers"
+VOr, COr, EOr = "view_orders", "create_orders", "edit_orders"
+EVERY_SCOPE = {V, C, E, P, VC, CC, EC, VO, EO, VP, CP, EP, VCu, CCu, ECu, VOr, COr, EOr}
 
 # CONTRACT §8, written out independently of the code that enforces it.
 ROLE_SCOPES = {
     "ADMIN": EVERY_SCOPE,
-    "AGENT": {V, C, E, P, VC},
-    "INSPECTOR": {V, P},
+    "AGENT": {V, C, E, P, VC, VP, VCu, VOr},
+    "INSPECTOR": {V, P, VP},
     "CUSTOMER": {V, C, E},
 }
 
@@ -84,6 +88,36 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
     ),
     "locationCreate": ('mutation { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } }', EC),
     "organizationUpdate": ('mutation { organizationUpdate(input: {name: "Renamed"}) { id } }', EO),
+    "product": ("query($productId: String!) { product(id: $productId) { id } }", VP),
+    "products": ("{ products { totalCount } }", VP),
+    "sku": ('{ sku(sku: "SHIRT-M") { id } }', VP),
+    "customer": ("query($customerId: String!) { customer(id: $customerId) { id } }", VCu),
+    "customers": ("{ customers { totalCount } }", VCu),
+    "order": ("query($orderId: String!) { order(id: $orderId) { id } }", VOr),
+    "orders": ("{ orders { totalCount } }", VOr),
+    "productCreate": ('mutation { productCreate(input: {name: "Hat"}) { id } }', CP),
+    "productUpdate": (
+        'mutation($productId: String!) { productUpdate(id: $productId, input: {name: "Tee"}) { id } }',
+        EP,
+    ),
+    "skuCreate": (
+        'mutation($productId: String!) { skuCreate(input: {productId: $productId, sku: "NEW-SKU"}) { id } }',
+        CP,
+    ),
+    "skuUpdate": ('mutation($skuId: String!) { skuUpdate(id: $skuId, input: {variation: "XL"}) { id } }', EP),
+    "customerCreate": ('mutation { customerCreate(input: {name: "Bob"}) { id } }', CCu),
+    "customerUpdate": (
+        'mutation($customerId: String!) { customerUpdate(id: $customerId, input: {name: "Ada L."}) { id } }',
+        ECu,
+    ),
+    "orderCreate": (
+        'mutation { orderCreate(input: {externalReference: "SO-NEW", lines: [{sku: "SHIRT-M", quantity: 1}]}) { id } }',
+        COr,
+    ),
+    "orderUpdate": (
+        "mutation($orderId: String!) { orderUpdate(id: $orderId, input: {status: PAID, shippedAt: null, deliveredAt: null}) { id } }",
+        EOr,
+    ),
 }
 
 PRINCIPALS = [
@@ -149,7 +183,16 @@ def customer_input(**overrides: Any) -> dict[str, Any]:
 async def _ids(gql: GraphQLClient) -> dict[str, Any]:
     data = await gql.data("{ rmaConfigurations { id locationId } }")
     configuration = data["rmaConfigurations"][0]
-    return {"configurationId": configuration["id"], "locationId": configuration["locationId"]}
+    made = await catalog(gql)
+    order = (await gql.data(ORDER, {"input": order_input(made["customer"]["id"])}))["orderCreate"]
+    return {
+        "configurationId": configuration["id"],
+        "locationId": configuration["locationId"],
+        "productId": made["product"]["id"],
+        "skuId": made["skus"][0]["id"],
+        "customerId": made["customer"]["id"],
+        "orderId": order["id"],
+    }
 
 
 async def _run(http: httpx.AsyncClient, name: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from rma_graphql.config import Settings
+from rma_graphql.domain.access import SCOPES
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port
 from tests.helpers import LOG_IN, bearer
 
@@ -179,6 +180,6 @@ def test_serve_prints_demo_credentials_and_a_working_token() -> None:
             process.stdout.close()
 
     assert set(values) == {"client_id", "client_secret"}
-    assert len(viewer["data"]["viewer"]["scopes"]) == 9
+    assert viewer["data"]["viewer"]["scopes"] == sorted(SCOPES)
     assert '"token_type":"bearer"' in exchanged.stdout
     assert "Bearer ey" in page

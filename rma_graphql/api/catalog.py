@@ -1,0 +1,590 @@
+"""GraphQL for the sales side: products, SKUs and stock, customers, orders."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from rma_graphql.api.enums import OrderStatus
+from rma_graphql.api.inputs import _utc, parse_uuid, text
+from rma_graphql.api.permissions import scoped
+from rma_graphql.api.types import Location, PageInfo
+from rma_graphql.domain import access
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.service import catalog
+from rma_graphql.service.currency import to_major
+from rma_graphql.service.queries import Page
+
+Row = Mapping[Any, Any]
+
+
+def _ctx(info: Info) -> Any:
+    return info.context
+
+
+# Types
+
+
+@strawberry.type
+class Address:
+    address: str | None = None
+    address_complement: str | None = None
+    city: str | None = None
+    zipcode: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> "Address | None":
+        if data is None:
+            return None
+        return cls(
+            address=data.get("address"),
+            address_complement=data.get("addressComplement"),
+            city=data.get("city"),
+            zipcode=data.get("zipcode"),
+            country=data.get("country"),
+        )
+
+
+@strawberry.type
+class SkuStock:
+    quantity: int
+    location_id: strawberry.ID
+    row: strawberry.Private[Row]
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        found = await _ctx(info).loaders.locations.load(self.row["location_id"])
+        return Location.from_row(found)
+
+
+@strawberry.type
+class Sku:
+    id: strawberry.ID
+    sku: str
+    variation: str | None
+    created_at: datetime
+    row: strawberry.Private[Row]
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Sku":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            sku=row["code"],
+            variation=row["variation"],
+            created_at=row["created_at"],
+            row=row,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> "Product":
+        return Product.from_row(await _ctx(info).loaders.products.load(self.row["product_id"]))
+
+    @strawberry.field(description="Units on hand, per location.")
+    async def stock(self, info: Info) -> list[SkuStock]:
+        rows = await _ctx(info).loaders.stock_by_sku.load(self.row["id"])
+        return [
+            SkuStock(quantity=r["quantity"], location_id=strawberry.ID(r["location_id"]), row=r) for r in rows
+        ]
+
+
+@strawberry.type
+class Product:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    price: float
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[Row]
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Product":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            name=row["name"],
+            description=row["description"],
+            price=to_major(row["price"], row["currency"]),
+            currency=row["currency"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            row=row,
+        )
+
+    @strawberry.field
+    async def skus(self, info: Info) -> list[Sku]:
+        return [Sku.from_row(r) for r in await _ctx(info).loaders.skus_by_product.load(self.row["id"])]
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    address: Address | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Customer":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            name=row["name"],
+            email=row["email"],
+            phone=row["phone"],
+            address=Address.from_json(row["address"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    sku: str
+    label: str
+    quantity: int
+    unit_price: float
+
+
+@strawberry.type
+class Order:
+    id: strawberry.ID
+    external_reference: str
+    tp_app_id: str | None
+    currency: str
+    shipping_amount: float
+    status: OrderStatus
+    ordered_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[Row]
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Order":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            external_reference=row["external_reference"],
+            tp_app_id=row["tp_app_id"],
+            currency=row["currency"],
+            shipping_amount=to_major(row["shipping_amount"], row["currency"]),
+            status=OrderStatus(row["status"]),
+            ordered_at=row["ordered_at"],
+            shipped_at=row["shipped_at"],
+            delivered_at=row["delivered_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            row=row,
+        )
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        if self.row["customer_id"] is None:
+            return None
+        return Customer.from_row(await _ctx(info).loaders.customers.load(self.row["customer_id"]))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        currency = self.row["currency"]
+        return [
+            OrderLine(
+                id=strawberry.ID(r["id"]),
+                sku=r["sku"],
+                label=r["label"],
+                quantity=r["quantity"],
+                unit_price=to_major(r["unit_price"], currency),
+            )
+            for r in await _ctx(info).loaders.lines_by_order.load(self.row["id"])
+        ]
+
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    """Named after its node: ``ProductConnection``, ``OrderConnection``…"""
+
+    edges: list[Edge[T]]
+    nodes: list[T]
+    page_info: PageInfo
+    total_count: int
+
+
+def _page(page: Page, nodes: list[T]) -> Connection[T]:
+    return Connection(
+        edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        total_count=page.total_count,
+    )
+
+
+# Inputs
+
+
+@strawberry.input
+class StockLevelInput:
+    location_id: str
+    quantity: int
+
+
+def _stock(levels: list[StockLevelInput] | None, path: str) -> list[catalog.StockLevel]:
+    return [
+        catalog.StockLevel(parse_uuid(level.location_id, f"{path}[{i}].locationId"), level.quantity)
+        for i, level in enumerate(levels or [])
+    ]
+
+
+@strawberry.input
+class ProductCreateInput:
+    name: str
+    description: str | None = None
+    price: float = 0
+    currency: str = "EUR"
+
+
+@strawberry.input
+class ProductUpdateInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    price: float | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class SkuCreateInput:
+    product_id: str
+    sku: str
+    variation: str | None = None
+    stock: list[StockLevelInput] | None = None
+
+
+@strawberry.input
+class SkuUpdateInput:
+    variation: str | None = strawberry.UNSET
+    stock: list[StockLevelInput] | None = strawberry.UNSET
+
+
+@strawberry.input
+class AddressInput:
+    address: str | None = None
+    address_complement: str | None = None
+    city: str | None = None
+    zipcode: str | None = None
+    country: str | None = None
+
+    def to_json(self, path: str) -> dict[str, Any]:
+        data = {
+            "address": text(self.address, f"{path}.address", 500),
+            "addressComplement": text(self.address_complement, f"{path}.addressComplement", 500),
+            "city": text(self.city, f"{path}.city"),
+            "zipcode": text(self.zipcode, f"{path}.zipcode", 20),
+            "country": text(self.country, f"{path}.country", 100),
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@strawberry.input
+class CustomerCreateInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address: AddressInput | None = None
+
+
+@strawberry.input
+class CustomerUpdateInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class OrderLineInput:
+    sku: str
+    quantity: int
+    unit_price: float | None = strawberry.field(default=None, description="Default: the product's price.")
+    label: str | None = strawberry.field(
+        default=None, description="Default: the product's name and variation."
+    )
+
+
+@strawberry.input
+class OrderCreateInput:
+    external_reference: str
+    lines: list[OrderLineInput]
+    currency: str = "EUR"
+    tp_app_id: str | None = None
+    customer_id: str | None = None
+    shipping_amount: float = 0
+    status: OrderStatus = OrderStatus.PENDING
+    ordered_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@strawberry.input
+class OrderUpdateInput:
+    status: OrderStatus | None = strawberry.UNSET
+    customer_id: str | None = strawberry.UNSET
+    shipping_amount: float | None = strawberry.UNSET
+    shipped_at: datetime | None = strawberry.UNSET
+    delivered_at: datetime | None = strawberry.UNSET
+
+
+@strawberry.input
+class CatalogFilterInput:
+    search: str | None = None
+
+
+@strawberry.input
+class OrderFilterInput:
+    search: str | None = None
+    status: list[OrderStatus] | None = None
+    customer_id: str | None = None
+    ordered_after: datetime | None = None
+    ordered_before: datetime | None = None
+
+
+def _given(data: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(data, name) for name in names if getattr(data, name) is not strawberry.UNSET}
+
+
+def _required(values: dict[str, Any], name: str, path: str) -> None:
+    if name in values and (
+        values[name] is None or (isinstance(values[name], str) and not values[name].strip())
+    ):
+        raise BadUserInputError("A value is required.", path)
+
+
+def _customer_values(data: Any, partial: bool) -> dict[str, Any]:
+    values = (
+        _given(data, ("name", "email", "phone", "address"))
+        if partial
+        else {
+            "name": data.name,
+            "email": data.email,
+            "phone": data.phone,
+            "address": data.address,
+        }
+    )
+    _required(values, "name", "input.name")
+    for name, limit in (("name", 200), ("email", 320), ("phone", 50)):
+        if name in values:
+            text(values[name], f"input.{name}", limit)
+    if values.get("address") is not None:
+        values["address"] = values["address"].to_json("input.address")
+    return values
+
+
+def _filter_search(search: str | None) -> str | None:
+    return text(search, "filter.search")
+
+
+# Operations
+
+
+async def _found(info: Info, kind: str, id: str, label: str) -> Row:
+    row_id = parse_uuid(id, "id")
+    row = await catalog.row(_ctx(info).uow, _ctx(info).caller, kind, row_id)
+    if row is None:
+        raise NotFoundError(f"{label} {row_id} not found.", row_id)
+    return row
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(**scoped(access.VIEW_PRODUCTS))
+    async def product(self, info: Info, id: str) -> Product | None:
+        return Product.from_row(await _found(info, "products", id, "Product"))
+
+    @strawberry.field(**scoped(access.VIEW_PRODUCTS))
+    async def products(
+        self, info: Info, filter: CatalogFilterInput | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[Product]:
+        ctx = _ctx(info)
+        f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
+        page = await catalog.page(ctx.uow, ctx.caller, "products", f, first=first, after=after)
+        return _page(page, [Product.from_row(r) for r in page.rows])
+
+    @strawberry.field(description="A SKU by its id or by its code.", **scoped(access.VIEW_PRODUCTS))
+    async def sku(self, info: Info, id: str | None = None, sku: str | None = None) -> Sku | None:
+        ctx = _ctx(info)
+        if (id is None) == (sku is None):
+            raise BadUserInputError("Give exactly one of id and sku.", "id" if id else "sku")
+        if id is not None:
+            return Sku.from_row(await _found(info, "skus", id, "SKU"))
+        row = await catalog.sku_by_code(ctx.uow, ctx.caller, sku or "")
+        if row is None:
+            raise NotFoundError(f"SKU {sku!r} not found.", sku)
+        return Sku.from_row(row)
+
+    @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
+    async def customer(self, info: Info, id: str) -> Customer | None:
+        return Customer.from_row(await _found(info, "customers", id, "Customer"))
+
+    @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
+    async def customers(
+        self, info: Info, filter: CatalogFilterInput | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[Customer]:
+        ctx = _ctx(info)
+        f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
+        page = await catalog.page(ctx.uow, ctx.caller, "customers", f, first=first, after=after)
+        return _page(page, [Customer.from_row(r) for r in page.rows])
+
+    @strawberry.field(**scoped(access.VIEW_ORDERS))
+    async def order(self, info: Info, id: str) -> Order | None:
+        return Order.from_row(await _found(info, "orders", id, "Order"))
+
+    @strawberry.field(**scoped(access.VIEW_ORDERS))
+    async def orders(
+        self, info: Info, filter: OrderFilterInput | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[Order]:
+        ctx = _ctx(info)
+        given = filter or OrderFilterInput()
+        f = catalog.order_filter(
+            search=_filter_search(given.search),
+            statuses=[status.value for status in given.status] if given.status else None,
+            customer_id=parse_uuid(given.customer_id, "filter.customerId") if given.customer_id else None,
+            ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
+            ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),
+        )
+        page = await catalog.page(ctx.uow, ctx.caller, "orders", f, first=first, after=after)
+        return _page(page, [Order.from_row(r) for r in page.rows])
+
+
+@strawberry.type
+class CatalogMutation:
+    @strawberry.mutation(**scoped(access.CREATE_PRODUCTS))
+    async def product_create(self, info: Info, input: ProductCreateInput) -> Product:
+        ctx = _ctx(info)
+        text(input.name, "input.name", 200, required=True)
+        text(input.description, "input.description", 10_000)
+        product_id = await catalog.create_product(
+            ctx.uow,
+            ctx.caller,
+            name=input.name,
+            description=input.description,
+            price=input.price,
+            currency=input.currency,
+        )
+        return Product.from_row(await _found(info, "products", product_id, "Product"))
+
+    @strawberry.mutation(**scoped(access.EDIT_PRODUCTS))
+    async def product_update(self, info: Info, id: str, input: ProductUpdateInput) -> Product:
+        ctx = _ctx(info)
+        product_id = parse_uuid(id, "id")
+        values = _given(input, ("name", "description", "price", "currency"))
+        for name in ("name", "price", "currency"):
+            _required(values, name, f"input.{name}")
+        text(values.get("name"), "input.name", 200)
+        text(values.get("description"), "input.description", 10_000)
+        await catalog.update_product(ctx.uow, ctx.caller, product_id, values)
+        return Product.from_row(await _found(info, "products", product_id, "Product"))
+
+    @strawberry.mutation(**scoped(access.CREATE_PRODUCTS))
+    async def sku_create(self, info: Info, input: SkuCreateInput) -> Sku:
+        ctx = _ctx(info)
+        text(input.sku, "input.sku", required=True)
+        text(input.variation, "input.variation")
+        sku_id = await catalog.create_sku(
+            ctx.uow,
+            ctx.caller,
+            product_id=parse_uuid(input.product_id, "input.productId"),
+            code=input.sku.strip(),
+            variation=input.variation,
+            stock=_stock(input.stock, "input.stock"),
+        )
+        return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
+
+    @strawberry.mutation(
+        description="Change a SKU; `stock` sets the quantity at each location given.",
+        **scoped(access.EDIT_PRODUCTS),
+    )
+    async def sku_update(self, info: Info, id: str, input: SkuUpdateInput) -> Sku:
+        ctx = _ctx(info)
+        sku_id = parse_uuid(id, "id")
+        values = _given(input, ("variation",))
+        text(values.get("variation"), "input.variation")
+        stock = None if input.stock is strawberry.UNSET else _stock(input.stock, "input.stock")
+        await catalog.update_sku(ctx.uow, ctx.caller, sku_id, values=values, stock=stock)
+        return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
+
+    @strawberry.mutation(**scoped(access.CREATE_CUSTOMERS))
+    async def customer_create(self, info: Info, input: CustomerCreateInput) -> Customer:
+        ctx = _ctx(info)
+        customer_id = await catalog.create_customer(
+            ctx.uow, ctx.caller, _customer_values(input, partial=False)
+        )
+        return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
+
+    @strawberry.mutation(**scoped(access.EDIT_CUSTOMERS))
+    async def customer_update(self, info: Info, id: str, input: CustomerUpdateInput) -> Customer:
+        ctx = _ctx(info)
+        customer_id = parse_uuid(id, "id")
+        await catalog.update_customer(ctx.uow, ctx.caller, customer_id, _customer_values(input, partial=True))
+        return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
+
+    @strawberry.mutation(**scoped(access.CREATE_ORDERS))
+    async def order_create(self, info: Info, input: OrderCreateInput) -> Order:
+        ctx = _ctx(info)
+        text(input.external_reference, "input.externalReference", required=True)
+        text(input.tp_app_id, "input.tpAppId")
+        command = catalog.CreateOrder(
+            external_reference=input.external_reference,
+            lines=[
+                catalog.OrderLineCommand(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    label=text(line.label, f"input.lines[{i}].label"),
+                )
+                for i, line in enumerate(input.lines)
+            ],
+            currency=input.currency,
+            tp_app_id=input.tp_app_id,
+            customer_id=parse_uuid(input.customer_id, "input.customerId") if input.customer_id else None,
+            shipping_amount=input.shipping_amount,
+            status=input.status,
+            ordered_at=_utc(input.ordered_at, "input.orderedAt"),
+            shipped_at=_utc(input.shipped_at, "input.shippedAt"),
+            delivered_at=_utc(input.delivered_at, "input.deliveredAt"),
+        )
+        order_id = await catalog.create_order(ctx.uow, ctx.caller, command)
+        return Order.from_row(await _found(info, "orders", order_id, "Order"))
+
+    @strawberry.mutation(**scoped(access.EDIT_ORDERS))
+    async def order_update(self, info: Info, id: str, input: OrderUpdateInput) -> Order:
+        ctx = _ctx(info)
+        order_id = parse_uuid(id, "id")
+        values = _given(input, ("status", "customer_id", "shipping_amount", "shipped_at", "delivered_at"))
+        _required(values, "status", "input.status")
+        _required(values, "shipping_amount", "input.shippingAmount")
+        if values.get("customer_id") is not None:
+            values["customer_id"] = parse_uuid(values["customer_id"], "input.customerId")
+        for name, path in (("shipped_at", "input.shippedAt"), ("delivered_at", "input.deliveredAt")):
+            if name in values:
+                values[name] = _utc(values[name], path)
+        if "status" in values:
+            values["status"] = values["status"].value
+        await catalog.update_order(ctx.uow, ctx.caller, order_id, values)
+        return Order.from_row(await _found(info, "orders", order_id, "Order"))

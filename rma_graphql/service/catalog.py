@@ -1,0 +1,468 @@
+"""The sales side: products, SKUs with their stock per location, customers and their orders.
+
+Every function takes the values already converted at the API edge (amounts in major units,
+converted here with the currency) and the GraphQL path of each input for its errors.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.statuses import OrderStatus
+from rma_graphql.service.currency import to_minor, validate_currency
+from rma_graphql.service.queries import Page, keyset_page
+from rma_graphql.service.rma_orders import Caller
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+Row = Mapping[Any, Any]
+MAX_STOCK = 10**9
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _search_text(*parts: str | None) -> str:
+    return "\n".join(part.casefold() for part in parts if part)
+
+
+async def _owned(conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str) -> Row:
+    result = await conn.execute(
+        select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
+    )
+    row = result.mappings().first()
+    if row is None:
+        raise NotFoundError(f"{kind} {row_id} not found.", row_id)
+    return row
+
+
+async def _reference(
+    conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str, path: str
+) -> Row:
+    """A row an input points at: unknown or another organization's is bad input, not NOT_FOUND."""
+    result = await conn.execute(
+        select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
+    )
+    row = result.mappings().first()
+    if row is None:
+        raise BadUserInputError(f"Unknown {kind} {row_id}.", path)
+    return row
+
+
+# Products and SKUs
+
+
+async def create_product(
+    uow: UnitOfWork, caller: Caller, *, name: str, description: str | None, price: float, currency: str
+) -> str:
+    currency = validate_currency(currency, "input.currency")
+    product_id = str(uuid.uuid4())
+    now = _now()
+    async with uow.transaction() as conn:
+        await conn.execute(
+            insert(t.product).values(
+                id=product_id,
+                organization_id=caller.organization_id,
+                name=name,
+                description=description,
+                price=to_minor(price, currency, "input.price"),
+                currency=currency,
+                search_text=_search_text(name, description),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return product_id
+
+
+async def update_product(uow: UnitOfWork, caller: Caller, product_id: str, values: dict[str, Any]) -> None:
+    async with uow.transaction() as conn:
+        row = await _owned(conn, t.product, caller, product_id, "Product")
+        currency = (
+            validate_currency(values["currency"], "input.currency")
+            if "currency" in values
+            else row["currency"]
+        )
+        columns = dict(values)
+        if "currency" in columns:
+            columns["currency"] = currency
+        if "price" in columns:
+            columns["price"] = to_minor(columns["price"], currency, "input.price")
+        merged = {**row, **columns}
+        columns["search_text"] = _search_text(merged["name"], merged["description"])
+        await conn.execute(
+            update(t.product).where(t.product.c.id == product_id).values(updated_at=_now(), **columns)
+        )
+
+
+@dataclass
+class StockLevel:
+    location_id: str
+    quantity: int
+
+
+async def _set_stock(
+    conn: AsyncConnection, caller: Caller, sku_id: str, stock: Sequence[StockLevel], path: str
+) -> None:
+    seen: set[str] = set()
+    for i, level in enumerate(stock):
+        if level.location_id in seen:
+            raise BadUserInputError("A location appears twice.", f"{path}[{i}].locationId")
+        seen.add(level.location_id)
+        if not 0 <= level.quantity <= MAX_STOCK:
+            raise BadUserInputError(
+                f"A stock quantity is between 0 and {MAX_STOCK}.", f"{path}[{i}].quantity"
+            )
+        await _reference(conn, t.location, caller, level.location_id, "location", f"{path}[{i}].locationId")
+        table = t.sku_stock
+        key = (table.c.sku_id == sku_id, table.c.location_id == level.location_id)
+        changed = await conn.execute(update(table).where(*key).values(quantity=level.quantity))
+        if changed.rowcount == 0:
+            await conn.execute(
+                insert(table).values(
+                    sku_id=sku_id,
+                    location_id=level.location_id,
+                    organization_id=caller.organization_id,
+                    quantity=level.quantity,
+                )
+            )
+
+
+async def create_sku(
+    uow: UnitOfWork,
+    caller: Caller,
+    *,
+    product_id: str,
+    code: str,
+    variation: str | None,
+    stock: Sequence[StockLevel],
+) -> str:
+    sku_id = str(uuid.uuid4())
+    taken = BadUserInputError(f"The SKU {code!r} already exists.", "input.sku")
+    try:
+        async with uow.transaction() as conn:
+            await _reference(conn, t.product, caller, product_id, "product", "input.productId")
+            existing = await conn.execute(
+                select(t.sku.c.id).where(
+                    t.sku.c.organization_id == caller.organization_id, t.sku.c.code == code
+                )
+            )
+            if existing.first() is not None:
+                raise taken
+            await conn.execute(
+                insert(t.sku).values(
+                    id=sku_id,
+                    organization_id=caller.organization_id,
+                    product_id=product_id,
+                    code=code,
+                    variation=variation,
+                    created_at=_now(),
+                )
+            )
+            await _set_stock(conn, caller, sku_id, stock, "input.stock")
+    except IntegrityError:
+        raise taken from None  # a concurrent create took the code between the check and the insert
+    return sku_id
+
+
+async def update_sku(
+    uow: UnitOfWork,
+    caller: Caller,
+    sku_id: str,
+    *,
+    values: dict[str, Any],
+    stock: Sequence[StockLevel] | None,
+) -> None:
+    """Change a SKU's variation, and set its stock at the locations given (others keep theirs)."""
+    async with uow.transaction() as conn:
+        await _owned(conn, t.sku, caller, sku_id, "SKU")
+        if values:
+            await conn.execute(update(t.sku).where(t.sku.c.id == sku_id).values(**values))
+        if stock is not None:
+            await _set_stock(conn, caller, sku_id, stock, "input.stock")
+
+
+# Customers
+
+
+async def create_customer(uow: UnitOfWork, caller: Caller, values: dict[str, Any]) -> str:
+    customer_id = str(uuid.uuid4())
+    now = _now()
+    async with uow.transaction() as conn:
+        await conn.execute(
+            insert(t.customer).values(
+                id=customer_id,
+                organization_id=caller.organization_id,
+                search_text=_search_text(values["name"], values.get("email"), values.get("phone")),
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        )
+    return customer_id
+
+
+async def update_customer(uow: UnitOfWork, caller: Caller, customer_id: str, values: dict[str, Any]) -> None:
+    async with uow.transaction() as conn:
+        row = await _owned(conn, t.customer, caller, customer_id, "Customer")
+        merged = {**row, **values}
+        await conn.execute(
+            update(t.customer)
+            .where(t.customer.c.id == customer_id)
+            .values(
+                updated_at=_now(),
+                search_text=_search_text(merged["name"], merged["email"], merged["phone"]),
+                **values,
+            )
+        )
+
+
+# Orders
+
+
+@dataclass
+class OrderLineCommand:
+    sku: str
+    quantity: int
+    unit_price: float | None = None
+    label: str | None = None
+
+
+@dataclass
+class CreateOrder:
+    external_reference: str
+    lines: list[OrderLineCommand]
+    currency: str
+    tp_app_id: str | None = None
+    customer_id: str | None = None
+    shipping_amount: float = 0
+    status: OrderStatus = OrderStatus.PENDING
+    ordered_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_dates(
+    status: str, ordered_at: datetime, shipped_at: datetime | None, delivered_at: datetime | None
+) -> None:
+    if status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and shipped_at is None:
+        raise BadUserInputError(f"An order that is {status} needs shippedAt.", "input.shippedAt")
+    if status == OrderStatus.DELIVERED and delivered_at is None:
+        raise BadUserInputError("A DELIVERED order needs deliveredAt.", "input.deliveredAt")
+    if shipped_at is not None and shipped_at < ordered_at:
+        raise BadUserInputError("An order cannot ship before it was placed.", "input.shippedAt")
+    if delivered_at is not None and (shipped_at is None or delivered_at < shipped_at):
+        raise BadUserInputError("An order is delivered after it shipped.", "input.deliveredAt")
+
+
+async def create_order(uow: UnitOfWork, caller: Caller, command: CreateOrder) -> str:
+    currency = validate_currency(command.currency, "input.currency")
+    if not command.lines:
+        raise BadUserInputError("An order has at least one line.", "input.lines")
+    now = _now()
+    ordered_at = command.ordered_at or now
+    _check_dates(command.status, ordered_at, command.shipped_at, command.delivered_at)
+    order_id = str(uuid.uuid4())
+    duplicate = BadUserInputError(
+        "An order with this externalReference and tpAppId already exists.", "input.externalReference"
+    )
+    try:
+        async with uow.transaction() as conn:
+            if command.customer_id is not None:
+                await _reference(
+                    conn, t.customer, caller, command.customer_id, "customer", "input.customerId"
+                )
+            existing = await conn.execute(
+                select(t.sales_order.c.id).where(
+                    t.sales_order.c.organization_id == caller.organization_id,
+                    t.sales_order.c.tp_app_key == (command.tp_app_id or ""),
+                    t.sales_order.c.external_reference == command.external_reference,
+                )
+            )
+            if (found := existing.scalar_one_or_none()) is not None:
+                duplicate.details["existingId"] = found
+                raise duplicate
+            lines = await _order_lines(conn, caller, order_id, command.lines, currency)
+            await conn.execute(
+                insert(t.sales_order).values(
+                    id=order_id,
+                    organization_id=caller.organization_id,
+                    external_reference=command.external_reference,
+                    tp_app_id=command.tp_app_id,
+                    tp_app_key=command.tp_app_id or "",
+                    customer_id=command.customer_id,
+                    currency=currency,
+                    shipping_amount=to_minor(command.shipping_amount, currency, "input.shippingAmount"),
+                    status=command.status.value,
+                    ordered_at=ordered_at,
+                    shipped_at=command.shipped_at,
+                    delivered_at=command.delivered_at,
+                    search_text=_search_text(command.external_reference, *(line["sku"] for line in lines)),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await conn.execute(insert(t.sales_order_line), lines)
+    except IntegrityError:
+        raise duplicate from None  # a concurrent create took the reference
+    return order_id
+
+
+async def _order_lines(
+    conn: AsyncConnection, caller: Caller, order_id: str, commands: list[OrderLineCommand], currency: str
+) -> list[dict[str, Any]]:
+    codes = sorted({line.sku for line in commands})
+    result = await conn.execute(
+        select(t.sku, t.product.c.name, t.product.c.price, t.product.c.currency.label("product_currency"))
+        .join(t.product, t.product.c.id == t.sku.c.product_id)
+        .where(t.sku.c.organization_id == caller.organization_id, t.sku.c.code.in_(codes))
+    )
+    skus = {row["code"]: row for row in result.mappings()}
+    lines = []
+    for i, line in enumerate(commands):
+        path = f"input.lines[{i}]"
+        sku = skus.get(line.sku)
+        if sku is None:
+            raise BadUserInputError(f"Unknown SKU {line.sku!r}.", f"{path}.sku")
+        if line.quantity <= 0:
+            raise BadUserInputError("A quantity is at least 1.", f"{path}.quantity")
+        if line.unit_price is not None:
+            unit_price = to_minor(line.unit_price, currency, f"{path}.unitPrice")
+        elif sku["product_currency"] == currency:
+            unit_price = sku["price"]  # the catalog price when the order names none
+        else:
+            raise BadUserInputError(
+                f"The product is priced in {sku['product_currency']}: give unitPrice in {currency}.",
+                f"{path}.unitPrice",
+            )
+        label = line.label or " ".join(part for part in (sku["name"], sku["variation"]) if part)
+        lines.append(
+            {
+                "id": str(uuid.uuid4()),
+                "organization_id": caller.organization_id,
+                "order_id": order_id,
+                "position": i,
+                "sku_id": sku["id"],
+                "sku": sku["code"],
+                "label": label[:255],
+                "quantity": line.quantity,
+                "unit_price": unit_price,
+            }
+        )
+    return lines
+
+
+async def update_order(uow: UnitOfWork, caller: Caller, order_id: str, values: dict[str, Any]) -> None:
+    """Change an order's status, dates, customer or shipping amount (its lines stay as sold)."""
+    async with uow.transaction() as conn:
+        row = await _owned(conn, t.sales_order, caller, order_id, "Order")
+        columns = dict(values)
+        if columns.get("customer_id") is not None:
+            await _reference(conn, t.customer, caller, columns["customer_id"], "customer", "input.customerId")
+        if "shipping_amount" in columns:
+            columns["shipping_amount"] = to_minor(
+                columns["shipping_amount"], row["currency"], "input.shippingAmount"
+            )
+        if "status" in columns:
+            columns["status"] = OrderStatus(columns["status"]).value
+        merged = {**row, **columns}
+        _check_dates(merged["status"], merged["ordered_at"], merged["shipped_at"], merged["delivered_at"])
+        await conn.execute(
+            update(t.sales_order).where(t.sales_order.c.id == order_id).values(updated_at=_now(), **columns)
+        )
+
+
+# Reads
+
+
+@dataclass
+class CatalogFilter:
+    search: str | None = None
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+
+
+_TABLES = {"products": t.product, "customers": t.customer, "orders": t.sales_order, "skus": t.sku}
+
+
+async def row(uow: UnitOfWork, caller: Caller, kind: str, row_id: str) -> Row | None:
+    table = _TABLES[kind]
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
+        )
+        return result.mappings().first()
+
+
+async def page(
+    uow: UnitOfWork, caller: Caller, kind: str, f: CatalogFilter, *, first: int, after: str | None
+) -> Page:
+    table = _TABLES[kind]
+    conditions: list[ColumnElement[bool]] = [table.c.organization_id == caller.organization_id, *f.conditions]
+    if f.search:
+        conditions.append(table.c.search_text.contains(f.search.casefold(), autoescape=True))
+    return await keyset_page(uow, table, conditions, first=first, after=after)
+
+
+async def children(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
+    """Rows of a relation for each key, in one query (the DataLoaders' batch)."""
+    table, column, order = {
+        "skus_by_product": (t.sku, t.sku.c.product_id, (t.sku.c.created_at, t.sku.c.id)),
+        "stock_by_sku": (t.sku_stock, t.sku_stock.c.sku_id, (t.sku_stock.c.location_id,)),
+        "lines_by_order": (
+            t.sales_order_line,
+            t.sales_order_line.c.order_id,
+            (t.sales_order_line.c.position,),
+        ),
+    }[relation]
+    async with uow.read() as conn:
+        result = await conn.execute(select(table).where(column.in_(keys)).order_by(*order))
+        grouped: dict[str, list[Row]] = {key: [] for key in keys}
+        for found in result.mappings():
+            grouped[found[column.name]].append(found)
+    return [grouped[key] for key in keys]
+
+
+async def by_id(uow: UnitOfWork, kind: str, keys: Sequence[str]) -> list[Row | None]:
+    table = _TABLES[kind]
+    async with uow.read() as conn:
+        result = await conn.execute(select(table).where(table.c.id.in_(keys)))
+        found = {r["id"]: r for r in result.mappings()}
+    return [found.get(key) for key in keys]
+
+
+async def sku_by_code(uow: UnitOfWork, caller: Caller, code: str) -> Row | None:
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(t.sku).where(t.sku.c.organization_id == caller.organization_id, t.sku.c.code == code)
+        )
+        return result.mappings().first()
+
+
+def order_filter(
+    *,
+    search: str | None,
+    statuses: list[str] | None,
+    customer_id: str | None,
+    ordered_after: datetime | None,
+    ordered_before: datetime | None,
+) -> CatalogFilter:
+    c = t.sales_order.c
+    conditions: list[ColumnElement[bool]] = []
+    if statuses:
+        conditions.append(c.status.in_(statuses))
+    if customer_id is not None:
+        conditions.append(c.customer_id == customer_id)
+    if ordered_after is not None:
+        conditions.append(c.ordered_at >= ordered_after)
+    if ordered_before is not None:
+        conditions.append(c.ordered_at < ordered_before)
+    return CatalogFilter(search=search, conditions=conditions)
