@@ -10,7 +10,7 @@ from strawberry.types import Info
 from rma_graphql.api.enums import OrderStatus
 from rma_graphql.api.inputs import _utc, parse_uuid, text
 from rma_graphql.api.permissions import scoped
-from rma_graphql.api.types import Location, PageInfo
+from rma_graphql.api.types import Location, PageInfo, address_parts
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import catalog
@@ -39,13 +39,7 @@ class Address:
     def from_json(cls, data: Mapping[str, Any] | None) -> "Address | None":
         if data is None:
             return None
-        return cls(
-            address=data.get("address"),
-            address_complement=data.get("addressComplement"),
-            city=data.get("city"),
-            zipcode=data.get("zipcode"),
-            country=data.get("country"),
-        )
+        return cls(**address_parts(data))
 
 
 @strawberry.type

@@ -99,6 +99,20 @@ class Viewer:
     expires_at: datetime | None
 
 
+# The address parts of a contact or a customer: attribute name -> JSON key as stored.
+ADDRESS_KEYS = {
+    "address": "address",
+    "address_complement": "addressComplement",
+    "city": "city",
+    "zipcode": "zipcode",
+    "country": "country",
+}
+
+
+def address_parts(data: Mapping[Any, Any]) -> dict[str, Any]:
+    return {name: data.get(key) for name, key in ADDRESS_KEYS.items()}
+
+
 @strawberry.type
 class RmaContact:
     fullname: str
@@ -120,11 +134,7 @@ class RmaContact:
             email=data.get("email"),
             phone=data.get("phone"),
             company=data.get("company"),
-            address=data.get("address"),
-            address_complement=data.get("addressComplement"),
-            city=data.get("city"),
-            zipcode=data.get("zipcode"),
-            country=data.get("country"),
+            **address_parts(data),
         )
 
 

@@ -59,15 +59,6 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
 # The actions a customer may take on an RMA order it owns.
 CUSTOMER_ACTIONS = frozenset({"update", "submit", "cancel"})
 
-# Fields of RmaOrderInput / RmaOrderUpdateInput reserved for staff, by their GraphQL path.
-STAFF_FIELDS = (
-    "accept",
-    "autoGenerateFinancialResolution",
-    "autoExecuteFinancialResolution",
-    "retainedAmountForShipping",
-    "applyReturnFee",
-)
-
 
 def parse_scopes(text: str | None) -> frozenset[str] | None:
     """Space- or comma-separated scope names; ``None`` for an empty or absent text."""

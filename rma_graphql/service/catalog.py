@@ -34,11 +34,16 @@ def _search_text(*parts: str | None) -> str:
     return "\n".join(part.casefold() for part in parts if part)
 
 
-async def _owned(conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str) -> Row:
+async def _own_row(conn: AsyncConnection, table: Table, caller: Caller, row_id: str) -> Row | None:
     result = await conn.execute(
         select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
     )
-    row = result.mappings().first()
+    return result.mappings().first()
+
+
+async def _owned(conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str) -> Row:
+    """The row an operation addresses: unknown or another organization's is NOT_FOUND."""
+    row = await _own_row(conn, table, caller, row_id)
     if row is None:
         raise NotFoundError(f"{kind} {row_id} not found.", row_id)
     return row
@@ -48,10 +53,7 @@ async def _reference(
     conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str, path: str
 ) -> Row:
     """A row an input points at: unknown or another organization's is bad input, not NOT_FOUND."""
-    result = await conn.execute(
-        select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
-    )
-    row = result.mappings().first()
+    row = await _own_row(conn, table, caller, row_id)
     if row is None:
         raise BadUserInputError(f"Unknown {kind} {row_id}.", path)
     return row
@@ -394,12 +396,8 @@ _TABLES = {"products": t.product, "customers": t.customer, "orders": t.sales_ord
 
 
 async def row(uow: UnitOfWork, caller: Caller, kind: str, row_id: str) -> Row | None:
-    table = _TABLES[kind]
     async with uow.read() as conn:
-        result = await conn.execute(
-            select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
-        )
-        return result.mappings().first()
+        return await _own_row(conn, _TABLES[kind], caller, row_id)
 
 
 async def page(
@@ -429,14 +427,6 @@ async def children(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[
         for found in result.mappings():
             grouped[found[column.name]].append(found)
     return [grouped[key] for key in keys]
-
-
-async def by_id(uow: UnitOfWork, kind: str, keys: Sequence[str]) -> list[Row | None]:
-    table = _TABLES[kind]
-    async with uow.read() as conn:
-        result = await conn.execute(select(table).where(table.c.id.in_(keys)))
-        found = {r["id"]: r for r in result.mappings()}
-    return [found.get(key) for key in keys]
 
 
 async def sku_by_code(uow: UnitOfWork, caller: Caller, code: str) -> Row | None:

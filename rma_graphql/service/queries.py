@@ -30,7 +30,12 @@ _CHILDREN = {
     ),
     "comments": (t.rma_order_comment, (t.rma_order_comment.c.sequence,)),
 }
-_BY_ID = {"locations": t.location, "organizations": t.organization}
+_BY_ID = {
+    "locations": t.location,
+    "organizations": t.organization,
+    "products": t.product,
+    "customers": t.customer,
+}
 
 
 async def children_by_rma(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
