@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from rma_graphql.api.enums import OrderStatus
+from rma_graphql.api.enums import OrderReturnStatus, OrderStatus
 from rma_graphql.api.inputs import _utc, parse_uuid, text
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.types import Location, PageInfo, address_parts
@@ -156,6 +156,9 @@ class Order:
     ordered_at: datetime
     shipped_at: datetime | None
     delivered_at: datetime | None
+    return_status: OrderReturnStatus = strawberry.field(
+        description="Where the returns of this order stand, from the RMA orders that return its goods."
+    )
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[Row]
@@ -172,6 +175,7 @@ class Order:
             ordered_at=row["ordered_at"],
             shipped_at=row["shipped_at"],
             delivered_at=row["delivered_at"],
+            return_status=OrderReturnStatus(row["return_status"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             row=row,
@@ -354,6 +358,7 @@ class CatalogFilterInput:
 class OrderFilterInput:
     search: str | None = None
     status: list[OrderStatus] | None = None
+    return_status: list[OrderReturnStatus] | None = None
     customer_id: str | None = None
     ordered_after: datetime | None = None
     ordered_before: datetime | None = None
@@ -458,6 +463,7 @@ class CatalogQuery:
         f = catalog.order_filter(
             search=_filter_search(given.search),
             statuses=[status.value for status in given.status] if given.status else None,
+            return_statuses=[status.value for status in given.return_status] if given.return_status else None,
             customer_id=parse_uuid(given.customer_id, "filter.customerId") if given.customer_id else None,
             ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
             ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),

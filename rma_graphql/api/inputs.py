@@ -84,11 +84,35 @@ class RmaContactInput:
         return data
 
 
+MAX_PICTURES = 20
+
+
+def _pictures(pictures: list[str] | None, path: str) -> list[str]:
+    if pictures is None:
+        return []
+    if len(pictures) > MAX_PICTURES:
+        raise BadUserInputError(f"A line has at most {MAX_PICTURES} pictures.", path)
+    for i, url in enumerate(pictures):
+        text(url, f"{path}[{i}]", 2048, required=True)
+        if not url.startswith(("https://", "http://")):
+            raise BadUserInputError("A picture is an http or https URL.", f"{path}[{i}]")
+    return list(pictures)
+
+
 @strawberry.input
 class RmaOrderLineInput:
-    sku: str
     quantity: int
     reason: RmaOrderReturnReason
+    sku: str | None = strawberry.field(
+        default=None, description="Required unless orderLineId is given; then it must match that line's."
+    )
+    order_line_id: str | None = strawberry.field(
+        default=None,
+        description="The order line the units come from: sku, label and price default to that line's.",
+    )
+    pictures: list[str] | None = strawberry.field(
+        default=None, description="Picture URLs of the returned item (required by needsPictures)."
+    )
     label: str | None = None
     reference: str | None = None
     product_state: RmaOrderProductState | None = None
@@ -97,7 +121,7 @@ class RmaOrderLineInput:
     comment: str | None = None
 
     def to_command(self, path: str) -> LineCommand:
-        text(self.sku, f"{path}.sku", required=True)
+        text(self.sku, f"{path}.sku", required=self.order_line_id is None)
         if self.quantity <= 0:
             raise BadUserInputError("The quantity must be at least 1.", f"{path}.quantity")
         if self.quantity > MAX_QUANTITY:
@@ -106,6 +130,10 @@ class RmaOrderLineInput:
             raise BadUserInputError("A price cannot be negative.", f"{path}.price")
         return LineCommand(
             sku=self.sku,
+            order_line_id=parse_uuid(self.order_line_id, f"{path}.orderLineId")
+            if self.order_line_id is not None
+            else None,
+            pictures=_pictures(self.pictures, f"{path}.pictures"),
             quantity=self.quantity,
             reason=self.reason,
             label=text(self.label, f"{path}.label"),
@@ -140,6 +168,10 @@ def _linked(orders: list[RmaOrderLinkedOrderInput] | None, path: str) -> list[tu
     return result
 
 
+def _reason(value: str | None, field: str) -> str | None:
+    return text(value, field, LONG_TEXT, required=True) if value is not None else None
+
+
 def _non_negative(value: float | None, field: str) -> float | None:
     if value is not None and value < 0:
         raise BadUserInputError("The amount cannot be negative.", field)
@@ -171,6 +203,11 @@ class RmaOrderInput:
     received_at: datetime | None = None
     issued_at: datetime | None = None
     return_slip_url: str | None = None
+    return_window_override_reason: str | None = strawberry.field(
+        default=None,
+        description="Staff only: why the return is taken after the authorization delay "
+        "(allowed up to maxAuthorizationDelay).",
+    )
 
     def to_command(self) -> CreateRmaOrder:
         p = "input"
@@ -202,6 +239,9 @@ class RmaOrderInput:
             received_at=_utc(self.received_at, f"{p}.receivedAt"),
             issued_at=_utc(self.issued_at, f"{p}.issuedAt"),
             return_slip_url=text(self.return_slip_url, f"{p}.returnSlipUrl", 2048),
+            return_window_override_reason=_reason(
+                self.return_window_override_reason, f"{p}.returnWindowOverrideReason"
+            ),
         )
 
 
@@ -224,6 +264,7 @@ class RmaOrderUpdateInput:
     linked_orders: list[RmaOrderLinkedOrderInput] | None = strawberry.UNSET
     received_at: datetime | None = strawberry.UNSET
     return_slip_url: str | None = strawberry.UNSET
+    return_window_override_reason: str | None = strawberry.UNSET
 
     def to_changes(self) -> dict[str, Any]:
         """Only the fields the caller gave; a null clears a nullable field."""
@@ -282,6 +323,10 @@ class RmaOrderUpdateInput:
             changes["linked_orders"] = _linked(self.linked_orders, f"{p}.linkedOrders")
         if self.received_at is not strawberry.UNSET:
             changes["received_at"] = _utc(self.received_at, f"{p}.receivedAt")
+        if self.return_window_override_reason is not strawberry.UNSET:
+            changes["return_window_override_reason"] = _reason(
+                self.return_window_override_reason, f"{p}.returnWindowOverrideReason"
+            )
         return changes
 
 

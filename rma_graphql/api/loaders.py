@@ -19,10 +19,13 @@ class Loaders:
     linked_orders: DataLoader[str, list[Row]]
     financial_resolutions: DataLoader[str, list[Row]]
     comments: DataLoader[str, list[Row]]
+    shipments: DataLoader[str, list[Row]]
+    shipment_events: DataLoader[str, list[Row]]
     locations: DataLoader[str, Row | None]
     organizations: DataLoader[str, Row | None]
     products: DataLoader[str, Row | None]
     customers: DataLoader[str, Row | None]
+    orders: DataLoader[str, Row | None]
     skus_by_product: DataLoader[str, list[Row]]
     stock_by_sku: DataLoader[str, list[Row]]
     lines_by_order: DataLoader[str, list[Row]]
@@ -43,10 +46,13 @@ def make_loaders(uow: UnitOfWork) -> Loaders:
         linked_orders=children("linked_orders"),
         financial_resolutions=children("financial_resolutions"),
         comments=children("comments"),
+        shipments=children("shipments"),
+        shipment_events=children("shipment_events"),
         locations=by_id("locations"),
         organizations=by_id("organizations"),
         products=by_id("products"),
         customers=by_id("customers"),
+        orders=by_id("orders"),
         skus_by_product=DataLoader(load_fn=partial(catalog.children, uow, "skus_by_product")),
         stock_by_sku=DataLoader(load_fn=partial(catalog.children, uow, "stock_by_sku")),
         lines_by_order=DataLoader(load_fn=partial(catalog.children, uow, "lines_by_order")),

@@ -35,6 +35,7 @@ from rma_graphql.api.inputs import (
 )
 from rma_graphql.api.limits import max_depth_rule
 from rma_graphql.api.permissions import scoped
+from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
     AuthPayload,
@@ -524,8 +525,10 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     if not introspection:
         extensions.append(DisableIntrospection)
     return RmaSchema(
-        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery)),
-        mutation=strawberry.tools.merge_types("Mutation", (Mutation, CatalogMutation, AccountMutation)),
+        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery, ReturnsQuery)),
+        mutation=strawberry.tools.merge_types(
+            "Mutation", (Mutation, ShipmentMutation, CatalogMutation, AccountMutation)
+        ),
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -25,14 +25,21 @@ from rma_graphql.api.enums import (
     RmaOrderProductState,
     RmaOrderReturnReason,
     RmaStatusDimension,
+    ShippingEventEnum,
 )
 from rma_graphql.api.loaders import Loaders
+from rma_graphql.api.permissions import scoped
 from rma_graphql.db.repository import Revision
+from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
+from rma_graphql.domain.eligibility import SCAN_DELIVERY_STATUS, ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.events import format_position
+
+if TYPE_CHECKING:
+    from rma_graphql.api.catalog import Order
 
 Row = Mapping[Any, Any]
 
@@ -168,6 +175,8 @@ class RmaOrderLine:
     price: float | None
     serial_number: str | None
     comment: str | None
+    order_line_id: str | None = strawberry.field(description="The order line the units come from.")
+    pictures: list[str] = strawberry.field(description="Picture URLs of the returned item.")
 
     @classmethod
     def from_row(cls, row: Row, currency: str) -> "RmaOrderLine":
@@ -183,6 +192,9 @@ class RmaOrderLine:
             price=None if row["price"] is None else to_major(row["price"], currency),
             serial_number=row["serial_number"],
             comment=row["comment"],
+            # Revisions kept before lines named order lines lack the two keys.
+            order_line_id=row.get("order_line_id"),
+            pictures=list(row.get("pictures") or []),
         )
 
 
@@ -190,13 +202,124 @@ class RmaOrderLine:
 class RmaOrderLinkedOrder:
     order_id: str
     external_reference: str | None
+    organization_id: strawberry.Private[str]
+
+    @strawberry.field(
+        description="The order, when orderId is one of the organization's orders.",
+        **scoped(access.VIEW_ORDERS),
+    )
+    async def order(
+        self, info: Info
+    ) -> Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")] | None:
+        from rma_graphql.api.catalog import Order  # catalog imports this module
+
+        row = await _context(info).loaders.orders.load(self.order_id)
+        if row is None or row["organization_id"] != self.organization_id:
+            return None
+        return Order.from_row(row)
+
+
+@strawberry.type
+class RmaShipmentEvent:
+    """One carrier scan, kept whether or not it moved the RMA order's delivery status."""
+
+    event: ShippingEventEnum
+    date: datetime
+    message: str | None
+    location: str | None
+    delivery_status: RmaOrderDeliveryStatus = strawberry.field(
+        description="The delivery status this scan calls for (the README's table)."
+    )
+    recorded_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaShipmentEvent":
+        event = ShippingEventEnum(row["event"])
+        return cls(
+            event=event,
+            date=row["date"],
+            message=row["message"],
+            location=row["location"],
+            delivery_status=SCAN_DELIVERY_STATUS[event],
+            recorded_at=row["created_at"],
+        )
+
+
+@strawberry.type
+class RmaShipmentEventConnection:
+    nodes: list[RmaShipmentEvent]
+    total_count: int
 
 
 @strawberry.type
 class RmaShipment:
-    """A return shipment (carrier, tracking and scans arrive with the shipments work)."""
+    """A return shipment: the parcel's carrier, tracking and scans (oldest scan first)."""
 
     id: strawberry.ID
+    rma_order_id: str
+    reference: str
+    tracking: str | None
+    tracking_url: str | None
+    label_url: str | None
+    carrier_name: str | None
+    created_at: datetime
+    events: RmaShipmentEventConnection
+    last_event: RmaShipmentEvent | None = strawberry.field(description="The scan with the latest date.")
+
+    @strawberry.field(description="The event of the latest scan, null before the first.")
+    def state(self) -> ShippingEventEnum | None:
+        return self.last_event.event if self.last_event else None
+
+    @strawberry.field(description="The RMA order the parcel returns.")
+    async def rma_order(self, info: Info) -> "RmaOrderType":
+        ctx = _context(info)
+        row = await queries.rma_order_row(ctx.uow, ctx.caller, self.rma_order_id)
+        assert row is not None  # the shipment was reached through it
+        return RmaOrderType.from_row(row)
+
+    @classmethod
+    def from_rows(cls, row: Row, event_rows: Sequence[Row]) -> "RmaShipment":
+        """``event_rows`` in (date, sequence) order: the last one is the latest scan."""
+        events = [RmaShipmentEvent.from_row(event) for event in event_rows]
+        return cls(
+            id=strawberry.ID(row["id"]),
+            rma_order_id=row["rma_order_id"],
+            reference=row["reference"],
+            tracking=row["tracking"],
+            tracking_url=row["tracking_url"],
+            label_url=row["label_url"],
+            carrier_name=row["carrier_name"],
+            created_at=row["created_at"],
+            events=RmaShipmentEventConnection(nodes=events, total_count=len(events)),
+            last_event=events[-1] if events else None,
+        )
+
+
+@strawberry.type
+class RmaReturnPolicy:
+    """The return policy in force when an RMA order was created."""
+
+    authorization_delay: int | None
+    max_authorization_delay: int | None
+    accept_multi: bool
+    reason_lines: list[RmaOrderReturnReason] | None
+    expected_resolutions: list[RmaOrderExpectedResolution] | None
+    request_product_state: bool
+    needs_pictures: bool
+
+    @classmethod
+    def from_policy(cls, policy: ReturnPolicy) -> "RmaReturnPolicy":
+        return cls(
+            authorization_delay=policy.authorization_delay,
+            max_authorization_delay=policy.max_authorization_delay,
+            accept_multi=policy.accept_multi,
+            reason_lines=list(policy.reason_lines) if policy.reason_lines is not None else None,
+            expected_resolutions=list(policy.expected_resolutions)
+            if policy.expected_resolutions is not None
+            else None,
+            request_product_state=policy.request_product_state,
+            needs_pictures=policy.needs_pictures,
+        )
 
 
 @strawberry.type
@@ -428,14 +551,38 @@ class RmaOrderType:
     async def linked_orders(self, info: Info) -> list[RmaOrderLinkedOrder | None] | None:
         rows = await self._children(info, "linked_orders")
         return [
-            RmaOrderLinkedOrder(order_id=row["order_id"], external_reference=row["external_reference"])
+            RmaOrderLinkedOrder(
+                order_id=row["order_id"],
+                external_reference=row["external_reference"],
+                organization_id=self.row["organization_id"],
+            )
             for row in rows
         ]
 
-    @strawberry.field
-    def shipments(self) -> list[RmaShipment | None] | None:
-        # Return shipments are recorded by the shipments work; none exist before it.
-        return []
+    @strawberry.field(description="Return shipments, oldest first, each with its scans.")
+    async def shipments(self, info: Info) -> list[RmaShipment | None] | None:
+        loaders = self._loaders(info)
+        rma_id = self.row["id"]
+        # As of its version, an RMA order has the shipments and scans recorded up to it.
+        shipment_rows = [
+            r for r in await loaders.shipments.load(rma_id) if r["sequence"] <= self._last_sequence
+        ]
+        if not shipment_rows:
+            return []
+        events: dict[str, list[Row]] = {row["id"]: [] for row in shipment_rows}
+        for event in await loaders.shipment_events.load(rma_id):
+            if event["sequence"] <= self._last_sequence and event["shipment_id"] in events:
+                events[event["shipment_id"]].append(event)
+        return [RmaShipment.from_rows(row, events[row["id"]]) for row in shipment_rows]
+
+    @strawberry.field(description="The return policy in force when the RMA order was created.")
+    def return_policy(self) -> RmaReturnPolicy | None:
+        policy = self.row.get("policy")
+        return RmaReturnPolicy.from_policy(ReturnPolicy.from_json(policy)) if policy is not None else None
+
+    @strawberry.field(description="Why staff took the return after the authorization delay, if they did.")
+    def return_window_override_reason(self) -> str | None:
+        return self.row.get("return_window_override_reason")
 
     @strawberry.field
     async def financial_resolutions(self, info: Info) -> list[RmaFinancialResolutionRequest | None] | None:

@@ -82,6 +82,8 @@ def line_from_row(row: Mapping[Any, Any]) -> RmaLine:
         serial_number=row["serial_number"],
         comment=row["comment"],
         line_state=LineState(row["line_state"]),
+        order_line_id=row["order_line_id"],
+        pictures=list(row["pictures"] or []),
     )
 
 
@@ -122,6 +124,8 @@ def rma_from_row(
         anomaly_from=ProcessingStatus(row["anomaly_from"]) if row["anomaly_from"] else None,
         fulfillment_requested_at=row["fulfillment_requested_at"],
         financial_resolutions=list(resolutions),
+        scan_status=DeliveryStatus(row["scan_status"]) if row["scan_status"] else None,
+        scan_at=row["scan_at"],
         version=row["version"],
     )
 
@@ -141,6 +145,8 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
         "apply_return_fee": rma.apply_return_fee,
         "auto_generate_financial_resolution": rma.auto_generate_financial_resolution,
         "auto_execute_financial_resolution": rma.auto_execute_financial_resolution,
+        "scan_status": rma.scan_status.value if rma.scan_status else None,
+        "scan_at": rma.scan_at,
     }
 
 
@@ -243,6 +249,8 @@ def line_rows(organization_id: str, rma_id: str, lines: Sequence[RmaLine]) -> li
             "price": line.price,
             "serial_number": line.serial_number,
             "comment": line.comment,
+            "order_line_id": line.order_line_id,
+            "pictures": list(line.pictures) or None,
         }
         for position, line in enumerate(lines)
     ]

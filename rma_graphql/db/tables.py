@@ -203,13 +203,23 @@ class RmaOrderRow(SQLModel, table=True):
     # The sequence of the RMA's newest event; the row's version check serialises writers.
     last_event_sequence: int = 0
     fulfillment_requested_at: datetime | None = _time(nullable=True)
+    # The return policy in force when the RMA order was created (see ``ReturnPolicy``).
+    policy: dict[str, Any] | None = _json()
+    # Why staff accepted a return after the authorization delay, when they did.
+    return_window_override_reason: str | None = None
+    # The delivery status the latest carrier scan calls for, and that scan's date.
+    scan_status: str | None = Field(default=None, max_length=30)
+    scan_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
 
 class RmaOrderLineRow(SQLModel, table=True):
     __tablename__ = "rma_order_line"
-    __table_args__ = (Index("ix_rma_order_line_order", "rma_order_id", "position"),)
+    __table_args__ = (
+        Index("ix_rma_order_line_order", "rma_order_id", "position"),
+        Index("ix_rma_order_line_order_line", "order_line_id"),
+    )
 
     id: str = _id(primary_key=True)
     organization_id: str = _id(foreign="organization.id")
@@ -225,11 +235,17 @@ class RmaOrderLineRow(SQLModel, table=True):
     price: int | None = None
     serial_number: str | None = Field(default=None, max_length=255)
     comment: str | None = None
+    # The sales order line the units come from, when the return names one.
+    order_line_id: str | None = Field(default=None, max_length=ID_LENGTH)
+    pictures: list[str] | None = _json()
 
 
 class RmaLinkedOrderRow(SQLModel, table=True):
     __tablename__ = "rma_linked_order"
-    __table_args__ = (Index("ix_rma_linked_order_order", "rma_order_id", "position"),)
+    __table_args__ = (
+        Index("ix_rma_linked_order_order", "rma_order_id", "position"),
+        Index("ix_rma_linked_order_target", "organization_id", "order_id"),
+    )
 
     id: str = _id(primary_key=True)
     organization_id: str = _id(foreign="organization.id")
@@ -293,6 +309,48 @@ class RmaOrderCommentRow(SQLModel, table=True):
     text: str
     visibility: str = Field(max_length=20)
     author: dict[str, Any] = _json(nullable=False)
+    created_at: datetime = _time()
+
+
+class RmaShipmentRow(SQLModel, table=True):
+    """A return shipment: the parcel's carrier and tracking."""
+
+    __tablename__ = "rma_shipment"
+    __table_args__ = (Index("ix_rma_shipment_order", "rma_order_id", "sequence"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    # The sequence of the SHIPMENT_CREATED event: the RMA order has it from that version on.
+    sequence: int
+    reference: str = Field(max_length=255)
+    carrier_name: str | None = Field(default=None, max_length=255)
+    tracking: str | None = Field(default=None, max_length=255)
+    tracking_url: str | None = Field(default=None, max_length=2048)
+    label_url: str | None = Field(default=None, max_length=2048)
+    created_at: datetime = _time()
+
+
+class RmaShipmentEventRow(SQLModel, table=True):
+    """One carrier scan of a return shipment, kept whether or not it moved the RMA."""
+
+    __tablename__ = "rma_shipment_event"
+    __table_args__ = (
+        # A carrier that sends a scan twice records it once.
+        UniqueConstraint("shipment_id", "event", "date", name="uq_rma_shipment_event_scan"),
+        Index("ix_rma_shipment_event_order", "rma_order_id", "sequence"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    shipment_id: str = _id(foreign="rma_shipment.id")
+    # The sequence of the SHIPMENT_SCANNED event that recorded it.
+    sequence: int
+    event: str = Field(max_length=30)
+    date: datetime = _time()
+    message: str | None = None
+    location: str | None = Field(default=None, max_length=255)
     created_at: datetime = _time()
 
 
@@ -374,6 +432,7 @@ class SalesOrder(SQLModel, table=True):
         ),
         Index("ix_sales_order_created", "organization_id", "created_at", "id"),
         Index("ix_sales_order_customer", "customer_id"),
+        Index("ix_sales_order_return_status", "organization_id", "return_status"),
     )
 
     id: str = _id(primary_key=True)
@@ -390,6 +449,8 @@ class SalesOrder(SQLModel, table=True):
     ordered_at: datetime = _time()
     shipped_at: datetime | None = _time(nullable=True)
     delivered_at: datetime | None = _time(nullable=True)
+    # Derived from the RMA orders that return goods of the order, kept in their transactions.
+    return_status: str = Field(default="NO_RETURN", max_length=20)
     search_text: str = ""
     created_at: datetime = _time()
     updated_at: datetime = _time()
@@ -419,6 +480,8 @@ rma_linked_order: Table = RmaLinkedOrderRow.__table__  # type: ignore[attr-defin
 rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_event: Table = RmaOrderEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_comment: Table = RmaOrderCommentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_shipment: Table = RmaShipmentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_shipment_event: Table = RmaShipmentEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
 app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel

@@ -32,6 +32,15 @@ from rma_graphql.domain.statuses import (
 
 RETURNED_TO_SENDER = "returned to sender"
 
+# A return shipment may be created while the parcel can still be on its way.
+SHIPPABLE = (
+    ProcessingStatus.NEW,
+    ProcessingStatus.REQUESTED,
+    ProcessingStatus.ACCEPTED,
+    ProcessingStatus.ON_HOLD,
+    ProcessingStatus.ANOMALY,
+)
+
 
 @dataclass
 class RmaLine:
@@ -45,6 +54,10 @@ class RmaLine:
     serial_number: str | None = None
     comment: str | None = None
     line_state: LineState = LineState.PENDING
+    # The order line the units come from, when the return names one.
+    order_line_id: str | None = None
+    # Picture URLs of the returned item, as the customer sent them.
+    pictures: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -133,6 +146,9 @@ class RmaOrder:
     # The location's configuration at the time of the action: submit accepts at once when set.
     auto_accept: bool = False
     financial_resolutions: list[FinancialResolution] = field(default_factory=list)
+    # The delivery status the latest carrier scan (by its date) calls for, and that date.
+    scan_status: DeliveryStatus | None = None
+    scan_at: datetime | None = None
     version: int = 1
 
     # -- creation -------------------------------------------------------------------------
@@ -193,6 +209,63 @@ class RmaOrder:
     def add_comment(self, text: str, visibility: CommentVisibility) -> list[RecordedEvent]:
         """A comment moves no status, in any status: it is recorded and versioned like any change."""
         return [RecordedEvent(EventType.COMMENT_ADDED, comment=text, visibility=visibility)]
+
+    # -- return shipments -----------------------------------------------------------------
+
+    def create_shipment(self, description: str) -> list[RecordedEvent]:
+        """A return shipment for the parcel; refused once the parcel can no longer travel."""
+        if self.processing_status not in SHIPPABLE:
+            error = InvalidTransitionError(
+                "A return shipment cannot be created while the processing status is "
+                f"{self.processing_status} (only while {', '.join(SHIPPABLE)}).",
+                dimension=Dimension.PROCESSING.value,
+                from_status=str(self.processing_status),
+                action="createShipment",
+            )
+            error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
+            raise error
+        return [RecordedEvent(EventType.SHIPMENT_CREATED, comment=description)]
+
+    def record_scan(
+        self, now: datetime, *, status: DeliveryStatus, scanned_at: datetime, description: str
+    ) -> list[RecordedEvent]:
+        """Record a carrier scan: it is always kept; the delivery status follows the latest
+        scan (by its date) whenever the delivery machine allows, and an older scan, or one
+        that would move the status backwards, changes nothing."""
+        if self.scan_at is None or scanned_at >= self.scan_at:
+            self.scan_status = status
+            self.scan_at = scanned_at
+            change, followups = self._follow_scans(now)
+        else:
+            change, followups = None, []
+        return [RecordedEvent(EventType.SHIPMENT_SCANNED, _moved([change]), comment=description), *followups]
+
+    def _follow_scans(self, now: datetime) -> tuple[StatusChange | None, list[RecordedEvent]]:
+        """Move the delivery status to where the latest scan puts it, when that is allowed."""
+        target = self.scan_status
+        if target is None or target == self.delivery_status:
+            return None, []
+        trial = copy.deepcopy(self)
+        try:
+            trial._fire(Dimension.PROCESSING, "updateDeliveryStatus")
+            change = trial._fire(Dimension.DELIVERY, "updateDeliveryStatus", status=target)
+        except InvalidTransitionError:
+            return None, []
+        followups: list[RecordedEvent] = []
+        if (
+            target is DeliveryStatus.DELIVERED_TO_SENDER
+            and trial.processing_status is ProcessingStatus.ACCEPTED
+        ):
+            followups = trial._flag_anomaly(now, reason=RETURNED_TO_SENDER, system=True)
+        self.__dict__.update(trial.__dict__)
+        return change, followups
+
+    def _catch_up(self, now: datetime) -> list[RecordedEvent]:
+        """Once delivery changes are allowed again, follow the scans that arrived meanwhile."""
+        change, followups = self._follow_scans(now)
+        if change is None:
+            return []
+        return [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, (change,), system=True), *followups]
 
     def available_actions(self) -> list[tuple[str, bool, str | None]]:
         """Every action with whether the machines allow it now, and why not when they do not."""
@@ -258,10 +331,12 @@ class RmaOrder:
         if auto_accept:
             change = self._fire(Dimension.PROCESSING, "accept")
             events.append(RecordedEvent(EventType.ACCEPTED, _moved([change]), system=True))
+            events += self._catch_up(now)
         return events
 
     def _accept(self, now: datetime) -> list[RecordedEvent]:
-        return [RecordedEvent(EventType.ACCEPTED, _moved([self._fire(Dimension.PROCESSING, "accept")]))]
+        change = self._fire(Dimension.PROCESSING, "accept")
+        return [RecordedEvent(EventType.ACCEPTED, _moved([change])), *self._catch_up(now)]
 
     def _reject(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, "reject")]
@@ -288,7 +363,7 @@ class RmaOrder:
     def _resume(self, now: datetime) -> list[RecordedEvent]:
         change = self._fire(Dimension.PROCESSING, "resume")
         self.held_from = None
-        return [RecordedEvent(EventType.RESUMED, _moved([change]))]
+        return [RecordedEvent(EventType.RESUMED, _moved([change])), *self._catch_up(now)]
 
     def _flag_anomaly(
         self, now: datetime, *, reason: str | None = None, system: bool = False
@@ -306,9 +381,14 @@ class RmaOrder:
         if self.fulfillment_status is FulfillmentStatus.ERROR:
             changes.append(self._fire(Dimension.FULFILLMENT, "resolveAnomaly"))
         if self.delivery_status is DeliveryStatus.DELIVERED_TO_SENDER:
-            # The customer ships the parcel again.
+            # The customer ships the parcel again: the scans of the returned parcel no longer count.
             changes.append(self._fire(Dimension.DELIVERY, "resolveAnomaly"))
-        return [RecordedEvent(EventType.ANOMALY_RESOLVED, _moved(changes), comment=comment)]
+            self.scan_status = None
+            self.scan_at = None
+        return [
+            RecordedEvent(EventType.ANOMALY_RESOLVED, _moved(changes), comment=comment),
+            *self._catch_up(now),
+        ]
 
     def _delete(self, now: datetime) -> list[RecordedEvent]:
         return [RecordedEvent(EventType.DELETED, _moved([self._fire(Dimension.PROCESSING, "delete")]))]

@@ -441,6 +441,7 @@ def order_filter(
     *,
     search: str | None,
     statuses: list[str] | None,
+    return_statuses: list[str] | None = None,
     customer_id: str | None,
     ordered_after: datetime | None,
     ordered_before: datetime | None,
@@ -449,6 +450,8 @@ def order_filter(
     conditions: list[ColumnElement[bool]] = []
     if statuses:
         conditions.append(c.status.in_(statuses))
+    if return_statuses:
+        conditions.append(c.return_status.in_(return_statuses))
     if customer_id is not None:
         conditions.append(c.customer_id == customer_id)
     if ordered_after is not None:

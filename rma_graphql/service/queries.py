@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import rma_from_row
@@ -29,12 +30,15 @@ _CHILDREN = {
         (t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id),
     ),
     "comments": (t.rma_order_comment, (t.rma_order_comment.c.sequence,)),
+    "shipments": (t.rma_shipment, (t.rma_shipment.c.sequence,)),
+    "shipment_events": (t.rma_shipment_event, (t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)),
 }
 _BY_ID = {
     "locations": t.location,
     "organizations": t.organization,
     "products": t.product,
     "customers": t.customer,
+    "orders": t.sales_order,
 }
 
 
@@ -291,3 +295,23 @@ async def organization(uow: UnitOfWork, organization_id: str) -> Row:
     async with uow.read() as conn:
         result = await conn.execute(select(t.organization).where(t.organization.c.id == organization_id))
         return result.mappings().one()
+
+
+async def shipment_rows(
+    conn: AsyncConnection, organization_id: str, shipment_id: str
+) -> tuple[Row, list[Row]] | None:
+    """A return shipment and its scans in (date, sequence) order."""
+    found = await conn.execute(
+        select(t.rma_shipment).where(
+            t.rma_shipment.c.id == shipment_id, t.rma_shipment.c.organization_id == organization_id
+        )
+    )
+    row = found.mappings().first()
+    if row is None:
+        return None
+    events = await conn.execute(
+        select(t.rma_shipment_event)
+        .where(t.rma_shipment_event.c.shipment_id == shipment_id)
+        .order_by(t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)
+    )
+    return row, list(events.mappings())

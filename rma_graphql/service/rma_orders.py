@@ -2,7 +2,7 @@
 
 import copy
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rma_graphql.db import repository as repo
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import CUSTOMER_ACTIONS, SCOPES, Role
+from rma_graphql.domain.eligibility import RequestedLine, ReturnPolicy, ReturnRequest
 from rma_graphql.domain.errors import BadUserInputError, ConflictError, ForbiddenError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
 from rma_graphql.domain.statuses import (
@@ -24,6 +25,7 @@ from rma_graphql.domain.statuses import (
     ProductState,
     ReturnReason,
 )
+from rma_graphql.service import eligibility
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -58,9 +60,11 @@ class Caller:
 
 @dataclass
 class LineCommand:
-    sku: str
     quantity: int
     reason: ReturnReason
+    sku: str | None = None
+    order_line_id: str | None = None
+    pictures: list[str] = field(default_factory=list)
     label: str | None = None
     reference: str | None = None
     product_state: ProductState | None = None
@@ -94,27 +98,108 @@ class CreateRmaOrder:
     received_at: datetime | None = None
     issued_at: datetime | None = None
     return_slip_url: str | None = None
+    return_window_override_reason: str | None = None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _lines(commands: list[LineCommand], currency: str, path: str) -> list[RmaLine]:
-    return [
-        RmaLine(
-            sku=line.sku,
-            quantity=line.quantity,
-            reason=line.reason,
-            price=None if line.price is None else to_minor(line.price, currency, f"{path}[{i}].price"),
-            label=line.label,
-            reference=line.reference,
-            product_state=line.product_state,
-            serial_number=line.serial_number,
-            comment=line.comment,
+def _lines(
+    commands: list[LineCommand], currency: str, path: str, order_lines: Mapping[str, Mapping[Any, Any]]
+) -> list[RmaLine]:
+    """The lines of a return; a line naming an order line takes its sku, label and price."""
+    lines = []
+    for i, line in enumerate(commands):
+        line_path = f"{path}[{i}]"
+        sku, label = line.sku, line.label
+        price = None if line.price is None else to_minor(line.price, currency, f"{line_path}.price")
+        if line.order_line_id is not None:
+            sold = order_lines.get(line.order_line_id)
+            if sold is None:
+                raise BadUserInputError(
+                    f"Unknown order line {line.order_line_id}.", f"{line_path}.orderLineId"
+                )
+            if sku is not None and sku != sold["sku"]:
+                raise BadUserInputError(
+                    f"SKU {sku!r} does not match the order line's SKU {sold['sku']!r}.", f"{line_path}.sku"
+                )
+            sku, label = sold["sku"], label or sold["label"]
+            if price is None:
+                if sold["currency"] != currency:
+                    raise BadUserInputError(
+                        f"The order is in {sold['currency']} and the return in {currency}.",
+                        f"{line_path}.orderLineId",
+                    )
+                price = sold["unit_price"]
+        assert sku is not None  # the input requires a sku when no order line is named
+        lines.append(
+            RmaLine(
+                sku=sku,
+                quantity=line.quantity,
+                reason=line.reason,
+                price=price,
+                label=label,
+                reference=line.reference,
+                product_state=line.product_state,
+                serial_number=line.serial_number,
+                comment=line.comment,
+                order_line_id=line.order_line_id,
+                pictures=list(line.pictures),
+            )
         )
-        for i, line in enumerate(commands)
-    ]
+    return lines
+
+
+def _with_line_orders(
+    linked: list[tuple[str, str | None]], order_lines: Mapping[str, Mapping[Any, Any]], lines: list[RmaLine]
+) -> list[tuple[str, str | None]]:
+    """The linked orders, with the order of every line that names an order line."""
+    result = list(linked)
+    present = {order_id for order_id, _ in linked}
+    for line in lines:
+        if line.order_line_id is not None:
+            sold = order_lines[line.order_line_id]
+            if sold["order_id"] not in present:
+                present.add(sold["order_id"])
+                result.append((sold["order_id"], sold["external_reference"]))
+    return result
+
+
+async def _check_return(
+    conn: AsyncConnection,
+    organization_id: str,
+    policy: ReturnPolicy,
+    *,
+    expected_resolution: ExpectedResolution,
+    lines: list[RmaLine],
+    linked: list[tuple[str, str | None]],
+    override_reason: str | None,
+    exclude_rma_id: str | None,
+    prefix: str,
+    now: datetime,
+) -> None:
+    """Apply the return policy, with the returned orders locked until the change commits."""
+    orders = await eligibility.order_facts(
+        conn, organization_id, [order_id for order_id, _ in linked], exclude_rma_id=exclude_rma_id, lock=True
+    )
+    request = ReturnRequest(
+        expected_resolution=expected_resolution,
+        lines=[
+            RequestedLine(
+                path=f"{prefix}lines[{i}]",
+                quantity=line.quantity,
+                reason=line.reason,
+                product_state=line.product_state,
+                pictures=line.pictures,
+                order_line_id=line.order_line_id,
+            )
+            for i, line in enumerate(lines)
+        ],
+        override_reason=override_reason,
+        resolution_path=f"{prefix}expectedResolution",
+    )
+    eligibility.check(policy, request, orders, now)
 
 
 def search_text(
@@ -136,11 +221,10 @@ def search_text(
     return "\n".join(p.casefold() for p in parts if p)
 
 
-async def _configuration_for(
-    conn: AsyncConnection, organization_id: str, location_id: str | None
+async def configuration_for(
+    conn: AsyncConnection, organization_id: str, location_id: str | None, field_path: str = "input.locationId"
 ) -> Mapping[Any, Any]:
     """The configuration of the given location, or of the organization's default location."""
-    field_path = "input.locationId"
     if location_id is None:
         result = await conn.execute(
             select(t.rma_configuration)
@@ -213,23 +297,29 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
     now = _now()
     organization_id = caller.organization_id
     async with uow.transaction() as conn:
-        configuration = await _configuration_for(conn, organization_id, command.location_id)
-        currency = (
-            validate_currency(command.currency, "input.currency")
-            if command.currency is not None
-            else configuration["currency"]
+        configuration = await configuration_for(conn, organization_id, command.location_id)
+        order_lines = await eligibility.order_lines(
+            conn, organization_id, [line.order_line_id for line in command.lines if line.order_line_id]
         )
+        order_currencies = {line["currency"] for line in order_lines.values()}
+        if command.currency is not None:
+            currency = validate_currency(command.currency, "input.currency")
+        elif len(order_currencies) == 1:
+            currency = order_currencies.pop()  # a return of an order is in the order's currency
+        else:
+            currency = configuration["currency"]
         if command.apply_return_fee and currency != configuration["currency"]:
             raise BadUserInputError(
                 f"applyReturnFee needs the configuration's currency {configuration['currency']}, "
                 f"not {currency}.",
                 "input.currency",
             )
-        lines = _lines(command.lines, currency, "input.lines")
+        lines = _lines(command.lines, currency, "input.lines", order_lines)
         _check_customer_fields(
             caller,
             {
                 "input.accept": command.accept,
+                "input.returnWindowOverrideReason": command.return_window_override_reason is not None,
                 "input.applyReturnFee": command.apply_return_fee,
                 "input.autoGenerateFinancialResolution": command.auto_generate_financial_resolution
                 is not None,
@@ -253,6 +343,20 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             )
             if existing is not None:
                 raise _duplicate_external_id(existing)
+        linked = _with_line_orders(command.linked_orders, order_lines, lines)
+        policy = eligibility.policy_from_configuration(configuration)
+        await _check_return(
+            conn,
+            organization_id,
+            policy,
+            expected_resolution=command.expected_resolution,
+            lines=lines,
+            linked=linked,
+            override_reason=command.return_window_override_reason,
+            exclude_rma_id=None,
+            prefix="input.",
+            now=now,
+        )
 
         rma_id = command.id or str(uuid.uuid4())
         rma, events = RmaOrder.create(
@@ -311,14 +415,14 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                     skus=[line.sku for line in lines],
                 ),
                 "last_event_sequence": len(events),
+                "policy": policy.to_json(),
+                "return_window_override_reason": command.return_window_override_reason,
                 "created_at": now,
                 "updated_at": now,
             },
             rma,
         )
-        linked_orders = await repo.replace_linked_orders(
-            conn, organization_id, rma_id, command.linked_orders, first=True
-        )
+        linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked, first=True)
         await _record(
             conn, caller, rma, written, events, first_sequence=1, linked_orders=linked_orders, now=now
         )
@@ -348,12 +452,20 @@ async def _record(
     *,
     first_sequence: int,
     linked_orders: list[dict[str, Any]] | None = None,
+    unlinked_orders: Collection[str] = (),
     now: datetime,
 ) -> None:
-    """Keep the new revision and record the events: the last writes of every change."""
+    """Keep the new revision and record the events: the last writes of every change.
+
+    The return status of every order the RMA returns (or stopped returning) follows; it
+    is written before the events, whose organization row lock comes last.
+    """
     organization_id = caller.organization_id
     if linked_orders is None:
         linked_orders = await repo.linked_order_rows(conn, rma.id)
+    await eligibility.refresh_return_status(
+        conn, organization_id, {row["order_id"] for row in linked_orders} | set(unlinked_orders)
+    )
     await repo.save_revision(
         conn,
         organization_id=organization_id,
@@ -395,8 +507,18 @@ async def _load(
     return loaded
 
 
+# Changes that are not state-machine actions, in the words of a sentence.
+_CHANGE_WORDS = {
+    "addComment": "comment on",
+    "createShipment": "add a shipment to",
+    "addShipmentEvent": "record a carrier scan on",
+}
+
+
 def _action_words(action: str) -> str:
     """``flagAnomaly`` → ``flag anomaly``: an action's name in a sentence."""
+    if action in _CHANGE_WORDS:
+        return _CHANGE_WORDS[action]
     return "".join(f" {c.lower()}" if c.isupper() else c for c in action)
 
 
@@ -445,10 +567,11 @@ async def _save(
     return repo.rma_row_after(row, written)
 
 
-ChildWriter = Callable[[AsyncConnection, int, datetime], Awaitable[None]]
+ChildWriter = Callable[[AsyncConnection, Mapping[Any, Any], int, datetime], Awaitable[None]]
+Check = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[None]]
 
 
-async def _change(
+async def apply_change(
     uow: UnitOfWork,
     caller: Caller,
     rma_id: str,
@@ -456,10 +579,13 @@ async def _change(
     expected_version: int | None,
     apply: Callable[[RmaOrder, datetime], list[RecordedEvent]],
     write: ChildWriter | None = None,
+    check: Check | None = None,
 ) -> str:
     """One change to an RMA order in its own transaction: load, check, apply, save, record.
 
-    ``write`` adds rows the change creates beside the RMA (it gets the first event's sequence).
+    ``check`` runs once the action is known to be allowed, on the RMA as it was read;
+    ``write`` adds rows the change creates beside the RMA (it gets the RMA's row as read
+    and the first event's sequence).
     """
     now = _now()
     async with uow.transaction() as conn:
@@ -467,13 +593,36 @@ async def _change(
         _check_version(rma, expected_version)
         before = copy.deepcopy(rma)
         events = apply(rma, now)
+        if check is not None:
+            await check(conn, before, row, now)
         written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
         await repo.save_changed_children(conn, caller.organization_id, rma, before)
         sequence = row["last_event_sequence"] + 1
         if write is not None:
-            await write(conn, sequence, now)
+            await write(conn, row, sequence, now)
         await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
     return rma_id
+
+
+async def _recheck_return(
+    conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
+) -> None:
+    """At submit, the policy snapshotted at creation applies again, now."""
+    if row["policy"] is None:
+        return  # created before policies were kept
+    linked = await repo.linked_order_rows(conn, rma.id)
+    await _check_return(
+        conn,
+        row["organization_id"],
+        ReturnPolicy.from_json(row["policy"]),
+        expected_resolution=rma.expected_resolution,
+        lines=rma.lines,
+        linked=[(order["order_id"], order["external_reference"]) for order in linked],
+        override_reason=row["return_window_override_reason"],
+        exclude_rma_id=rma.id,
+        prefix="",
+        now=now,
+    )
 
 
 async def perform_action(
@@ -486,8 +635,14 @@ async def perform_action(
     **params: Any,
 ) -> str:
     """Run one state-machine action on an RMA order in its own transaction."""
-    return await _change(
-        uow, caller, rma_id, action, expected_version, lambda rma, now: rma.perform(action, now=now, **params)
+    return await apply_change(
+        uow,
+        caller,
+        rma_id,
+        action,
+        expected_version,
+        lambda rma, now: rma.perform(action, now=now, **params),
+        check=_recheck_return if action == "submit" else None,
     )
 
 
@@ -505,7 +660,7 @@ async def add_comment(
 ) -> str:
     """Add a comment to an RMA order: one COMMENT_ADDED event and a new version."""
 
-    async def write(conn: AsyncConnection, sequence: int, now: datetime) -> None:
+    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
         await repo.insert_comment(
             conn,
             organization_id=caller.organization_id,
@@ -517,7 +672,7 @@ async def add_comment(
             now=now,
         )
 
-    return await _change(
+    return await apply_change(
         uow,
         caller,
         rma_id,
@@ -536,8 +691,13 @@ async def update_rma_order(
     *,
     expected_version: int | None = None,
 ) -> str:
-    """Apply the given fields (only those present) to an RMA order that is still NEW."""
+    """Apply the given fields (only those present) to an RMA order that is still NEW.
+
+    New lines, linked orders, expected resolution or override go through the return
+    policy snapshotted at creation, as a create would.
+    """
     now = _now()
+    organization_id = caller.organization_id
     async with uow.transaction() as conn:
         rma, row = await _load(conn, caller, rma_id, "update")
         _check_customer_fields(
@@ -549,6 +709,7 @@ async def update_rma_order(
                     ("auto_generate_financial_resolution", "autoGenerateFinancialResolution"),
                     ("auto_execute_financial_resolution", "autoExecuteFinancialResolution"),
                     ("retained_amount_for_shipping", "retainedAmountForShipping"),
+                    ("return_window_override_reason", "returnWindowOverrideReason"),
                 )
             }
             | {
@@ -558,10 +719,21 @@ async def update_rma_order(
         )
         _check_version(rma, expected_version)
         currency = rma.currency
+        policy_applies = bool(
+            {"lines", "linked_orders", "expected_resolution", "return_window_override_reason"}
+            & changes.keys()
+        )
         domain_changes: dict[str, Any] = {}
         columns: dict[str, Any] = {}
-        if "lines" in changes:
-            domain_changes["lines"] = _lines(changes.pop("lines"), currency, "input.lines")
+        commands: list[LineCommand] | None = changes.pop("lines", None)
+        order_line_ids = (
+            [line.order_line_id for line in commands if line.order_line_id]
+            if commands is not None
+            else [line.order_line_id for line in rma.lines if line.order_line_id]
+        )
+        order_lines = await eligibility.order_lines(conn, organization_id, order_line_ids)
+        if commands is not None:
+            domain_changes["lines"] = _lines(commands, currency, "input.lines", order_lines)
         if "retained_amount_for_shipping" in changes:
             domain_changes["retained_amount_for_shipping"] = to_minor(
                 changes.pop("retained_amount_for_shipping"), currency, "input.retainedAmountForShipping"
@@ -574,19 +746,39 @@ async def update_rma_order(
         ):
             if name in changes:
                 domain_changes[name] = changes.pop(name)
-        linked_orders = None
-        if "linked_orders" in changes:
-            linked_orders = await repo.replace_linked_orders(
-                conn, caller.organization_id, rma_id, changes.pop("linked_orders")
-            )
+        previous_linked = await repo.linked_order_rows(conn, rma_id)
+        linked = changes.pop(
+            "linked_orders", [(order["order_id"], order["external_reference"]) for order in previous_linked]
+        )
         columns.update(changes)
         if "external_id" in columns and columns["external_id"] is not None:
             existing = await _existing_by_external_id(
-                conn, caller.organization_id, row["tp_app_id"], columns["external_id"]
+                conn, organization_id, row["tp_app_id"], columns["external_id"]
             )
             if existing is not None and existing != rma_id:
                 raise _duplicate_external_id(existing)
         events = rma.perform("update", now=now, **domain_changes)
+        linked = _with_line_orders(linked, order_lines, rma.lines)
+        if policy_applies and row["policy"] is not None:
+            await _check_return(
+                conn,
+                organization_id,
+                ReturnPolicy.from_json(row["policy"]),
+                expected_resolution=rma.expected_resolution,
+                lines=rma.lines,
+                linked=linked,
+                override_reason=columns.get(
+                    "return_window_override_reason", row["return_window_override_reason"]
+                ),
+                exclude_rma_id=rma_id,
+                prefix="input.",
+                now=now,
+            )
+        linked_orders = previous_linked
+        unlinked: set[str] = set()
+        if linked != [(order["order_id"], order["external_reference"]) for order in previous_linked]:
+            linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked)
+            unlinked = {order["order_id"] for order in previous_linked} - {order_id for order_id, _ in linked}
         merged = {**row, **columns}
         columns["search_text"] = search_text(
             return_reference=row["return_reference"],
@@ -599,7 +791,7 @@ async def update_rma_order(
             conn, rma, row, events, expected_version=expected_version, columns=columns, now=now
         )
         if "lines" in domain_changes:
-            await repo.replace_lines(conn, caller.organization_id, rma_id, rma.lines)
+            await repo.replace_lines(conn, organization_id, rma_id, rma.lines)
         await _record(
             conn,
             caller,
@@ -608,6 +800,7 @@ async def update_rma_order(
             events,
             first_sequence=row["last_event_sequence"] + 1,
             linked_orders=linked_orders,
+            unlinked_orders=unlinked,
             now=now,
         )
     return rma_id

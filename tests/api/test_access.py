@@ -56,6 +56,7 @@ RMA_ACTIONS = {
     "rmaOrderStartFulfillment": ("rmaOrderStartFulfillment(id: $id)", P),
     "rmaOrderCompleteProcessing": ("rmaOrderCompleteProcessing(id: $id)", P),
     "rmaOrderUpdateDeliveryStatus": ("rmaOrderUpdateDeliveryStatus(id: $id, status: DELIVERING)", P),
+    "rmaShipmentCreate": ('rmaShipmentCreate(rmaOrderId: $id, input: {carrierName: "UPS"})', E),
 }
 
 # name -> (document, required scope or None); $id is a staff RMA, $configurationId and
@@ -95,6 +96,14 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
     "customers": ("{ customers { totalCount } }", VCu),
     "order": ("query($orderId: String!) { order(id: $orderId) { id } }", VOr),
     "orders": ("{ orders { totalCount } }", VOr),
+    "returnableItems": (
+        "query($orderId: String!) { returnableItems(orderId: $orderId) { returnableQuantity } }",
+        C,
+    ),
+    "rmaShipmentAddEvent": (
+        'mutation($shipmentId: String!) { rmaShipmentAddEvent(shipmentId: $shipmentId, input: {event: IN_TRANSIT, date: "2026-11-20T10:00:00+00:00"}) { id } }',
+        E,
+    ),
     "productCreate": ('mutation { productCreate(input: {name: "Hat"}) { id } }', CP),
     "productUpdate": (
         'mutation($productId: String!) { productUpdate(id: $productId, input: {name: "Tee"}) { id } }',
@@ -185,7 +194,12 @@ async def _ids(gql: GraphQLClient) -> dict[str, Any]:
     configuration = data["rmaConfigurations"][0]
     made = await catalog(gql)
     order = (await gql.data(ORDER, {"input": order_input(made["customer"]["id"])}))["orderCreate"]
+    shipment = await gql.data(
+        "mutation($id: String!) { rmaShipmentCreate(rmaOrderId: $id, input: {}) { id } }",
+        {"id": (await create(gql))["id"]},
+    )
     return {
+        "shipmentId": shipment["rmaShipmentCreate"]["id"],
         "configurationId": configuration["id"],
         "locationId": configuration["locationId"],
         "productId": made["product"]["id"],
@@ -229,7 +243,7 @@ async def test_every_operation_is_allowed_or_refused_by_scope_exactly(
     assert after_refusals == before
     for name, body in answers.items():
         codes = [error["extensions"]["code"] for error in body.get("errors", [])]
-        if (customer and name in RMA_ACTIONS) or (customer and name == "rmaOrder"):
+        if customer and (name in RMA_ACTIONS or name in ("rmaOrder", "rmaShipmentAddEvent")):
             # The staff's RMA order does not exist for a customer.
             assert codes == ["NOT_FOUND"], (name, body)
         else:
@@ -286,6 +300,11 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
         await ada.error(
             'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "hi") { id } }', {"id": own["id"]}
         ),
+        await ada.error(
+            "mutation($id: String!) { rmaShipmentCreate(rmaOrderId: $id, input: {}) { id } }",
+            {"id": own["id"]},
+        ),
+        await ada.error(CREATE_ID, {"input": customer_input(returnWindowOverrideReason="I was away")}),
     ]
     unchanged = await snapshot(server.engine)
     feed = (await ada.data("{ rmaOrderEvents { nodes { rmaOrderId type } } }"))["rmaOrderEvents"]["nodes"]
@@ -294,7 +313,12 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
     assert [e["extensions"]["code"] for e in foreign] == ["NOT_FOUND"] * 6
     assert [(e["message"], e["extensions"]) for e in staff_only] == [
         ("A customer may not accept an RMA order.", {"code": "FORBIDDEN"}),
-        ("A customer may not add comment an RMA order.", {"code": "FORBIDDEN"}),
+        ("A customer may not comment on an RMA order.", {"code": "FORBIDDEN"}),
+        ("A customer may not add a shipment to an RMA order.", {"code": "FORBIDDEN"}),
+        (
+            "A customer may not set returnWindowOverrideReason.",
+            {"code": "FORBIDDEN", "field": "input.returnWindowOverrideReason"},
+        ),
     ]
     assert unchanged == before
     assert feed == [{"rmaOrderId": own["id"], "type": "CREATED"}]

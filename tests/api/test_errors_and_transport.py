@@ -130,7 +130,12 @@ async def test_configuration_rules(gql: GraphQLClient) -> None:
     by_location = (
         await gql.data("query($l: String) { rmaConfiguration(locationId: $l) { id } }", {"l": location["id"]})
     )["rmaConfiguration"]
-    rma = await create(gql, locationId=location["id"])
+    # The location takes DEFECTIVE returns only (its reasonLines).
+    rma = await create(
+        gql,
+        locationId=location["id"],
+        lines=[{"sku": "SKU-1", "quantity": 1, "reason": "DEFECTIVE", "price": 10}],
+    )
 
     assert without_configuration["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.locationId"}
     assert (

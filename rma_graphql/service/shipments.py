@@ -1,0 +1,175 @@
+"""Return shipments: the parcel's carrier and tracking, and the carrier's scans.
+
+A scan is always recorded and bumps the RMA order's version; the RMA's delivery status
+follows the latest scan through the delivery machine (see ``RmaOrder.record_scan``).
+A scan the carrier sends twice (same shipment, event and date) is recorded once.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.eligibility import SCAN_DELIVERY_STATUS, ShippingEvent
+from rma_graphql.domain.errors import NotFoundError
+from rma_graphql.domain.rma_order import RmaOrder
+from rma_graphql.service.rma_orders import Caller, apply_change
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+
+@dataclass
+class CreateShipment:
+    carrier_name: str | None = None
+    tracking: str | None = None
+    tracking_url: str | None = None
+    label_url: str | None = None
+    reference: str | None = None
+
+
+@dataclass
+class ScanCommand:
+    event: ShippingEvent
+    date: datetime
+    message: str | None = None
+    location: str | None = None
+
+    def description(self) -> str:
+        words = f"{self.event.value} on {self.date.isoformat()}"
+        if self.location:
+            words += f" at {self.location}"
+        return f"{words}: {self.message}" if self.message else words
+
+
+async def create_shipment(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    command: CreateShipment,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Add a return shipment to an RMA order; returns the shipment's id."""
+    shipment_id = str(uuid.uuid4())
+
+    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+        reference = command.reference
+        if reference is None:
+            count = await conn.execute(
+                select(func.count())
+                .select_from(t.rma_shipment)
+                .where(t.rma_shipment.c.rma_order_id == rma_id)
+            )
+            reference = f"{row['return_reference']}-{int(count.scalar_one()) + 1}"
+        await conn.execute(
+            insert(t.rma_shipment).values(
+                id=shipment_id,
+                organization_id=caller.organization_id,
+                rma_order_id=rma_id,
+                sequence=sequence,
+                reference=reference,
+                carrier_name=command.carrier_name,
+                tracking=command.tracking,
+                tracking_url=command.tracking_url,
+                label_url=command.label_url,
+                created_at=now,
+            )
+        )
+
+    description = (
+        " ".join(part for part in (command.carrier_name, command.tracking) if part) or "return shipment"
+    )
+    await apply_change(
+        uow,
+        caller,
+        rma_id,
+        "createShipment",
+        expected_version,
+        lambda rma, now: rma.create_shipment(description),
+        write,
+    )
+    return shipment_id
+
+
+class _RepeatedScanError(Exception):
+    """The scan is already recorded: the change is rolled back and nothing moves."""
+
+
+async def add_scan(
+    uow: UnitOfWork,
+    caller: Caller,
+    shipment_id: str,
+    scan: ScanCommand,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Record a carrier scan on a return shipment; returns the RMA order's id."""
+    async with uow.read() as conn:
+        found = await conn.execute(
+            select(t.rma_shipment.c.rma_order_id).where(
+                t.rma_shipment.c.id == shipment_id, t.rma_shipment.c.organization_id == caller.organization_id
+            )
+        )
+        rma_id: str | None = found.scalar_one_or_none()
+    if rma_id is None:
+        raise NotFoundError(f"Shipment {shipment_id} not found.", shipment_id)
+
+    async def repeated(conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime) -> None:
+        existing = await conn.execute(
+            select(t.rma_shipment_event.c.id).where(
+                t.rma_shipment_event.c.shipment_id == shipment_id,
+                t.rma_shipment_event.c.event == scan.event.value,
+                t.rma_shipment_event.c.date == scan.date,
+            )
+        )
+        if existing.first() is not None:
+            raise _RepeatedScanError
+
+    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+        await conn.execute(
+            insert(t.rma_shipment_event).values(
+                id=str(uuid.uuid4()),
+                organization_id=caller.organization_id,
+                rma_order_id=rma_id,
+                shipment_id=shipment_id,
+                sequence=sequence,
+                event=scan.event.value,
+                date=scan.date,
+                message=scan.message,
+                location=scan.location,
+                created_at=now,
+            )
+        )
+
+    try:
+        await apply_change(
+            uow,
+            caller,
+            rma_id,
+            "addShipmentEvent",
+            expected_version,
+            lambda rma, now: rma.record_scan(
+                now,
+                status=SCAN_DELIVERY_STATUS[scan.event],
+                scanned_at=scan.date,
+                description=scan.description(),
+            ),
+            write,
+            check=repeated,
+        )
+    except _RepeatedScanError:
+        pass
+    except IntegrityError as error:
+        # A concurrent copy of the scan committed first: it is recorded once, as it should be.
+        if not any(name in str(error.orig) for name in _SCAN_CONSTRAINT):
+            raise
+    return rma_id
+
+
+# How each database names the unique constraint on (shipment, event, date) in its error.
+_SCAN_CONSTRAINT = ("uq_rma_shipment_event_scan", "rma_shipment_event.shipment_id")
