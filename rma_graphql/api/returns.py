@@ -74,11 +74,10 @@ class ReturnsQuery:
         location = parse_uuid(location_id, "locationId") if location_id is not None else None
         async with ctx.uow.read() as conn:
             configuration = await configuration_for(conn, ctx.caller.organization_id, location, "locationId")
-        assessments = await eligibility.returnable_items(
+        order, assessments = await eligibility.returnable_items(
             ctx.uow, ctx.caller.organization_id, order_id, configuration
         )
-        order = await ctx.loaders.orders.load(order_id)
-        return [ReturnableItem.from_assessment(a, order["currency"]) for a in assessments]
+        return [ReturnableItem.from_assessment(a, order.currency) for a in assessments]
 
 
 @strawberry.input

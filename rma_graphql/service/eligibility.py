@@ -151,13 +151,14 @@ def check(
 
 async def returnable_items(
     uow: UnitOfWork, organization_id: str, order_id: str, configuration: Row
-) -> list[LineAssessment]:
+) -> tuple[OrderFacts, list[LineAssessment]]:
     """Per line of the order, what may still be returned under the configuration's policy."""
     async with uow.read() as conn:
         facts = await order_facts(conn, organization_id, [order_id])
     if order_id not in facts:
         raise NotFoundError(f"Order {order_id} not found.", order_id)
-    return assess_order(policy_from_configuration(configuration), facts[order_id], datetime.now(UTC))
+    order = facts[order_id]
+    return order, assess_order(policy_from_configuration(configuration), order, datetime.now(UTC))
 
 
 async def refresh_return_status(
