@@ -3,6 +3,9 @@
 One set of rules serves ``rmaOrderCreate``, ``rmaOrderUpdate``, ``rmaOrderSubmit`` and
 ``returnableItems``, so a storefront is offered exactly what a create would accept.
 Every refusal carries a stable reason code and names the input it is about.
+
+Beside them: an order's return status, derived from its returns, and the delivery status
+each carrier scan of a return shipment calls for.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
