@@ -7,6 +7,7 @@ the domain share one type per enum.
 import strawberry
 
 from rma_graphql.domain import eligibility as e
+from rma_graphql.domain import shipping
 from rma_graphql.domain import statuses as s
 
 strawberry.enum(s.ProcessingStatus, name="RmaOrderProcessingStatus")
@@ -41,8 +42,8 @@ strawberry.enum(s.CommentVisibility, name="RmaCommentVisibility")
 RmaCommentVisibility = s.CommentVisibility
 strawberry.enum(s.OrderStatus, name="OrderStatus")
 OrderStatus = s.OrderStatus
-strawberry.enum(e.ShippingEvent, name="ShippingEventEnum")
-ShippingEventEnum = e.ShippingEvent
+strawberry.enum(shipping.ShippingEvent, name="ShippingEventEnum")
+ShippingEventEnum = shipping.ShippingEvent
 strawberry.enum(e.RefusalCode, name="ReturnRefusalReason")
 ReturnRefusalReason = e.RefusalCode
 strawberry.enum(e.OrderReturnStatus, name="OrderReturnStatus")

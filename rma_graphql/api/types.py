@@ -32,8 +32,9 @@ from rma_graphql.api.permissions import scoped
 from rma_graphql.db.repository import Revision
 from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
-from rma_graphql.domain.eligibility import SCAN_DELIVERY_STATUS, ReturnPolicy
+from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
 from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.events import format_position

@@ -314,6 +314,11 @@ async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str
     return [dict(row) for row in result.mappings()]
 
 
+def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
+    """Linked-order rows as the ``(orderId, externalReference)`` pairs commands carry."""
+    return [(row["order_id"], row["external_reference"]) for row in rows]
+
+
 async def save_changed_children(
     conn: AsyncConnection, organization_id: str, rma: RmaOrder, before: RmaOrder
 ) -> None:

@@ -4,8 +4,7 @@ One set of rules serves ``rmaOrderCreate``, ``rmaOrderUpdate``, ``rmaOrderSubmit
 ``returnableItems``, so a storefront is offered exactly what a create would accept.
 Every refusal carries a stable reason code and names the input it is about.
 
-Beside them: an order's return status, derived from its returns, and the delivery status
-each carrier scan of a return shipment calls for.
+Beside them: an order's return status, derived from its returns.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from rma_graphql.domain.statuses import (
-    DeliveryStatus,
     ExpectedResolution,
     ProcessingStatus,
     ProductState,
@@ -340,38 +338,3 @@ def order_return_status(statuses: Iterable[ProcessingStatus]) -> OrderReturnStat
     if ProcessingStatus.REJECTED in present:
         return OrderReturnStatus.RETURN_FAILED
     return OrderReturnStatus.NO_RETURN
-
-
-# -- carrier scans -----------------------------------------------------------------------------
-
-
-class ShippingEvent(StrEnum):
-    NEW = "NEW"
-    INFO_RECEIVED = "INFO_RECEIVED"
-    PENDING = "PENDING"
-    IN_TRANSIT = "IN_TRANSIT"
-    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
-    ATTEMPT_FAIL = "ATTEMPT_FAIL"
-    AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP"
-    DELIVERED = "DELIVERED"
-    DELIVERED_TO_SENDER = "DELIVERED_TO_SENDER"
-    EXCEPTION = "EXCEPTION"
-    RETURNED_TO_SENDER = "RETURNED_TO_SENDER"
-    EXPIRED = "EXPIRED"
-
-
-# The delivery status each carrier scan puts the RMA in (through the delivery machine).
-SCAN_DELIVERY_STATUS: Mapping[ShippingEvent, DeliveryStatus] = {
-    ShippingEvent.NEW: DeliveryStatus.PENDING,
-    ShippingEvent.PENDING: DeliveryStatus.PENDING,
-    ShippingEvent.INFO_RECEIVED: DeliveryStatus.HANDLED,
-    ShippingEvent.IN_TRANSIT: DeliveryStatus.DELIVERING,
-    ShippingEvent.OUT_FOR_DELIVERY: DeliveryStatus.DELIVERING,
-    ShippingEvent.ATTEMPT_FAIL: DeliveryStatus.DELIVERING,
-    ShippingEvent.AVAILABLE_FOR_PICKUP: DeliveryStatus.DELIVERING,
-    ShippingEvent.DELIVERED: DeliveryStatus.DELIVERED,
-    ShippingEvent.DELIVERED_TO_SENDER: DeliveryStatus.DELIVERED_TO_SENDER,
-    ShippingEvent.RETURNED_TO_SENDER: DeliveryStatus.DELIVERED_TO_SENDER,
-    ShippingEvent.EXCEPTION: DeliveryStatus.ERROR,
-    ShippingEvent.EXPIRED: DeliveryStatus.ERROR,
-}

@@ -617,7 +617,7 @@ async def _recheck_return(
         ReturnPolicy.from_json(row["policy"]),
         expected_resolution=rma.expected_resolution,
         lines=rma.lines,
-        linked=[(order["order_id"], order["external_reference"]) for order in linked],
+        linked=repo.linked_pairs(linked),
         override_reason=row["return_window_override_reason"],
         exclude_rma_id=rma.id,
         prefix="",
@@ -725,13 +725,15 @@ async def update_rma_order(
         )
         domain_changes: dict[str, Any] = {}
         columns: dict[str, Any] = {}
+        # The orders of the lines are linked again only when lines or linked orders change.
+        relink = "lines" in changes or "linked_orders" in changes
         commands: list[LineCommand] | None = changes.pop("lines", None)
-        order_line_ids = (
-            [line.order_line_id for line in commands if line.order_line_id]
-            if commands is not None
-            else [line.order_line_id for line in rma.lines if line.order_line_id]
-        )
-        order_lines = await eligibility.order_lines(conn, organization_id, order_line_ids)
+        order_lines: Mapping[str, Mapping[Any, Any]] = {}
+        if relink:
+            named = commands if commands is not None else rma.lines
+            order_lines = await eligibility.order_lines(
+                conn, organization_id, [line.order_line_id for line in named if line.order_line_id]
+            )
         if commands is not None:
             domain_changes["lines"] = _lines(commands, currency, "input.lines", order_lines)
         if "retained_amount_for_shipping" in changes:
@@ -747,9 +749,8 @@ async def update_rma_order(
             if name in changes:
                 domain_changes[name] = changes.pop(name)
         previous_linked = await repo.linked_order_rows(conn, rma_id)
-        linked = changes.pop(
-            "linked_orders", [(order["order_id"], order["external_reference"]) for order in previous_linked]
-        )
+        previous_pairs = repo.linked_pairs(previous_linked)
+        linked = changes.pop("linked_orders", previous_pairs)
         columns.update(changes)
         if "external_id" in columns and columns["external_id"] is not None:
             existing = await _existing_by_external_id(
@@ -758,7 +759,8 @@ async def update_rma_order(
             if existing is not None and existing != rma_id:
                 raise _duplicate_external_id(existing)
         events = rma.perform("update", now=now, **domain_changes)
-        linked = _with_line_orders(linked, order_lines, rma.lines)
+        if relink:
+            linked = _with_line_orders(linked, order_lines, rma.lines)
         if policy_applies and row["policy"] is not None:
             await _check_return(
                 conn,
@@ -776,7 +778,7 @@ async def update_rma_order(
             )
         linked_orders = previous_linked
         unlinked: set[str] = set()
-        if linked != [(order["order_id"], order["external_reference"]) for order in previous_linked]:
+        if linked != previous_pairs:
             linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked)
             unlinked = {order["order_id"] for order in previous_linked} - {order_id for order_id, _ in linked}
         merged = {**row, **columns}

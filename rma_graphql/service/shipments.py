@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.domain.eligibility import SCAN_DELIVERY_STATUS, ShippingEvent
 from rma_graphql.domain.errors import NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
+from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
 from rma_graphql.service.rma_orders import Caller, apply_change
 from rma_graphql.service.unit_of_work import UnitOfWork
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rma_graphql.domain.eligibility import (
-    SCAN_DELIVERY_STATUS,
     OrderFacts,
     OrderLineFacts,
     RefusalCode,
@@ -15,12 +14,12 @@ from rma_graphql.domain.eligibility import (
     ReturnPolicy,
     ReturnRefusedError,
     ReturnRequest,
-    ShippingEvent,
     assess_order,
     check_return,
     order_return_status,
 )
 from rma_graphql.domain.rma_order import RmaLine, RmaOrder
+from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
 from rma_graphql.domain.statuses import DeliveryStatus as D
 from rma_graphql.domain.statuses import ExpectedResolution, ProcessingStatus, ReturnReason
 
