@@ -20,6 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from rma_graphql.db import tables as t
 from rma_graphql.service.unit_of_work import UnitOfWork
 
+# How long shutting down waits for a sync under way.
+STOP_SECONDS = 5.0
+
 log = logging.getLogger("rma_graphql.rate_limits")
 
 WindowKey = tuple[str, int, int]  # (key, window length in seconds, window start)
@@ -67,6 +70,7 @@ class RateLimiter:
         self._synced: dict[WindowKey, int] = {}
         self._others: dict[WindowKey, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def hit(self, key: str, now: float | None = None) -> Decision:
         """Count one request for ``key`` unless a window is full; say which window decides."""
@@ -107,18 +111,28 @@ class RateLimiter:
 
     def start(self) -> None:
         if self.uow is not None and self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._sync_forever())
 
     async def stop(self) -> None:
+        """Let the sync loop finish its current sync and end.
+
+        It is not cancelled mid-statement: a query cancelled inside its transaction leaves a
+        broken connection behind, and the engine's disposal can then wait on it.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(self._task, timeout=STOP_SECONDS)
+            except TimeoutError:
+                log.warning("rate-limit sync did not finish within %s s; abandoned", STOP_SECONDS)
             self._task = None
 
     async def _sync_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.sync_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.sync_seconds)
+                return
             try:
                 await self.sync()
             except Exception:  # a failed sync only makes the limits per process for a while
