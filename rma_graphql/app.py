@@ -22,6 +22,7 @@ from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
+from rma_graphql.service import slips
 from rma_graphql.service.accounts import Accounts, admin_caller, demo_client_id
 from rma_graphql.service.accounts import demo_organization_id as find_demo_organization
 from rma_graphql.service.hub import EventHub
@@ -188,6 +189,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def return_slip(request: Request) -> Response:
+        rma_id = request.path_params["rma_id"]
+        query = request.query_params
+        if not slips.link_is_valid(
+            state["accounts"], rma_id, query.get("expires", ""), query.get("signature", "")
+        ):
+            return JSONResponse({"statusCode": 403, "message": "Invalid or expired link"}, status_code=403)
+        pdf = await slips.slip(request.app.state.uow, rma_id)
+        if pdf is None:
+            return JSONResponse({"statusCode": 404, "message": "Not found"}, status_code=404)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="return-slip-{rma_id}.pdf"'},
+        )
+
     middleware = [Middleware(BodySizeLimit)]
     if settings.allowed_origins:
         middleware.append(
@@ -205,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/oauth2/token", token_endpoint(state), methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/return-slips/{rma_id}.pdf", return_slip),
             Mount(ASSETS, app=StaticFiles(directory=asset_directory())),
         ],
         middleware=middleware,

@@ -48,3 +48,7 @@ strawberry.enum(e.RefusalCode, name="ReturnRefusalReason")
 ReturnRefusalReason = e.RefusalCode
 strawberry.enum(e.OrderReturnStatus, name="OrderReturnStatus")
 OrderReturnStatus = e.OrderReturnStatus
+strawberry.enum(s.InspectionResult, name="RmaInspectionResult")
+RmaInspectionResult = s.InspectionResult
+strawberry.enum(s.Disposition, name="RmaDisposition")
+RmaDisposition = s.Disposition

@@ -381,6 +381,9 @@ class RmaConfigurationCreateInput:
     refund_shipping_on_complete_return: bool = False
     currency: str = "EUR"
     return_fee: float = 0
+    voucher_validity_days: int = strawberry.field(
+        default=365, description="How many days a voucher issued for a return stays redeemable (1-3650)."
+    )
 
 
 @strawberry.input
@@ -406,6 +409,7 @@ class RmaConfigurationUpdateInput:
     refund_shipping_on_complete_return: bool | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
     return_fee: float | None = strawberry.UNSET
+    voucher_validity_days: int | None = strawberry.UNSET
 
 
 _NON_NULL_CONFIGURATION = {
@@ -421,6 +425,7 @@ _NON_NULL_CONFIGURATION = {
     "refund_shipping_on_complete_return",
     "currency",
     "return_fee",
+    "voucher_validity_days",
 }
 
 
@@ -437,6 +442,8 @@ def configuration_values(data: object, *, partial: bool) -> dict[str, Any]:
             raise BadUserInputError("A delay in days cannot be negative.", path)
         if name in ("retained_amount_for_shipping", "return_fee"):
             _non_negative(value, path)
+        if name == "voucher_validity_days" and value is not None and not 1 <= value <= 3650:
+            raise BadUserInputError("A voucher is valid for 1 to 3650 days.", path)
         if name in ("email_contact", "domain"):
             text(value, path)
         if name in ("shop_url",):

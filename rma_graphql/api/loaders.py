@@ -21,6 +21,8 @@ class Loaders:
     comments: DataLoader[str, list[Row]]
     shipments: DataLoader[str, list[Row]]
     shipment_events: DataLoader[str, list[Row]]
+    inspections: DataLoader[str, list[Row]]
+    replacement_orders: DataLoader[str, list[Row]]
     locations: DataLoader[str, Row | None]
     organizations: DataLoader[str, Row | None]
     products: DataLoader[str, Row | None]
@@ -48,6 +50,8 @@ def make_loaders(uow: UnitOfWork) -> Loaders:
         comments=children("comments"),
         shipments=children("shipments"),
         shipment_events=children("shipment_events"),
+        inspections=children("inspections"),
+        replacement_orders=children("replacement_orders"),
         locations=by_id("locations"),
         organizations=by_id("organizations"),
         products=by_id("products"),

@@ -56,6 +56,7 @@ from rma_graphql.api.types import (
     UserRole,
     Viewer,
 )
+from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.machines import SPECS, mermaid
@@ -525,9 +526,10 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     if not introspection:
         extensions.append(DisableIntrospection)
     return RmaSchema(
-        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery, ReturnsQuery)),
+        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery)),
         mutation=strawberry.tools.merge_types(
-            "Mutation", (Mutation, ShipmentMutation, CatalogMutation, AccountMutation)
+            "Mutation",
+            (Mutation, ShipmentMutation, WarehouseMutation, MoneyMutation, CatalogMutation, AccountMutation),
         ),
         subscription=Subscription,
         extensions=extensions,

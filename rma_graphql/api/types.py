@@ -1,7 +1,7 @@
 """GraphQL output types, built straight from Core rows (never from table models)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,8 +13,10 @@ from rma_graphql.api.enums import (
     LocationTypeEnum,
     RmaActorType,
     RmaCommentVisibility,
+    RmaDisposition,
     RmaFinancialResolutionStatus,
     RmaFinancialResolutionType,
+    RmaInspectionResult,
     RmaOrderDeliveryStatus,
     RmaOrderEventType,
     RmaOrderExpectedResolution,
@@ -34,8 +36,9 @@ from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
-from rma_graphql.service import queries
+from rma_graphql.service import queries, slips
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.events import format_position
 
@@ -178,9 +181,27 @@ class RmaOrderLine:
     comment: str | None
     order_line_id: str | None = strawberry.field(description="The order line the units come from.")
     pictures: list[str] = strawberry.field(description="Picture URLs of the returned item.")
+    received_quantity: int = strawberry.field(description="Units received, surplus included.")
+    surplus_quantity: int = strawberry.field(description="Units received beyond the line's quantity.")
+    received_serial_numbers: list[str]
+    inspected_quantity: int
+    accepted_quantity: int = strawberry.field(description="Inspected units accepted for the return.")
+    restocked_quantity: int = strawberry.field(description="Accepted units put back in stock.")
+    row: strawberry.Private[Row]
+    # The sequence of the shown RMA version's last event: later inspections are not shown.
+    last_sequence: strawberry.Private[int]
+
+    @strawberry.field(description="The inspections of the line's received units, oldest first.")
+    async def inspections(self, info: Info) -> list["RmaLineInspection"]:
+        rows = await _context(info).loaders.inspections.load(self.row["rma_order_id"])
+        return [
+            RmaLineInspection.from_row(r)
+            for r in rows
+            if r["line_id"] == self.row["id"] and r["sequence"] <= self.last_sequence
+        ]
 
     @classmethod
-    def from_row(cls, row: Row, currency: str) -> "RmaOrderLine":
+    def from_row(cls, row: Row, currency: str, last_sequence: int = 2**31) -> "RmaOrderLine":
         return cls(
             id=strawberry.ID(row["id"]),
             label=row["label"],
@@ -196,6 +217,43 @@ class RmaOrderLine:
             # Revisions kept before lines named order lines lack the two keys.
             order_line_id=row.get("order_line_id"),
             pictures=list(row.get("pictures") or []),
+            received_quantity=row["received_quantity"],
+            surplus_quantity=max(0, row["received_quantity"] - row["quantity"]),
+            received_serial_numbers=list(row["received_serial_numbers"] or []),
+            inspected_quantity=row["inspected_quantity"],
+            accepted_quantity=row["accepted_quantity"],
+            restocked_quantity=row["restocked_quantity"],
+            row=row,
+            last_sequence=last_sequence,
+        )
+
+
+@strawberry.type
+class RmaLineInspection:
+    """One inspection of received units: how many, the verdict, and what becomes of them."""
+
+    id: strawberry.ID
+    line_id: str
+    quantity: int
+    product_state: RmaOrderProductState | None
+    result: RmaInspectionResult
+    disposition: RmaDisposition
+    notes: str | None
+    inspector: "RmaActor"
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaLineInspection":
+        return cls(
+            id=strawberry.ID(row["id"]),
+            line_id=row["line_id"],
+            quantity=row["quantity"],
+            product_state=s.ProductState(row["product_state"]) if row["product_state"] else None,
+            result=s.InspectionResult(row["result"]),
+            disposition=s.Disposition(row["disposition"]),
+            notes=row["notes"],
+            inspector=RmaActor.from_json(row["inspector"]),
+            created_at=row["created_at"],
         )
 
 
@@ -332,8 +390,30 @@ class RmaFinancialResolutionRequest:
     status: RmaFinancialResolutionStatus
     created_at: datetime
     executed_at: datetime | None
-    reference: str | None
-    failure_reason: str | None
+    reference: str | None = strawberry.field(
+        description="The payment reference the provider recorded; a voucher's code for a VOUCHER."
+    )
+    failure_reason: str | None = strawberry.field(
+        description="Why the last execution failed (FAILED), or why it was rejected (REJECTED)."
+    )
+    provider: str = strawberry.field(description="The payment provider: manual (refunds) or voucher.")
+    row: strawberry.Private[Row]
+
+    @strawberry.field(description="The RMA order the resolution belongs to, as it is now.")
+    async def rma_order(self, info: Info) -> "RmaOrderType":
+        row = await queries.rma_order_row(_context(info).uow, _context(info).caller, self.row["rma_order_id"])
+        assert row is not None
+        return RmaOrderType.from_row(row)
+
+    @strawberry.field(description="The voucher a VOUCHER resolution issued, once executed.")
+    async def voucher(self, info: Info) -> "Voucher | None":
+        if (
+            self.type is not s.FinancialResolutionType.VOUCHER
+            or self.status is not s.FinancialResolutionStatus.EXECUTED
+        ):
+            return None
+        row = await queries.voucher_by_resolution(_context(info).uow, str(self.id))
+        return Voucher.from_row(row) if row is not None else None
 
     @classmethod
     def from_row(cls, row: Row) -> "RmaFinancialResolutionRequest":
@@ -347,6 +427,52 @@ class RmaFinancialResolutionRequest:
             executed_at=row["executed_at"],
             reference=row["reference"],
             failure_reason=row["failure_reason"],
+            provider=row["provider"],
+            row=row,
+        )
+
+
+@strawberry.enum
+class VoucherStatus(Enum):
+    ACTIVE = "ACTIVE"
+    REDEEMED = "REDEEMED"
+    EXPIRED = "EXPIRED"
+
+
+@strawberry.type
+class Voucher:
+    """Store credit issued by a VOUCHER resolution: redeemable once, before it expires."""
+
+    id: strawberry.ID
+    code: str
+    amount: float
+    currency: str
+    expires_at: datetime
+    redeemed_at: datetime | None
+    redeemed_amount: float | None
+    rma_order_id: str
+    created_at: datetime
+
+    @strawberry.field
+    def status(self) -> VoucherStatus:
+        if self.redeemed_at is not None:
+            return VoucherStatus.REDEEMED
+        return VoucherStatus.EXPIRED if self.expires_at <= datetime.now(UTC) else VoucherStatus.ACTIVE
+
+    @classmethod
+    def from_row(cls, row: Row) -> "Voucher":
+        currency = row["currency"]
+        redeemed = row["redeemed_amount"]
+        return cls(
+            id=strawberry.ID(row["id"]),
+            code=row["code"],
+            amount=to_major(row["amount"], currency),
+            currency=currency,
+            expires_at=row["expires_at"],
+            redeemed_at=row["redeemed_at"],
+            redeemed_amount=None if redeemed is None else to_major(redeemed, currency),
+            rma_order_id=row["rma_order_id"],
+            created_at=row["created_at"],
         )
 
 
@@ -438,7 +564,6 @@ class RmaOrderType:
     external_reference: str | None
     return_number: int
     return_reference: str
-    return_slip_url: str | None
     currency: str | None
     apply_return_fee: bool
     delivery_contact: RmaContact
@@ -504,7 +629,6 @@ class RmaOrderType:
             external_reference=row["external_reference"],
             return_number=row["return_number"],
             return_reference=row["return_reference"],
-            return_slip_url=row["return_slip_url"],
             currency=currency,
             apply_return_fee=row["apply_return_fee"],
             delivery_contact=delivery_contact,
@@ -531,6 +655,21 @@ class RmaOrderType:
             row=row,
         )
 
+    @strawberry.field(
+        description="The printable return slip (PDF): the URL given at creation, else a signed link to "
+        "the slip this server renders, valid 30 days."
+    )
+    def return_slip_url(self, info: Info) -> str | None:
+        if self.row["return_slip_url"] is not None:
+            return str(self.row["return_slip_url"])
+        ctx = _context(info)
+        if ctx.accounts is None or ctx.request is None:
+            return None
+        base = str(ctx.request.base_url).rstrip("/")
+        if base.startswith("ws"):
+            base = "http" + base[2:]
+        return base + slips.signed_path(ctx.accounts, self.row["id"])
+
     @strawberry.field
     async def organization(self, info: Info) -> Organization:
         row = await self._loaders(info).organizations.load(self.row["organization_id"])
@@ -546,7 +685,39 @@ class RmaOrderType:
     @strawberry.field
     async def lines(self, info: Info) -> list[RmaOrderLine]:
         rows = await self._children(info, "lines")
-        return [RmaOrderLine.from_row(row, self.row["currency"]) for row in rows]
+        return [RmaOrderLine.from_row(row, self.row["currency"], self._last_sequence) for row in rows]
+
+    async def _aggregate(self, info: Info) -> RmaOrder:
+        lines = await self._children(info, "lines")
+        resolutions = await self._children(info, "financial_resolutions")
+        return queries.rma_from_rows(self.row, lines, resolutions)
+
+    @strawberry.field(
+        description="What the customer is owed: the accepted units at their price (every unit until "
+        "something is received), less the retained shipping and the return fee, plus the original "
+        "shipping when the configuration refunds it; never below 0."
+    )
+    async def amount_due(self, info: Info) -> float:
+        return to_major((await self._aggregate(info)).amount_due(), self.row["currency"])
+
+    @strawberry.field(description="The total of the EXECUTED financial resolutions.")
+    async def executed_amount(self, info: Info) -> float:
+        return to_major((await self._aggregate(info)).executed_total(), self.row["currency"])
+
+    @strawberry.field(description="What no executed or open (PENDING, FAILED) resolution covers yet.")
+    async def remaining_due(self, info: Info) -> float:
+        return to_major((await self._aggregate(info)).remaining_due(), self.row["currency"])
+
+    @strawberry.field(
+        description="Sales orders created to replace the returned goods.", **scoped(access.VIEW_ORDERS)
+    )
+    async def replacement_orders(
+        self, info: Info
+    ) -> list[Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")]]:
+        from rma_graphql.api.catalog import Order  # catalog imports this module
+
+        rows = await self._loaders(info).replacement_orders.load(self.row["id"])
+        return [Order.from_row(row) for row in rows if row["created_at"] <= self.row["updated_at"]]
 
     @strawberry.field
     async def linked_orders(self, info: Info) -> list[RmaOrderLinkedOrder | None] | None:
@@ -625,10 +796,11 @@ class RmaOrderType:
         return [RmaOrderEvent.from_row(row) for row in rows]
 
     @strawberry.field(description="Every action, allowed or not, with the reason when it is not.")
-    def available_actions(self) -> list[RmaOrderAction]:
+    async def available_actions(self, info: Info) -> list[RmaOrderAction]:
+        rma = await self._aggregate(info)
         return [
             RmaOrderAction(action=action, allowed=allowed, reason=reason)
-            for action, allowed, reason in queries.available_actions(self.row)
+            for action, allowed, reason in rma.available_actions()
         ]
 
 
@@ -693,6 +865,7 @@ class RmaConfiguration:
     refund_shipping_on_complete_return: bool
     currency: str
     return_fee: float
+    voucher_validity_days: int
     created_at: datetime
     updated_at: datetime
 
@@ -727,6 +900,7 @@ class RmaConfiguration:
             refund_shipping_on_complete_return=row["refund_shipping_on_complete_return"],
             currency=currency,
             return_fee=to_major(row["return_fee"], currency),
+            voucher_validity_days=row["voucher_validity_days"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )

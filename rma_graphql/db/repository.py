@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Integer, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -19,6 +19,7 @@ from rma_graphql.db.types import UTCDateTime
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
     RecordedEvent,
+    RefundTerms,
     RmaLine,
     RmaOrder,
 )
@@ -84,6 +85,11 @@ def line_from_row(row: Mapping[Any, Any]) -> RmaLine:
         line_state=LineState(row["line_state"]),
         order_line_id=row["order_line_id"],
         pictures=list(row["pictures"] or []),
+        received_quantity=row["received_quantity"],
+        received_serial_numbers=list(row["received_serial_numbers"] or []),
+        inspected_quantity=row["inspected_quantity"],
+        accepted_quantity=row["accepted_quantity"],
+        restocked_quantity=row["restocked_quantity"],
     )
 
 
@@ -98,6 +104,7 @@ def resolution_from_row(row: Mapping[Any, Any]) -> FinancialResolution:
         executed_at=row["executed_at"],
         reference=row["reference"],
         failure_reason=row["failure_reason"],
+        provider=row["provider"],
     )
 
 
@@ -126,6 +133,7 @@ def rma_from_row(
         financial_resolutions=list(resolutions),
         scan_status=DeliveryStatus(row["scan_status"]) if row["scan_status"] else None,
         scan_at=row["scan_at"],
+        refund_terms=RefundTerms.from_json(row["refund_terms"]),
         version=row["version"],
     )
 
@@ -150,20 +158,29 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
     }
 
 
-async def load_rma_row(conn: AsyncConnection, organization_id: str, rma_id: str) -> Mapping[Any, Any] | None:
-    """The RMA row, with the configuration settings its actions depend on."""
-    result = await conn.execute(
-        select(t.rma_order, t.rma_configuration.c.auto_accept)
+async def load_rma_row(
+    conn: AsyncConnection, organization_id: str, rma_id: str, *, lock: bool = False
+) -> Mapping[Any, Any] | None:
+    """The RMA row, with the configuration settings its actions depend on.
+
+    With ``lock``, the RMA row stays locked until the transaction ends (PostgreSQL; SQLite
+    serialises writing transactions anyway).
+    """
+    query = (
+        select(t.rma_order, t.rma_configuration.c.auto_accept, t.rma_configuration.c.voucher_validity_days)
         .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
         .where(t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id)
     )
+    if lock:
+        query = query.with_for_update(of=t.rma_order)
+    result = await conn.execute(query)
     return result.mappings().first()
 
 
 async def load_rma(
-    conn: AsyncConnection, organization_id: str, rma_id: str
+    conn: AsyncConnection, organization_id: str, rma_id: str, *, lock: bool = False
 ) -> tuple[RmaOrder, Mapping[Any, Any]] | None:
-    row = await load_rma_row(conn, organization_id, rma_id)
+    row = await load_rma_row(conn, organization_id, rma_id, lock=lock)
     if row is None:
         return None
     line_rows = await conn.execute(
@@ -251,6 +268,11 @@ def line_rows(organization_id: str, rma_id: str, lines: Sequence[RmaLine]) -> li
             "comment": line.comment,
             "order_line_id": line.order_line_id,
             "pictures": list(line.pictures) or None,
+            "received_quantity": line.received_quantity,
+            "received_serial_numbers": list(line.received_serial_numbers) or None,
+            "inspected_quantity": line.inspected_quantity,
+            "accepted_quantity": line.accepted_quantity,
+            "restocked_quantity": line.restocked_quantity,
         }
         for position, line in enumerate(lines)
     ]
@@ -273,6 +295,7 @@ def resolution_rows(
             "executed_at": resolution.executed_at,
             "reference": resolution.reference,
             "failure_reason": resolution.failure_reason,
+            "provider": resolution.provider,
         }
         for resolution in resolutions
     ]
@@ -322,14 +345,12 @@ def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
 async def save_changed_children(
     conn: AsyncConnection, organization_id: str, rma: RmaOrder, before: RmaOrder
 ) -> None:
-    """Write the line states and financial resolutions an action changed, and nothing else."""
-    states_before = {line.id: line.line_state for line in before.lines}
-    for line in rma.lines:
-        if states_before.get(line.id) is not line.line_state:
+    """Write the lines and financial resolutions an action changed, and nothing else."""
+    lines_before = {line.id: line for line in before.lines}
+    for line, values in zip(rma.lines, line_rows(organization_id, rma.id, rma.lines), strict=True):
+        if lines_before.get(line.id) != line:
             await conn.execute(
-                update(t.rma_order_line)
-                .where(t.rma_order_line.c.id == line.id)
-                .values(line_state=line.line_state.value)
+                update(t.rma_order_line).where(t.rma_order_line.c.id == line.id).values(**values)
             )
     resolutions_before = {resolution.id: resolution for resolution in before.financial_resolutions}
     for resolution, values in zip(
@@ -449,9 +470,20 @@ def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
+def _missing(column: Any) -> Any:
+    """A column a revision kept before the column existed: the value the migration gave it."""
+    default = column.server_default
+    if default is None:
+        return None
+    value = str(default.arg)
+    return int(value) if isinstance(column.type, Integer) else value
+
+
 def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
     row = dict(data)
     for column in table.columns:
+        if column.name not in row:
+            row[column.name] = _missing(column)
         value = row.get(column.name)
         if isinstance(value, str) and isinstance(column.type, UTCDateTime):
             row[column.name] = datetime.fromisoformat(value)

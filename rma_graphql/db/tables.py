@@ -146,6 +146,10 @@ class RmaConfiguration(SQLModel, table=True):
     refund_shipping_on_complete_return: bool = False
     currency: str = Field(default="EUR", max_length=3)
     return_fee: int = 0
+    # How long a voucher issued for a return of this location can be redeemed.
+    voucher_validity_days: int = Field(
+        default=365, sa_column=Column(Integer, nullable=False, server_default="365")
+    )
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
@@ -210,6 +214,9 @@ class RmaOrderRow(SQLModel, table=True):
     # The delivery status the latest carrier scan calls for, and that scan's date.
     scan_status: str | None = Field(default=None, max_length=30)
     scan_at: datetime | None = _time(nullable=True)
+    # What the returned orders paid (shipping, unit prices) and the shipping-refund settings,
+    # fixed when the orders are linked (see ``RefundTerms``).
+    refund_terms: dict[str, Any] | None = _json()
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
@@ -238,6 +245,13 @@ class RmaOrderLineRow(SQLModel, table=True):
     # The sales order line the units come from, when the return names one.
     order_line_id: str | None = Field(default=None, max_length=ID_LENGTH)
     pictures: list[str] | None = _json()
+    # Units received (surplus included), inspected, accepted and restocked; kept with the
+    # inspections that add them up (``rma_line_inspection``).
+    received_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    received_serial_numbers: list[str] | None = _json()
+    inspected_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    accepted_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    restocked_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class RmaLinkedOrderRow(SQLModel, table=True):
@@ -270,6 +284,9 @@ class RmaFinancialResolutionRow(SQLModel, table=True):
     executed_at: datetime | None = _time(nullable=True)
     reference: str | None = Field(default=None, max_length=255)
     failure_reason: str | None = None
+    provider: str = Field(
+        default="manual", sa_column=Column(String(40), nullable=False, server_default="manual")
+    )
 
 
 class RmaOrderEventRow(SQLModel, table=True):
@@ -351,6 +368,82 @@ class RmaShipmentEventRow(SQLModel, table=True):
     date: datetime = _time()
     message: str | None = None
     location: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _time()
+
+
+class RmaLineInspectionRow(SQLModel, table=True):
+    """One inspection of received units of a line: by whom, how many, and what becomes of them."""
+
+    __tablename__ = "rma_line_inspection"
+    __table_args__ = (Index("ix_rma_line_inspection_order", "rma_order_id", "sequence"),)
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    rma_order_id: str = _id(foreign="rma_order.id")
+    line_id: str = _id(foreign="rma_order_line.id")
+    # The sequence of the LINE_INSPECTED event that recorded it.
+    sequence: int
+    quantity: int
+    product_state: str | None = Field(default=None, max_length=30)
+    result: str = Field(max_length=20)
+    disposition: str = Field(max_length=30)
+    notes: str | None = None
+    inspector: dict[str, Any] = _json(nullable=False)
+    created_at: datetime = _time()
+
+
+class InventoryMovementRow(SQLModel, table=True):
+    """A change to a SKU's stock at a location, with what caused it; stock is their sum."""
+
+    __tablename__ = "inventory_movement"
+    __table_args__ = (
+        Index("ix_inventory_movement_sku", "sku_id", "location_id", "created_at"),
+        # A restocking inspection moves stock exactly once.
+        UniqueConstraint("inspection_id", name="uq_inventory_movement_inspection"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    sku_id: str = _id(foreign="sku.id")
+    location_id: str = _id(foreign="location.id")
+    # Units in (positive) or out (negative).
+    quantity: int
+    reason: str = Field(max_length=30)
+    rma_order_id: str | None = Field(
+        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("rma_order.id"), nullable=True)
+    )
+    inspection_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(ID_LENGTH), ForeignKey("rma_line_inspection.id"), nullable=True),
+    )
+    sales_order_id: str | None = Field(
+        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("sales_order.id"), nullable=True)
+    )
+    created_at: datetime = _time()
+
+
+class VoucherRow(SQLModel, table=True):
+    """A voucher issued by a financial resolution: redeemable once, before it expires."""
+
+    __tablename__ = "voucher"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_voucher_code"),
+        # A resolution issues at most one voucher, however often its execution is attempted.
+        UniqueConstraint("resolution_id", name="uq_voucher_resolution"),
+        Index("ix_voucher_order", "rma_order_id"),
+    )
+
+    id: str = _id(primary_key=True)
+    organization_id: str = _id(foreign="organization.id")
+    code: str = Field(max_length=40)
+    amount: int
+    currency: str = Field(max_length=3)
+    expires_at: datetime = _time()
+    rma_order_id: str = _id(foreign="rma_order.id")
+    # No foreign key: the provider issues the voucher before the resolution's new state is written.
+    resolution_id: str = _id()
+    redeemed_at: datetime | None = _time(nullable=True)
+    redeemed_amount: int | None = None
     created_at: datetime = _time()
 
 
@@ -451,6 +544,16 @@ class SalesOrder(SQLModel, table=True):
     delivered_at: datetime | None = _time(nullable=True)
     # Derived from the RMA orders that return goods of the order, kept in their transactions.
     return_status: str = Field(default="NO_RETURN", max_length=20)
+    # Set on a replacement order: the RMA order it replaces goods for.
+    replacement_for_rma_id: str | None = Field(
+        default=None,
+        sa_column=Column(
+            String(ID_LENGTH),
+            ForeignKey("rma_order.id", name="fk_sales_order_replacement_for_rma"),
+            nullable=True,
+            index=True,
+        ),
+    )
     search_text: str = ""
     created_at: datetime = _time()
     updated_at: datetime = _time()
@@ -482,6 +585,9 @@ rma_order_event: Table = RmaOrderEventRow.__table__  # type: ignore[attr-defined
 rma_order_comment: Table = RmaOrderCommentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_shipment: Table = RmaShipmentRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_shipment_event: Table = RmaShipmentEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_line_inspection: Table = RmaLineInspectionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+inventory_movement: Table = InventoryMovementRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+voucher: Table = VoucherRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
 app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel

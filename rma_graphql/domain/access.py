@@ -26,6 +26,8 @@ EDIT_CUSTOMERS = "edit_customers"
 VIEW_ORDERS = "view_orders"
 CREATE_ORDERS = "create_orders"
 EDIT_ORDERS = "edit_orders"
+VIEW_VOUCHERS = "view_vouchers"
+EDIT_VOUCHERS = "edit_vouchers"
 VIEW_ORGANIZATIONS = "view_organizations"
 EDIT_ORGANIZATIONS = "edit_organizations"
 
@@ -43,6 +45,8 @@ SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
     VIEW_ORDERS,
     CREATE_ORDERS,
     EDIT_ORDERS,
+    VIEW_VOUCHERS,
+    EDIT_VOUCHERS,
     VIEW_ORGANIZATIONS,
     EDIT_ORGANIZATIONS,
 }
@@ -50,7 +54,8 @@ SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: SCOPES,
     # Agents look up what was bought and by whom; the warehouse what a SKU is.
-    Role.AGENT: RMA_ORDER_SCOPES | {VIEW_RMA_CONFIGURATIONS, VIEW_PRODUCTS, VIEW_CUSTOMERS, VIEW_ORDERS},
+    Role.AGENT: RMA_ORDER_SCOPES
+    | {VIEW_RMA_CONFIGURATIONS, VIEW_PRODUCTS, VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_VOUCHERS},
     Role.INSPECTOR: frozenset({VIEW_RMA_ORDERS, PROCESS_RMA_ORDERS, VIEW_PRODUCTS}),
     # What a customer may do is narrowed further to its own RMA orders and the actions below.
     Role.CUSTOMER: frozenset({VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS}),

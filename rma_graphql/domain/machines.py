@@ -106,6 +106,31 @@ _PARTIALLY_EXECUTED = Guard(
     refusal="the executed total reaches the amount due",
     check=lambda rma, _kw: rma.executed_total() < rma.amount_due(),
 )
+_ALL_RECEIVED_INSPECTED = Guard(
+    label="every received unit inspected",
+    refusal="some received units are not inspected yet",
+    check=lambda rma, _kw: rma.all_received_inspected(),
+)
+_REPLACEMENT = Guard(
+    label="expected resolution REPLACE",
+    refusal="the expected resolution is not REPLACE",
+    check=lambda rma, _kw: rma.expected_resolution is ExpectedResolution.REPLACE,
+)
+_NOTHING_OPEN_OR_EXECUTED = Guard(
+    label="no other resolution open or executed",
+    refusal="another resolution is open or executed",
+    check=lambda rma, _kw: rma.open_total() == 0 and rma.executed_total() == 0,
+)
+_OTHER_OPEN = Guard(
+    label="another resolution open, none executed",
+    refusal="no other resolution is open, or one is executed",
+    check=lambda rma, _kw: rma.open_total() > 0 and rma.executed_total() == 0,
+)
+_SOME_EXECUTED = Guard(
+    label="some resolution executed",
+    refusal="no resolution is executed",
+    check=lambda rma, _kw: rma.executed_total() > 0,
+)
 _MONETARY_RESOLUTION = Guard(
     label="expected resolution REFUND or VOUCHER",
     refusal="the expected resolution is not monetary",
@@ -134,8 +159,19 @@ def _processing_transitions() -> tuple[TransitionSpec, ...]:
         t("cancel", P.ON_HOLD, P.CANCELED, _HELD_CANCELABLE),
         t("requestFulfillment", P.ACCEPTED, P.ACCEPTED, _NOT_YET_REQUESTED),
         t("startFulfillment", P.ACCEPTED, P.PROCESSING),
-        t("completeProcessing", P.PROCESSING, P.COMPLETE),
+        t("completeProcessing", P.PROCESSING, P.COMPLETE, _ALL_RECEIVED_INSPECTED),
+        # Receiving and inspection happen while the parcel is being processed.
+        t("receiveLine", P.PROCESSING, P.PROCESSING),
+        t("inspectLine", P.PROCESSING, P.PROCESSING),
     ]
+    # Money moves once what came back is known: every received unit inspected, or completed.
+    for action in ("createFinancialResolution", "executeFinancialResolution"):
+        rows += [
+            t(action, P.PROCESSING, P.PROCESSING, _ALL_RECEIVED_INSPECTED),
+            t(action, P.COMPLETE, P.COMPLETE),
+        ]
+    rows += [t("rejectFinancialResolution", s, s) for s in (P.PROCESSING, P.COMPLETE)]
+    rows += [t("createReplacementOrder", s, s, _REPLACEMENT) for s in (P.ACCEPTED, P.PROCESSING, P.COMPLETE)]
     holdable = (P.NEW, P.REQUESTED, P.ACCEPTED, P.PROCESSING, P.ANOMALY)
     rows += [t("hold", s, P.ON_HOLD) for s in holdable]
     rows += [t("resume", P.ON_HOLD, s, _held_from(s)) for s in holdable]
@@ -198,9 +234,16 @@ def _financial_transitions() -> tuple[TransitionSpec, ...]:
         t(execute, F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
         t(execute, F.PARTIALLY_REFUNDED, F.REFUNDED, _FULLY_EXECUTED),
         t(execute, F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
-        t("rejectRefund", F.PENDING, F.REFUND_REJECTED),
+        *(t("createFinancialResolution", s, s) for s in (F.PENDING, F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR)),
+        t("rejectFinancialResolution", F.PENDING, F.REFUND_REJECTED, _NOTHING_OPEN_OR_EXECUTED),
+        t("rejectFinancialResolution", F.PENDING, F.PENDING, _OTHER_OPEN),
+        t("rejectFinancialResolution", F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED),
+        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.REFUND_REJECTED, _NOTHING_OPEN_OR_EXECUTED),
+        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.PENDING, _OTHER_OPEN),
+        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _SOME_EXECUTED),
         t("failExecution", F.PENDING, F.EXECUTION_ERROR),
         t("failExecution", F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR),
+        t("failExecution", F.EXECUTION_ERROR, F.EXECUTION_ERROR),
         t("cancel", F.PENDING, F.CANCELED),
         t("reject", F.PENDING, F.NONE),
         t("completeProcessing", F.PENDING, F.NONE, _NOTHING_DUE),

@@ -7,23 +7,26 @@ action leaves the aggregate exactly as it was.
 
 import copy
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rma_graphql.domain.errors import InvalidTransitionError
+from rma_graphql.domain.errors import BadUserInputError, InvalidTransitionError
 from rma_graphql.domain.machines import fire
 from rma_graphql.domain.statuses import (
     CommentVisibility,
     DeliveryStatus,
     Dimension,
+    Disposition,
     EventType,
     ExpectedResolution,
     FinancialResolutionStatus,
     FinancialResolutionType,
     FinancialStatus,
     FulfillmentStatus,
+    InspectionResult,
     LineState,
     ProcessingStatus,
     ProductState,
@@ -58,7 +61,67 @@ class RmaLine:
     order_line_id: str | None = None
     # Picture URLs of the returned item, as the customer sent them.
     pictures: list[str] = field(default_factory=list)
+    # What the warehouse received and inspected (units), and the serial numbers it scanned.
+    received_quantity: int = 0
+    received_serial_numbers: list[str] = field(default_factory=list)
+    inspected_quantity: int = 0
+    accepted_quantity: int = 0
+    restocked_quantity: int = 0
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def surplus_quantity(self) -> int:
+        """Units received beyond what the line announced."""
+        return max(0, self.received_quantity - self.quantity)
+
+
+@dataclass(frozen=True)
+class SoldOrder:
+    """What a returned order paid: its shipping, and per order line the units and unit price."""
+
+    shipping: int
+    lines: dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class RefundTerms:
+    """The facts the amount due needs beyond the lines, fixed when the orders are linked."""
+
+    orders: tuple[SoldOrder, ...] = ()
+    refund_shipping_on_partial_return: bool = False
+    refund_shipping_on_complete_return: bool = False
+
+    def paid_price(self, order_line_id: str | None) -> int | None:
+        for order in self.orders:
+            if order_line_id in order.lines:
+                return order.lines[order_line_id][1]
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "orders": [
+                {"shipping": o.shipping, "lines": {k: list(v) for k, v in o.lines.items()}}
+                for o in self.orders
+            ],
+            "refundShippingOnPartialReturn": self.refund_shipping_on_partial_return,
+            "refundShippingOnCompleteReturn": self.refund_shipping_on_complete_return,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> "RefundTerms":
+        if not data:
+            return cls()
+        return cls(
+            orders=tuple(
+                SoldOrder(
+                    shipping=int(o["shipping"]),
+                    lines={k: (int(v[0]), int(v[1])) for k, v in o["lines"].items()},
+                )
+                for o in data["orders"]
+            ),
+            refund_shipping_on_partial_return=bool(data["refundShippingOnPartialReturn"]),
+            refund_shipping_on_complete_return=bool(data["refundShippingOnCompleteReturn"]),
+        )
 
 
 @dataclass
@@ -71,7 +134,14 @@ class FinancialResolution:
     executed_at: datetime | None = None
     reference: str | None = None
     failure_reason: str | None = None
+    # The payment provider that executes it (``manual`` for refunds, ``voucher`` for vouchers).
+    provider: str = "manual"
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be paid: pending, or failed and retryable."""
+        return self.status in (FinancialResolutionStatus.PENDING, FinancialResolutionStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -123,6 +193,19 @@ ACTIONS: tuple[str, ...] = (
     "completeProcessing",
     "updateDeliveryStatus",
 )
+# Actions on what the RMA order contains (a line, a resolution) or creates (an order), listed
+# after the others; availableActions tries them without the object (see ``_PROBES``).
+CHILD_ACTIONS: tuple[str, ...] = (
+    "receiveLine",
+    "inspectLine",
+    "createFinancialResolution",
+    "executeFinancialResolution",
+    "rejectFinancialResolution",
+    "createReplacementOrder",
+)
+
+# Resolution types and the provider that pays each.
+PROVIDERS = {FinancialResolutionType.REFUND: "manual", FinancialResolutionType.VOUCHER: "voucher"}
 
 
 @dataclass
@@ -149,6 +232,7 @@ class RmaOrder:
     # The delivery status the latest carrier scan (by its date) calls for, and that date.
     scan_status: DeliveryStatus | None = None
     scan_at: datetime | None = None
+    refund_terms: RefundTerms = field(default_factory=RefundTerms)
     version: int = 1
 
     # -- creation -------------------------------------------------------------------------
@@ -178,16 +262,99 @@ class RmaOrder:
 
     # -- money ----------------------------------------------------------------------------
 
-    def lines_total(self) -> int:
-        return sum((line.price or 0) * line.quantity for line in self.lines)
+    def anything_received(self) -> bool:
+        return any(line.received_quantity for line in self.lines)
+
+    def all_received_inspected(self) -> bool:
+        return all(line.inspected_quantity >= line.received_quantity for line in self.lines)
+
+    def accepted_units(self, line: RmaLine) -> int:
+        """Units that count for the money: as inspected and accepted once anything was received;
+        until then every announced unit (the core behaviour). Never more than announced."""
+        if not self.anything_received():
+            return line.quantity
+        return min(line.accepted_quantity, line.quantity)
+
+    def _refundable_price(self, line: RmaLine) -> int:
+        """The line's unit price, never above what the order paid for the unit."""
+        price = line.price or 0
+        paid = self.refund_terms.paid_price(line.order_line_id)
+        return price if paid is None else min(price, paid)
+
+    def accepted_total(self) -> int:
+        return sum(self.accepted_units(line) * self._refundable_price(line) for line in self.lines)
+
+    def shipping_refund(self) -> int:
+        """The original shipping of each returned order, when its return is complete or partial
+        and the configuration refunds shipping for that case."""
+        returned: Counter[str] = Counter()
+        for line in self.lines:
+            if line.order_line_id is not None:
+                returned[line.order_line_id] += self.accepted_units(line)
+        terms = self.refund_terms
+        total = 0
+        for order in terms.orders:
+            units = {line_id: returned[line_id] for line_id in order.lines}
+            if not any(units.values()):
+                continue
+            complete = all(units[line_id] >= ordered for line_id, (ordered, _) in order.lines.items())
+            refunded = (
+                terms.refund_shipping_on_complete_return
+                if complete
+                else terms.refund_shipping_on_partial_return
+            )
+            if refunded:
+                total += order.shipping
+        return total
 
     def amount_due(self) -> int:
         fee = self.return_fee if self.apply_return_fee else 0
-        return max(0, self.lines_total() - self.retained_amount_for_shipping - fee)
+        return max(
+            0, self.accepted_total() - self.retained_amount_for_shipping - fee + self.shipping_refund()
+        )
 
     def executed_total(self) -> int:
         return sum(
             r.amount for r in self.financial_resolutions if r.status is FinancialResolutionStatus.EXECUTED
+        )
+
+    def open_total(self) -> int:
+        return sum(r.amount for r in self.financial_resolutions if r.is_open)
+
+    def remaining_due(self) -> int:
+        """What no resolution covers yet: the amount due less the executed and open ones."""
+        return max(0, self.amount_due() - self.executed_total() - self.open_total())
+
+    def restocked_units(self) -> int:
+        return sum(line.restocked_quantity for line in self.lines)
+
+    def resolution(self, resolution_id: str) -> FinancialResolution:
+        return next(r for r in self.financial_resolutions if r.id == resolution_id)
+
+    def line(self, line_id: str) -> RmaLine:
+        return next(line for line in self.lines if line.id == line_id)
+
+    def _check_money(self, action: str) -> None:
+        """The amount due never drops below what was executed, and a refunded RMA stays exact."""
+        due, executed = self.amount_due(), self.executed_total()
+        if executed > due:
+            raise self._financial_refusal(
+                action,
+                f"This would lower the amount due to {due} minor units, below the {executed} already paid.",
+            )
+        if self.financial_status is FinancialStatus.REFUNDED and due != executed:
+            raise self._financial_refusal(
+                action,
+                f"The RMA order is refunded in full ({executed} minor units); this would change the "
+                f"amount due to {due}.",
+            )
+
+    def _financial_refusal(self, action: str, message: str) -> InvalidTransitionError:
+        return InvalidTransitionError(
+            message,
+            dimension=Dimension.FINANCIAL.value,
+            from_status=str(self.financial_status),
+            action=action,
         )
 
     # -- dispatch -------------------------------------------------------------------------
@@ -270,12 +437,19 @@ class RmaOrder:
     def available_actions(self) -> list[tuple[str, bool, str | None]]:
         """Every action with whether the machines allow it now, and why not when they do not."""
         result: list[tuple[str, bool, str | None]] = []
-        for action in ACTIONS:
+        for action in ACTIONS + CHILD_ACTIONS:
             reason = self._refusal(action)
             result.append((action, reason is None, reason))
         return result
 
     def _refusal(self, action: str) -> str | None:
+        probe = _PROBES.get(action)
+        if probe is not None:
+            try:
+                probe(copy.deepcopy(self))
+            except InvalidTransitionError as error:
+                return error.message
+            return None
         attempts: list[dict[str, Any]] = [{}]
         if action == "updateDeliveryStatus":
             attempts = [{"status": status} for status in DeliveryStatus]
@@ -410,40 +584,209 @@ class RmaOrder:
             self._fire(Dimension.PROCESSING, "completeProcessing"),
             self._fire(Dimension.FULFILLMENT, "completeProcessing"),
         ]
-        # Nothing has been received line by line yet: every line counts as received in full.
-        for line in self.lines:
-            line.line_state = LineState.FULFILLED
+        if not self.anything_received():
+            # Nothing was received line by line: every line counts as received in full.
+            for line in self.lines:
+                line.line_state = LineState.FULFILLED
         followups: list[RecordedEvent] = []
         if self.financial_status is FinancialStatus.PENDING:
             if self.amount_due() == 0:
                 changes.append(self._fire(Dimension.FINANCIAL, "completeProcessing"))
-            elif self.auto_generate_financial_resolution:
-                followups = self._generate_financial_resolution(now)
+            elif self.auto_generate_financial_resolution and self.remaining_due() > 0:
+                resolution_type = (
+                    FinancialResolutionType.VOUCHER
+                    if self.expected_resolution is ExpectedResolution.VOUCHER
+                    else FinancialResolutionType.REFUND
+                )
+                followups = self._create_financial_resolution(
+                    now, type=resolution_type, amount=self.remaining_due(), system=True
+                )
         return [RecordedEvent(EventType.PROCESSING_COMPLETED, _moved(changes)), *followups]
 
-    def _generate_financial_resolution(self, now: datetime) -> list[RecordedEvent]:
-        resolution_type = (
-            FinancialResolutionType.VOUCHER
-            if self.expected_resolution is ExpectedResolution.VOUCHER
-            else FinancialResolutionType.REFUND
+    # -- receiving and inspection ---------------------------------------------------------
+
+    def _receive_line(
+        self, now: datetime, *, line_id: str, quantity: int, serial_numbers: list[str]
+    ) -> list[RecordedEvent]:
+        self._fire(Dimension.PROCESSING, "receiveLine")
+        line = self.line(line_id)
+        known = set(line.received_serial_numbers)
+        for i, serial in enumerate(serial_numbers):
+            if serial in known:
+                raise BadUserInputError(
+                    f"Serial number {serial!r} was already received on this line.", f"serialNumbers[{i}]"
+                )
+            known.add(serial)
+        surplus_before = line.surplus_quantity
+        line.received_quantity += quantity
+        line.received_serial_numbers = [*line.received_serial_numbers, *serial_numbers]
+        words = f"{quantity} × {line.sku} received ({line.received_quantity} of {line.quantity})"
+        if serial_numbers:
+            words += f", serial numbers {', '.join(serial_numbers)}"
+        events = [RecordedEvent(EventType.LINE_RECEIVED, comment=words)]
+        surplus = line.surplus_quantity - surplus_before
+        if surplus:
+            reason = (
+                f"received {line.received_quantity} units of {line.sku}, {line.surplus_quantity} more "
+                f"than the {line.quantity} announced"
+            )
+            events += self._flag_anomaly(now, reason=reason, system=True)
+        self._check_money("receiveLine")
+        return events
+
+    def _inspect_line(
+        self,
+        now: datetime,
+        *,
+        line_id: str,
+        quantity: int,
+        result: InspectionResult,
+        disposition: Disposition,
+        product_state: ProductState | None = None,
+        notes: str | None = None,
+    ) -> list[RecordedEvent]:
+        self._fire(Dimension.PROCESSING, "inspectLine")
+        line = self.line(line_id)
+        waiting = line.received_quantity - line.inspected_quantity
+        if quantity > waiting:
+            raise BadUserInputError(
+                f"Only {waiting} received unit(s) of {line.sku} await inspection, not {quantity}.",
+                "input.quantity",
+            )
+        if disposition is Disposition.RESTOCK and result is not InspectionResult.ACCEPTED:
+            raise BadUserInputError("Only accepted units can be restocked.", "input.disposition")
+        line.inspected_quantity += quantity
+        if result is InspectionResult.ACCEPTED:
+            line.accepted_quantity += quantity
+        if disposition is Disposition.RESTOCK:
+            line.restocked_quantity += quantity
+        line.line_state = (
+            LineState.FULFILLED if line.inspected_quantity >= line.quantity else LineState.PARTIALLY_FULFILLED
         )
+        self._check_money("inspectLine")
+        words = f"{quantity} × {line.sku} {result.value.lower()}, {disposition.value}"
+        if product_state is not None:
+            words += f", {product_state.value}"
+        return [RecordedEvent(EventType.LINE_INSPECTED, comment=f"{words}: {notes}" if notes else words)]
+
+    # -- financial resolutions ------------------------------------------------------------
+
+    def _create_financial_resolution(
+        self, now: datetime, *, type: FinancialResolutionType, amount: int | None = None, system: bool = False
+    ) -> list[RecordedEvent]:
+        self._fire(Dimension.PROCESSING, "createFinancialResolution")
+        self._fire(Dimension.FINANCIAL, "createFinancialResolution")
+        remaining = self.remaining_due()
+        if remaining == 0:
+            raise BadUserInputError(
+                "Nothing remains due: the executed and open resolutions cover the amount due.", "input.amount"
+            )
+        if amount is None:
+            amount = remaining
+        if not 0 < amount <= remaining:
+            raise BadUserInputError(
+                f"The amount must be above 0 and at most the {remaining} minor units still due.",
+                "input.amount",
+            )
         resolution = FinancialResolution(
-            type=resolution_type,
-            amount=self.amount_due(),
+            type=type,
+            amount=amount,
             currency=self.currency,
             status=FinancialResolutionStatus.PENDING,
             created_at=now,
+            provider=PROVIDERS[type],
         )
         self.financial_resolutions.append(resolution)
-        events = [RecordedEvent(EventType.FINANCIAL_RESOLUTION_CREATED, system=True)]
-        if self.auto_execute_financial_resolution:
-            resolution.status = FinancialResolutionStatus.EXECUTED
-            resolution.executed_at = now
-            change = self._fire(Dimension.FINANCIAL, "executeFinancialResolution")
-            events.append(
-                RecordedEvent(EventType.FINANCIAL_RESOLUTION_EXECUTED, _moved([change]), system=True)
+        return [
+            RecordedEvent(
+                EventType.FINANCIAL_RESOLUTION_CREATED,
+                comment=f"{type.value} {resolution.id}",
+                system=system,
             )
-        return events
+        ]
+
+    def check_execution(self, resolution_id: str) -> None:
+        """Refuse, changing nothing, unless the resolution may be paid now."""
+        trial = copy.deepcopy(self)
+        try:
+            trial._fire(Dimension.PROCESSING, "executeFinancialResolution")
+            resolution = trial.resolution(resolution_id)
+            if not resolution.is_open:
+                raise trial._financial_refusal(
+                    "executeFinancialResolution",
+                    f"The financial resolution is {resolution.status}; "
+                    "only a PENDING or FAILED one is executed.",
+                )
+            still_due = trial.amount_due() - trial.executed_total()
+            if resolution.amount > still_due:
+                raise trial._financial_refusal(
+                    "executeFinancialResolution",
+                    f"The resolution's {resolution.amount} minor units exceed the {still_due} still due.",
+                )
+            resolution.status = FinancialResolutionStatus.EXECUTED
+            trial._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+        except InvalidTransitionError as error:
+            error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
+            raise
+
+    def _execute_financial_resolution(
+        self, now: datetime, *, resolution_id: str, reference: str | None, system: bool = False
+    ) -> list[RecordedEvent]:
+        self.check_execution(resolution_id)
+        self._fire(Dimension.PROCESSING, "executeFinancialResolution")
+        resolution = self.resolution(resolution_id)
+        resolution.status = FinancialResolutionStatus.EXECUTED
+        resolution.executed_at = now
+        resolution.reference = reference
+        resolution.failure_reason = None
+        change = self._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+        return [
+            RecordedEvent(
+                EventType.FINANCIAL_RESOLUTION_EXECUTED,
+                _moved([change]),
+                comment=f"{resolution.type.value} {resolution.id}" + (f": {reference}" if reference else ""),
+                system=system,
+            )
+        ]
+
+    def _fail_financial_resolution(
+        self, now: datetime, *, resolution_id: str, reason: str, system: bool = False
+    ) -> list[RecordedEvent]:
+        self.check_execution(resolution_id)
+        resolution = self.resolution(resolution_id)
+        resolution.status = FinancialResolutionStatus.FAILED
+        resolution.failure_reason = reason
+        change = self._fire(Dimension.FINANCIAL, "failExecution")
+        return [
+            RecordedEvent(
+                EventType.FINANCIAL_RESOLUTION_FAILED,
+                _moved([change]),
+                comment=f"{resolution.type.value} {resolution.id}: {reason}",
+                system=system,
+            )
+        ]
+
+    def _reject_financial_resolution(
+        self, now: datetime, *, resolution_id: str, reason: str | None = None
+    ) -> list[RecordedEvent]:
+        self._fire(Dimension.PROCESSING, "rejectFinancialResolution")
+        resolution = self.resolution(resolution_id)
+        if not resolution.is_open:
+            raise self._financial_refusal(
+                "rejectFinancialResolution",
+                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is rejected.",
+            )
+        resolution.status = FinancialResolutionStatus.REJECTED
+        resolution.failure_reason = reason
+        change = self._fire(Dimension.FINANCIAL, "rejectFinancialResolution")
+        words = f"{resolution.type.value} {resolution.id}" + (f": {reason}" if reason else "")
+        return [RecordedEvent(EventType.FINANCIAL_RESOLUTION_REJECTED, _moved([change]), comment=words)]
+
+    # -- replacement orders ---------------------------------------------------------------
+
+    def _create_replacement_order(self, now: datetime, *, description: str) -> list[RecordedEvent]:
+        self._fire(Dimension.PROCESSING, "createReplacementOrder")
+        return [RecordedEvent(EventType.REPLACEMENT_ORDER_CREATED, comment=description)]
 
     def _update_delivery_status(self, now: datetime, *, status: DeliveryStatus) -> list[RecordedEvent]:
         self._fire(Dimension.PROCESSING, "updateDeliveryStatus")
@@ -476,4 +819,46 @@ _HANDLERS: dict[str, Callable[..., list[RecordedEvent]]] = {
     "startFulfillment": RmaOrder._start_fulfillment,
     "completeProcessing": RmaOrder._complete_processing,
     "updateDeliveryStatus": RmaOrder._update_delivery_status,
+    "receiveLine": RmaOrder._receive_line,
+    "inspectLine": RmaOrder._inspect_line,
+    "createFinancialResolution": RmaOrder._create_financial_resolution,
+    "executeFinancialResolution": RmaOrder._execute_financial_resolution,
+    "failFinancialResolution": RmaOrder._fail_financial_resolution,
+    "rejectFinancialResolution": RmaOrder._reject_financial_resolution,
+    "createReplacementOrder": RmaOrder._create_replacement_order,
+}
+
+
+def _probe_money(rma: RmaOrder, action: str) -> None:
+    rma._fire(Dimension.PROCESSING, action)
+    rma._fire(Dimension.FINANCIAL, "createFinancialResolution")
+    if action == "createFinancialResolution" and rma.remaining_due() == 0:
+        raise rma._financial_refusal(action, "Nothing remains due.")
+    if action == "executeFinancialResolution" and not any(r.is_open for r in rma.financial_resolutions):
+        raise rma._financial_refusal(action, "No financial resolution is pending or failed.")
+
+
+def _probe_reject(rma: RmaOrder) -> None:
+    rma._fire(Dimension.PROCESSING, "rejectFinancialResolution")
+    if not any(r.is_open for r in rma.financial_resolutions):
+        raise rma._financial_refusal(
+            "rejectFinancialResolution", "No financial resolution is pending or failed."
+        )
+
+
+def _probe_processing(action: str) -> Callable[[RmaOrder], None]:
+    def probe(rma: RmaOrder) -> None:
+        rma._fire(Dimension.PROCESSING, action)
+
+    return probe
+
+
+# How availableActions tries the actions that take an object to act on: the state checks alone.
+_PROBES: dict[str, Callable[[RmaOrder], None]] = {
+    "receiveLine": _probe_processing("receiveLine"),
+    "inspectLine": _probe_processing("inspectLine"),
+    "createFinancialResolution": lambda rma: _probe_money(rma, "createFinancialResolution"),
+    "executeFinancialResolution": lambda rma: _probe_money(rma, "executeFinancialResolution"),
+    "rejectFinancialResolution": _probe_reject,
+    "createReplacementOrder": _probe_processing("createReplacementOrder"),
 }

@@ -97,6 +97,22 @@ class FinancialResolutionStatus(StrEnum):
     CANCELED = "CANCELED"
 
 
+class InspectionResult(StrEnum):
+    """Whether inspected units are accepted for the return (and its money) or not."""
+
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class Disposition(StrEnum):
+    """What becomes of inspected units."""
+
+    RESTOCK = "RESTOCK"  # back into the location's stock
+    REFURBISH = "REFURBISH"
+    SCRAP = "SCRAP"
+    RETURN_TO_CUSTOMER = "RETURN_TO_CUSTOMER"
+
+
 class LocationType(StrEnum):
     INTERNAL = "INTERNAL"
     WAREHOUSE = "WAREHOUSE"
@@ -125,6 +141,11 @@ class EventType(StrEnum):
     COMMENT_ADDED = "COMMENT_ADDED"
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_SCANNED = "SHIPMENT_SCANNED"
+    LINE_RECEIVED = "LINE_RECEIVED"
+    LINE_INSPECTED = "LINE_INSPECTED"
+    FINANCIAL_RESOLUTION_FAILED = "FINANCIAL_RESOLUTION_FAILED"
+    FINANCIAL_RESOLUTION_REJECTED = "FINANCIAL_RESOLUTION_REJECTED"
+    REPLACEMENT_ORDER_CREATED = "REPLACEMENT_ORDER_CREATED"
 
 
 class CommentVisibility(StrEnum):

@@ -8,6 +8,7 @@ take effect at once; those made elsewhere within that interval.
 """
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import re
@@ -117,6 +118,14 @@ class Accounts:
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         # token id -> monotonic time until which the token is trusted without a query.
         self._trusted: dict[str, float] = {}
+
+    def sign(self, message: str) -> str:
+        """An HMAC of ``message`` under the server's signing key (for signed links)."""
+        digest = hmac.new(self._key.encode(), message.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def verify(self, message: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message), signature)
 
     @classmethod
     async def start(

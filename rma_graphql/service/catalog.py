@@ -30,7 +30,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _search_text(*parts: str | None) -> str:
+def search_text(*parts: str | None) -> str:
     return "\n".join(part.casefold() for part in parts if part)
 
 
@@ -77,7 +77,7 @@ async def create_product(
                 description=description,
                 price=to_minor(price, currency, "input.price"),
                 currency=currency,
-                search_text=_search_text(name, description),
+                search_text=search_text(name, description),
                 created_at=now,
                 updated_at=now,
             )
@@ -99,7 +99,7 @@ async def update_product(uow: UnitOfWork, caller: Caller, product_id: str, value
         if "price" in columns:
             columns["price"] = to_minor(columns["price"], currency, "input.price")
         merged = {**row, **columns}
-        columns["search_text"] = _search_text(merged["name"], merged["description"])
+        columns["search_text"] = search_text(merged["name"], merged["description"])
         await conn.execute(
             update(t.product).where(t.product.c.id == product_id).values(updated_at=_now(), **columns)
         )
@@ -203,7 +203,7 @@ async def create_customer(uow: UnitOfWork, caller: Caller, values: dict[str, Any
             insert(t.customer).values(
                 id=customer_id,
                 organization_id=caller.organization_id,
-                search_text=_search_text(values["name"], values.get("email"), values.get("phone")),
+                search_text=search_text(values["name"], values.get("email"), values.get("phone")),
                 created_at=now,
                 updated_at=now,
                 **values,
@@ -221,7 +221,7 @@ async def update_customer(uow: UnitOfWork, caller: Caller, customer_id: str, val
             .where(t.customer.c.id == customer_id)
             .values(
                 updated_at=_now(),
-                search_text=_search_text(merged["name"], merged["email"], merged["phone"]),
+                search_text=search_text(merged["name"], merged["email"], merged["phone"]),
                 **values,
             )
         )
@@ -293,7 +293,7 @@ async def create_order(uow: UnitOfWork, caller: Caller, command: CreateOrder) ->
             if (found := existing.scalar_one_or_none()) is not None:
                 duplicate.details["existingId"] = found
                 raise duplicate
-            lines = await _order_lines(conn, caller, order_id, command.lines, currency)
+            lines = await order_lines(conn, caller, order_id, command.lines, currency)
             await conn.execute(
                 insert(t.sales_order).values(
                     id=order_id,
@@ -308,7 +308,7 @@ async def create_order(uow: UnitOfWork, caller: Caller, command: CreateOrder) ->
                     ordered_at=ordered_at,
                     shipped_at=command.shipped_at,
                     delivered_at=command.delivered_at,
-                    search_text=_search_text(command.external_reference, *(line["sku"] for line in lines)),
+                    search_text=search_text(command.external_reference, *(line["sku"] for line in lines)),
                     created_at=now,
                     updated_at=now,
                 )
@@ -319,8 +319,13 @@ async def create_order(uow: UnitOfWork, caller: Caller, command: CreateOrder) ->
     return order_id
 
 
-async def _order_lines(
-    conn: AsyncConnection, caller: Caller, order_id: str, commands: list[OrderLineCommand], currency: str
+async def order_lines(
+    conn: AsyncConnection,
+    caller: Caller,
+    order_id: str,
+    commands: list[OrderLineCommand],
+    currency: str,
+    path: str = "input.lines",
 ) -> list[dict[str, Any]]:
     codes = sorted({line.sku for line in commands})
     result = await conn.execute(
@@ -331,20 +336,20 @@ async def _order_lines(
     skus = {row["code"]: row for row in result.mappings()}
     lines = []
     for i, line in enumerate(commands):
-        path = f"input.lines[{i}]"
+        line_path = f"{path}[{i}]"
         sku = skus.get(line.sku)
         if sku is None:
-            raise BadUserInputError(f"Unknown SKU {line.sku!r}.", f"{path}.sku")
+            raise BadUserInputError(f"Unknown SKU {line.sku!r}.", f"{line_path}.sku")
         if line.quantity <= 0:
-            raise BadUserInputError("A quantity is at least 1.", f"{path}.quantity")
+            raise BadUserInputError("A quantity is at least 1.", f"{line_path}.quantity")
         if line.unit_price is not None:
-            unit_price = to_minor(line.unit_price, currency, f"{path}.unitPrice")
+            unit_price = to_minor(line.unit_price, currency, f"{line_path}.unitPrice")
         elif sku["product_currency"] == currency:
             unit_price = sku["price"]  # the catalog price when the order names none
         else:
             raise BadUserInputError(
                 f"The product is priced in {sku['product_currency']}: give unitPrice in {currency}.",
-                f"{path}.unitPrice",
+                f"{line_path}.unitPrice",
             )
         label = line.label or " ".join(part for part in (sku["name"], sku["variation"]) if part)
         lines.append(

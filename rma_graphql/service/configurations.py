@@ -36,6 +36,7 @@ CONFIGURATION_DEFAULTS: dict[str, Any] = {
     "refund_shipping_on_complete_return": False,
     "currency": "EUR",
     "return_fee": 0,
+    "voucher_validity_days": 365,
 }
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.repository import rma_from_row
+from rma_graphql.db.repository import line_from_row, resolution_from_row, rma_from_row
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.statuses import CommentVisibility, ProcessingStatus
 from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -32,7 +33,11 @@ _CHILDREN = {
     "comments": (t.rma_order_comment, (t.rma_order_comment.c.sequence,)),
     "shipments": (t.rma_shipment, (t.rma_shipment.c.sequence,)),
     "shipment_events": (t.rma_shipment_event, (t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)),
+    "inspections": (t.rma_line_inspection, (t.rma_line_inspection.c.sequence,)),
+    "replacement_orders": (t.sales_order, (t.sales_order.c.created_at, t.sales_order.c.id)),
 }
+# The column that ties a child to its RMA order, where it is not ``rma_order_id``.
+_PARENT = {"replacement_orders": t.sales_order.c.replacement_for_rma_id}
 _BY_ID = {
     "locations": t.location,
     "organizations": t.organization,
@@ -44,11 +49,13 @@ _BY_ID = {
 
 async def children_by_rma(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
     table, order = _CHILDREN[relation]
+    parent = _PARENT.get(relation, table.c.get("rma_order_id"))
+    assert parent is not None
     async with uow.read() as conn:
-        result = await conn.execute(select(table).where(table.c.rma_order_id.in_(keys)).order_by(*order))
+        result = await conn.execute(select(table).where(parent.in_(keys)).order_by(*order))
         grouped: dict[str, list[Row]] = defaultdict(list)
         for row in result.mappings():
-            grouped[row["rma_order_id"]].append(row)
+            grouped[row[parent.name]].append(row)
     return [grouped.get(key, []) for key in keys]
 
 
@@ -60,9 +67,9 @@ async def rows_by_id(uow: UnitOfWork, kind: str, keys: Sequence[str]) -> list[Ro
     return [found.get(key) for key in keys]
 
 
-def available_actions(row: Row) -> list[tuple[str, bool, str | None]]:
-    # Whether an action is allowed depends on the statuses alone, not on the lines.
-    return rma_from_row(row).available_actions()
+def rma_from_rows(row: Row, lines: Sequence[Row], resolutions: Sequence[Row]) -> RmaOrder:
+    """The aggregate as rows show it (current or of a past version), for what it computes."""
+    return rma_from_row(row, [line_from_row(r) for r in lines], [resolution_from_row(r) for r in resolutions])
 
 
 def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
@@ -315,3 +322,18 @@ async def shipment_rows(
         .order_by(t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)
     )
     return row, list(events.mappings())
+
+
+async def voucher_by_resolution(uow: UnitOfWork, resolution_id: str) -> Row | None:
+    async with uow.read() as conn:
+        result = await conn.execute(select(t.voucher).where(t.voucher.c.resolution_id == resolution_id))
+        return result.mappings().first()
+
+
+async def resolution_row(uow: UnitOfWork, organization_id: str, resolution_id: str) -> Row | None:
+    table = t.rma_financial_resolution
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(table).where(table.c.id == resolution_id, table.c.organization_id == organization_id)
+        )
+        return result.mappings().first()

@@ -16,7 +16,7 @@ from rma_graphql.db import tables as t
 from rma_graphql.domain.access import CUSTOMER_ACTIONS, SCOPES, Role
 from rma_graphql.domain.eligibility import RequestedLine, ReturnPolicy, ReturnRequest
 from rma_graphql.domain.errors import BadUserInputError, ConflictError, ForbiddenError, NotFoundError
-from rma_graphql.domain.rma_order import RecordedEvent, RmaLine, RmaOrder
+from rma_graphql.domain.rma_order import RecordedEvent, RefundTerms, RmaLine, RmaOrder, SoldOrder
 from rma_graphql.domain.statuses import (
     ActorType,
     CommentVisibility,
@@ -25,7 +25,7 @@ from rma_graphql.domain.statuses import (
     ProductState,
     ReturnReason,
 )
-from rma_graphql.service import eligibility
+from rma_graphql.service import eligibility, payments
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -202,6 +202,43 @@ async def _check_return(
     eligibility.check(policy, request, orders, now)
 
 
+async def _refund_terms(
+    conn: AsyncConnection,
+    organization_id: str,
+    linked: list[tuple[str, str | None]],
+    currency: str,
+    *,
+    on_partial: bool,
+    on_complete: bool,
+) -> RefundTerms:
+    """What the linked orders (those in the return's currency) paid: shipping and unit prices."""
+    ids = [order_id for order_id, _ in linked]
+    orders = await conn.execute(
+        select(t.sales_order.c.id, t.sales_order.c.shipping_amount).where(
+            t.sales_order.c.organization_id == organization_id,
+            t.sales_order.c.id.in_(ids),
+            t.sales_order.c.currency == currency,
+        )
+    )
+    shipping = {row.id: row.shipping_amount for row in orders}
+    lines = await conn.execute(
+        select(
+            t.sales_order_line.c.id,
+            t.sales_order_line.c.order_id,
+            t.sales_order_line.c.quantity,
+            t.sales_order_line.c.unit_price,
+        ).where(t.sales_order_line.c.order_id.in_(list(shipping)))
+    )
+    sold: dict[str, dict[str, tuple[int, int]]] = {order_id: {} for order_id in shipping}
+    for row in lines:
+        sold[row.order_id][row.id] = (row.quantity, row.unit_price)
+    return RefundTerms(
+        orders=tuple(SoldOrder(shipping=shipping[i], lines=sold[i]) for i in ids if i in shipping),
+        refund_shipping_on_partial_return=on_partial,
+        refund_shipping_on_complete_return=on_complete,
+    )
+
+
 def search_text(
     *,
     return_reference: str,
@@ -358,6 +395,14 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             now=now,
         )
 
+        refund_terms = await _refund_terms(
+            conn,
+            organization_id,
+            linked,
+            currency,
+            on_partial=configuration["refund_shipping_on_partial_return"],
+            on_complete=configuration["refund_shipping_on_complete_return"],
+        )
         rma_id = command.id or str(uuid.uuid4())
         rma, events = RmaOrder.create(
             id=rma_id,
@@ -376,6 +421,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                 command.auto_execute_financial_resolution,
                 configuration["auto_execute_financial_resolution"],
             ),
+            refund_terms=refund_terms,
             accept=command.accept,
             now=now,
         )
@@ -416,6 +462,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                 ),
                 "last_event_sequence": len(events),
                 "policy": policy.to_json(),
+                "refund_terms": refund_terms.to_json(),
                 "return_window_override_reason": command.return_window_override_reason,
                 "created_at": now,
                 "updated_at": now,
@@ -489,10 +536,10 @@ async def _record(
 
 
 async def _load(
-    conn: AsyncConnection, caller: Caller, rma_id: str, action: str
+    conn: AsyncConnection, caller: Caller, rma_id: str, action: str, *, lock: bool = False
 ) -> tuple[RmaOrder, Mapping[Any, Any]]:
     """The RMA order the caller may see, once it is allowed to take ``action`` on it."""
-    loaded = await repo.load_rma(conn, caller.organization_id, rma_id)
+    loaded = await repo.load_rma(conn, caller.organization_id, rma_id, lock=lock)
     customer_id = caller.customer_id
     if loaded is None or (customer_id is not None and loaded[1]["customer_id"] != customer_id):
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
@@ -512,6 +559,12 @@ _CHANGE_WORDS = {
     "addComment": "comment on",
     "createShipment": "add a shipment to",
     "addShipmentEvent": "record a carrier scan on",
+    "receiveLine": "receive units of",
+    "inspectLine": "inspect units of",
+    "createFinancialResolution": "create a financial resolution on",
+    "executeFinancialResolution": "execute a financial resolution of",
+    "rejectFinancialResolution": "reject a financial resolution of",
+    "createReplacementOrder": "create a replacement order for",
 }
 
 
@@ -569,6 +622,7 @@ async def _save(
 
 ChildWriter = Callable[[AsyncConnection, Mapping[Any, Any], int, datetime], Awaitable[None]]
 Check = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[None]]
+Step = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[list[RecordedEvent]]]
 
 
 async def apply_change(
@@ -587,14 +641,41 @@ async def apply_change(
     ``write`` adds rows the change creates beside the RMA (it gets the RMA's row as read
     and the first event's sequence).
     """
-    now = _now()
-    async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id, action)
-        _check_version(rma, expected_version)
+
+    async def step(
+        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
+    ) -> list[RecordedEvent]:
         before = copy.deepcopy(rma)
         events = apply(rma, now)
         if check is not None:
             await check(conn, before, row, now)
+        return events
+
+    return await change_rma(uow, caller, rma_id, action, expected_version, step, write)
+
+
+async def change_rma(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    action: str,
+    expected_version: int | None,
+    step: Step,
+    write: ChildWriter | None = None,
+    *,
+    lock: bool = False,
+) -> str:
+    """``apply_change`` with a step that may read and write in the transaction (a payment).
+
+    With ``lock`` the RMA row is locked from the first read, so concurrent changes queue
+    instead of both running their step.
+    """
+    now = _now()
+    async with uow.transaction() as conn:
+        rma, row = await _load(conn, caller, rma_id, action, lock=lock)
+        _check_version(rma, expected_version)
+        before = copy.deepcopy(rma)
+        events = await step(conn, rma, row, now)
         written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
         await repo.save_changed_children(conn, caller.organization_id, rma, before)
         sequence = row["last_event_sequence"] + 1
@@ -635,15 +716,30 @@ async def perform_action(
     **params: Any,
 ) -> str:
     """Run one state-machine action on an RMA order in its own transaction."""
-    return await apply_change(
-        uow,
-        caller,
-        rma_id,
-        action,
-        expected_version,
-        lambda rma, now: rma.perform(action, now=now, **params),
-        check=_recheck_return if action == "submit" else None,
-    )
+    if action != "completeProcessing":
+        return await apply_change(
+            uow,
+            caller,
+            rma_id,
+            action,
+            expected_version,
+            lambda rma, now: rma.perform(action, now=now, **params),
+            check=_recheck_return if action == "submit" else None,
+        )
+
+    async def complete(
+        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
+    ) -> list[RecordedEvent]:
+        known = {resolution.id for resolution in rma.financial_resolutions}
+        events = rma.perform(action, now=now, **params)
+        if rma.auto_execute_financial_resolution:
+            # The generated resolution is paid at once, through its provider, by the system.
+            for resolution in list(rma.financial_resolutions):
+                if resolution.id not in known:
+                    events += await payments.execute(conn, row, rma, resolution.id, None, now, system=True)
+        return events
+
+    return await change_rma(uow, caller, rma_id, action, expected_version, complete, lock=True)
 
 
 COMMENT_MAX_LENGTH = 10_000
@@ -778,6 +874,17 @@ async def update_rma_order(
             )
         linked_orders = previous_linked
         unlinked: set[str] = set()
+        if relink:
+            terms = rma.refund_terms
+            rma.refund_terms = await _refund_terms(
+                conn,
+                organization_id,
+                linked,
+                currency,
+                on_partial=terms.refund_shipping_on_partial_return,
+                on_complete=terms.refund_shipping_on_complete_return,
+            )
+            columns["refund_terms"] = rma.refund_terms.to_json()
         if linked != previous_pairs:
             linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked)
             unlinked = {order["order_id"] for order in previous_linked} - {order_id for order_id, _ in linked}

@@ -1,0 +1,169 @@
+"""Financial resolutions (refunds and vouchers) of RMA orders, and redeeming vouchers.
+
+Every change goes through the RMA order (a new version and its events). Executing locks
+the RMA order's row first, so two executions of one resolution queue: the first pays, the
+second finds it EXECUTED and is refused. A voucher is redeemed by one conditional update,
+so of two redemptions at once exactly one succeeds.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
+from rma_graphql.domain.statuses import FinancialResolutionType
+from rma_graphql.service import payments
+from rma_graphql.service.currency import to_minor
+from rma_graphql.service.rma_orders import Caller, apply_change, change_rma
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+
+async def create_resolution(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    resolution_type: FinancialResolutionType,
+    amount: float | None,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """A PENDING resolution for ``amount`` (by default what remains due); returns its id."""
+    created: list[str] = []
+
+    def apply(rma: RmaOrder, now: datetime) -> list[RecordedEvent]:
+        minor = None if amount is None else to_minor(amount, rma.currency, "input.amount")
+        events = rma.perform("createFinancialResolution", now=now, type=resolution_type, amount=minor)
+        created.append(rma.financial_resolutions[-1].id)
+        return events
+
+    await apply_change(uow, caller, rma_id, "createFinancialResolution", expected_version, apply)
+    return created[0]
+
+
+async def resolution_owner(uow: UnitOfWork, caller: Caller, resolution_id: str) -> str:
+    """The id of the RMA order a resolution belongs to, or NOT_FOUND."""
+    table = t.rma_financial_resolution
+    async with uow.read() as conn:
+        found = await conn.execute(
+            select(table.c.rma_order_id).where(
+                table.c.id == resolution_id, table.c.organization_id == caller.organization_id
+            )
+        )
+        rma_id: str | None = found.scalar_one_or_none()
+    if rma_id is None:
+        raise NotFoundError(f"Financial resolution {resolution_id} not found.", resolution_id)
+    return rma_id
+
+
+async def execute_resolution(
+    uow: UnitOfWork,
+    caller: Caller,
+    resolution_id: str,
+    reference: str | None,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Pay a PENDING (or retry a FAILED) resolution through its provider; returns the RMA's id."""
+    rma_id = await resolution_owner(uow, caller, resolution_id)
+
+    async def step(
+        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
+    ) -> list[RecordedEvent]:
+        return await payments.execute(conn, row, rma, resolution_id, reference, now)
+
+    return await change_rma(
+        uow, caller, rma_id, "executeFinancialResolution", expected_version, step, lock=True
+    )
+
+
+async def reject_resolution(
+    uow: UnitOfWork,
+    caller: Caller,
+    resolution_id: str,
+    reason: str | None,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    rma_id = await resolution_owner(uow, caller, resolution_id)
+    return await apply_change(
+        uow,
+        caller,
+        rma_id,
+        "rejectFinancialResolution",
+        expected_version,
+        lambda rma, now: rma.perform(
+            "rejectFinancialResolution", now=now, resolution_id=resolution_id, reason=reason
+        ),
+    )
+
+
+# Vouchers
+
+
+@dataclass(frozen=True)
+class VoucherRefusal:
+    reason: str
+    message: str
+
+
+async def voucher_row(uow: UnitOfWork, caller: Caller, code: str) -> Mapping[Any, Any] | None:
+    async with uow.read() as conn:
+        result = await conn.execute(
+            select(t.voucher).where(
+                t.voucher.c.code == code.strip().upper(),
+                t.voucher.c.organization_id == caller.organization_id,
+            )
+        )
+        return result.mappings().first()
+
+
+def _refusal(row: Mapping[Any, Any], now: datetime) -> BadUserInputError | None:
+    if row["redeemed_at"] is not None:
+        return BadUserInputError(
+            f"The voucher was already redeemed on {row['redeemed_at'].isoformat()}.",
+            "code",
+            reason="VOUCHER_ALREADY_REDEEMED",
+        )
+    if row["expires_at"] <= now:
+        return BadUserInputError(
+            f"The voucher expired on {row['expires_at'].isoformat()}.", "code", reason="VOUCHER_EXPIRED"
+        )
+    return None
+
+
+async def redeem_voucher(uow: UnitOfWork, caller: Caller, code: str, amount: float) -> str:
+    """Redeem a voucher once, for at most its amount; returns its code."""
+    now = datetime.now(UTC)
+    row = await voucher_row(uow, caller, code)
+    if row is None:
+        raise BadUserInputError("No voucher has this code.", "code", reason="VOUCHER_NOT_FOUND")
+    refusal = _refusal(row, now)
+    if refusal is not None:
+        raise refusal
+    minor = to_minor(amount, row["currency"], "amount")
+    if not 0 < minor <= row["amount"]:
+        raise BadUserInputError(
+            f"The amount must be above 0 and at most the voucher's {row['amount']} minor units.",
+            "amount",
+            reason="AMOUNT_EXCEEDS_VOUCHER",
+        )
+    async with uow.transaction() as conn:
+        # One statement decides: of two redemptions at once, only one finds it unredeemed.
+        redeemed = await conn.execute(
+            update(t.voucher)
+            .where(
+                t.voucher.c.id == row["id"], t.voucher.c.redeemed_at.is_(None), t.voucher.c.expires_at > now
+            )
+            .values(redeemed_at=now, redeemed_amount=minor)
+        )
+    if redeemed.rowcount != 1:
+        current = await voucher_row(uow, caller, row["code"])
+        assert current is not None
+        raise _refusal(current, now) or BadUserInputError("The voucher cannot be redeemed.", "code")
+    return str(row["code"])

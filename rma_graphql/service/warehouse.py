@@ -1,0 +1,317 @@
+"""The warehouse's work on a return: receiving, inspection, restocking and replacement orders.
+
+Stock changes are recorded as inventory movements beside the SKU's stock at a location,
+in the transaction of the change that causes them: a RESTOCK inspection adds its units
+exactly once (one movement per inspection, unique), and a replacement order takes its
+units out of the stock of the return's location, or is refused when they are not there.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
+from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
+from rma_graphql.service import catalog
+from rma_graphql.service.rma_orders import Caller, apply_change, change_rma
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+MAX_SERIAL_NUMBERS = 1000
+
+
+class MovementReason:
+    RESTOCK = "RETURN_RESTOCK"
+    REPLACEMENT = "REPLACEMENT_ORDER"
+
+
+async def add_stock(
+    conn: AsyncConnection, organization_id: str, sku_id: str, location_id: str, delta: int
+) -> None:
+    """Add units to a SKU's stock at a location, creating the stock row when there is none."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(t.sku_stock).values(
+        sku_id=sku_id, location_id=location_id, organization_id=organization_id, quantity=delta
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["sku_id", "location_id"],
+            set_={"quantity": t.sku_stock.c.quantity + delta},
+        )
+    )
+
+
+async def _movement(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(t.inventory_movement).values(id=str(uuid.uuid4()), **values))
+
+
+async def _sku_id(conn: AsyncConnection, organization_id: str, code: str) -> str | None:
+    found = await conn.execute(
+        select(t.sku.c.id).where(t.sku.c.organization_id == organization_id, t.sku.c.code == code)
+    )
+    return found.scalar_one_or_none()
+
+
+# Receiving
+
+
+async def receive_line(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    line_id: str,
+    quantity: int,
+    serial_numbers: list[str],
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Record units of a line as received; more than the line announced flags an ANOMALY."""
+    if quantity <= 0:
+        raise BadUserInputError("A received quantity is at least 1.", "quantity")
+    if len(serial_numbers) > min(quantity, MAX_SERIAL_NUMBERS):
+        raise BadUserInputError(
+            f"{len(serial_numbers)} serial numbers for {quantity} received unit(s).", "serialNumbers"
+        )
+    for i, serial in enumerate(serial_numbers):
+        if not serial.strip() or len(serial) > 255:
+            raise BadUserInputError("A serial number has 1 to 255 characters.", f"serialNumbers[{i}]")
+        if serial in serial_numbers[:i]:
+            raise BadUserInputError(f"Serial number {serial!r} is given twice.", f"serialNumbers[{i}]")
+
+    def apply(rma: RmaOrder, now: datetime) -> list[RecordedEvent]:
+        if not any(line.id == line_id for line in rma.lines):
+            raise BadUserInputError(f"The RMA order has no line {line_id}.", "lineId")
+        return rma.perform(
+            "receiveLine", now=now, line_id=line_id, quantity=quantity, serial_numbers=serial_numbers
+        )
+
+    return await apply_change(uow, caller, rma_id, "receiveLine", expected_version, apply)
+
+
+# Inspection
+
+
+@dataclass
+class InspectCommand:
+    quantity: int
+    result: InspectionResult
+    disposition: Disposition
+    product_state: ProductState | None = None
+    notes: str | None = None
+
+
+async def line_owner(uow: UnitOfWork, caller: Caller, line_id: str) -> str:
+    table = t.rma_order_line
+    async with uow.read() as conn:
+        found = await conn.execute(
+            select(table.c.rma_order_id).where(
+                table.c.id == line_id, table.c.organization_id == caller.organization_id
+            )
+        )
+        rma_id: str | None = found.scalar_one_or_none()
+    if rma_id is None:
+        raise NotFoundError(f"RMA order line {line_id} not found.", line_id)
+    return rma_id
+
+
+async def inspect_line(
+    uow: UnitOfWork,
+    caller: Caller,
+    line_id: str,
+    command: InspectCommand,
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Record one inspection of received units of a line; RESTOCK puts them back in stock."""
+    if command.quantity <= 0:
+        raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
+    rma_id = await line_owner(uow, caller, line_id)
+    inspection_id = str(uuid.uuid4())
+    restock: dict[str, str] = {}
+
+    async def step(
+        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
+    ) -> list[RecordedEvent]:
+        events = rma.perform(
+            "inspectLine",
+            now=now,
+            line_id=line_id,
+            quantity=command.quantity,
+            result=command.result,
+            disposition=command.disposition,
+            product_state=command.product_state,
+            notes=command.notes,
+        )
+        if command.disposition is Disposition.RESTOCK:
+            sku = rma.line(line_id).sku
+            sku_id = await _sku_id(conn, row["organization_id"], sku)
+            if sku_id is None:
+                raise BadUserInputError(
+                    f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.",
+                    "input.disposition",
+                )
+            restock["sku_id"] = sku_id
+        return events
+
+    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+        await conn.execute(
+            insert(t.rma_line_inspection).values(
+                id=inspection_id,
+                organization_id=caller.organization_id,
+                rma_order_id=rma_id,
+                line_id=line_id,
+                sequence=sequence,
+                quantity=command.quantity,
+                product_state=command.product_state.value if command.product_state else None,
+                result=command.result.value,
+                disposition=command.disposition.value,
+                notes=command.notes,
+                inspector=dict(caller.actor),
+                created_at=now,
+            )
+        )
+        if restock:
+            await _movement(
+                conn,
+                organization_id=caller.organization_id,
+                sku_id=restock["sku_id"],
+                location_id=row["location_id"],
+                quantity=command.quantity,
+                reason=MovementReason.RESTOCK,
+                rma_order_id=rma_id,
+                inspection_id=inspection_id,
+                created_at=now,
+            )
+            await add_stock(
+                conn, caller.organization_id, restock["sku_id"], row["location_id"], command.quantity
+            )
+
+    return await change_rma(uow, caller, rma_id, "inspectLine", expected_version, step, write)
+
+
+# Replacement orders
+
+
+@dataclass
+class ReplacementLine:
+    sku: str
+    quantity: int
+
+
+async def _reserve(
+    conn: AsyncConnection, organization_id: str, location_id: str, line: Mapping[str, Any], path: str
+) -> None:
+    """Take a line's units out of the location's stock, or refuse when they are not all there."""
+    stock = t.sku_stock
+    taken = await conn.execute(
+        update(stock)
+        .where(
+            stock.c.sku_id == line["sku_id"],
+            stock.c.location_id == location_id,
+            stock.c.quantity >= line["quantity"],
+        )
+        .values(quantity=stock.c.quantity - line["quantity"])
+    )
+    if taken.rowcount != 1:
+        found = await conn.execute(
+            select(func.coalesce(func.sum(stock.c.quantity), 0)).where(
+                stock.c.sku_id == line["sku_id"], stock.c.location_id == location_id
+            )
+        )
+        available = int(found.scalar_one())
+        raise BadUserInputError(
+            f"Only {available} unit(s) of {line['sku']} are in stock at the return's location; "
+            f"{line['quantity']} requested.",
+            f"{path}.quantity",
+            reason="INSUFFICIENT_STOCK",
+        )
+
+
+async def create_replacement_order(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    lines: list[ReplacementLine],
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """A free sales order that replaces returned goods, its units reserved from the stock of
+    the return's location; returns the order's id."""
+    if not lines:
+        raise BadUserInputError("A replacement order has at least one line.", "lines")
+    order_id = str(uuid.uuid4())
+    description = "replacement order: " + ", ".join(f"{line.quantity} × {line.sku}" for line in lines)
+
+    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+        organization_id = caller.organization_id
+        order_lines = await catalog.order_lines(
+            conn,
+            caller,
+            order_id,
+            [catalog.OrderLineCommand(sku=line.sku, quantity=line.quantity, unit_price=0) for line in lines],
+            row["currency"],
+            path="lines",
+        )
+        count = await conn.execute(
+            select(func.count())
+            .select_from(t.sales_order)
+            .where(t.sales_order.c.replacement_for_rma_id == rma_id)
+        )
+        reference = f"{row['return_reference']}-R{int(count.scalar_one()) + 1}"
+        customer = await conn.execute(
+            select(t.sales_order.c.customer_id)
+            .join(t.rma_linked_order, t.rma_linked_order.c.order_id == t.sales_order.c.id)
+            .where(t.rma_linked_order.c.rma_order_id == rma_id, t.sales_order.c.customer_id.is_not(None))
+            .order_by(t.rma_linked_order.c.position)
+            .limit(1)
+        )
+        await conn.execute(
+            insert(t.sales_order).values(
+                id=order_id,
+                organization_id=organization_id,
+                external_reference=reference,
+                tp_app_id=None,
+                tp_app_key="",
+                customer_id=customer.scalar_one_or_none(),
+                currency=row["currency"],
+                shipping_amount=0,
+                status=OrderStatus.PAID.value,
+                ordered_at=now,
+                replacement_for_rma_id=rma_id,
+                search_text=catalog.search_text(reference, *(line["sku"] for line in order_lines)),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await conn.execute(insert(t.sales_order_line), order_lines)
+        for i, line in enumerate(order_lines):
+            await _reserve(conn, organization_id, row["location_id"], line, f"lines[{i}]")
+            await _movement(
+                conn,
+                organization_id=organization_id,
+                sku_id=line["sku_id"],
+                location_id=row["location_id"],
+                quantity=-line["quantity"],
+                reason=MovementReason.REPLACEMENT,
+                rma_order_id=rma_id,
+                sales_order_id=order_id,
+                created_at=now,
+            )
+
+    await apply_change(
+        uow,
+        caller,
+        rma_id,
+        "createReplacementOrder",
+        expected_version,
+        lambda rma, now: rma.perform("createReplacementOrder", now=now, description=description),
+        write,
+    )
+    return order_id
