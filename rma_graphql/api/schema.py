@@ -55,6 +55,7 @@ from rma_graphql.api.types import (
     User,
     UserRole,
     Viewer,
+    rma_payload,
 )
 from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
 from rma_graphql.domain import access
@@ -82,15 +83,6 @@ class RmaOrderSort(Enum):
 
 def _ctx(info: Info) -> Any:
     return info.context
-
-
-async def _rma(info: Info, rma_id: str) -> RmaOrderType:
-    """The RMA order as committed, read back for a mutation's payload."""
-    ctx = _ctx(info)
-    row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
-    if row is None:
-        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
-    return RmaOrderType.from_row(row)
 
 
 def _state_machines() -> list[RmaStateMachine]:
@@ -280,7 +272,7 @@ async def _act(info: Info, id: str, action: str, expected_version: int | None, *
     await rma_service.perform_action(
         ctx.uow, ctx.caller, rma_id, action, expected_version=expected_version, **params
     )
-    return await _rma(info, rma_id)
+    return await rma_payload(info, rma_id)
 
 
 def _reason(value: str | None, field: str = "reason") -> str | None:
@@ -293,7 +285,7 @@ class Mutation:
     async def rma_order_create(self, info: Info, input: RmaOrderInput) -> RmaOrderType:
         ctx = _ctx(info)
         rma_id = await rma_service.create_rma_order(ctx.uow, ctx.caller, input.to_command())
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_update(
@@ -305,7 +297,7 @@ class Mutation:
         await rma_service.update_rma_order(
             ctx.uow, ctx.caller, rma_id, changes, expected_version=expected_version
         )
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_submit(
@@ -404,7 +396,7 @@ class Mutation:
         await rma_service.add_comment(
             ctx.uow, ctx.caller, rma_id, text, visibility, expected_version=expected_version
         )
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.CREATE_RMA_CONFIGURATIONS))
     async def rma_configuration_create(

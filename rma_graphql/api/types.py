@@ -35,7 +35,7 @@ from rma_graphql.db.repository import Revision
 from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
 from rma_graphql.service import queries, slips
@@ -922,3 +922,12 @@ class RmaStateMachine:
     finals: list[str]
     transitions: list[RmaStateTransition]
     mermaid: str
+
+
+async def rma_payload(info: Info, rma_id: str) -> RmaOrderType:
+    """The RMA order as committed, read back for a mutation's payload."""
+    ctx = _context(info)
+    row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
+    if row is None:
+        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+    return RmaOrderType.from_row(row)

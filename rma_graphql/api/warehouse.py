@@ -14,7 +14,7 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, parse_uuid, text
 from rma_graphql.api.permissions import scoped
-from rma_graphql.api.types import RmaFinancialResolutionRequest, RmaOrderType, Voucher
+from rma_graphql.api.types import RmaFinancialResolutionRequest, RmaOrderType, Voucher, rma_payload
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import queries
@@ -24,14 +24,6 @@ from rma_graphql.service import warehouse as warehouse_service
 
 def _ctx(info: Info) -> Any:
     return info.context
-
-
-async def _rma(info: Info, rma_id: str) -> RmaOrderType:
-    ctx = _ctx(info)
-    row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
-    if row is None:
-        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
-    return RmaOrderType.from_row(row)
 
 
 def _quantity(value: int, field: str) -> int:
@@ -100,7 +92,7 @@ class WarehouseMutation:
             list(serial_numbers or []),
             expected_version=expected_version,
         )
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
     @strawberry.mutation(
         description="Inspect received units of a line: accepted or rejected, and what becomes of them. "
@@ -115,7 +107,7 @@ class WarehouseMutation:
         rma_id = await warehouse_service.inspect_line(
             ctx.uow, ctx.caller, line, input.to_command(), expected_version=expected_version
         )
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
     @strawberry.mutation(
         description="Create a free sales order replacing the returned goods (expectedResolution REPLACE), "
@@ -141,7 +133,7 @@ class WarehouseMutation:
         await warehouse_service.create_replacement_order(
             ctx.uow, ctx.caller, rma_id, commands, expected_version=expected_version
         )
-        return await _rma(info, rma_id)
+        return await rma_payload(info, rma_id)
 
 
 async def _resolution(info: Info, resolution_id: str) -> RmaFinancialResolutionRequest:

@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import FinancialResolutionType
 from rma_graphql.service import payments
 from rma_graphql.service.currency import to_minor
-from rma_graphql.service.rma_orders import Caller, apply_change, change_rma
+from rma_graphql.service.rma_orders import Caller, apply_change, change_rma, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -46,21 +46,6 @@ async def create_resolution(
     return created[0]
 
 
-async def resolution_owner(uow: UnitOfWork, caller: Caller, resolution_id: str) -> str:
-    """The id of the RMA order a resolution belongs to, or NOT_FOUND."""
-    table = t.rma_financial_resolution
-    async with uow.read() as conn:
-        found = await conn.execute(
-            select(table.c.rma_order_id).where(
-                table.c.id == resolution_id, table.c.organization_id == caller.organization_id
-            )
-        )
-        rma_id: str | None = found.scalar_one_or_none()
-    if rma_id is None:
-        raise NotFoundError(f"Financial resolution {resolution_id} not found.", resolution_id)
-    return rma_id
-
-
 async def execute_resolution(
     uow: UnitOfWork,
     caller: Caller,
@@ -70,7 +55,7 @@ async def execute_resolution(
     expected_version: int | None = None,
 ) -> str:
     """Pay a PENDING (or retry a FAILED) resolution through its provider; returns the RMA's id."""
-    rma_id = await resolution_owner(uow, caller, resolution_id)
+    rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
 
     async def step(
         conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
@@ -90,7 +75,7 @@ async def reject_resolution(
     *,
     expected_version: int | None = None,
 ) -> str:
-    rma_id = await resolution_owner(uow, caller, resolution_id)
+    rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
     return await apply_change(
         uow,
         caller,

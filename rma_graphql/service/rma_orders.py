@@ -535,6 +535,21 @@ async def _record(
     )
 
 
+async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, kind: str) -> str:
+    """The id of the RMA order that a child (a line, a shipment, a resolution) belongs to,
+    in the caller's organization; NOT_FOUND otherwise."""
+    async with uow.read() as conn:
+        found = await conn.execute(
+            select(table.c.rma_order_id).where(
+                table.c.id == child_id, table.c.organization_id == caller.organization_id
+            )
+        )
+        rma_id: str | None = found.scalar_one_or_none()
+    if rma_id is None:
+        raise NotFoundError(f"{kind} {child_id} not found.", child_id)
+    return rma_id
+
+
 async def _load(
     conn: AsyncConnection, caller: Caller, rma_id: str, action: str, *, lock: bool = False
 ) -> tuple[RmaOrder, Mapping[Any, Any]]:

@@ -16,10 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.domain.errors import NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
-from rma_graphql.service.rma_orders import Caller, apply_change
+from rma_graphql.service.rma_orders import Caller, apply_change, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -109,15 +108,7 @@ async def add_scan(
     expected_version: int | None = None,
 ) -> str:
     """Record a carrier scan on a return shipment; returns the RMA order's id."""
-    async with uow.read() as conn:
-        found = await conn.execute(
-            select(t.rma_shipment.c.rma_order_id).where(
-                t.rma_shipment.c.id == shipment_id, t.rma_shipment.c.organization_id == caller.organization_id
-            )
-        )
-        rma_id: str | None = found.scalar_one_or_none()
-    if rma_id is None:
-        raise NotFoundError(f"Shipment {shipment_id} not found.", shipment_id)
+    rma_id = await owner_of(uow, caller, t.rma_shipment, shipment_id, "Shipment")
 
     async def repeated(conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime) -> None:
         existing = await conn.execute(

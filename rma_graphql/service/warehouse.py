@@ -17,11 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
 from rma_graphql.service import catalog
-from rma_graphql.service.rma_orders import Caller, apply_change, change_rma
+from rma_graphql.service.rma_orders import Caller, apply_change, change_rma, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 MAX_SERIAL_NUMBERS = 1000
@@ -107,20 +107,6 @@ class InspectCommand:
     notes: str | None = None
 
 
-async def line_owner(uow: UnitOfWork, caller: Caller, line_id: str) -> str:
-    table = t.rma_order_line
-    async with uow.read() as conn:
-        found = await conn.execute(
-            select(table.c.rma_order_id).where(
-                table.c.id == line_id, table.c.organization_id == caller.organization_id
-            )
-        )
-        rma_id: str | None = found.scalar_one_or_none()
-    if rma_id is None:
-        raise NotFoundError(f"RMA order line {line_id} not found.", line_id)
-    return rma_id
-
-
 async def inspect_line(
     uow: UnitOfWork,
     caller: Caller,
@@ -132,7 +118,7 @@ async def inspect_line(
     """Record one inspection of received units of a line; RESTOCK puts them back in stock."""
     if command.quantity <= 0:
         raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
-    rma_id = await line_owner(uow, caller, line_id)
+    rma_id = await owner_of(uow, caller, t.rma_order_line, line_id, "RMA order line")
     inspection_id = str(uuid.uuid4())
     restock: dict[str, str] = {}
 
