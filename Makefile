@@ -1,41 +1,51 @@
 # The two commands a new user needs: `make run` and `make test`.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What serving needs, and what testing adds (linters, test clients, a browser driver).
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck schema diagrams bench bench-auth bench-events clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(SERVE_STAMP) $(DEV_STAMP)
 
-run: $(STAMP)
-	$(BIN)/rma-graphql serve
+run: $(SERVE_STAMP)
+	$(BIN)/rma-graphql serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	bash scripts/test.sh
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check rma_graphql tests scripts
 	$(BIN)/ruff format --check rma_graphql tests scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-schema: $(STAMP)
+schema: $(DEV_STAMP)
 	$(BIN)/python scripts/export_docs.py
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench_api.py
 
-bench-auth: $(STAMP)
+bench-auth: $(DEV_STAMP)
 	$(BIN)/python scripts/bench_api.py --orders 200 --requests 3000 --compare-auth 5
 
-bench-events: $(STAMP)
+bench-events: $(DEV_STAMP)
 	$(BIN)/python scripts/bench_events.py
 
 clean:
-	rm -rf $(VENV) rma.db rma.db-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) rma.db rma.db-* .pytest_cache .mypy_cache .ruff_cache tests/clients/node_modules test-artifacts

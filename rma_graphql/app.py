@@ -5,17 +5,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rma_graphql.api.assets import CompressedAssets
 from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.schema import build_schema
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
@@ -79,6 +81,44 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
         status_code=413,
     )
     await response(scope, receive, send)
+
+
+class Cors(CORSMiddleware):
+    """CORS for the allowed origins (``RMA_ALLOWED_ORIGINS``); any other origin's preflight
+    gets no ``Access-Control-Allow-Origin``, and the log says once per origin what would
+    allow it."""
+
+    MAX_ORIGINS_LOGGED = 1000
+
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...]) -> None:
+        super().__init__(
+            app,
+            allow_origins=list(allowed_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+        )
+        self._logged: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and urlsplit(origin).netloc == headers.get("host"):
+                # Same origin (GraphiQL and the pages served here): CORS has no part in it.
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        allowed = super().is_allowed_origin(origin)
+        if not allowed and origin not in self._logged and len(self._logged) < self.MAX_ORIGINS_LOGGED:
+            self._logged.add(origin)
+            logger.warning(
+                "refused a cross-origin request from %s: add it to RMA_ALLOWED_ORIGINS "
+                "(comma-separated origins) to allow browsers there to call this server",
+                origin,
+            )
+        return allowed
 
 
 async def _demo_organization(uow: UnitOfWork) -> str | None:
@@ -189,6 +229,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    sdl = graphql.schema.as_str() + "\n"
+
+    async def schema_sdl(request: Request) -> Response:
+        if not settings.introspection:
+            return JSONResponse({"statusCode": 404, "message": "Not found"}, status_code=404)
+        return Response(sdl, media_type="text/plain; charset=utf-8")
+
     async def return_slip(request: Request) -> Response:
         rma_id = request.path_params["rma_id"]
         query = request.query_params
@@ -205,16 +255,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"Content-Disposition": f'inline; filename="return-slip-{rma_id}.pdf"'},
         )
 
-    middleware = [Middleware(BodySizeLimit)]
-    if settings.allowed_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["*"],
-            )
-        )
+    middleware = [Middleware(BodySizeLimit), Middleware(Cors, allowed_origins=settings.allowed_origins)]
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -223,7 +264,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/return-slips/{rma_id}.pdf", return_slip),
-            Mount(ASSETS, app=StaticFiles(directory=asset_directory())),
+            Route(ASSETS + "/{name}", CompressedAssets(asset_directory())),
+            Route("/schema.graphql", schema_sdl),
+            Route("/", home),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -2,8 +2,10 @@
 
 import argparse
 import asyncio
+import errno
 import logging
 import shlex
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -13,7 +15,7 @@ from rma_graphql.db.engine import create_engine
 from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import Role, parse_scopes
 from rma_graphql.domain.errors import DomainError
-from rma_graphql.service import accounts
+from rma_graphql.service import accounts, demo
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rma_graphql")
@@ -35,16 +37,25 @@ def _run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
 
 
 def _announce_demo(settings: Settings, host: str, port: int) -> None:
-    """On the embedded database: the demo organization, its API client and a fresh token."""
+    """The demo organization (with its demo data when it has none), its API client's
+    credentials, which stay the same from one start to the next, and a fresh token."""
 
-    async def work(uow: UnitOfWork) -> tuple[str, str, str, str]:
+    async def work(uow: UnitOfWork) -> tuple[str, str, str, str, bool]:
         organization_id = await accounts.ensure_demo_organization(uow)
-        client_id, client_secret = await accounts.demo_credentials(uow, organization_id)
-        issue = await (await accounts.Accounts.from_settings(uow, settings)).token_issuer(client_id)
-        return organization_id, client_id, client_secret, issue().token
+        seeded = await demo.seed(uow, accounts.admin_caller(organization_id))
+        service = await accounts.Accounts.from_settings(uow, settings)
+        client_id, client_secret = await accounts.demo_credentials(uow, organization_id, service)
+        issue = await service.token_issuer(client_id)
+        return organization_id, client_id, client_secret, issue().token, seeded
 
-    organization_id, client_id, client_secret, token = _run(settings, work)
-    base = f"http://{host}:{port}"
+    organization_id, client_id, client_secret, token, seeded = _run(settings, work)
+    if seeded:
+        print(
+            "rma_graphql: demo data added: 4 products (7 SKUs with stock), 2 customers, 3 orders "
+            "(DEMO-1001 delivered, DEMO-1002 shipped, DEMO-1003 not shipped)",
+            flush=True,
+        )
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     form = f"grant_type=client_credentials&organization_id={organization_id}"
     print(
         "\n".join(
@@ -64,9 +75,36 @@ def _announce_demo(settings: Settings, host: str, port: int) -> None:
     )
 
 
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (taken, not allowed), or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot resolve {host}: {error.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is taken (is another server running?)"
+            return f"cannot listen on {host}:{port}: {error.strerror}"
+    return None
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    # Before anything changes: a second server must leave the first one as it was.
+    problem = _port_problem(args.host, args.port)
+    if problem is not None:
+        print(
+            f"rma-graphql: {problem}. Stop it, or choose another port: "
+            f"rma-graphql serve --port {args.port + 1} (make run PORT={args.port + 1}).",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers > 1 and settings.is_sqlite:
         print(
             "--workers above 1 needs PostgreSQL: the embedded SQLite database serves one "
@@ -89,6 +127,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=args.log_level,
     )
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The demo organization, its demo data and its API client, on any database."""
+    _announce_demo(settings, args.host, args.port)
     return 0
 
 
@@ -167,6 +211,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
+
+    demo_command = commands.add_parser(
+        "demo",
+        help="create the demo organization with demo data (a catalog, customers, orders) and print "
+        "its API client's credentials; serve does this by itself on the embedded database only",
+    )
+    demo_command.add_argument("--host", default="127.0.0.1", help="the host the printed URLs name")
+    demo_command.add_argument("--port", type=int, default=8000, help="the port the printed URLs name")
+    demo_command.set_defaults(handler=_demo)
 
     organizations = commands.add_parser("organizations", help="organizations").add_subparsers(
         dest="action", required=True

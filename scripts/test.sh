@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole suite: ruff, mypy, then every test on SQLite and on a real PostgreSQL.
+# The whole suite: ruff, mypy, then every test on SQLite and on a real PostgreSQL, with the
+# real clients: the graphql-ws library and Apollo Client under Node, GraphiQL in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+
+bash scripts/test-deps.sh
 
 echo "== ruff"
 $BIN/ruff check rma_graphql tests scripts

@@ -25,6 +25,15 @@ from rma_graphql.service.unit_of_work import UnitOfWork
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test (``item.rep_call``), for fixtures that keep
+    artifacts of a failed test (a browser's screenshot)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     if DATABASE == "postgresql":

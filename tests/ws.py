@@ -50,6 +50,8 @@ class SubscriptionClient:
     async def receive(self, within: float = 10) -> dict[str, Any]:
         while True:
             raw = await asyncio.wait_for(self.connection.recv(), within)
+            # Browsers' and Node's graphql-ws clients refuse binary frames.
+            assert isinstance(raw, str), f"a binary frame: {raw!r}"
             message: dict[str, Any] = orjson.loads(raw)
             if message["type"] != "ka":  # the legacy protocol's keep-alive
                 return message

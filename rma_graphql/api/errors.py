@@ -1,12 +1,26 @@
 """One place that turns every error into the contract's shape (CONTRACT §2)."""
 
+import contextlib
 import logging
 import re
 import uuid
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import (
+    ArgumentNode,
+    GraphQLError,
+    ListValueNode,
+    Node,
+    ObjectValueNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    parse,
+    visit,
+)
+from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
 from rma_graphql.domain.errors import DomainError
@@ -16,6 +30,71 @@ logger = logging.getLogger("rma_graphql.errors")
 # graphql-core's message for a variable that fails coercion names the path it failed at.
 _VARIABLE_PATH = re.compile(r"^Variable '\$(?P<name>\w+)' has invalid value(?: at (?P<path>[^:]+))?:")
 _VARIABLE_MISSING = re.compile(r"^Variable '\$(?P<name>\w+)' of (?:required|non-null) type")
+NUL = "\x00"
+NUL_REFUSED = "Text cannot contain the NUL character (U+0000)."
+_REQUIRED_FIELD = re.compile(r"to include required field '(?P<field>\w+)'")
+_REQUIRED_ARGUMENT = re.compile(r"^Argument '[^']*\((?P<name>\w+):\)' of type '[^']*' is required")
+
+
+class _InputPaths(Visitor):
+    """Where each variable is used and each input literal sits, as argument paths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.variables: dict[str, str] = {}
+        self.literals: dict[int, str] = {}
+        # String literals holding a NUL character, which no database column takes.
+        self.nul_literals: list[str] = []
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self._value(node.value, node.name.value)
+
+    def _value(self, value: ValueNode, path: str) -> None:
+        if isinstance(value, VariableNode):
+            self.variables.setdefault(value.name.value, path)
+        elif isinstance(value, ObjectValueNode):
+            if value.loc is not None:
+                self.literals[value.loc.start] = path
+            for field in value.fields:
+                self._value(field.value, f"{path}.{field.name.value}")
+        elif isinstance(value, ListValueNode):
+            for index, item in enumerate(value.values):
+                self._value(item, f"{path}[{index}]")
+        elif isinstance(value, StringValueNode) and NUL in value.value:
+            self.nul_literals.append(path)
+
+
+@lru_cache(maxsize=256)
+def input_paths(query: str) -> _InputPaths:
+    paths = _InputPaths()
+    with contextlib.suppress(GraphQLError):  # a document that does not parse has no inputs
+        visit(parse(query), paths)
+    return paths
+
+
+def _offending_input(error: GraphQLError) -> str | None:
+    """The input path an error about a missing or invalid input names, as ``input.lines[0]``."""
+    message = error.message
+    required = _REQUIRED_FIELD.search(message)
+    suffix = f".{required.group('field')}" if required else ""
+    match = _VARIABLE_PATH.match(message) or _VARIABLE_MISSING.match(message)
+    source = error.source.body if error.source is not None else ""
+    if match is not None:
+        name = match.group("name")
+        # The path within the variable's value, as graphql-core prints it ('.lines[0]').
+        inner = (match.groupdict().get("path") or "").strip()
+        used_as = input_paths(source).variables.get(name, name) if source else name
+        return used_as + inner + suffix
+    argument = _REQUIRED_ARGUMENT.match(message)
+    if argument is not None:
+        return argument.group("name")
+    if required and error.nodes and source:
+        node: Node = error.nodes[0]
+        if isinstance(node, ObjectValueNode) and node.loc is not None:
+            path = input_paths(source).literals.get(node.loc.start)
+            if path is not None:
+                return path + suffix
+    return None
 
 
 def format_error(error: GraphQLError) -> GraphQLError:
@@ -35,16 +114,16 @@ def format_error(error: GraphQLError) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
             return error
         message = error.message
-        match = _VARIABLE_PATH.match(message) or _VARIABLE_MISSING.match(message)
-        if match is not None:
-            path = match.group("name") + (match.groupdict().get("path") or "")
-            code, extensions = "BAD_USER_INPUT", {"field": path}
+        field = _offending_input(error)
+        extensions = {"field": field} if field is not None else {}
+        if _VARIABLE_PATH.match(message) or _VARIABLE_MISSING.match(message):
+            code = "BAD_USER_INPUT"
         elif error.path is None and error.locations is not None and "Syntax Error" in message:
-            code, extensions = "GRAPHQL_PARSE_FAILED", {}
+            code = "GRAPHQL_PARSE_FAILED"
         elif error.path is None:
-            code, extensions = "GRAPHQL_VALIDATION_FAILED", {}
+            code = "GRAPHQL_VALIDATION_FAILED"
         else:
-            code, extensions = "BAD_USER_INPUT", {}
+            code = "BAD_USER_INPUT"
         return GraphQLError(
             message,
             nodes=error.nodes,
@@ -78,12 +157,43 @@ class ErrorFormatter(SchemaExtension):
         yield
 
 
+def _nul_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if NUL in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nul_paths(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}[{index}]")
+
+
+def nul_text_error(query: str, variables: dict[str, Any] | None) -> GraphQLError | None:
+    """A BAD_USER_INPUT error for the first text input, literal or variable, holding a NUL."""
+    paths = input_paths(query)
+    found = paths.nul_literals[0] if paths.nul_literals else None
+    for name, value in (variables or {}).items():
+        if found is not None:
+            break
+        for path in _nul_paths(value, ""):
+            found = paths.variables.get(name, name) + path
+            break
+    if found is None:
+        return None
+    return GraphQLError(NUL_REFUSED, extensions={"code": "BAD_USER_INPUT", "field": found})
+
+
+def format_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
+    return [
+        error
+        if error.extensions and "code" in error.extensions and error.original_error is None
+        else format_error(error)
+        for error in errors
+    ]
+
+
 def _format(result: Any) -> None:
     errors = getattr(result, "errors", None)
     if result is not None and errors:
-        result.errors = [
-            error
-            if error.extensions and "code" in error.extensions and error.original_error is None
-            else format_error(error)
-            for error in errors
-        ]
+        result.errors = format_errors(errors)

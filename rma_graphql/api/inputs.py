@@ -357,6 +357,24 @@ class LocationInput:
     contact: RmaContactInput | None = None
 
 
+@strawberry.input(description="What to change on a location; fields left out keep their value.")
+class LocationUpdateInput:
+    name: str | None = strawberry.UNSET
+    contact: RmaContactInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Who receives returns there and where: the ship-to address of return slips. "
+        "null removes it.",
+    )
+
+    def to_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if self.name is not strawberry.UNSET:
+            values["name"] = text(self.name, "input.name", 200, required=True)
+        if self.contact is not strawberry.UNSET:
+            values["contact"] = self.contact.to_json("input.contact") if self.contact else None
+        return values
+
+
 @strawberry.input
 class RmaConfigurationCreateInput:
     location_id: str

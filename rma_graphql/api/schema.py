@@ -11,7 +11,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.schema.config import StrawberryConfig
@@ -20,9 +19,10 @@ from strawberry.types import Info
 from rma_graphql.api import inputs
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
-from rma_graphql.api.errors import ErrorFormatter
+from rma_graphql.api.errors import ErrorFormatter, format_errors
 from rma_graphql.api.inputs import (
     LocationInput,
+    LocationUpdateInput,
     RmaConfigurationCreateInput,
     RmaConfigurationUpdateInput,
     RmaOrderByExternalIdInput,
@@ -33,7 +33,7 @@ from rma_graphql.api.inputs import (
     parse_uuid,
     text,
 )
-from rma_graphql.api.limits import max_depth_rule
+from rma_graphql.api.limits import LimitedValidation, max_depth_rule
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.subscriptions import Subscription, event_filter
@@ -70,6 +70,8 @@ from rma_graphql.service import rma_orders as rma_service
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+# Fields a document selects once its fragments are expanded.
+MAX_FIELDS = 2000
 
 
 @strawberry.enum(name="RmaOrderSort")
@@ -432,6 +434,17 @@ class Mutation:
         rows = await queries.locations(ctx.uow, ctx.caller.organization_id)
         return next(Location.from_row(r) for r in rows if r["id"] == location_id)
 
+    @strawberry.mutation(
+        description="Rename a location or set its contact: the address its return slips ship to.",
+        **scoped(access.EDIT_RMA_CONFIGURATIONS),
+    )
+    async def location_update(self, info: Info, id: str, input: LocationUpdateInput) -> Location:
+        ctx = _ctx(info)
+        location_id = parse_uuid(id, "id")
+        await configuration_service.update_location(ctx.uow, ctx.caller, location_id, input.to_values())
+        rows = await queries.locations(ctx.uow, ctx.caller.organization_id)
+        return next(Location.from_row(r) for r in rows if r["id"] == location_id)
+
 
 @strawberry.input
 class SignUpInput:
@@ -503,16 +516,18 @@ _LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH), max_aliases_rule(MAX_ALIAS
 class RmaSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Refusals are answers, not faults: only unexpected errors are logged (by the
-        # error formatter, with a reference the client sees).
-        return None
+        # error formatter, with a reference the client sees). A document that does not
+        # parse never reaches the formatter's hook (the parser cache raises before the
+        # operation starts), so its errors get their codes here, in place.
+        errors[:] = format_errors(errors)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
         lambda: AddValidationRules(_LIMIT_RULES),
+        lambda: LimitedValidation(max_fields=MAX_FIELDS),
         ErrorFormatter,
     ]
     if not introspection:

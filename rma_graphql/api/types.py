@@ -38,9 +38,9 @@ from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
-from rma_graphql.service import queries, slips
+from rma_graphql.service import queries, rma_orders, slips
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.events import format_position
+from rma_graphql.service.events import format_position, revisions
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
@@ -925,8 +925,14 @@ class RmaStateMachine:
 
 
 async def rma_payload(info: Info, rma_id: str) -> RmaOrderType:
-    """The RMA order as committed, read back for a mutation's payload."""
+    """The RMA order as the mutation committed it: as of the version it wrote (kept as a
+    revision), whatever concurrent changes committed since."""
     ctx = _context(info)
+    version = rma_orders.written_version(rma_id)
+    if version is not None:
+        revision = (await revisions(ctx.uow, rma_id, [version])).get(version)
+        if revision is not None:
+            return RmaOrderType.from_revision(revision, ctx.loaders)
     row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
     if row is None:
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)

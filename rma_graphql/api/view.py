@@ -6,16 +6,19 @@ from importlib.resources import files
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from rma_graphql.api.context import Context
-from rma_graphql.api.schema import MAX_DEPTH, MAX_TOKENS, PUBLIC_FIELDS
+from rma_graphql.api.schema import MAX_TOKENS, PUBLIC_FIELDS
+from rma_graphql.api.websocket import LegacyWSHandler, TransportWSHandler
 from rma_graphql.service.accounts import Accounts, AuthenticationError
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.rate_limits import Decision, RateLimiter
@@ -40,22 +43,13 @@ GRAPHIQL_PAGE = """<!doctype html>
     <script>
       const url = window.location.href.split("?")[0];
       const subscriptionUrl = url.replace(/^http/, "ws");
-      const baseFetcher = GraphiQL.createFetcher({ url, subscriptionUrl, headers: __HEADERS__ });
-      // The server refuses operations more than __MAX_DEPTH__ fields deep, introspection
-      // included; GraphiQL's schema query nests type references deeper than any type here
-      // needs, so it asks for __TYPE_REF_LEVELS__ levels instead.
-      const typeRef = "fragment TypeRef on __Type { kind name "
-        + "ofType { kind name ".repeat(__TYPE_REF_LEVELS__) + "}".repeat(__TYPE_REF_LEVELS__) + " }";
-      const fetcher = (params, options) => {
-        const at = params.query ? params.query.indexOf("fragment TypeRef on __Type") : -1;
-        if (params.operationName === "IntrospectionQuery" && at >= 0) {
-          params = { ...params, query: params.query.slice(0, at) + typeRef };
-        }
-        return baseFetcher(params, options);
-      };
+      // Only the headers editor's content is sent (over HTTP, and as the websocket's
+      // connection_init payload): clearing it sends no token.
+      const fetcher = GraphiQL.createFetcher({ url, subscriptionUrl });
       const root = ReactDOM.createRoot(document.getElementById("graphiql"));
       root.render(React.createElement(GraphiQL, {
         fetcher,
+        defaultQuery: __DEFAULT_QUERY__,
         defaultEditorToolsVisibility: true,
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: __PERSIST_HEADERS__,
@@ -66,26 +60,47 @@ GRAPHIQL_PAGE = """<!doctype html>
 </html>
 """
 
+# What GraphiQL opens on: a query worth running at once, and a subscription to try.
+DEFAULT_QUERY = """# Returns (RMA orders), each with four statuses.
+# Run: Ctrl-Enter. Token: the Headers tab below.
 
-# __schema > types > fields > args > type, then this many ofType levels and their names:
-# twelve fields deep, the depth limit.
-TYPE_REF_LEVELS = 6
+query RecentReturns {
+  rmaOrders(first: 10) {
+    totalCount
+    nodes {
+      returnReference
+      processingStatus
+      deliveryStatus
+      financialStatus
+      fulfillmentStatus
+      lines { sku quantity reason lineState }
+    }
+  }
+}
+
+# Live events: uncomment, run it in a new tab (+),
+# then change a return from another tab.
+# subscription Events {
+#   rmaOrderEvents {
+#     position rmaOrderId type
+#     changes { dimension from to }
+#   }
+# }
+"""
 
 
 def graphiql_page(headers: dict[str, str] | None = None) -> str:
-    """The GraphiQL page; with headers (a demo token), they are its defaults and not kept."""
+    """The GraphiQL page; with headers (a demo token), they fill its editor and are not kept."""
     persist = headers is None
     headers = headers or {}
     return (
         GRAPHIQL_PAGE.replace("{assets}", ASSETS)
-        .replace("__TYPE_REF_LEVELS__", str(TYPE_REF_LEVELS))
-        .replace("__MAX_DEPTH__", str(MAX_DEPTH))
         .replace("__PERSIST_HEADERS__", "true" if persist else "false")
+        .replace("__DEFAULT_QUERY__", orjson.dumps(DEFAULT_QUERY).decode())
         .replace(
             "__HEADERS_TEXT__",
             orjson.dumps(orjson.dumps(headers, option=orjson.OPT_INDENT_2).decode()).decode(),
         )
-        .replace("__HEADERS__", orjson.dumps(headers).decode())
     )
 
 
@@ -142,16 +157,43 @@ def _root_fields(query: str) -> dict[str | None, tuple[str, frozenset[str]]]:
     return operations
 
 
-def is_public(request_data: Any) -> bool:
-    """Whether the request runs only operations that need no token (signUp, logIn)."""
+def _operation(request_data: Any) -> tuple[str, frozenset[str]] | None:
+    """The type and root fields of the operation a request runs (None when it cannot say)."""
     if isinstance(request_data, list) or not isinstance(getattr(request_data, "query", None), str):
-        return False
+        return None
     operations = _root_fields(request_data.query)
     name = request_data.operation_name
     if name is None and len(operations) == 1:
         name = next(iter(operations))
-    found = operations.get(name)
+    return operations.get(name)
+
+
+def is_public(request_data: Any) -> bool:
+    """Whether the request runs only operations that need no token (signUp, logIn)."""
+    found = _operation(request_data)
     return found is not None and found[0] == "mutation" and bool(found[1]) and found[1] <= PUBLIC_FIELDS
+
+
+def is_subscription(request_data: Any) -> bool:
+    """Whether the request, or any request of a batch, runs a subscription."""
+    if isinstance(request_data, list):
+        return any(is_subscription(item) for item in request_data)
+    found = _operation(request_data)
+    return found is not None and found[0] == "subscription"
+
+
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions are served over websockets only: open a websocket on this endpoint's "
+    "path with the 'graphql-transport-ws' protocol (the graphql-ws library's) or the "
+    "legacy 'graphql-ws' protocol (subscriptions-transport-ws)."
+)
+
+
+def bad_request(message: str, status_code: int = 400) -> JSONResponse:
+    """A request that is not one GraphQL can run (HTTP 400 by default), in the errors shape."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=status_code
+    )
 
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -159,6 +201,9 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 class RmaGraphQL(GraphQL[Context, None]):
     """The GraphQL endpoint: authenticates, rate-limits, then lets strawberry run the operation."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, schema: Any, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
@@ -179,6 +224,10 @@ class RmaGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         except RefusedError as refusal:
             return refusal.response
+        except HTTPException as refusal:
+            # strawberry's own refusals (an unknown operation name, a missing query) come
+            # as plain text, which GraphQL clients cannot read: the errors shape instead.
+            return bad_request(refusal.reason, refusal.status_code)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -221,6 +270,10 @@ class RmaGraphQL(GraphQL[Context, None]):
             if not decision.allowed:
                 raise RefusedError(too_many_requests(decision))
             sub_response.headers.update(decision.headers())
+        if is_subscription(request_data):
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})]
+            )
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -249,5 +302,32 @@ class RmaGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body: a GraphQL request is a JSON object, or a list of them (a batch)."""
+        try:
+            parsed = self.decode_json(data)
+        except orjson.JSONDecodeError:
+            raise RefusedError(bad_request("The request body is not valid JSON.")) from None
+        if not isinstance(parsed, dict | list) or (
+            isinstance(parsed, list) and not all(isinstance(item, dict) for item in parsed)
+        ):
+            raise RefusedError(
+                bad_request(
+                    "The request body must be a JSON object such as "
+                    '{"query": "…", "variables": {…}}, or a list of them.'
+                )
+            )
+        return parsed
+
+    def encode_json(self, data: object) -> str:
+        # Text: websocket messages must go out as text frames (graphql-ws refuses binary ones).
+        return orjson.dumps(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = Response(orjson.dumps(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response

@@ -194,7 +194,7 @@ ACTIONS: tuple[str, ...] = (
     "updateDeliveryStatus",
 )
 # Actions on what the RMA order contains (a line, a resolution) or creates (an order), listed
-# after the others; availableActions tries them without the object (see ``_PROBES``).
+# after the others; availableActions tries them on each object there is (see ``_attempts``).
 CHILD_ACTIONS: tuple[str, ...] = (
     "receiveLine",
     "inspectLine",
@@ -443,23 +443,24 @@ class RmaOrder:
         return result
 
     def _refusal(self, action: str) -> str | None:
-        probe = _PROBES.get(action)
-        if probe is not None:
+        """Why ``action`` would be refused now, or None: the real handler is tried on a copy
+        with each set of parameters ``_attempts`` gives, and one success is enough."""
+        attempts = _attempts(self, action)
+        if not attempts:
+            # Nothing to act on: the state's refusal comes first, then the missing object's.
             try:
-                probe(copy.deepcopy(self))
+                copy.deepcopy(self)._fire(Dimension.PROCESSING, action)
             except InvalidTransitionError as error:
                 return error.message
-            return None
-        attempts: list[dict[str, Any]] = [{}]
-        if action == "updateDeliveryStatus":
-            attempts = [{"status": status} for status in DeliveryStatus]
+            return _NOTHING_TO_ACT_ON[action]
         first_refusal: str | None = None
         for params in attempts:
             trial = copy.deepcopy(self)
             try:
                 _HANDLERS[action](trial, datetime.min, **params)
-            except InvalidTransitionError as error:
-                if first_refusal is None or params.get("status") is None:
+            except (InvalidTransitionError, BadUserInputError) as error:
+                by_state = isinstance(error, InvalidTransitionError) and error.dimension == "PROCESSING"
+                if first_refusal is None or by_state:
                     first_refusal = error.message
                 continue
             return None
@@ -555,10 +556,12 @@ class RmaOrder:
         if self.fulfillment_status is FulfillmentStatus.ERROR:
             changes.append(self._fire(Dimension.FULFILLMENT, "resolveAnomaly"))
         if self.delivery_status is DeliveryStatus.DELIVERED_TO_SENDER:
-            # The customer ships the parcel again: the scans of the returned parcel no longer count.
+            # The customer ships the parcel again: the return to the sender no longer counts,
+            # but a new parcel's scans recorded since do, and are caught up to below. The
+            # latest scan's date stays, so the returned parcel's late scans still count as old.
             changes.append(self._fire(Dimension.DELIVERY, "resolveAnomaly"))
-            self.scan_status = None
-            self.scan_at = None
+            if self.scan_status is DeliveryStatus.DELIVERED_TO_SENDER:
+                self.scan_status = None
         return [
             RecordedEvent(EventType.ANOMALY_RESOLVED, _moved(changes), comment=comment),
             *self._catch_up(now),
@@ -707,32 +710,34 @@ class RmaOrder:
 
     def check_execution(self, resolution_id: str) -> None:
         """Refuse, changing nothing, unless the resolution may be paid now."""
-        trial = copy.deepcopy(self)
         try:
-            trial._fire(Dimension.PROCESSING, "executeFinancialResolution")
-            resolution = trial.resolution(resolution_id)
-            if not resolution.is_open:
-                raise trial._financial_refusal(
-                    "executeFinancialResolution",
-                    f"The financial resolution is {resolution.status}; "
-                    "only a PENDING or FAILED one is executed.",
-                )
-            still_due = trial.amount_due() - trial.executed_total()
-            if resolution.amount > still_due:
-                raise trial._financial_refusal(
-                    "executeFinancialResolution",
-                    f"The resolution's {resolution.amount} minor units exceed the {still_due} still due.",
-                )
-            resolution.status = FinancialResolutionStatus.EXECUTED
-            trial._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+            self._check_execution(resolution_id)
         except InvalidTransitionError as error:
             error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
             raise
 
+    def _check_execution(self, resolution_id: str) -> None:
+        trial = copy.deepcopy(self)
+        trial._fire(Dimension.PROCESSING, "executeFinancialResolution")
+        resolution = trial.resolution(resolution_id)
+        if not resolution.is_open:
+            raise trial._financial_refusal(
+                "executeFinancialResolution",
+                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is executed.",
+            )
+        still_due = trial.amount_due() - trial.executed_total()
+        if resolution.amount > still_due:
+            raise trial._financial_refusal(
+                "executeFinancialResolution",
+                f"The resolution's {resolution.amount} minor units exceed the {still_due} still due.",
+            )
+        resolution.status = FinancialResolutionStatus.EXECUTED
+        trial._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+
     def _execute_financial_resolution(
         self, now: datetime, *, resolution_id: str, reference: str | None, system: bool = False
     ) -> list[RecordedEvent]:
-        self.check_execution(resolution_id)
+        self._check_execution(resolution_id)
         self._fire(Dimension.PROCESSING, "executeFinancialResolution")
         resolution = self.resolution(resolution_id)
         resolution.status = FinancialResolutionStatus.EXECUTED
@@ -752,7 +757,7 @@ class RmaOrder:
     def _fail_financial_resolution(
         self, now: datetime, *, resolution_id: str, reason: str, system: bool = False
     ) -> list[RecordedEvent]:
-        self.check_execution(resolution_id)
+        self._check_execution(resolution_id)
         resolution = self.resolution(resolution_id)
         resolution.status = FinancialResolutionStatus.FAILED
         resolution.failure_reason = reason
@@ -829,36 +834,34 @@ _HANDLERS: dict[str, Callable[..., list[RecordedEvent]]] = {
 }
 
 
-def _probe_money(rma: RmaOrder, action: str) -> None:
-    rma._fire(Dimension.PROCESSING, action)
-    rma._fire(Dimension.FINANCIAL, "createFinancialResolution")
-    if action == "createFinancialResolution" and rma.remaining_due() == 0:
-        raise rma._financial_refusal(action, "Nothing remains due.")
-    if action == "executeFinancialResolution" and not any(r.is_open for r in rma.financial_resolutions):
-        raise rma._financial_refusal(action, "No financial resolution is pending or failed.")
+def _attempts(rma: RmaOrder, action: str) -> list[dict[str, Any]]:
+    """The parameters availableActions tries ``action`` with: one success means allowed."""
+    open_ids = [r.id for r in rma.financial_resolutions if r.is_open]
+    if action == "updateDeliveryStatus":
+        return [{"status": status} for status in DeliveryStatus]
+    if action == "receiveLine":
+        return [{"line_id": line.id, "quantity": 1, "serial_numbers": []} for line in rma.lines]
+    if action == "inspectLine":
+        return [
+            {"line_id": line.id, "quantity": 1, "result": result, "disposition": Disposition.REFURBISH}
+            for line in rma.lines
+            if line.received_quantity > line.inspected_quantity
+            for result in InspectionResult
+        ]
+    if action == "createFinancialResolution":
+        return [{"type": FinancialResolutionType.REFUND}]
+    if action in ("executeFinancialResolution", "rejectFinancialResolution"):
+        extra = {"reference": None} if action == "executeFinancialResolution" else {}
+        return [{"resolution_id": resolution_id, **extra} for resolution_id in open_ids]
+    if action == "createReplacementOrder":
+        return [{"description": ""}]
+    return [{}]
 
 
-def _probe_reject(rma: RmaOrder) -> None:
-    rma._fire(Dimension.PROCESSING, "rejectFinancialResolution")
-    if not any(r.is_open for r in rma.financial_resolutions):
-        raise rma._financial_refusal(
-            "rejectFinancialResolution", "No financial resolution is pending or failed."
-        )
-
-
-def _probe_processing(action: str) -> Callable[[RmaOrder], None]:
-    def probe(rma: RmaOrder) -> None:
-        rma._fire(Dimension.PROCESSING, action)
-
-    return probe
-
-
-# How availableActions tries the actions that take an object to act on: the state checks alone.
-_PROBES: dict[str, Callable[[RmaOrder], None]] = {
-    "receiveLine": _probe_processing("receiveLine"),
-    "inspectLine": _probe_processing("inspectLine"),
-    "createFinancialResolution": lambda rma: _probe_money(rma, "createFinancialResolution"),
-    "executeFinancialResolution": lambda rma: _probe_money(rma, "executeFinancialResolution"),
-    "rejectFinancialResolution": _probe_reject,
-    "createReplacementOrder": _probe_processing("createReplacementOrder"),
+# What availableActions says when the state allows an action but there is nothing to act on.
+_NOTHING_TO_ACT_ON = {
+    "receiveLine": "The RMA order has no line to receive.",
+    "inspectLine": "No received unit awaits inspection.",
+    "executeFinancialResolution": "No financial resolution is pending or failed.",
+    "rejectFinancialResolution": "No financial resolution is pending or failed.",
 }

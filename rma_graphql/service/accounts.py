@@ -505,12 +505,17 @@ def validate_scopes(scopes: frozenset[str] | None, field: str = "scopes") -> Non
 
 
 async def create_client(
-    uow: UnitOfWork, organization_id: str, *, name: str = "API client", scopes: frozenset[str] | None = None
+    uow: UnitOfWork,
+    organization_id: str,
+    *,
+    name: str = "API client",
+    scopes: frozenset[str] | None = None,
+    secret: str | None = None,
 ) -> tuple[str, str]:
     """A new API client: its ``client_id`` and ``client_secret`` (shown once, kept hashed)."""
     validate_scopes(scopes)
     client_id = "rma_" + secrets.token_hex(12)
-    client_secret = secrets.token_urlsafe(32)
+    client_secret = secret or secrets.token_urlsafe(32)
     async with uow.transaction() as conn:
         if not await _organization_exists(conn, organization_id):
             raise BadUserInputError(f"Unknown organization {organization_id}.", "organization")
@@ -527,8 +532,8 @@ async def create_client(
     return client_id, client_secret
 
 
-async def rotate_client_secret(uow: UnitOfWork, client_id: str) -> str:
-    client_secret = secrets.token_urlsafe(32)
+async def rotate_client_secret(uow: UnitOfWork, client_id: str, secret: str | None = None) -> str:
+    client_secret = secret or secrets.token_urlsafe(32)
     async with uow.transaction() as conn:
         await conn.execute(
             update(t.api_client)
@@ -634,13 +639,22 @@ async def ensure_demo_organization(uow: UnitOfWork) -> str:
         return await create_organization(uow, DEMO_ORGANIZATION_NAME, demo=True, conn=conn)
 
 
-async def demo_credentials(uow: UnitOfWork, organization_id: str) -> tuple[str, str]:
-    """The demo API client's id and a fresh secret (secrets are kept hashed, so each start
-    rotates it to be able to print it)."""
+async def demo_credentials(uow: UnitOfWork, organization_id: str, accounts: Accounts) -> tuple[str, str]:
+    """The demo API client's id and secret. The secret is derived from the server's signing
+    key, so every start prints the same one: a second start never breaks the credentials
+    a running server, a script or a GraphiQL tab already uses."""
+    secret = accounts.sign(f"demo-client-secret:{organization_id}")
     client_id = await demo_client_id(uow, organization_id)
     if client_id is None:
-        return await create_client(uow, organization_id, name=DEMO_CLIENT_NAME)
-    return client_id, await rotate_client_secret(uow, client_id)
+        return await create_client(uow, organization_id, name=DEMO_CLIENT_NAME, secret=secret)
+    async with uow.read() as conn:
+        stored = (
+            await conn.execute(select(t.api_client.c.secret_hash).where(t.api_client.c.id == client_id))
+        ).scalar_one()
+    if not hmac.compare_digest(stored, hash_client_secret(secret)):
+        # Only when the signing key changed (RMA_TOKEN_SECRET set or changed).
+        await rotate_client_secret(uow, client_id, secret)
+    return client_id, secret
 
 
 def admin_caller(organization_id: str) -> Caller:

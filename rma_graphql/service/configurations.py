@@ -58,6 +58,18 @@ async def create_location(
     return location_id
 
 
+async def update_location(
+    uow: UnitOfWork, caller: Caller, location_id: str, values: Mapping[str, Any]
+) -> None:
+    """Rename a location or set its contact (the address return slips ship to)."""
+    owned = (t.location.c.id == location_id, t.location.c.organization_id == caller.organization_id)
+    async with uow.transaction() as conn:
+        if (await conn.execute(select(t.location.c.id).where(*owned))).first() is None:
+            raise NotFoundError(f"Location {location_id} not found.", location_id)
+        if values:
+            await conn.execute(update(t.location).where(*owned).values(**values))
+
+
 def _configuration_columns(values: Mapping[str, Any], currency: str) -> dict[str, Any]:
     columns = dict(values)
     if "currency" in columns:

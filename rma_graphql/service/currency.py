@@ -8,6 +8,10 @@ from babel.numbers import get_currency_precision, is_currency
 
 from rma_graphql.domain.errors import BadUserInputError
 
+# The largest amount accepted, in major units: what any one return could be worth, with
+# room for every currency's minor units in a 64-bit integer.
+MAX_AMOUNT = Decimal(10) ** 12
+
 
 @cache
 def _is_known(code: str) -> bool:
@@ -36,10 +40,10 @@ def to_minor(amount: float, currency: str, field: str) -> int:
         raise BadUserInputError("An amount must be a finite number.", field)
     if value < 0:
         raise BadUserInputError("An amount cannot be negative.", field)
+    if value > MAX_AMOUNT:
+        raise BadUserInputError(f"An amount cannot exceed {MAX_AMOUNT:,}.", field)
     exponent = minor_unit_exponent(currency)
     minor = (value * (Decimal(10) ** exponent)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-    if minor > 10**15:
-        raise BadUserInputError("The amount is too large.", field)
     return int(minor)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import FinancialResolutionStatus
 
@@ -46,6 +47,8 @@ class Payment:
 
 class PaymentProvider(Protocol):
     name: str
+    # Whether the caller may give the payment's reference (else the provider makes it).
+    takes_reference: bool
 
     async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
         """Pay, and return the reference to record; raise ``PaymentFailedError`` when it cannot."""
@@ -61,6 +64,7 @@ class ManualProvider:
     """
 
     name = "manual"
+    takes_reference = True
 
     async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
         if payment.reference is None:
@@ -96,10 +100,9 @@ class VoucherProvider:
     """Store credit: issues a voucher for the amount, in the currency, until it expires."""
 
     name = "voucher"
+    takes_reference = False
 
     async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
-        if payment.reference is not None:
-            raise PaymentFailedError("A voucher's code is generated; it takes no payment reference.")
         code = voucher_code()
         await conn.execute(
             insert(t.voucher).values(
@@ -136,6 +139,14 @@ async def execute(
     """
     rma.check_execution(resolution_id)
     resolution = rma.resolution(resolution_id)
+    provider = PROVIDERS[resolution.provider]
+    if reference is not None and not provider.takes_reference:
+        # The caller's mistake, not the provider's failure: refused, and nothing recorded.
+        raise BadUserInputError(
+            f"A {resolution.type.value.lower()} resolution's reference is generated when it is paid; "
+            "execute it without a reference.",
+            "reference",
+        )
     payment = Payment(
         organization_id=row["organization_id"],
         rma_order_id=rma.id,
@@ -148,7 +159,7 @@ async def execute(
     )
     try:
         async with conn.begin_nested():
-            paid = await PROVIDERS[resolution.provider].pay(conn, payment)
+            paid = await provider.pay(conn, payment)
     except PaymentFailedError as failure:
         return rma.perform(
             "failFinancialResolution",

@@ -3,6 +3,7 @@
 import copy
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -490,6 +491,16 @@ def _default(value: bool | None, fallback: bool) -> bool:
     return fallback if value is None else value
 
 
+# The version this task's committed changes left each RMA order at: a mutation answers
+# with the RMA order as of its own change, never a later one made concurrently.
+_written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
+
+
+def written_version(rma_id: str) -> int | None:
+    """The version the last change of ``rma_id`` made in this task wrote, if any."""
+    return (_written_versions.get() or {}).get(rma_id)
+
+
 async def _record(
     conn: AsyncConnection,
     caller: Caller,
@@ -508,6 +519,7 @@ async def _record(
     is written before the events, whose organization row lock comes last.
     """
     organization_id = caller.organization_id
+    _written_versions.set({**(_written_versions.get() or {}), rma.id: rma.version})
     if linked_orders is None:
         linked_orders = await repo.linked_order_rows(conn, rma.id)
     await eligibility.refresh_return_status(

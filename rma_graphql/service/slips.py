@@ -13,6 +13,7 @@ from typing import Any
 from reportlab.graphics.barcode import code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
@@ -55,53 +56,107 @@ def _address(contact: Mapping[Any, Any] | None) -> list[str]:
     return [str(line) for line in lines if line]
 
 
-def render(row: Mapping[Any, Any], lines: Sequence[Mapping[Any, Any]], location: Mapping[Any, Any]) -> bytes:
-    """The slip of one RMA order as PDF bytes."""
+def ship_to(location: Mapping[Any, Any], delivery_contact: Mapping[Any, Any] | None) -> list[str]:
+    """Where the parcel goes: the location's name and its contact's address, or, when the
+    location has no address, the RMA order's delivery contact."""
+    contact = location.get("contact") or {}
+    address = contact if contact.get("address") or contact.get("city") else (delivery_contact or contact)
+    lines = _address(address)
+    if location["name"] not in lines:
+        lines.insert(0, location["name"])
+    return lines
+
+
+# The page: margins, and the columns of the lines' table (x in mm, width in mm).
+MARGIN = 20 * mm
+FONT, BOLD, SIZE = "Helvetica", "Helvetica-Bold", 10
+LEADING = 4.5 * mm
+COLUMNS = (("SKU", 20, 45), ("Item", 68, 78), ("Qty", 148, 12), ("Reason", 163, 27))
+
+
+def _wrap(text: str, width_mm: float, font: str = FONT, size: float = SIZE) -> list[str]:
+    return simpleSplit(text, font, size, width_mm * mm) or [""]
+
+
+def _cells(line: Mapping[Any, Any], names: Mapping[str, str]) -> list[list[str]]:
+    item = line["label"] or names.get(line["sku"]) or ""
+    reason = str(line["reason"] or "").replace("_", " ").lower()
+    values = (str(line["sku"]), item, str(line["quantity"]), reason)
+    return [_wrap(value, width) for value, (_, _, width) in zip(values, COLUMNS, strict=True)]
+
+
+def render(
+    row: Mapping[Any, Any],
+    lines: Sequence[Mapping[Any, Any]],
+    ship_to_lines: Sequence[str],
+    names: Mapping[str, str] | None = None,
+) -> bytes:
+    """The slip of one RMA order as PDF bytes. ``names`` gives a catalog SKU's product name,
+    shown when a line has no label of its own."""
+    names = names or {}
+    width, height = A4
+    reference = row["return_reference"]
+    rows = [_cells(line, names) for line in lines]
+    # Lay the rows out on pages first, so that every page can say "page i of n".
+    first_top, other_top, bottom = height - 110 * mm, height - 45 * mm, 25 * mm
+    pages: list[list[list[list[str]]]] = [[]]
+    y = first_top
+    for cells in rows:
+        needed = max(len(cell) for cell in cells) * LEADING + 1.5 * mm
+        if y - needed < bottom and pages[-1]:
+            pages.append([])
+            y = other_top
+        pages[-1].append(cells)
+        y -= needed
+
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0)
-    reference = row["return_reference"]
     pdf.setTitle(f"Return slip {reference}")
-    width, height = A4
-    y = height - 25 * mm
-    pdf.setFont("Helvetica-Bold", 18)
-    pdf.drawString(20 * mm, y, "Return slip")
-    pdf.setFont("Helvetica-Bold", 14)
-    pdf.drawRightString(width - 20 * mm, y, reference)
-    y -= 22 * mm
-    barcode = code128.Code128(reference, barHeight=15 * mm, barWidth=0.4 * mm)
-    barcode.drawOn(pdf, 20 * mm, y)
-    pdf.setFont("Helvetica", 9)
-    pdf.drawString(20 * mm, y - 5 * mm, f"Return {row['return_number']} · issued {row['issued_at']:%Y-%m-%d}")
-    y -= 18 * mm
-    blocks = (
-        ("From", _address(row["sender"])),
-        ("Ship to", [location["name"], *_address(location.get("contact"))[1:]]),
-    )
-    for i, (title, address) in enumerate(blocks):
-        x = 20 * mm + i * 90 * mm
-        pdf.setFont("Helvetica-Bold", 11)
-        pdf.drawString(x, y, title)
-        pdf.setFont("Helvetica", 10)
-        for j, text in enumerate(address):
-            pdf.drawString(x, y - (j + 1) * 5 * mm, text[:60])
-    y -= 45 * mm
-    pdf.setFont("Helvetica-Bold", 11)
-    for x, title in ((20, "SKU"), (70, "Item"), (150, "Qty"), (165, "Reason")):
-        pdf.drawString(x * mm, y, title)
-    pdf.setFont("Helvetica", 10)
-    for line in lines:
-        y -= 6 * mm
-        if y < 25 * mm:
-            pdf.showPage()
-            pdf.setFont("Helvetica", 10)
-            y = height - 25 * mm
-        pdf.drawString(20 * mm, y, str(line["sku"])[:28])
-        pdf.drawString(70 * mm, y, str(line["label"] or "")[:45])
-        pdf.drawRightString(158 * mm, y, str(line["quantity"]))
-        pdf.drawString(165 * mm, y, str(line["reason"]).replace("_", " ").lower()[:22])
-    pdf.setFont("Helvetica", 9)
-    pdf.drawString(20 * mm, 15 * mm, f"Put this slip in the parcel. Reference {reference}.")
-    pdf.showPage()
+    for number, page_rows in enumerate(pages, start=1):
+        y = height - 25 * mm
+        pdf.setFont(BOLD, 18)
+        pdf.drawString(MARGIN, y, "Return slip")
+        pdf.setFont(BOLD, 14)
+        pdf.drawRightString(width - MARGIN, y, reference)
+        if number == 1:
+            y -= 22 * mm
+            barcode = code128.Code128(reference, barHeight=15 * mm, barWidth=0.4 * mm)
+            barcode.drawOn(pdf, MARGIN, y)
+            pdf.setFont(FONT, 9)
+            pdf.drawString(
+                MARGIN, y - 5 * mm, f"Return {row['return_number']} · issued {row['issued_at']:%Y-%m-%d}"
+            )
+            y -= 18 * mm
+            for i, (title, address) in enumerate(
+                (("From", _address(row["sender"])), ("Ship to", ship_to_lines))
+            ):
+                x = MARGIN + i * 90 * mm
+                pdf.setFont(BOLD, 11)
+                pdf.drawString(x, y, title)
+                pdf.setFont(FONT, SIZE)
+                wrapped = [part for text in address for part in _wrap(text, 80)]
+                for j, text in enumerate(wrapped[:8]):
+                    pdf.drawString(x, y - (j + 1) * LEADING, text)
+            y = first_top + 8 * mm
+        else:
+            y = other_top + 8 * mm
+        pdf.setFont(BOLD, 11)
+        for title, x, _ in COLUMNS:
+            pdf.drawString(x * mm, y, title)
+        y -= 8 * mm
+        pdf.setFont(FONT, SIZE)
+        for cells in page_rows:
+            for (_, x, column_width), cell in zip(COLUMNS, cells, strict=True):
+                for k, text in enumerate(cell):
+                    if x == 148:  # quantities align right
+                        pdf.drawRightString((x + column_width) * mm, y - k * LEADING, text)
+                    else:
+                        pdf.drawString(x * mm, y - k * LEADING, text)
+            y -= max(len(cell) for cell in cells) * LEADING + 1.5 * mm
+        pdf.setFont(FONT, 9)
+        pdf.drawString(MARGIN, 15 * mm, f"Put this slip in the parcel. Reference {reference}.")
+        pdf.drawRightString(width - MARGIN, 15 * mm, f"{reference} · page {number} of {len(pages)}")
+        pdf.showPage()
     pdf.save()
     return buffer.getvalue()
 
@@ -113,10 +168,24 @@ async def slip(uow: UnitOfWork, rma_id: str) -> bytes | None:
         row = found.mappings().first()
         if row is None:
             return None
-        lines = await conn.execute(
-            select(t.rma_order_line)
-            .where(t.rma_order_line.c.rma_order_id == rma_id)
-            .order_by(t.rma_order_line.c.position)
+        lines = list(
+            (
+                await conn.execute(
+                    select(t.rma_order_line)
+                    .where(t.rma_order_line.c.rma_order_id == rma_id)
+                    .order_by(t.rma_order_line.c.position)
+                )
+            ).mappings()
         )
         location = await conn.execute(select(t.location).where(t.location.c.id == row["location_id"]))
-        return render(row, list(lines.mappings()), location.mappings().one())
+        products = await conn.execute(
+            select(t.sku.c.code, t.product.c.name)
+            .join(t.product, t.product.c.id == t.sku.c.product_id)
+            .where(
+                t.sku.c.organization_id == row["organization_id"],
+                t.sku.c.code.in_({line["sku"] for line in lines}),
+            )
+        )
+        names: dict[str, str] = dict(products.all())
+        destination = ship_to(location.mappings().one(), row["delivery_contact"])
+        return render(row, lines, destination, names)

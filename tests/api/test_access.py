@@ -88,6 +88,10 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
         EC,
     ),
     "locationCreate": ('mutation { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } }', EC),
+    "locationUpdate": (
+        'mutation($locationId: String!) { locationUpdate(id: $locationId, input: {name: "Depot"}) { id } }',
+        EC,
+    ),
     "organizationUpdate": ('mutation { organizationUpdate(input: {name: "Renamed"}) { id } }', EO),
     "product": ("query($productId: String!) { product(id: $productId) { id } }", VP),
     "products": ("{ products { totalCount } }", VP),

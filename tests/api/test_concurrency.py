@@ -129,3 +129,89 @@ async def test_concurrent_duplicate_external_ids_create_one(shared_client: httpx
     assert len(created) == 1
     assert {e["code"] for e in refused} == {"BAD_USER_INPUT"}
     assert {e["existingId"] for e in refused} == {created[0]["id"]}
+
+
+COMMENT = """
+mutation($id: String!, $text: String!) {
+  rmaOrderCommentAdd(id: $id, text: $text) {
+    version comments { text } history(first: 500) { version comment }
+  }
+}"""
+
+
+async def test_each_concurrent_change_answers_with_the_version_it_made(
+    shared_client: httpx.AsyncClient,
+) -> None:
+    created = (
+        await shared_client.post("/graphql", json={"query": CREATE, "variables": {"input": rma_input()}})
+    ).json()
+    rma_id = created["data"]["rmaOrderCreate"]["id"]
+    for round_number in range(ROUNDS):
+        texts = [f"round {round_number} note {i}" for i in range(CONCURRENCY)]
+
+        results = await _fire_together(
+            shared_client,
+            [{"query": COMMENT, "variables": {"id": rma_id, "text": text}} for text in texts],
+        )
+
+        answers = [r["data"]["rmaOrderCommentAdd"] for r in results if r.get("data")]
+        assert all(r["errors"][0]["extensions"]["code"] == "CONFLICT" for r in results if not r.get("data"))
+        assert answers, results
+        # Each answer is the RMA as of its own change: its comment is the last one it shows,
+        # and its history ends at its own version, so no two answers share a version.
+        for text, result in zip(texts, results, strict=True):
+            if result.get("data"):
+                answer = result["data"]["rmaOrderCommentAdd"]
+                assert answer["comments"][-1]["text"] == text
+                assert answer["history"][-1]["version"] == answer["version"]
+        assert len({answer["version"] for answer in answers}) == len(answers)
+
+
+async def test_a_change_committed_before_the_answer_is_read_does_not_leak_into_it(
+    server: Server, shared_client: httpx.AsyncClient, organization_id: str
+) -> None:
+    from contextlib import asynccontextmanager
+
+    from rma_graphql.domain.statuses import CommentVisibility
+    from rma_graphql.service.accounts import admin_caller
+    from rma_graphql.service.rma_orders import add_comment
+
+    created = (
+        await shared_client.post("/graphql", json={"query": CREATE, "variables": {"input": rma_input()}})
+    ).json()
+    rma_id = created["data"]["rmaOrderCreate"]["id"]
+    uow = server.app.state.uow
+    original = uow.transaction
+    armed = True
+
+    @asynccontextmanager
+    async def then_another_change() -> Any:
+        # Right after the mutation under test commits, and before its answer is read,
+        # another writer commits a change to the same RMA.
+        nonlocal armed
+        async with original() as conn:
+            yield conn
+        if armed:
+            armed = False
+            # Another request: a task of its own.
+            another = add_comment(
+                uow, admin_caller(organization_id), rma_id, "meanwhile", CommentVisibility.INTERNAL
+            )
+            await asyncio.create_task(another)
+
+    uow.transaction = then_another_change
+    try:
+        answer = (
+            await shared_client.post(
+                "/graphql", json={"query": COMMENT, "variables": {"id": rma_id, "text": "mine"}}
+            )
+        ).json()["data"]["rmaOrderCommentAdd"]
+    finally:
+        del uow.transaction
+    current = (await shared_client.post("/graphql", json={"query": GET, "variables": {"id": rma_id}})).json()
+
+    assert armed is False
+    assert current["data"]["rmaOrder"]["version"] == 3
+    assert answer["version"] == 2
+    assert [c["text"] for c in answer["comments"]] == ["mine"]
+    assert answer["history"][-1]["version"] == 2

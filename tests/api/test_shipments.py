@@ -200,6 +200,52 @@ async def test_a_scan_back_to_the_sender_flags_the_anomaly(gql: GraphQLClient) -
     ]
 
 
+async def test_resolving_a_return_to_sender_catches_up_to_the_new_parcels_scans(gql: GraphQLClient) -> None:
+    rma = await accepted(gql)
+    first = await ship(gql, rma["id"])
+    await scan(gql, first["id"], "IN_TRANSIT", 7)
+    await scan(gql, first["id"], "RETURNED_TO_SENDER", 9)
+    second = await ship(gql, rma["id"])
+    while_in_anomaly = await scan(gql, second["id"], "IN_TRANSIT", 12)
+    late_old_scan = await scan(gql, first["id"], "IN_TRANSIT", 8)
+
+    resolved = await act(gql, rma["id"], "resolveAnomaly")
+
+    assert while_in_anomaly["rmaOrder"]["deliveryStatus"] == "DELIVERED_TO_SENDER"
+    assert late_old_scan["rmaOrder"]["deliveryStatus"] == "DELIVERED_TO_SENDER"
+    assert (resolved["processingStatus"], resolved["deliveryStatus"]) == ("ACCEPTED", "DELIVERING")
+    assert [(e["type"], e["actor"]["type"], e["changes"]) for e in resolved["history"][-2:]] == [
+        (
+            "ANOMALY_RESOLVED",
+            "API_CLIENT",
+            [
+                {"dimension": "PROCESSING", "from": "ANOMALY", "to": "ACCEPTED"},
+                {"dimension": "DELIVERY", "from": "DELIVERED_TO_SENDER", "to": "PENDING"},
+            ],
+        ),
+        (
+            "DELIVERY_STATUS_CHANGED",
+            "SYSTEM",
+            [{"dimension": "DELIVERY", "from": "PENDING", "to": "DELIVERING"}],
+        ),
+    ]
+    assert resolved["history"][-1]["version"] == resolved["version"]
+
+
+async def test_resolving_a_return_to_sender_without_a_new_scan_waits_at_pending(gql: GraphQLClient) -> None:
+    rma = await accepted(gql)
+    shipment = await ship(gql, rma["id"])
+    await scan(gql, shipment["id"], "IN_TRANSIT", 7)
+    await scan(gql, shipment["id"], "RETURNED_TO_SENDER", 9)
+
+    resolved = await act(gql, rma["id"], "resolveAnomaly")
+    stale = await scan(gql, shipment["id"], "IN_TRANSIT", 8)
+
+    assert (resolved["processingStatus"], resolved["deliveryStatus"]) == ("ACCEPTED", "PENDING")
+    assert resolved["history"][-1]["type"] == "ANOMALY_RESOLVED"
+    assert stale["rmaOrder"]["deliveryStatus"] == "PENDING"
+
+
 async def test_a_shipment_is_refused_on_a_closed_return_and_changes_nothing(
     gql: GraphQLClient, server: Server
 ) -> None:

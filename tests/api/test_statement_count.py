@@ -1,5 +1,7 @@
 """A page of RMA orders with its relations costs the same SQL for 1 order as for 100."""
 
+import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -14,21 +16,46 @@ PAGE = """
 } }
 """
 
+# Which request a statement runs for: the tasks a request starts (its data loaders, its
+# resolvers gathered by graphql-core) inherit it; the event hub's and the rate limiter's
+# background tasks carry another request's tag or none.
+_REQUEST: ContextVar[str | None] = ContextVar("request", default=None)
+COUNTED = "counted"
 
-async def _statements(server: Server, gql: GraphQLClient) -> tuple[int, dict[str, Any]]:
+
+def _tag_requests(server: Server) -> None:
+    """Give each HTTP request the tag its ``x-test-request`` header names."""
+    app = server.app
+    inner = app.middleware_stack or app.build_middleware_stack()
+
+    async def tagged(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            _REQUEST.set(dict(scope["headers"]).get(b"x-test-request", b"").decode() or None)
+        await inner(scope, receive, send)
+
+    app.middleware_stack = tagged
+
+
+async def _statements(server: Server, gql: GraphQLClient) -> tuple[list[str], dict[str, Any]]:
+    """The statements the request under test ran, and its data."""
+    _tag_requests(server)
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+        if _REQUEST.get() == COUNTED and statement.lstrip().upper().startswith(
+            ("SELECT", "INSERT", "UPDATE", "DELETE")
+        ):
             statements.append(statement)
 
     sync_engine = server.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", count)
     try:
-        data = await gql.data(PAGE)
+        response = await gql.http.post("/graphql", json={"query": PAGE}, headers={"x-test-request": COUNTED})
     finally:
         event.remove(sync_engine, "before_cursor_execute", count)
-    return len(statements), data
+    body = response.json()
+    assert "errors" not in body, body
+    return statements, body["data"]
 
 
 async def test_page_of_one_and_of_a_hundred_issue_the_same_statements(
@@ -44,4 +71,30 @@ async def test_page_of_one_and_of_a_hundred_issue_the_same_statements(
     assert len(data_one["rmaOrders"]["nodes"]) == 1
     assert len(data_hundred["rmaOrders"]["nodes"]) == 100
     assert all(len(node["lines"]) == 2 for node in data_hundred["rmaOrders"]["nodes"])
-    assert one == hundred == 7
+    assert len(one) == len(hundred) == 7, (one, hundred)
+
+
+async def test_statements_of_other_tasks_are_not_counted(server: Server, gql: GraphQLClient) -> None:
+    await create(gql)
+    release = asyncio.Event()
+
+    async def elsewhere() -> None:
+        # A background task's statement, run while the request under test is in flight.
+        await release.wait()
+        async with server.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1 AS background")
+
+    def run_elsewhere_when_the_request_starts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        release.set()
+
+    task = asyncio.create_task(elsewhere())
+    sync_engine = server.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", run_elsewhere_when_the_request_starts)
+    try:
+        counted, _ = await _statements(server, gql)
+        await task
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", run_elsewhere_when_the_request_starts)
+
+    assert not any("background" in statement for statement in counted)
+    assert len(counted) == 7

@@ -420,3 +420,192 @@ async def test_the_return_slip_is_a_pdf_with_the_reference(gql: GraphQLClient, s
     assert "Ada Lovelace" in text
     assert "SHIRT-M" in text
     assert forged.status_code == 403
+
+
+async def test_a_voucher_executed_with_a_reference_is_bad_input_and_changes_nothing(
+    gql: GraphQLClient, server: Server
+) -> None:
+    made = await shop(gql)
+    rma = await processing(gql, line(made["lines"]["SHIRT-M"], 1), expectedResolution="VOUCHER")
+    resolution = (await gql.data(RESOLVE, {"id": rma["id"], "input": {"type": "VOUCHER"}}))[
+        "rmaFinancialResolutionCreate"
+    ]
+    before = await snapshot(server.engine)
+
+    refused = await gql.error(EXECUTE, {"id": resolution["id"], "reference": "PSP-1"})
+
+    assert (refused["extensions"]["code"], refused["extensions"]["field"]) == ("BAD_USER_INPUT", "reference")
+    assert "without a reference" in refused["message"]
+    assert await snapshot(server.engine) == before
+    after = await get(gql, rma["id"])
+    assert [r["status"] for r in after["financialResolutions"]] == ["PENDING"]
+    assert after["financialStatus"] != "EXECUTION_ERROR"
+
+
+def _reasons(rma: dict[str, Any]) -> dict[str, tuple[bool, str | None]]:
+    return {a["action"]: (a["allowed"], a["reason"]) for a in rma["availableActions"]}
+
+
+async def test_available_actions_agree_with_what_the_server_then_does(
+    gql: GraphQLClient, server: Server
+) -> None:
+    made = await shop(gql)
+    # Paid in full before anything was received: every unit counted, so receiving one now
+    # would lower the amount due below what was paid.
+    rma = await processing(gql, line(made["lines"]["SHIRT-M"], 1))
+    resolution = (await gql.data(RESOLVE, {"id": rma["id"], "input": {"type": "REFUND"}}))[
+        "rmaFinancialResolutionCreate"
+    ]
+    await gql.data(EXECUTE, {"id": resolution["id"]})
+    refunded = await get(gql, rma["id"])
+    actions = _reasons(refunded)
+    before = await snapshot(server.engine)
+
+    receive_refused = await gql.error(
+        RECEIVE, {"id": rma["id"], "line": refunded["lines"][0]["id"], "quantity": 1}
+    )
+    execute_refused = await gql.error(EXECUTE, {"id": resolution["id"]})
+
+    assert refunded["financialStatus"] == "REFUNDED"
+    assert actions["receiveLine"] == (False, receive_refused["message"])
+    assert receive_refused["extensions"]["code"] == "INVALID_TRANSITION"
+    assert "receiveLine" not in receive_refused["extensions"]["allowedActions"]
+    assert actions["executeFinancialResolution"][0] is False
+    assert "createFinancialResolution" not in (actions["executeFinancialResolution"][1] or "")
+    assert execute_refused["extensions"]["action"] == "executeFinancialResolution"
+    assert await snapshot(server.engine) == before
+
+
+async def test_execute_is_listed_with_its_own_name_when_the_state_refuses_it(gql: GraphQLClient) -> None:
+    made = await shop(gql)
+    rma = await processing(gql, line(made["lines"]["SHIRT-M"], 1))
+    await gql.data(RESOLVE, {"id": rma["id"], "input": {"type": "REFUND"}})
+    held = await act(gql, rma["id"], "hold")
+
+    allowed_now, reason = _reasons(held)["executeFinancialResolution"]
+
+    assert allowed_now is False
+    assert reason is not None
+    assert "'executeFinancialResolution'" in reason
+    assert "createFinancialResolution" not in reason
+
+
+async def test_every_action_listed_as_allowed_on_a_line_or_resolution_is_then_done(
+    gql: GraphQLClient,
+) -> None:
+    made = await shop(gql)
+    rma = await processing(gql, line(made["lines"]["SHIRT-M"], 2))
+    rma = await receive(gql, rma, 0, 1)
+
+    listed = _reasons(rma)
+    inspected = await inspect(gql, rma, 0, 1, "ACCEPTED", "SCRAP")
+    after = _reasons(inspected)
+
+    assert listed["inspectLine"] == (True, None)
+    assert listed["receiveLine"] == (True, None)
+    # Nothing left to inspect: listed as refused, and the server refuses it the same way.
+    assert after["inspectLine"] == (False, "No received unit awaits inspection.")
+    refused = await gql.error(
+        INSPECT,
+        {
+            "line": rma["lines"][0]["id"],
+            "input": {"quantity": 1, "result": "ACCEPTED", "disposition": "SCRAP"},
+        },
+    )
+    assert refused["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+LOCATION_UPDATE = """
+mutation($id: String!, $input: LocationUpdateInput!) {
+  locationUpdate(id: $id, input: $input) { id name contact { fullname address city zipcode country } }
+}"""
+
+
+async def _slip_pages(url: str) -> list[str]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(url)
+    assert answer.status_code == 200
+    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages]
+
+
+async def test_the_slip_ships_to_the_locations_address_on_every_page(gql: GraphQLClient) -> None:
+    await shop(gql)
+    location = (await gql.data("{ locations { id name } }"))["locations"][0]
+    address = {
+        "fullname": "Returns department",
+        "address": "12 rue des Entrepôts",
+        "city": "Lyon",
+        "zipcode": "69007",
+        "country": "FR",
+    }
+    updated = (await gql.data(LOCATION_UPDATE, {"id": location["id"], "input": {"contact": address}}))[
+        "locationUpdate"
+    ]
+    long_label = "An unusually long product label that no column of the slip could hold on a single line"
+    lines = [
+        {
+            "sku": f"LOOSE-{i:02}",
+            "label": long_label if i == 0 else None,
+            "quantity": 1,
+            "reason": "DEFECTIVE",
+        }
+        for i in range(60)
+    ]
+    lines.append({"sku": "SHIRT-M", "quantity": 1, "reason": "SIZE_PROBLEM"})
+    rma = (await gql.data(CREATE, {"input": return_input(*lines)}))["rmaOrderCreate"]
+
+    pages = await _slip_pages(rma["returnSlipUrl"])
+
+    assert updated["contact"]["address"] == "12 rue des Entrepôts"
+    assert updated["name"] == location["name"]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert rma["returnReference"] in text
+        assert f"page {number} of {len(pages)}" in text
+    first = pages[0]
+    assert "12 rue des Entrepôts" in first
+    assert "69007 Lyon" in first
+    assert location["name"] in first
+    # The long label is wrapped, not cut: every word is there.
+    words = " ".join(" ".join(pages).split())
+    assert all(word in words for word in long_label.split())
+    assert "single line" in words
+    # A catalog SKU without a label shows its product's name.
+    assert "Shirt" in pages[-1]
+
+
+async def test_without_a_location_address_the_slip_ships_to_the_delivery_contact(gql: GraphQLClient) -> None:
+    rma = (
+        await gql.data(
+            CREATE,
+            {
+                "input": return_input(
+                    {"sku": "LOOSE-1", "quantity": 1, "reason": "DEFECTIVE"},
+                    deliveryContact={"fullname": "Back office", "address": "1 Main Street", "city": "Leeds"},
+                )
+            },
+        )
+    )["rmaOrderCreate"]
+
+    [page] = await _slip_pages(rma["returnSlipUrl"])
+
+    assert "1 Main Street" in page
+    assert "Leeds" in page
+
+
+async def test_location_update_refusals_change_nothing(gql: GraphQLClient, server: Server) -> None:
+    location = (await gql.data("{ locations { id } }"))["locations"][0]
+    before = await snapshot(server.engine)
+
+    unknown = await gql.error(
+        LOCATION_UPDATE, {"id": "00000000-0000-4000-8000-000000000000", "input": {"name": "X"}}
+    )
+    blank = await gql.error(LOCATION_UPDATE, {"id": location["id"], "input": {"name": " "}})
+    no_fullname = await gql.error(
+        LOCATION_UPDATE, {"id": location["id"], "input": {"contact": {"fullname": ""}}}
+    )
+
+    assert unknown["extensions"]["code"] == "NOT_FOUND"
+    assert blank["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.name"}
+    assert no_fullname["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.contact.fullname"}
+    assert await snapshot(server.engine) == before

@@ -138,48 +138,165 @@ async def test_organizations_clients_and_users_from_the_command_line(
     assert revoked_listing.stdout.splitlines()[1].split("\t")[-1] != "-"
 
 
-@pytest.mark.skipif(DATABASE != "sqlite", reason="the demo organization lives on the embedded database")
-def test_serve_prints_demo_credentials_and_a_working_token() -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{Path(directory) / 'rma.db'}"
-        port = _free_port()
-        process = subprocess.Popen(
+class Serving:
+    """``rma-graphql serve`` in a process of its own, and what it printed before serving."""
+
+    def __init__(self, url: str, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
             [COMMAND, "serve", "--port", str(port), "--log-level", "warning"],
             env={**os.environ, "DATABASE_URL": url},
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        assert self.process.stdout is not None
+        self.printed: list[str] = []
+        while not any("GraphiQL" in line for line in self.printed):
+            line = self.process.stdout.readline()
+            assert line, f"serve ended early: {self.printed}"
+            self.printed.append(line)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return dict(line.strip().split("=", 1) for line in self.printed if line.strip().startswith("client_"))
+
+    @property
+    def token(self) -> str:
+        return next(line.split("Bearer ", 1)[1].strip() for line in self.printed if "Bearer " in line)
+
+    def exchange(self, client_id: str, secret: str) -> httpx.Response:
+        return httpx.post(
+            f"{self.base}/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.mark.skipif(DATABASE != "sqlite", reason="the demo organization lives on the embedded database")
+def test_serve_prints_demo_credentials_and_a_working_token() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'rma.db'}"
+        serving = Serving(url, _free_port())
         try:
-            assert process.stdout is not None
-            printed = [process.stdout.readline() for _ in range(8)]
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            values = dict(
-                line.strip().split("=", 1) for line in printed if line.strip().startswith("client_")
-            )
-            token = next(line.split("Bearer ", 1)[1].strip() for line in printed if "Bearer " in line)
-            curl = next(line.strip() for line in printed if line.strip().startswith("curl "))
-            base = f"http://127.0.0.1:{port}"
+            values = serving.credentials
+            curl = next(line.strip() for line in serving.printed if line.strip().startswith("curl "))
             viewer = httpx.post(
-                f"{base}/graphql", json={"query": "{ viewer { scopes } }"}, headers=bearer(token)
+                f"{serving.base}/graphql",
+                json={"query": "{ viewer { scopes } }"},
+                headers=bearer(serving.token),
             ).json()
             exchanged = subprocess.run(
                 curl, shell=True, capture_output=True, text=True, timeout=30, check=True
             )
-            page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}).text
+            page = httpx.get(f"{serving.base}/graphql", headers={"Accept": "text/html"}).text
         finally:
-            process.terminate()
-            process.wait(30)
-            assert process.stdout is not None
-            process.stdout.close()
+            serving.stop()
 
     assert set(values) == {"client_id", "client_secret"}
     assert viewer["data"]["viewer"]["scopes"] == sorted(SCOPES)
     assert '"token_type":"bearer"' in exchanged.stdout
     assert "Bearer ey" in page
+
+
+RETURNABLE = """
+query($orderId: String!) {
+  returnableItems(orderId: $orderId) { sku orderedQuantity returnableQuantity reason }
+}"""
+ORDERS = (
+    "{ orders { nodes { id externalReference status } } products { totalCount } customers { totalCount } }"
+)
+
+
+@pytest.mark.skipif(DATABASE != "sqlite", reason="serve seeds the embedded database only")
+def test_a_second_serve_on_a_taken_port_changes_nothing_and_the_demo_secret_stays() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'rma.db'}"
+        port = _free_port()
+        first = Serving(url, port)
+        try:
+            database_before = (Path(directory) / "rma.db").read_bytes()
+            second = subprocess.run(
+                [COMMAND, "serve", "--port", str(port)],
+                env={**os.environ, "DATABASE_URL": url},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            database_after = (Path(directory) / "rma.db").read_bytes()
+            still = first.exchange(first.credentials["client_id"], first.credentials["client_secret"])
+            headers = bearer(first.token)
+            orders = httpx.post(f"{first.base}/graphql", json={"query": ORDERS}, headers=headers).json()[
+                "data"
+            ]
+            delivered = next(o for o in orders["orders"]["nodes"] if o["externalReference"] == "DEMO-1001")
+            unshipped = next(o for o in orders["orders"]["nodes"] if o["externalReference"] == "DEMO-1003")
+            returnable = httpx.post(
+                f"{first.base}/graphql",
+                json={"query": RETURNABLE, "variables": {"orderId": delivered["id"]}},
+                headers=headers,
+            ).json()["data"]["returnableItems"]
+            not_yet = httpx.post(
+                f"{first.base}/graphql",
+                json={"query": RETURNABLE, "variables": {"orderId": unshipped["id"]}},
+                headers=headers,
+            ).json()["data"]["returnableItems"]
+        finally:
+            first.stop()
+        again = Serving(url, _free_port())
+        try:
+            orders_again = httpx.post(
+                f"{again.base}/graphql", json={"query": ORDERS}, headers=bearer(again.token)
+            ).json()["data"]
+        finally:
+            again.stop()
+
+    assert second.returncode == 2
+    assert f"port {port} on 127.0.0.1 is taken" in second.stderr
+    assert f"PORT={port + 1}" in second.stderr
+    assert database_after == database_before
+    assert still.status_code == 200
+    assert any("demo data added" in line for line in first.printed)
+    assert (orders["products"]["totalCount"], orders["customers"]["totalCount"]) == (4, 2)
+    assert sorted(o["status"] for o in orders["orders"]["nodes"]) == ["DELIVERED", "PAID", "SHIPPED"]
+    assert {item["sku"]: item["returnableQuantity"] for item in returnable} == {"TSHIRT-M": 2, "JEANS-32": 1}
+    assert [item["reason"] for item in not_yet] == ["NOT_SHIPPED"]
+    # A later start prints the same credentials and adds no second catalog.
+    assert again.credentials == first.credentials
+    assert not any("demo data added" in line for line in again.printed)
+    assert orders_again["products"]["totalCount"] == 4
+
+
+async def test_the_demo_command_seeds_any_database_once(settings: Settings, organization_id: str) -> None:
+    url = settings.database_url
+    first = cli(url, "demo", "--port", "8123")
+    second = cli(url, "demo")
+    async with Server(settings) as server:
+        token = await server.token(organization_id)
+        async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+            data = (await http.post("/graphql", json={"query": ORDERS})).json()["data"]
+            location = (
+                await http.post("/graphql", json={"query": "{ locations { contact { address city } } }"})
+            ).json()["data"]["locations"][0]
+
+    assert "demo data added" in first.stdout
+    assert "http://127.0.0.1:8123/graphql" in first.stdout
+    assert "demo data added" not in second.stdout
+    first_secret = next(line for line in first.stdout.splitlines() if "client_secret=" in line)
+    assert first_secret in second.stdout
+    assert len(data["orders"]["nodes"]) == 3
+    assert data["products"]["totalCount"] == 4
+    assert location["contact"] == {"address": "12 rue des Entrepôts", "city": "Lyon"}
