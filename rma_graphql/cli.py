@@ -57,17 +57,21 @@ def _announce_demo(settings: Settings, host: str, port: int) -> None:
         )
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     form = f"grant_type=client_credentials&organization_id={organization_id}"
+    credentials = shlex.quote(client_id + ":" + client_secret)
+    fetch = (
+        f"curl -s -u {credentials} -d {shlex.quote(form)} {base}/oauth2/token"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    )
     print(
         "\n".join(
             [
                 f"rma_graphql: demo organization {organization_id}",
                 f"  client_id={client_id}",
                 f"  client_secret={client_secret}",
-                f"  a token, valid {settings.token_ttl_seconds} s:",
-                f"  Authorization: Bearer {token}",
+                f"  a token, valid {settings.token_ttl_seconds} s (paste the line into your shell):",
+                f"  export TOKEN={token}",
                 "  get another one:",
-                f"  curl -s -u {shlex.quote(client_id + ':' + client_secret)} -d {shlex.quote(form)} "
-                f"{base}/oauth2/token",
+                f"  export TOKEN=$({fetch})",
                 f"  GraphiQL (opens with a demo token when browsed from this machine): {base}/graphql",
             ]
         ),

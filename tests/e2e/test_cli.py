@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -171,7 +172,7 @@ class Serving:
 
     @property
     def token(self) -> str:
-        return next(line.split("Bearer ", 1)[1].strip() for line in self.printed if "Bearer " in line)
+        return next(line.split("=", 1)[1].strip() for line in self.printed if "export TOKEN=ey" in line)
 
     def exchange(self, client_id: str, secret: str) -> httpx.Response:
         return httpx.post(
@@ -193,22 +194,35 @@ def test_serve_prints_demo_credentials_and_a_working_token() -> None:
         serving = Serving(url, _free_port())
         try:
             values = serving.credentials
-            curl = next(line.strip() for line in serving.printed if line.strip().startswith("curl "))
+            renew = next(
+                line.strip() for line in serving.printed if line.strip().startswith("export TOKEN=$(")
+            )
             viewer = httpx.post(
                 f"{serving.base}/graphql",
                 json={"query": "{ viewer { scopes } }"},
                 headers=bearer(serving.token),
             ).json()
             exchanged = subprocess.run(
-                curl, shell=True, capture_output=True, text=True, timeout=30, check=True
+                ["bash", "-c", f'{renew} && echo "$TOKEN"'],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
             )
+            renewed = exchanged.stdout.strip()
+            renewed_viewer = httpx.post(
+                f"{serving.base}/graphql", json={"query": "{ viewer { scopes } }"}, headers=bearer(renewed)
+            ).json()
             page = httpx.get(f"{serving.base}/graphql", headers={"Accept": "text/html"}).text
         finally:
             serving.stop()
 
     assert set(values) == {"client_id", "client_secret"}
     assert viewer["data"]["viewer"]["scopes"] == sorted(SCOPES)
-    assert '"token_type":"bearer"' in exchanged.stdout
+    # The printed lines give bare tokens, ready for `Authorization: Bearer $TOKEN`.
+    assert renewed.startswith("ey")
+    assert renewed.count(".") == 2
+    assert renewed_viewer == viewer
     assert "Bearer ey" in page
 
 
@@ -300,3 +314,43 @@ async def test_the_demo_command_seeds_any_database_once(settings: Settings, orga
     assert len(data["orders"]["nodes"]) == 3
     assert data["products"]["totalCount"] == 4
     assert location["contact"] == {"address": "12 rue des Entrepôts", "city": "Lyon"}
+
+
+def _tour() -> tuple[str, list[str]]:
+    """The README's tour: its shell commands as one script, and the lines they print."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## A tour", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(sh|text)\n(.*?)```", section, flags=re.DOTALL)
+    script: list[str] = []
+    expected: list[str] = []
+    for kind, body in blocks:
+        if kind == "sh":
+            script.append(body)
+        elif script:  # a block of output follows the commands that print it
+            expected += body.strip().splitlines()
+    return "\n".join(script), expected
+
+
+@pytest.mark.skipif(DATABASE != "sqlite", reason="serve adds demo data to the embedded database only")
+def test_the_readme_tour_prints_what_the_readme_shows() -> None:
+    script, expected = _tour()
+    with tempfile.TemporaryDirectory() as directory:
+        serving = Serving(f"sqlite+aiosqlite:///{Path(directory) / 'rma.db'}", _free_port())
+        try:
+            ran = subprocess.run(
+                ["bash", "-c", "set -eu\n" + script.replace("http://127.0.0.1:8000", serving.base)],
+                env={**os.environ, "TOKEN": serving.token},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            serving.stop()
+
+    assert ran.returncode == 0, ran.stderr
+    printed = ran.stdout.strip().splitlines()
+    assert len(printed) == len(expected), printed
+    assert len(expected) >= 9
+    for line, shown in zip(printed, expected, strict=True):
+        pattern = ".*?".join(re.escape(part) for part in shown.split("…"))
+        assert re.fullmatch(pattern, line), (line, shown)
