@@ -30,8 +30,20 @@ logger = logging.getLogger("rma_graphql.errors")
 # graphql-core's message for a variable that fails coercion names the path it failed at.
 _VARIABLE_PATH = re.compile(r"^Variable '\$(?P<name>\w+)' has invalid value(?: at (?P<path>[^:]+))?:")
 _VARIABLE_MISSING = re.compile(r"^Variable '\$(?P<name>\w+)' of (?:required|non-null) type")
-NUL = "\x00"
-NUL_REFUSED = "Text cannot contain the NUL character (U+0000)."
+TEXT_REFUSED = "Text cannot contain the NUL character (U+0000) or an unpaired surrogate (U+D800 to U+DFFF)."
+
+
+def storable(text: str) -> bool:
+    """Whether a database column takes the text: no NUL, and encodable as UTF-8."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 _REQUIRED_FIELD = re.compile(r"to include required field '(?P<field>\w+)'")
 _REQUIRED_ARGUMENT = re.compile(r"^Argument '[^']*\((?P<name>\w+):\)' of type '[^']*' is required")
 
@@ -43,7 +55,7 @@ class _InputPaths(Visitor):
         super().__init__()
         self.variables: dict[str, str] = {}
         self.literals: dict[int, str] = {}
-        # String literals holding a NUL character, which no database column takes.
+        # String literals no database column takes (see ``storable``).
         self.nul_literals: list[str] = []
 
     def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
@@ -60,7 +72,7 @@ class _InputPaths(Visitor):
         elif isinstance(value, ListValueNode):
             for index, item in enumerate(value.values):
                 self._value(item, f"{path}[{index}]")
-        elif isinstance(value, StringValueNode) and NUL in value.value:
+        elif isinstance(value, StringValueNode) and not storable(value.value):
             self.nul_literals.append(path)
 
 
@@ -159,7 +171,7 @@ class ErrorFormatter(SchemaExtension):
 
 def _nul_paths(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, str):
-        if NUL in value:
+        if not storable(value):
             yield path
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -170,7 +182,8 @@ def _nul_paths(value: Any, path: str) -> Iterator[str]:
 
 
 def nul_text_error(query: str, variables: dict[str, Any] | None) -> GraphQLError | None:
-    """A BAD_USER_INPUT error for the first text input, literal or variable, holding a NUL."""
+    """A BAD_USER_INPUT error for the first text input, literal or variable, that no
+    database column takes (a NUL character, an unpaired surrogate)."""
     paths = input_paths(query)
     found = paths.nul_literals[0] if paths.nul_literals else None
     for name, value in (variables or {}).items():
@@ -181,7 +194,7 @@ def nul_text_error(query: str, variables: dict[str, Any] | None) -> GraphQLError
             break
     if found is None:
         return None
-    return GraphQLError(NUL_REFUSED, extensions={"code": "BAD_USER_INPUT", "field": found})
+    return GraphQLError(TEXT_REFUSED, extensions={"code": "BAD_USER_INPUT", "field": found})
 
 
 def format_errors(errors: list[GraphQLError]) -> list[GraphQLError]:

@@ -165,7 +165,7 @@ def _checked(
 
 class LimitedValidation(SchemaExtension):
     """Validation, cached per document, after a check of the document's expanded size;
-    then a refusal of any text input holding a NUL character (no database column takes one).
+    then a refusal of any text input no database column takes (a NUL, an unpaired surrogate).
 
     It stands in for strawberry's ``ValidationCache``: that one validates whatever it is
     given, and validation is where an oversized document would cost the most.

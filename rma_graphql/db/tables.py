@@ -26,6 +26,14 @@ def _time(nullable: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
+def _money(default: int | None = None, nullable: bool = False) -> Any:
+    """An amount in minor units: 64 bits, as a total of many lines can pass 2^31."""
+    column = Column(BigInteger, nullable=nullable)
+    if default is None and not nullable:
+        return Field(sa_column=column)  # required
+    return Field(default=default, sa_column=column)
+
+
 def _json(nullable: bool = True) -> Any:
     return Field(sa_column=Column(json_type(), nullable=nullable))
 
@@ -141,11 +149,11 @@ class RmaConfiguration(SQLModel, table=True):
     tp_app_ids: list[str] | None = _json()
     auto_generate_financial_resolution: bool = False
     auto_execute_financial_resolution: bool = False
-    retained_amount_for_shipping: int = 0
+    retained_amount_for_shipping: int = _money(default=0)
     refund_shipping_on_partial_return: bool = False
     refund_shipping_on_complete_return: bool = False
     currency: str = Field(default="EUR", max_length=3)
-    return_fee: int = 0
+    return_fee: int = _money(default=0)
     # How long a voucher issued for a return of this location can be redeemed.
     voucher_validity_days: int = Field(
         default=365, sa_column=Column(Integer, nullable=False, server_default="365")
@@ -179,7 +187,7 @@ class RmaOrderRow(SQLModel, table=True):
     return_slip_url: str | None = Field(default=None, max_length=2048)
     currency: str = Field(max_length=3)
     apply_return_fee: bool = False
-    return_fee: int = 0
+    return_fee: int = _money(default=0)
     delivery_contact: dict[str, Any] = _json(nullable=False)
     sender: dict[str, Any] = _json(nullable=False)
     owner: dict[str, Any] | None = _json()
@@ -198,7 +206,7 @@ class RmaOrderRow(SQLModel, table=True):
     comment: str | None = None
     auto_generate_financial_resolution: bool = False
     auto_execute_financial_resolution: bool = False
-    retained_amount_for_shipping: int = 0
+    retained_amount_for_shipping: int = _money(default=0)
     meta: Any | None = _json()
     # Case-folded text the ``search`` filter matches, computed in Python so that both
     # databases give the same answers.
@@ -239,7 +247,7 @@ class RmaOrderLineRow(SQLModel, table=True):
     reason: str = Field(max_length=30)
     product_state: str | None = Field(default=None, max_length=30)
     line_state: str = Field(max_length=30)
-    price: int | None = None
+    price: int | None = _money(nullable=True)
     serial_number: str | None = Field(default=None, max_length=255)
     comment: str | None = None
     # The sales order line the units come from, when the return names one.
@@ -277,7 +285,7 @@ class RmaFinancialResolutionRow(SQLModel, table=True):
     organization_id: str = _id(foreign="organization.id")
     rma_order_id: str = _id(foreign="rma_order.id")
     type: str = Field(max_length=20)
-    amount: int
+    amount: int = _money()
     currency: str = Field(max_length=3)
     status: str = Field(max_length=20)
     created_at: datetime = _time()
@@ -436,14 +444,14 @@ class VoucherRow(SQLModel, table=True):
     id: str = _id(primary_key=True)
     organization_id: str = _id(foreign="organization.id")
     code: str = Field(max_length=40)
-    amount: int
+    amount: int = _money()
     currency: str = Field(max_length=3)
     expires_at: datetime = _time()
     rma_order_id: str = _id(foreign="rma_order.id")
     # No foreign key: the provider issues the voucher before the resolution's new state is written.
     resolution_id: str = _id()
     redeemed_at: datetime | None = _time(nullable=True)
-    redeemed_amount: int | None = None
+    redeemed_amount: int | None = _money(nullable=True)
     created_at: datetime = _time()
 
 
@@ -466,7 +474,7 @@ class Product(SQLModel, table=True):
     organization_id: str = _id(foreign="organization.id")
     name: str = Field(max_length=200)
     description: str | None = None
-    price: int = 0
+    price: int = _money(default=0)
     currency: str = Field(max_length=3)
     search_text: str = ""
     created_at: datetime = _time()
@@ -537,7 +545,7 @@ class SalesOrder(SQLModel, table=True):
         default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("customer.id"), nullable=True)
     )
     currency: str = Field(max_length=3)
-    shipping_amount: int = 0
+    shipping_amount: int = _money(default=0)
     status: str = Field(max_length=20)
     ordered_at: datetime = _time()
     shipped_at: datetime | None = _time(nullable=True)
@@ -571,7 +579,7 @@ class SalesOrderLine(SQLModel, table=True):
     sku: str = Field(max_length=255)
     label: str = Field(max_length=255)
     quantity: int
-    unit_price: int
+    unit_price: int = _money()
 
 
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel

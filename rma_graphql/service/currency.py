@@ -10,7 +10,7 @@ from rma_graphql.domain.errors import BadUserInputError
 
 # The largest amount accepted, in major units: what any one return could be worth, with
 # room for every currency's minor units in a 64-bit integer.
-MAX_AMOUNT = Decimal(10) ** 12
+MAX_AMOUNT = Decimal(10) ** 9
 
 
 @cache

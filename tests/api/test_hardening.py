@@ -144,7 +144,7 @@ async def test_a_body_that_is_not_a_graphql_request_is_400_with_a_message(
     assert "JSON" in error["message"]
 
 
-@pytest.mark.parametrize("amount", [1e308, 1e13, 1e300])
+@pytest.mark.parametrize("amount", [1e308, 1e9 + 0.01, 1e300])
 async def test_a_huge_amount_is_bad_input_on_its_field_and_changes_nothing(
     server: Server, gql: GraphQLClient, amount: float
 ) -> None:
@@ -155,18 +155,18 @@ async def test_a_huge_amount_is_bad_input_on_its_field_and_changes_nothing(
     retained = await gql.error(CREATE, {"input": rma_input(retainedAmountForShipping=amount)})
 
     assert line_price["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.lines[0].price"}
-    assert "cannot exceed 1,000,000,000,000" in line_price["message"]
+    assert "cannot exceed 1,000,000,000" in line_price["message"]
     assert retained["extensions"]["code"] == "BAD_USER_INPUT"
     assert retained["extensions"]["field"] == "input.retainedAmountForShipping"
     assert await snapshot(server.engine) == before
 
 
 async def test_the_largest_amount_is_accepted(gql: GraphQLClient) -> None:
-    lines = [{"sku": "SKU-RED-M", "quantity": 1, "reason": "SIZE_PROBLEM", "price": 1e12}]
+    lines = [{"sku": "SKU-RED-M", "quantity": 1, "reason": "SIZE_PROBLEM", "price": 1e9}]
 
     rma = await create(gql, lines=lines)
 
-    assert rma["lines"][0]["price"] == 1e12
+    assert rma["lines"][0]["price"] == 1e9
 
 
 async def test_a_nul_character_in_any_text_input_is_bad_input_and_changes_nothing(
@@ -180,6 +180,15 @@ async def test_a_nul_character_in_any_text_input_is_bad_input_and_changes_nothin
     as_literal = await gql.error(
         'mutation { locationCreate(input: {name: "a\\u0000b", type: WAREHOUSE}) { id } }'
     )
+    surrogate = await gql.error(
+        'mutation { locationCreate(input: {name: "a\\ud800b", type: WAREHOUSE}) { id } }'
+    )
+    surrogate_variable = await gql.http.post(
+        "/graphql",
+        content=b'{"query": "mutation($c: String) { rmaOrderCommentAdd(id: \\"x\\", text: $c) { id } }", '
+        b'"variables": {"c": "a\\ud800b"}}',
+        headers={"content-type": "application/json"},
+    )
     async with httpx.AsyncClient(base_url=server.url) as anonymous:
         log_in = (
             await anonymous.post(
@@ -191,6 +200,9 @@ async def test_a_nul_character_in_any_text_input_is_bad_input_and_changes_nothin
     assert in_a_line["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.lines[0].sku"}
     assert as_literal["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.name"}
     assert log_in["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "username"}
+    # An unpaired surrogate never parses, as a literal or in the JSON of the variables.
+    assert surrogate["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
+    assert surrogate_variable.status_code == 400
     assert "NUL" in as_variable["message"]
     assert await snapshot(server.engine) == before
 

@@ -139,3 +139,35 @@ async def test_event_positions_survive_a_downgrade_and_upgrade(scratch_url: str)
     assert sorted(p for o, p in positions if o == other) == [1, 2, 3]
     assert last == {demo: 6, other: 3}
     assert flagged == [demo]
+
+
+async def test_money_columns_take_64_bits_and_keep_their_amounts(scratch_url: str) -> None:
+    await asyncio.to_thread(alembic_command.upgrade, alembic_config(scratch_url), "0006")
+    engine = create_async_engine(scratch_url)
+    now = datetime.now(UTC)
+    organization_id = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        await conn.execute(insert(t.organization).values(id=organization_id, name="Shop", created_at=now))
+        product = {
+            "organization_id": organization_id,
+            "name": "Shirt",
+            "currency": "EUR",
+            "search_text": "shirt",
+            "created_at": now,
+            "updated_at": now,
+        }
+        await conn.execute(insert(t.product).values(id="p-small", price=1999, **product))
+    await engine.dispose()
+
+    await asyncio.to_thread(migrate, scratch_url)
+    engine = create_async_engine(scratch_url)
+    async with engine.begin() as conn:
+        await conn.execute(insert(t.product).values(id="p-large", price=2**40, **product))
+        prices = dict((await conn.execute(text("SELECT id, price FROM product ORDER BY id"))).all())
+        types = {
+            c["name"]: c["type"] for c in await conn.run_sync(lambda c: inspect(c).get_columns("product"))
+        }
+    await engine.dispose()
+
+    assert prices == {"p-large": 2**40, "p-small": 1999}
+    assert "BIGINT" in str(types["price"]).upper()
