@@ -2,6 +2,7 @@
 emptied before each test, and the real app served by uvicorn on a loopback port."""
 
 import asyncio
+import contextlib
 import os
 import socket
 import tempfile
@@ -214,3 +215,23 @@ async def http(server: Server, admin_token: str) -> AsyncIterator[httpx.AsyncCli
 @pytest.fixture
 async def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@contextlib.asynccontextmanager
+async def shared_client(database_url: str) -> AsyncIterator[GraphQLClient]:
+    """One server and one admin client for a whole module whose tests each make their own
+    RMA orders and need no empty database (a module fixture with ``loop_scope="module"``)."""
+    settings = Settings(database_url=database_url, **TEST_SETTINGS)
+    await _empty_database(settings)
+    from rma_graphql.db.engine import create_engine
+
+    engine = create_engine(settings)
+    try:
+        organization_id = await ensure_demo_organization(UnitOfWork(engine))
+    finally:
+        await engine.dispose()
+    async with Server(settings) as server:
+        token = await server.token(organization_id)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers) as http:
+            yield GraphQLClient(http)

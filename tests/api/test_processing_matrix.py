@@ -1,12 +1,14 @@
 """Every (processing state × action) pair over HTTP: allowed pairs move exactly as the
 contract's table says; every other pair is INVALID_TRANSITION and changes nothing."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from rma_graphql.domain.rma_order import ACTIONS
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, shared_client
 from tests.helpers import action_document, assert_invariants, create, get
 from tests.unit.test_machines import SCENARIOS
 
@@ -28,6 +30,16 @@ SIDE_EFFECTS: dict[tuple[str, str], dict[str, str]] = {
     ("ANOMALY from PROCESSING", "resolveAnomaly"): {"fulfillmentStatus": "IN_PROGRESS"},
     ("ACCEPTED", "updateDeliveryStatus"): {"deliveryStatus": "HANDLED"},
 }
+
+
+# One server for the 224 cases: each case makes its own RMA order.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gql(database_url: str) -> AsyncIterator[GraphQLClient]:
+    async with shared_client(database_url) as client:
+        yield client
 
 
 async def reach(gql: GraphQLClient, path: tuple[str, ...]) -> dict[str, Any]:
