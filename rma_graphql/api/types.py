@@ -329,12 +329,11 @@ class RmaShipment:
     def state(self) -> ShippingEventEnum | None:
         return self.last_event.event if self.last_event else None
 
-    @strawberry.field(description="The RMA order the parcel returns.")
+    @strawberry.field(
+        description="The RMA order the parcel returns; in a mutation's answer, as of the change it made."
+    )
     async def rma_order(self, info: Info) -> "RmaOrderType":
-        ctx = _context(info)
-        row = await queries.rma_order_row(ctx.uow, ctx.caller, self.rma_order_id)
-        assert row is not None  # the shipment was reached through it
-        return RmaOrderType.from_row(row)
+        return await rma_payload(info, self.rma_order_id)
 
     @classmethod
     def from_rows(cls, row: Row, event_rows: Sequence[Row]) -> "RmaShipment":
@@ -399,11 +398,12 @@ class RmaFinancialResolutionRequest:
     provider: str = strawberry.field(description="The payment provider: manual (refunds) or voucher.")
     row: strawberry.Private[Row]
 
-    @strawberry.field(description="The RMA order the resolution belongs to, as it is now.")
+    @strawberry.field(
+        description="The RMA order the resolution belongs to: as it is now, or in a mutation's answer, "
+        "as of the change it made."
+    )
     async def rma_order(self, info: Info) -> "RmaOrderType":
-        row = await queries.rma_order_row(_context(info).uow, _context(info).caller, self.row["rma_order_id"])
-        assert row is not None
-        return RmaOrderType.from_row(row)
+        return await rma_payload(info, self.row["rma_order_id"])
 
     @strawberry.field(description="The voucher a VOUCHER resolution issued, once executed.")
     async def voucher(self, info: Info) -> "Voucher | None":

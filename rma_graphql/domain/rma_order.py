@@ -445,13 +445,14 @@ class RmaOrder:
     def _refusal(self, action: str) -> str | None:
         """Why ``action`` would be refused now, or None: the real handler is tried on a copy
         with each set of parameters ``_attempts`` gives, and one success is enough."""
+        # Every handler asks the processing machine first: its refusal comes first, and a
+        # shallow copy is enough to ask (firing it only sets the processing status).
+        try:
+            copy.copy(self)._fire(Dimension.PROCESSING, action)
+        except InvalidTransitionError as error:
+            return error.message
         attempts = _attempts(self, action)
         if not attempts:
-            # Nothing to act on: the state's refusal comes first, then the missing object's.
-            try:
-                copy.deepcopy(self)._fire(Dimension.PROCESSING, action)
-            except InvalidTransitionError as error:
-                return error.message
             return _NOTHING_TO_ACT_ON[action]
         first_refusal: str | None = None
         for params in attempts:

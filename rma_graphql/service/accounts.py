@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
@@ -172,7 +173,7 @@ class Accounts:
         scopes: frozenset[str],
         role: Role | None = None,
     ) -> IssuedToken:
-        now = int(time.time())
+        now = time.time()
         token_id = str(uuid.uuid4())
         claims: dict[str, Any] = {
             "iss": ISSUER,
@@ -182,8 +183,10 @@ class Accounts:
             "name": name,
             "scope": _scope_text(scopes),
             "jti": token_id,
-            "iat": now,
-            "exp": now + self.token_ttl_seconds,
+            "iat": int(now),
+            # Rounded up: a token lasts at least the expires_in it is given with (a TTL of
+            # one second truncated to whole seconds could otherwise end at once).
+            "exp": math.ceil(now) + self.token_ttl_seconds,
         }
         if role is not None:
             claims["role"] = role.value

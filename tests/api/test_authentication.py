@@ -4,9 +4,11 @@ import asyncio
 import base64
 import dataclasses
 import logging
+import time
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import select
 
@@ -176,13 +178,18 @@ async def test_a_token_signed_with_another_key_is_401(server: Server, organizati
 
 
 async def test_an_expired_token_is_401(settings: Settings, organization_id: str) -> None:
-    async with Server(dataclasses.replace(settings, token_ttl_seconds=1)) as server:
+    async with Server(dataclasses.replace(settings, token_ttl_seconds=2)) as server:
+        issued_after = time.time()
         token = await server.token(organization_id)
         fresh = await _post(server, VIEWER, headers=bearer(token))
-        await asyncio.sleep(2.2)
+        # The expiry is a whole second at most one second past issuance + TTL.
+        await asyncio.sleep(3.2)
 
         expired = await _post(server, VIEWER, headers=bearer(token))
 
+    claims = jwt.decode(token, options={"verify_signature": False})
+    # A token lasts at least its TTL: whole seconds are rounded up, never down.
+    assert claims["exp"] >= issued_after + 2
     assert fresh.status_code == 200
     assert (expired.status_code, expired.json()) == (401, UNAUTHORIZED)
 
