@@ -56,7 +56,7 @@ class _InputPaths(Visitor):
         self.variables: dict[str, str] = {}
         self.literals: dict[int, str] = {}
         # String literals no database column takes (see ``storable``).
-        self.nul_literals: list[str] = []
+        self.unstorable_literals: list[str] = []
 
     def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
         self._value(node.value, node.name.value)
@@ -73,7 +73,7 @@ class _InputPaths(Visitor):
             for index, item in enumerate(value.values):
                 self._value(item, f"{path}[{index}]")
         elif isinstance(value, StringValueNode) and not storable(value.value):
-            self.nul_literals.append(path)
+            self.unstorable_literals.append(path)
 
 
 @lru_cache(maxsize=256)
@@ -169,27 +169,27 @@ class ErrorFormatter(SchemaExtension):
         yield
 
 
-def _nul_paths(value: Any, path: str) -> Iterator[str]:
+def _unstorable_paths(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, str):
         if not storable(value):
             yield path
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_paths(item, f"{path}.{key}")
+            yield from _unstorable_paths(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}[{index}]")
+            yield from _unstorable_paths(item, f"{path}[{index}]")
 
 
-def nul_text_error(query: str, variables: dict[str, Any] | None) -> GraphQLError | None:
+def unstorable_text_error(query: str, variables: dict[str, Any] | None) -> GraphQLError | None:
     """A BAD_USER_INPUT error for the first text input, literal or variable, that no
     database column takes (a NUL character, an unpaired surrogate)."""
     paths = input_paths(query)
-    found = paths.nul_literals[0] if paths.nul_literals else None
+    found = paths.unstorable_literals[0] if paths.unstorable_literals else None
     for name, value in (variables or {}).items():
         if found is not None:
             break
-        for path in _nul_paths(value, ""):
+        for path in _unstorable_paths(value, ""):
             found = paths.variables.get(name, name) + path
             break
     if found is None:

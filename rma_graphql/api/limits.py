@@ -32,7 +32,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from rma_graphql.api.errors import nul_text_error
+from rma_graphql.api.errors import unstorable_text_error
 
 # Nested ofType selections allowed in one path (the standard queries use up to 9).
 MAX_TYPE_REF_DEPTH = 16
@@ -182,7 +182,7 @@ class LimitedValidation(SchemaExtension):
             context.schema._schema, context.graphql_document, tuple(context.validation_rules), self.max_fields
         )
         if not context.pre_execution_errors and context.query is not None:
-            nul = nul_text_error(context.query, context.variables)
-            if nul is not None:
-                context.pre_execution_errors = [nul]
+            refused = unstorable_text_error(context.query, context.variables)
+            if refused is not None:
+                context.pre_execution_errors = [refused]
         yield
