@@ -278,19 +278,22 @@ class Accounts:
         """Log out: the caller's token is refused from now on."""
         if caller.token_id is None or caller.expires_at is None:
             return
-        async with self.uow.transaction() as conn:
-            await conn.execute(
-                t.revoked_token.delete().where(t.revoked_token.c.expires_at < _now() - timedelta(days=1))
-            )
-            existing = await conn.execute(
-                select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
-            )
-            if existing.first() is None:
+        try:
+            async with self.uow.transaction() as conn:
                 await conn.execute(
-                    insert(t.revoked_token).values(
-                        id=caller.token_id, expires_at=caller.expires_at, revoked_at=_now()
-                    )
+                    t.revoked_token.delete().where(t.revoked_token.c.expires_at < _now() - timedelta(days=1))
                 )
+                existing = await conn.execute(
+                    select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
+                )
+                if existing.first() is None:
+                    await conn.execute(
+                        insert(t.revoked_token).values(
+                            id=caller.token_id, expires_at=caller.expires_at, revoked_at=_now()
+                        )
+                    )
+        except IntegrityError:
+            pass  # a concurrent log-out of the same token revoked it first: done all the same
         self._trusted.pop(caller.token_id, None)
 
     # OAuth2 client credentials

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -124,18 +125,30 @@ async def _set_stock(
                 f"A stock quantity is between 0 and {MAX_STOCK}.", f"{path}[{i}].quantity"
             )
         await _reference(conn, t.location, caller, level.location_id, "location", f"{path}[{i}].locationId")
-        table = t.sku_stock
-        key = (table.c.sku_id == sku_id, table.c.location_id == level.location_id)
-        changed = await conn.execute(update(table).where(*key).values(quantity=level.quantity))
-        if changed.rowcount == 0:
-            await conn.execute(
-                insert(table).values(
-                    sku_id=sku_id,
-                    location_id=level.location_id,
-                    organization_id=caller.organization_id,
-                    quantity=level.quantity,
-                )
-            )
+        await upsert_stock(conn, caller.organization_id, sku_id, level.location_id, level.quantity)
+
+
+async def upsert_stock(
+    conn: AsyncConnection,
+    organization_id: str,
+    sku_id: str,
+    location_id: str,
+    quantity: int,
+    *,
+    add: bool = False,
+) -> None:
+    """Set (or with ``add``, add to) a SKU's stock at a location, creating the row when there
+    is none, in one statement: two writers of a new row never both insert it."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(t.sku_stock).values(
+        sku_id=sku_id, location_id=location_id, organization_id=organization_id, quantity=quantity
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["sku_id", "location_id"],
+            set_={"quantity": t.sku_stock.c.quantity + quantity if add else statement.excluded.quantity},
+        )
+    )
 
 
 async def create_sku(

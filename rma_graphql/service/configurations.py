@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from rma_graphql.db import tables as t
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
@@ -92,31 +93,33 @@ async def create_configuration(uow: UnitOfWork, caller: Caller, values: dict[str
     now = datetime.now(UTC)
     currency = validate_currency(values.get("currency") or "EUR", "input.currency")
     values = {**CONFIGURATION_DEFAULTS, **values, "currency": currency}
-    async with uow.transaction() as conn:
-        location_id = values["location_id"]
-        located = await conn.execute(
-            select(t.location.c.id).where(
-                t.location.c.id == location_id, t.location.c.organization_id == caller.organization_id
+    location_id = values["location_id"]
+    taken = BadUserInputError(f"Location {location_id} already has an RMA configuration.", "input.locationId")
+    try:
+        async with uow.transaction() as conn:
+            located = await conn.execute(
+                select(t.location.c.id).where(
+                    t.location.c.id == location_id, t.location.c.organization_id == caller.organization_id
+                )
             )
-        )
-        if located.first() is None:
-            raise BadUserInputError(f"Unknown location {location_id}.", "input.locationId")
-        taken = await conn.execute(
-            select(t.rma_configuration.c.id).where(t.rma_configuration.c.location_id == location_id)
-        )
-        if taken.first() is not None:
-            raise BadUserInputError(
-                f"Location {location_id} already has an RMA configuration.", "input.locationId"
+            if located.first() is None:
+                raise BadUserInputError(f"Unknown location {location_id}.", "input.locationId")
+            existing = await conn.execute(
+                select(t.rma_configuration.c.id).where(t.rma_configuration.c.location_id == location_id)
             )
-        await conn.execute(
-            insert(t.rma_configuration).values(
-                id=configuration_id,
-                organization_id=caller.organization_id,
-                created_at=now,
-                updated_at=now,
-                **_configuration_columns(values, currency),
+            if existing.first() is not None:
+                raise taken
+            await conn.execute(
+                insert(t.rma_configuration).values(
+                    id=configuration_id,
+                    organization_id=caller.organization_id,
+                    created_at=now,
+                    updated_at=now,
+                    **_configuration_columns(values, currency),
+                )
             )
-        )
+    except IntegrityError:
+        raise taken from None  # a concurrent create configured the location first
     return configuration_id
 
 

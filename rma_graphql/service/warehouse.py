@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -30,22 +29,6 @@ MAX_SERIAL_NUMBERS = 1000
 class MovementReason:
     RESTOCK = "RETURN_RESTOCK"
     REPLACEMENT = "REPLACEMENT_ORDER"
-
-
-async def add_stock(
-    conn: AsyncConnection, organization_id: str, sku_id: str, location_id: str, delta: int
-) -> None:
-    """Add units to a SKU's stock at a location, creating the stock row when there is none."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(t.sku_stock).values(
-        sku_id=sku_id, location_id=location_id, organization_id=organization_id, quantity=delta
-    )
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["sku_id", "location_id"],
-            set_={"quantity": t.sku_stock.c.quantity + delta},
-        )
-    )
 
 
 async def _movement(conn: AsyncConnection, **values: Any) -> None:
@@ -175,8 +158,13 @@ async def inspect_line(
                 inspection_id=inspection_id,
                 created_at=now,
             )
-            await add_stock(
-                conn, caller.organization_id, restock["sku_id"], row["location_id"], command.quantity
+            await catalog.upsert_stock(
+                conn,
+                caller.organization_id,
+                restock["sku_id"],
+                row["location_id"],
+                command.quantity,
+                add=True,
             )
 
     return await change_rma(uow, caller, rma_id, "inspectLine", expected_version, step, write)

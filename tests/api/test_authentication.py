@@ -194,6 +194,28 @@ async def test_an_expired_token_is_401(settings: Settings, organization_id: str)
     assert (expired.status_code, expired.json()) == (401, UNAUTHORIZED)
 
 
+async def test_concurrent_log_outs_of_one_token_all_succeed(server: Server, organization_id: str) -> None:
+    await _post(server, SIGN_UP, {"input": sign_up_input(organization_id)})
+    token = (await _post(server, LOG_IN, {"username": "ada", "password": "correct horse"})).json()["data"][
+        "logIn"
+    ]["token"]
+    assert (await _post(server, VIEWER, headers=bearer(token))).status_code == 200
+    limits = httpx.Limits(max_connections=10)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/graphql", json={"query": "mutation { logOut }"}, headers=bearer(token))
+                for _ in range(10)
+            )
+        )
+    after = await _post(server, VIEWER, headers=bearer(token))
+
+    # Each one either logged out or found the token already refused; none failed.
+    for answer in answers:
+        assert answer.json() == {"data": {"logOut": True}} or answer.status_code == 401, answer.text
+    assert (after.status_code, after.json()) == (401, UNAUTHORIZED)
+
+
 async def test_open_endpoints_need_no_token(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         health = await http.get("/healthz")

@@ -215,3 +215,73 @@ async def test_a_change_committed_before_the_answer_is_read_does_not_leak_into_i
     assert answer["version"] == 2
     assert [c["text"] for c in answer["comments"]] == ["mine"]
     assert answer["history"][-1]["version"] == 2
+
+
+async def test_concurrent_configurations_of_one_location_create_one(shared_client: httpx.AsyncClient) -> None:
+    configure = "mutation($l: String!) { rmaConfigurationCreate(input: {locationId: $l, portalIsActive: true}) { id } }"
+    for round_number in range(ROUNDS):
+        location = (
+            await shared_client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($n: String!) { locationCreate(input: {name: $n, type: WAREHOUSE}) { id } }",
+                    "variables": {"n": f"Depot {round_number}"},
+                },
+            )
+        ).json()["data"]["locationCreate"]["id"]
+
+        results = await _fire_together(
+            shared_client, [{"query": configure, "variables": {"l": location}}] * CONCURRENCY
+        )
+
+        created = [r for r in results if r.get("data")]
+        refused = [r["errors"][0] for r in results if not r.get("data")]
+        assert len(created) == 1, results
+        assert {(e["extensions"]["code"], e["extensions"]["field"]) for e in refused} == {
+            ("BAD_USER_INPUT", "input.locationId")
+        }
+        assert all("already has an RMA configuration" in e["message"] for e in refused)
+
+
+async def test_concurrent_stock_settings_of_a_new_location_all_apply(
+    shared_client: httpx.AsyncClient,
+) -> None:
+    async def data(query: str, variables: dict[str, Any]) -> Any:
+        body = (await shared_client.post("/graphql", json={"query": query, "variables": variables})).json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    product = (await data('mutation { productCreate(input: {name: "Cap", price: 10}) { id } }', {}))[
+        "productCreate"
+    ]
+    set_stock = (
+        "mutation($id: String!, $s: [StockLevelInput!]) { skuUpdate(id: $id, input: {stock: $s}) { id } }"
+    )
+    for round_number in range(ROUNDS):
+        sku = (
+            await data(
+                "mutation($p: String!, $c: String!) { skuCreate(input: {productId: $p, sku: $c}) { id } }",
+                {"p": product["id"], "c": f"CAP-{round_number}"},
+            )
+        )["skuCreate"]["id"]
+        location = (
+            await data(
+                "mutation($n: String!) { locationCreate(input: {name: $n, type: WAREHOUSE}) { id } }",
+                {"n": f"Shop {round_number}"},
+            )
+        )["locationCreate"]["id"]
+
+        results = await _fire_together(
+            shared_client,
+            [
+                {"query": set_stock, "variables": {"id": sku, "s": [{"locationId": location, "quantity": q}]}}
+                for q in range(1, CONCURRENCY + 1)
+            ],
+        )
+        stock = (await data("query($id: String!) { sku(id: $id) { stock { quantity } } }", {"id": sku}))[
+            "sku"
+        ]
+
+        assert [r.get("errors") for r in results] == [None] * CONCURRENCY
+        [level] = stock["stock"]
+        assert 1 <= level["quantity"] <= CONCURRENCY
