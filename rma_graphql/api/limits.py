@@ -18,17 +18,28 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
     validate,
+    value_from_ast,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -148,6 +159,128 @@ def expanded_fields(document: DocumentNode, limit: int) -> int:
     return total
 
 
+# What a field costs per object it is resolved for, in units of one plain field (about
+# 5 µs): availableActions tries every action on a copy of the RMA order (about 2 ms).
+FIELD_COSTS = {"availableActions": 400, "amountDue": 10, "executedAmount": 10, "remainingDue": 10}
+# How many items an unbounded list is counted as; a list with ``first`` counts as ``first``.
+LIST_SIZE = 5
+Visiting = frozenset[str]
+Firsts = tuple[tuple[str, Any], ...]
+
+
+def estimated_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """What resolving the operation would cost, estimated from the document alone: each
+    field costs its ``FIELD_COSTS`` (1 by default) per object it is resolved for; a list
+    field multiplies what it selects by its ``first`` (given, or its default), by its
+    connection's ``first`` (``rmaOrders(first: 50) { nodes … }``), or by ``LIST_SIZE``.
+    Introspection is bounded by the depth rules instead and counts 1."""
+    values = dict(variables or {})
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    root = schema.get_root_type(chosen[0].operation) if chosen else None
+    if root is None:
+        return 0
+    memo: dict[tuple[str, str, int | None], int] = {}
+
+    def first(field: FieldNode, definition: GraphQLField, *, default: bool) -> int | None:
+        """The field's ``first`` when given (a literal or a variable), else with ``default``
+        its default: a connection's pages are full, a nested list rarely is."""
+        argument = definition.args.get("first")
+        if argument is None:
+            return None
+        for given in field.arguments or ():
+            if given.name.value == "first":
+                value = value_from_ast(given.value, argument.type, values)
+                return value if isinstance(value, int) and value >= 0 else LIST_SIZE
+        return argument.default_value if default and isinstance(argument.default_value, int) else None
+
+    def cost(
+        selection_set: SelectionSetNode | None, parent: Any, page: int | None, visiting: Visiting
+    ) -> int:
+        if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                definition = parent.fields.get(name)
+                if definition is None or name.startswith("__"):
+                    total += 1
+                    continue
+                child = get_named_type(definition.type)
+                total += FIELD_COSTS.get(name, 1)
+                if is_list_type(get_nullable_type(definition.type)):
+                    count = first(selection, definition, default=False)
+                    items = count if count is not None else page if page is not None else LIST_SIZE
+                    total += items * cost(selection.selection_set, child, None, visiting)
+                else:  # a connection passes its first on to its list (nodes, edges)
+                    count = first(selection, definition, default=True)
+                    total += cost(selection.selection_set, child, count, visiting)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = schema.get_type(condition.name.value) if condition else parent
+                total += cost(selection.selection_set, target or parent, page, visiting)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is None or fragment.name.value in visiting:
+                    continue
+                key = (fragment.name.value, parent.name, page)
+                if key not in memo:
+                    target = schema.get_type(fragment.type_condition.name.value) or parent
+                    memo[key] = cost(fragment.selection_set, target, page, visiting | {fragment.name.value})
+                total += memo[key]
+        return total
+
+    return cost(chosen[0].selection_set, root, None, frozenset())
+
+
+class _FirstVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        if node.name.value == "first" and isinstance(node.value, VariableNode):
+            self.names.add(node.value.name.value)
+
+
+@lru_cache(maxsize=1024)
+def _first_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables a document passes as ``first``: the only ones its cost depends on."""
+    found = _FirstVariables()
+    visit(document, found)
+    return tuple(sorted(found.names))
+
+
+@lru_cache(maxsize=1024)
+def _cached_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    firsts: tuple[tuple[str, Any], ...],
+) -> int:
+    return estimated_cost(schema, document, operation_name, dict(firsts))
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """``estimated_cost``, computed once per document, operation and values of ``first``."""
+    firsts = tuple((name, (variables or {}).get(name)) for name in _first_variables(document))
+    if all(isinstance(value, int | None) for _, value in firsts):
+        return _cached_cost(schema, document, operation_name, firsts)
+    return estimated_cost(schema, document, operation_name, variables)
+
+
 @lru_cache(maxsize=1024)
 def _checked(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ValidationRule], ...], max_fields: int
@@ -171,9 +304,10 @@ class LimitedValidation(SchemaExtension):
     given, and validation is where an oversized document would cost the most.
     """
 
-    def __init__(self, max_fields: int) -> None:
+    def __init__(self, max_fields: int, max_cost: int) -> None:
         super().__init__()
         self.max_fields = max_fields
+        self.max_cost = max_cost
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -181,8 +315,20 @@ class LimitedValidation(SchemaExtension):
         context.pre_execution_errors = _checked(
             context.schema._schema, context.graphql_document, tuple(context.validation_rules), self.max_fields
         )
-        if not context.pre_execution_errors and context.query is not None:
-            refused = unstorable_text_error(context.query, context.variables)
+        if not context.pre_execution_errors:
+            refused = self._refusal(context.schema._schema, context.graphql_document, context)
             if refused is not None:
                 context.pre_execution_errors = [refused]
         yield
+
+    def _refusal(self, schema: GraphQLSchema, document: DocumentNode, context: Any) -> GraphQLError | None:
+        """What the request's variables make of a valid document: its cost, its text."""
+        cost = operation_cost(schema, document, context.operation_name, context.variables)
+        if cost > self.max_cost:
+            return GraphQLError(
+                f"The operation's estimated cost is {cost}, over the cost limit of {self.max_cost} "
+                f"(a list counts as its first, or {LIST_SIZE} items; availableActions costs "
+                f"{FIELD_COSTS['availableActions']} per RMA order): ask for fewer items or fields.",
+                extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+            )
+        return unstorable_text_error(context.query, context.variables) if context.query else None

@@ -72,6 +72,8 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 # Fields a document selects once its fragments are expanded.
 MAX_FIELDS = 2000
+# The estimated cost of one operation (see limits.estimated_cost): about a second of work.
+MAX_COST = 200_000
 
 
 @strawberry.enum(name="RmaOrderSort")
@@ -527,7 +529,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1024),
         lambda: AddValidationRules(_LIMIT_RULES),
-        lambda: LimitedValidation(max_fields=MAX_FIELDS),
+        lambda: LimitedValidation(max_fields=MAX_FIELDS, max_cost=MAX_COST),
         ErrorFormatter,
     ]
     if not introspection:

@@ -336,3 +336,45 @@ async def test_the_root_redirects_to_graphiql_and_its_assets_are_compressed_and_
     assert "content-encoding" not in plain.headers
     assert plain.content == script.content
     assert (outside.status_code, missing.status_code) == (404, 404)
+
+
+async def test_aliased_pages_of_expensive_fields_are_refused_by_the_cost_limit(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    page = "rmaOrders(first: 100) { nodes { id availableActions { action allowed reason } } }"
+    bomb = "{ " + " ".join(f"a{i}: {page}" for i in range(30)) + " }"
+    by_variable = "query($n: Int) { rmaOrders(first: $n) { nodes { id availableActions { action } } } }"
+
+    refused = (await http.post("/graphql", json={"query": bomb})).json()
+    big = (await http.post("/graphql", json={"query": by_variable, "variables": {"n": 100_000}})).json()
+    one_page = (await http.post("/graphql", json={"query": "{ " + page + " }"})).json()
+    small = (await http.post("/graphql", json={"query": by_variable, "variables": {"n": 10}})).json()
+
+    for body in (refused, big):
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+        assert "over the cost limit of 200000" in error["message"]
+    assert one_page == {"data": {"rmaOrders": {"nodes": []}}}
+    assert small == {"data": {"rmaOrders": {"nodes": []}}}
+
+
+def test_the_cost_estimate_counts_pages_lists_and_fragments() -> None:
+    from graphql import parse
+
+    from rma_graphql.api.limits import estimated_cost, operation_cost
+    from rma_graphql.api.schema import schema
+
+    graphql_schema = schema._schema
+    page = "{ rmaOrders(first: 10) { totalCount nodes { id lines { sku } } } }"
+    with_fragment = (
+        "query { rmaOrders(first: 10) { nodes { ...F } } } fragment F on RmaOrderType { id lines { sku } }"
+    )
+    variable = "query($n: Int) { rmaOrders(first: $n) { nodes { id availableActions { action } } } }"
+
+    # rmaOrders 1 + totalCount 1 + nodes 1 + 10 × (id 1 + lines 1 + 5 × sku 1)
+    assert estimated_cost(graphql_schema, parse(page), None, None) == 73
+    assert estimated_cost(graphql_schema, parse(with_fragment), None, None) == 72
+    # 1 + 1 + 20 × (1 + 400 + 5 × 1), once computed and once from the cache.
+    for _ in range(2):
+        assert operation_cost(graphql_schema, parse(variable), None, {"n": 20}) == 2 + 20 * 406
