@@ -10,7 +10,8 @@ limit of its own instead.
 
 A document's size after its fragments are expanded is checked before validation, since
 validation itself expands fragments: twenty fragments that each spread the next twice
-are 900 bytes and a million fields.
+are 900 bytes and a million fields. Once a document is valid, its estimated cost with the
+request's variables (pages and the fields that cost most) bounds the work it may cause.
 """
 
 from collections.abc import Iterator, Mapping
@@ -162,7 +163,7 @@ def expanded_fields(document: DocumentNode, limit: int) -> int:
 # What a field costs per object it is resolved for, in units of one plain field (about
 # 5 µs): availableActions tries every action on a copy of the RMA order (about 2 ms).
 FIELD_COSTS = {"availableActions": 400, "amountDue": 10, "executedAmount": 10, "remainingDue": 10}
-# How many items an unbounded list is counted as; a list with ``first`` counts as ``first``.
+# How many items a list counts as when neither it nor its connection says (``first``).
 LIST_SIZE = 5
 Visiting = frozenset[str]
 Firsts = tuple[tuple[str, Any], ...]
@@ -176,8 +177,8 @@ def estimated_cost(
 ) -> int:
     """What resolving the operation would cost, estimated from the document alone: each
     field costs its ``FIELD_COSTS`` (1 by default) per object it is resolved for; a list
-    field multiplies what it selects by its ``first`` (given, or its default), by its
-    connection's ``first`` (``rmaOrders(first: 50) { nodes … }``), or by ``LIST_SIZE``.
+    field multiplies what it selects by its ``first`` when given, else by its connection's
+    ``first``, given or default (``rmaOrders(first: 50) { nodes … }``), else by ``LIST_SIZE``.
     Introspection is bounded by the depth rules instead and counts 1."""
     values = dict(variables or {})
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
