@@ -22,14 +22,7 @@ find_bindir() {
 
 BINDIR="$(find_bindir || true)"
 if [ -z "$BINDIR" ]; then
-  if [ "$(id -u)" != 0 ]; then
-    log "PostgreSQL is not installed; install Debian's 'postgresql' package (needs root)."
-    exit 1
-  fi
-  log "installing PostgreSQL (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
+  bash "$(dirname "$0")/apt-install.sh" postgresql
   BINDIR="$(find_bindir)"
 fi
 

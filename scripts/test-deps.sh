@@ -9,16 +9,7 @@ log() { echo "test-deps.sh: $*" >&2; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    log "missing Debian packages: ${missing[*]} (installing them needs root)"
-    exit 1
-  fi
-  log "installing ${missing[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${missing[@]}" >&2
-fi
+bash scripts/apt-install.sh ${missing[@]+"${missing[@]}"}
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   log "Node.js 20 and npm are needed for the JavaScript clients' tests."
