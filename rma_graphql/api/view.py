@@ -303,18 +303,24 @@ class RmaGraphQL(GraphQL[Context, None]):
         return orjson.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
-        """An HTTP body: a GraphQL request is a JSON object, or a list of them (a batch)."""
+        """A POST body (a GraphQL request is a JSON object, or a list of them: a batch), or a
+        GET request's variables or extensions (JSON objects)."""
         try:
             parsed = self.decode_json(data)
         except orjson.JSONDecodeError:
-            raise RefusedError(bad_request("The request body is not valid JSON.")) from None
+            raise RefusedError(
+                bad_request(
+                    "Not valid JSON: a POST body, and a GET request's variables and extensions, are JSON."
+                )
+            ) from None
         if not isinstance(parsed, dict | list) or (
             isinstance(parsed, list) and not all(isinstance(item, dict) for item in parsed)
         ):
             raise RefusedError(
                 bad_request(
-                    "The request body must be a JSON object such as "
-                    '{"query": "…", "variables": {…}}, or a list of them.'
+                    "A GraphQL request is a JSON object such as "
+                    '{"query": "…", "variables": {…}} (or a list of them), and a GET '
+                    "request's variables and extensions are JSON objects."
                 )
             )
         return parsed

@@ -378,3 +378,15 @@ def test_the_cost_estimate_counts_pages_lists_and_fragments() -> None:
     # 1 + 1 + 20 × (1 + 400 + 5 × 1), once computed and once from the cache.
     for _ in range(2):
         assert operation_cost(graphql_schema, parse(variable), None, {"n": 20}) == 2 + 20 * 406
+
+
+@pytest.mark.parametrize("variables", ["notjson", "[1]", "1"])
+async def test_get_variables_that_are_not_a_json_object_are_400(
+    http: httpx.AsyncClient, variables: str
+) -> None:
+    response = await http.get("/graphql", params={"query": "{ __typename }", "variables": variables})
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert "GET request's variables" in error["message"]
