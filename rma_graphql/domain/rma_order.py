@@ -717,15 +717,20 @@ class RmaOrder:
             error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
             raise
 
+    def _open_resolution(self, resolution_id: str, action: str, done: str) -> FinancialResolution:
+        """The resolution ``action`` acts on, refused unless it is open (PENDING or FAILED)."""
+        resolution = self.resolution(resolution_id)
+        if not resolution.is_open:
+            raise self._financial_refusal(
+                action,
+                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is {done}.",
+            )
+        return resolution
+
     def _check_execution(self, resolution_id: str) -> None:
         trial = copy.deepcopy(self)
         trial._fire(Dimension.PROCESSING, "executeFinancialResolution")
-        resolution = trial.resolution(resolution_id)
-        if not resolution.is_open:
-            raise trial._financial_refusal(
-                "executeFinancialResolution",
-                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is executed.",
-            )
+        resolution = trial._open_resolution(resolution_id, "executeFinancialResolution", "executed")
         still_due = trial.amount_due() - trial.executed_total()
         if resolution.amount > still_due:
             raise trial._financial_refusal(
@@ -776,12 +781,7 @@ class RmaOrder:
         self, now: datetime, *, resolution_id: str, reason: str | None = None
     ) -> list[RecordedEvent]:
         self._fire(Dimension.PROCESSING, "rejectFinancialResolution")
-        resolution = self.resolution(resolution_id)
-        if not resolution.is_open:
-            raise self._financial_refusal(
-                "rejectFinancialResolution",
-                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is rejected.",
-            )
+        resolution = self._open_resolution(resolution_id, "rejectFinancialResolution", "rejected")
         resolution.status = FinancialResolutionStatus.REJECTED
         resolution.failure_reason = reason
         change = self._fire(Dimension.FINANCIAL, "rejectFinancialResolution")
