@@ -657,7 +657,7 @@ class RmaOrderType:
 
     @strawberry.field(
         description="The printable return slip (PDF): the URL given at creation, else a signed link to "
-        "the slip this server renders, valid 30 days."
+        "the slip this server renders, valid at least 30 days (until the end of a UTC day)."
     )
     def return_slip_url(self, info: Info) -> str | None:
         if self.row["return_slip_url"] is not None:

@@ -21,8 +21,10 @@ from rma_graphql.db import tables as t
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.unit_of_work import UnitOfWork
 
-# How long a return slip link stays valid.
+# How long a return slip link stays valid, at least; expiries are whole UTC days, so that
+# one RMA's link reads the same all day (answers compare equal, caches keep it).
 LINK_SECONDS = 30 * 24 * 3600
+DAY_SECONDS = 24 * 3600
 PATH = "/return-slips/{id}.pdf"
 
 
@@ -31,7 +33,8 @@ def _message(rma_id: str, expires: int) -> str:
 
 
 def signed_path(accounts: Accounts, rma_id: str, now: float | None = None) -> str:
-    expires = int(now if now is not None else time.time()) + LINK_SECONDS
+    earliest = int(now if now is not None else time.time()) + LINK_SECONDS
+    expires = -(-earliest // DAY_SECONDS) * DAY_SECONDS
     signature = accounts.sign(_message(rma_id, expires))
     return f"{PATH.format(id=rma_id)}?expires={expires}&signature={signature}"
 
