@@ -31,6 +31,7 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check rma_graphql tests scripts
 	$(BIN)/ruff format --check rma_graphql tests scripts
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -19,11 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rma_graphql.api.assets import CompressedAssets
 from rma_graphql.api.oauth import token_endpoint
+from rma_graphql.api.observability import Metrics, RequestObserver
 from rma_graphql.api.schema import build_schema
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
+from rma_graphql.logs import configure_logging
 from rma_graphql.service import slips
 from rma_graphql.service.accounts import Accounts, admin_caller, demo_client_id
 from rma_graphql.service.accounts import demo_organization_id as find_demo_organization
@@ -141,9 +143,23 @@ async def _demo_headers(
     return headers
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_served_app() -> Starlette:
+    """The app as ``rma-graphql serve`` runs it in each process: logging set up first."""
+    settings = Settings.from_environment()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
+
+
+def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -> Starlette:
+    """The ASGI app. ``span_exporter`` receives the traces instead of the configured
+    exporter (for tests); tracing is on when it is given or ``traces_exporter`` is set."""
     settings = settings or Settings.from_environment()
     state: dict[str, Any] = {}
+    tracer_provider = None
+    if span_exporter is not None or settings.traces_exporter != "none":
+        from rma_graphql.api.tracing import start_tracing
+
+        tracer_provider = start_tracing(settings.traces_exporter, span_exporter)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -197,6 +213,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.accounts = accounts
         app.state.token_limiter = token_limiter
+        app.state.address_limiter = address_limiter
         app.state.uow = uow
         app.state.hub = hub
         app.state.listener = listener
@@ -211,7 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = RmaGraphQL(
-        build_schema(introspection=settings.introspection),
+        build_schema(introspection=settings.introspection, tracer_provider=tracer_provider),
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.allowed_origins,
     )
@@ -255,8 +272,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"Content-Disposition": f'inline; filename="return-slip-{rma_id}.pdf"'},
         )
 
-    middleware = [Middleware(BodySizeLimit), Middleware(Cors, allowed_origins=settings.allowed_origins)]
-    return Starlette(
+    metrics = Metrics(state=None)
+    middleware = [
+        Middleware(RequestObserver, metrics=metrics),
+        Middleware(BodySizeLimit),
+        Middleware(Cors, allowed_origins=settings.allowed_origins),
+    ]
+    if tracer_provider is not None:
+        from rma_graphql.api.tracing import traced
+
+        middleware.insert(0, Middleware(traced, provider=tracer_provider))
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -266,8 +292,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/return-slips/{rma_id}.pdf", return_slip),
             Route(ASSETS + "/{name}", CompressedAssets(asset_directory())),
             Route("/schema.graphql", schema_sdl),
+            Route("/metrics", metrics.endpoint),
             Route("/", home),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
+    metrics.watch(app.state)
+    return app

@@ -10,11 +10,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from rma_graphql.config import Settings
+from pydantic import ValidationError
+
+from rma_graphql.config import Settings, settings_problems
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import Role, parse_scopes
 from rma_graphql.domain.errors import DomainError
+from rma_graphql.logs import configure_logging
 from rma_graphql.service import accounts, demo
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -124,8 +127,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(
-        "rma_graphql.app:create_app",
+        "rma_graphql.app:create_served_app",
         factory=True,
+        # Logging is ours (one line per request, in JSON by default), in every worker.
+        log_config=None,
+        access_log=False,
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -262,8 +268,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_environment()
+    try:
+        settings = Settings.from_environment()
+    except ValidationError as error:
+        for problem in settings_problems(error):
+            print(f"rma-graphql: {problem}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
     try:
         return int(args.handler(args, settings))
     except DomainError as error:

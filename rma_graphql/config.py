@@ -1,52 +1,98 @@
-"""Settings, read from the environment once at start."""
+"""Settings: read from the environment once at start, validated, each default written once.
 
-import os
-from dataclasses import dataclass, field
+Every setting is an ``RMA_<NAME>`` environment variable (the database is
+``DATABASE_URL``); the README's configuration table is generated from this model.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./rma.db"
 
 
-def _bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RMA_", frozen=True, extra="ignore")
 
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("database_url", "DATABASE_URL"),
+        description="the database; `postgresql+asyncpg://user@host/db` for PostgreSQL",
+    )
+    graphiql: bool = Field(
+        True, description="serve GraphiQL on `GET /graphql` (its assets are served locally)"
+    )
+    introspection: bool = Field(True, description="allow introspection queries")
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="comma-separated browser origins allowed for CORS and websockets"
+    )
+    database_pool_size: int = Field(10, ge=1, description="connections kept in the pool")
+    database_max_overflow: int = Field(20, ge=0, description="connections opened beyond the pool at peaks")
+    sqlite_busy_timeout_ms: int = Field(
+        30_000, ge=0, description="how long a write waits for SQLite's lock before failing"
+    )
+    subscription_queue_limit: int = Field(
+        1000, ge=1, description="events a subscriber may fall behind before it is disconnected"
+    )
+    listener_health_seconds: float = Field(
+        5.0, gt=0, description="how often the `LISTEN` connection is checked (PostgreSQL)"
+    )
+    authentication: bool = Field(
+        True,
+        description="`false` only for benchmarks and experiments on the embedded database: every "
+        "request then acts with every scope in the demo organization",
+    )
+    token_secret: str | None = Field(
+        None,
+        min_length=32,
+        description="the token signing key (at least 32 characters); when unset, one generated once "
+        "and kept in the database",
+    )
+    token_ttl_seconds: int = Field(3600, ge=1, description="token lifetime")
+    token_check_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="how long a token that passed the revocation check is trusted before the next check",
+    )
+    password_time_cost: int = Field(3, ge=1, description="Argon2id time cost of new password hashes")
+    password_memory_kib: int = Field(65536, ge=8, description="Argon2id memory of new password hashes")
+    password_parallelism: int = Field(
+        4,
+        ge=1,
+        description="Argon2id parallelism of new password hashes (older hashes are upgraded at log-in)",
+    )
+    rate_limit_per_minute: int = Field(1000, ge=1, description="requests per token and minute")
+    rate_limit_per_second: int = Field(100, ge=1, description="requests per token and second")
+    auth_rate_limit_per_minute: int = Field(
+        30, ge=1, description="`signUp`, `logIn` and `/oauth2/token` per client address and minute"
+    )
+    rate_limit_sync_seconds: float = Field(
+        1.0, gt=0, description="how often processes share their rate-limit counts (PostgreSQL)"
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="`json`: one JSON object per line; `console`: lines for a person at a terminal"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the least level logged"
+    )
+    traces_exporter: Literal["none", "console", "otlp"] = Field(
+        "none",
+        description="OpenTelemetry traces: `console` prints spans, `otlp` sends them to "
+        "`OTEL_EXPORTER_OTLP_ENDPOINT` (needs the `tracing` extra); `none` traces nothing",
+    )
 
-def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, str(default)))
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    graphiql: bool = True
-    introspection: bool = True
-    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
-    database_pool_size: int = 10
-    database_max_overflow: int = 20
-    sqlite_busy_timeout_ms: int = 30_000
-    # A subscriber more than this many events behind is disconnected.
-    subscription_queue_limit: int = 1000
-    # How often the LISTEN connection is checked (PostgreSQL).
-    listener_health_seconds: float = 5.0
-    # Off only for benchmarks and experiments: every request then acts with every scope
-    # in the demo organization.
-    authentication: bool = True
-    # The token signing key; when unset, one generated once and kept in the database.
-    token_secret: str | None = None
-    token_ttl_seconds: int = 3600
-    # How long a token that passed the revocation check is trusted without a new query.
-    token_check_seconds: float = 1.0
-    password_time_cost: int = 3
-    password_memory_kib: int = 65536
-    password_parallelism: int = 4
-    rate_limit_per_minute: int = 1000
-    rate_limit_per_second: int = 100
-    # signUp, logIn and /oauth2/token, per client address.
-    auth_rate_limit_per_minute: int = 30
-    # How often each process shares its rate-limit counts (PostgreSQL).
-    rate_limit_sync_seconds: float = 1.0
+    @field_validator("token_secret", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        return value or None
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,25 +100,21 @@ class Settings:
 
     @classmethod
     def from_environment(cls) -> "Settings":
-        origins = os.environ.get("RMA_ALLOWED_ORIGINS", "")
-        return cls(
-            database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
-            graphiql=_bool("RMA_GRAPHIQL", True),
-            introspection=_bool("RMA_INTROSPECTION", True),
-            allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-            database_pool_size=int(os.environ.get("RMA_DATABASE_POOL_SIZE", "10")),
-            database_max_overflow=int(os.environ.get("RMA_DATABASE_MAX_OVERFLOW", "20")),
-            subscription_queue_limit=int(os.environ.get("RMA_SUBSCRIPTION_QUEUE_LIMIT", "1000")),
-            listener_health_seconds=float(os.environ.get("RMA_LISTENER_HEALTH_SECONDS", "5")),
-            authentication=_bool("RMA_AUTHENTICATION", True),
-            token_secret=os.environ.get("RMA_TOKEN_SECRET") or None,
-            token_ttl_seconds=_int("RMA_TOKEN_TTL_SECONDS", 3600),
-            token_check_seconds=float(os.environ.get("RMA_TOKEN_CHECK_SECONDS", "1")),
-            password_time_cost=_int("RMA_PASSWORD_TIME_COST", 3),
-            password_memory_kib=_int("RMA_PASSWORD_MEMORY_KIB", 65536),
-            password_parallelism=_int("RMA_PASSWORD_PARALLELISM", 4),
-            rate_limit_per_minute=_int("RMA_RATE_LIMIT_PER_MINUTE", 1000),
-            rate_limit_per_second=_int("RMA_RATE_LIMIT_PER_SECOND", 100),
-            auth_rate_limit_per_minute=_int("RMA_AUTH_RATE_LIMIT_PER_MINUTE", 30),
-            rate_limit_sync_seconds=float(os.environ.get("RMA_RATE_LIMIT_SYNC_SECONDS", "1")),
-        )
+        return cls()
+
+    def replace(self, **changes: Any) -> "Settings":
+        """These settings with some changed (validated again)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+def environment_name(name: str) -> str:
+    """The environment variable that sets the field ``name``."""
+    return "DATABASE_URL" if name == "database_url" else f"RMA_{name.upper()}"
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each invalid setting as ``VARIABLE: what is wrong``."""
+    return [
+        f"{environment_name(str(problem['loc'][0])) if problem['loc'] else 'settings'}: {problem['msg']}"
+        for problem in error.errors()
+    ]

@@ -12,6 +12,8 @@ $BIN/ruff check rma_graphql tests scripts
 $BIN/ruff format --check rma_graphql tests scripts
 echo "== mypy"
 $BIN/mypy
+echo "== import contracts"
+$BIN/lint-imports --no-cache
 
 echo "== tests on SQLite"
 RMA_TEST_DATABASE=sqlite $BIN/pytest -q -p no:cacheprovider

@@ -1,29 +1,37 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL when RMA_TEST_DATABASE says so),
-emptied before each test, and the real app served by uvicorn on a loopback port."""
+one app per test run with its lifespan started, called in-process through httpx's ASGI
+transport, and a fresh organization per test. Tests that need a real socket (websockets,
+transport limits, several processes) ask for ``server``: the app served by uvicorn on a
+loopback port, which their ``gql`` then talks to."""
 
 import asyncio
 import contextlib
 import os
 import socket
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 import uvicorn
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
 
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
-from rma_graphql.db.tables import metadata
-from rma_graphql.service.accounts import create_client, ensure_demo_organization
+from rma_graphql.service.accounts import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
+# The address in-process requests come from (a documentation address): the servers that
+# tests start on loopback count 127.0.0.1's requests apart from them.
+IN_PROCESS_CLIENT = ("192.0.2.10", 50000)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -76,28 +84,42 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, **TEST_SETTINGS)
 
 
-async def _empty_database(settings: Settings) -> None:
-    engine = create_async_engine(settings.database_url)
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(table.delete())
-    await engine.dispose()
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def app(database_url: str) -> AsyncIterator[Starlette]:
+    """The app every in-process test calls, its lifespan started once per test run."""
+    application = create_app(Settings(database_url=database_url, **TEST_SETTINGS))
+    async with application.router.lifespan_context(application):
+        yield application
 
 
 @pytest.fixture
-async def organization_id(settings: Settings) -> str:
-    await _empty_database(settings)
-    from rma_graphql.db.engine import create_engine
+def engine(app: Starlette) -> AsyncEngine:
+    """The database engine of the in-process app (for snapshots and direct reads)."""
+    engine: AsyncEngine = app.state.engine
+    return engine
 
-    engine = create_engine(settings)
-    try:
-        return await ensure_demo_organization(UnitOfWork(engine))
-    finally:
-        await engine.dispose()
+
+@pytest.fixture
+async def organization_id(app: Starlette) -> str:
+    """A new organization (with its warehouse and configuration) of the test's own."""
+    return await create_organization(app.state.uow, f"Test organization {uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def scratch_url(database_url: str) -> AsyncIterator[str]:
+    """A database of its own, for tests that move the schema up and down."""
+    if not database_url.startswith("postgresql"):
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'scratch.db'}"
+        return
+    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text("DROP DATABASE IF EXISTS rma_scratch"))
+        await conn.execute(text("CREATE DATABASE rma_scratch"))
+    yield make_url(database_url).set(database="rma_scratch").render_as_string(hide_password=False)
+    async with admin.connect() as conn:
+        await conn.execute(text("DROP DATABASE rma_scratch WITH (FORCE)"))
+    await admin.dispose()
 
 
 def _free_port() -> int:
@@ -170,10 +192,31 @@ async def server(settings: Settings, organization_id: str) -> AsyncIterator[Serv
         yield running
 
 
+async def issued_token(app: Starlette, organization_id: str, scopes: str | None = None) -> str:
+    """A token of a new API client of the organization, issued in-process (the token
+    endpoint itself is tested on its own)."""
+    client_id, _ = await create_client(
+        app.state.uow, organization_id, scopes=frozenset(scopes.split()) if scopes else None
+    )
+    issue = await app.state.accounts.token_issuer(client_id)
+    token: str = issue().token
+    return token
+
+
 @pytest.fixture
-async def admin_token(server: Server, organization_id: str) -> str:
-    """A token of an API client with every scope in the demo organization."""
-    return await server.token(organization_id)
+async def admin_token(app: Starlette, organization_id: str) -> str:
+    """A token of an API client with every scope in the test's organization."""
+    return await issued_token(app, organization_id)
+
+
+@pytest.fixture
+def endpoint(request: pytest.FixtureRequest, app: Starlette) -> tuple[str, httpx.AsyncBaseTransport | None]:
+    """Where ``http`` sends requests: the uvicorn server when the test asks for one (its
+    websockets and its mutations then meet in one process), else the app in-process."""
+    if "server" in request.fixturenames:
+        server: Server = request.getfixturevalue("server")
+        return server.url, None
+    return "http://testserver", httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
 
 
 class GraphQLClient:
@@ -206,9 +249,14 @@ class GraphQLClient:
 
 
 @pytest.fixture
-async def http(server: Server, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+async def http(
+    endpoint: tuple[str, httpx.AsyncBaseTransport | None], admin_token: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    base_url, transport = endpoint
     headers = {"Authorization": f"Bearer {admin_token}"}
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, transport=transport, timeout=60, headers=headers
+    ) as client:
         yield client
 
 
@@ -218,20 +266,13 @@ async def gql(http: httpx.AsyncClient) -> GraphQLClient:
 
 
 @contextlib.asynccontextmanager
-async def shared_client(database_url: str) -> AsyncIterator[GraphQLClient]:
-    """One server and one admin client for a whole module whose tests each make their own
-    RMA orders and need no empty database (a module fixture with ``loop_scope="module"``)."""
-    settings = Settings(database_url=database_url, **TEST_SETTINGS)
-    await _empty_database(settings)
-    from rma_graphql.db.engine import create_engine
-
-    engine = create_engine(settings)
-    try:
-        organization_id = await ensure_demo_organization(UnitOfWork(engine))
-    finally:
-        await engine.dispose()
-    async with Server(settings) as server:
-        token = await server.token(organization_id)
-        headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers) as http:
-            yield GraphQLClient(http)
+async def app_client(app: Starlette) -> AsyncIterator[GraphQLClient]:
+    """An admin client of a new organization, in-process (for module fixtures)."""
+    organization_id = await create_organization(app.state.uow, f"Test organization {uuid.uuid4().hex[:12]}")
+    token = await issued_token(app, organization_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
+    async with httpx.AsyncClient(
+        base_url="http://testserver", transport=transport, timeout=60, headers=headers
+    ) as http:
+        yield GraphQLClient(http)

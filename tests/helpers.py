@@ -108,8 +108,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: what "changed nothing" is checked against."""
+async def snapshot(engine: Any, organization_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the organization in every table, and every row of the tables no
+    organization owns: what "changed nothing" is checked against."""
     from sqlalchemy import select
 
     from rma_graphql.db.tables import metadata
@@ -119,7 +120,12 @@ async def snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
         for table in metadata.sorted_tables:
             if table.name == "rate_limit_counter":
                 continue  # requests are counted whatever their answer
-            rows = (await conn.execute(select(table))).all()
+            query = select(table)
+            if "organization_id" in table.c:
+                query = query.where(table.c.organization_id == organization_id)
+            elif table.name == "organization":
+                query = query.where(table.c.id == organization_id)
+            rows = (await conn.execute(query)).all()
             tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return tables
 
@@ -137,8 +143,10 @@ mutation LogIn($username: String!, $password: String!) {
 
 
 def sign_up_input(organization_id: str, **overrides: str) -> dict[str, str]:
+    """A customer's sign-up; usernames are unique across organizations, so the default one
+    carries the organization's."""
     data = {
-        "username": "ada",
+        "username": f"ada-{organization_id[:8]}",
         "email": "ada@example.com",
         "password": "correct horse",
         "organizationId": organization_id,

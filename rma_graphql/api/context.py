@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rma_graphql.api.loaders import Loaders, make_loaders
+from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 

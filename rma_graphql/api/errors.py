@@ -23,6 +23,7 @@ from graphql import (
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
+from rma_graphql.api.observability import current_request_id
 from rma_graphql.domain.errors import DomainError
 
 logger = logging.getLogger("rma_graphql.errors")
@@ -144,7 +145,8 @@ def format_error(error: GraphQLError) -> GraphQLError:
             path=error.path,
             extensions={"code": code, **extensions},
         )
-    error_id = uuid.uuid4().hex[:12]
+    # The request id is the reference: the request's log line and this one carry it too.
+    error_id = current_request_id() or uuid.uuid4().hex
     logger.error("unexpected error %s at %s", error_id, error.path, exc_info=original)
     return GraphQLError(
         f"Internal server error (reference {error_id}).",

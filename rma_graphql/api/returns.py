@@ -12,11 +12,9 @@ from rma_graphql.api.permissions import scoped
 from rma_graphql.api.types import RmaShipment
 from rma_graphql.domain import access
 from rma_graphql.domain.eligibility import LineAssessment
-from rma_graphql.domain.errors import NotFoundError
-from rma_graphql.service import eligibility, queries
+from rma_graphql.service import queries, rma_orders
 from rma_graphql.service import shipments as shipment_service
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.rma_orders import configuration_for
 
 
 def _ctx(info: Info) -> Any:
@@ -72,11 +70,7 @@ class ReturnsQuery:
         ctx = _ctx(info)
         order_id = parse_uuid(order_id, "orderId")
         location = parse_uuid(location_id, "locationId") if location_id is not None else None
-        async with ctx.uow.read() as conn:
-            configuration = await configuration_for(conn, ctx.caller.organization_id, location, "locationId")
-        order, assessments = await eligibility.returnable_items(
-            ctx.uow, ctx.caller.organization_id, order_id, configuration
-        )
+        order, assessments = await rma_orders.returnable_items(ctx.uow, ctx.caller, order_id, location)
         return [ReturnableItem.from_assessment(a, order.currency) for a in assessments]
 
 
@@ -123,11 +117,7 @@ class RmaShipmentEventInput:
 
 async def _shipment(info: Info, shipment_id: str) -> RmaShipment:
     ctx = _ctx(info)
-    async with ctx.uow.read() as conn:
-        found = await queries.shipment_rows(conn, ctx.caller.organization_id, shipment_id)
-    if found is None:
-        raise NotFoundError(f"Shipment {shipment_id} not found.", shipment_id)
-    row, events = found
+    row, events = await queries.shipment(ctx.uow, ctx.caller.organization_id, shipment_id)
     return RmaShipment.from_rows(row, events)
 
 

@@ -1,6 +1,7 @@
 """The GraphQL schema: queries, mutations and the extensions, built once per process."""
 
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -34,6 +35,7 @@ from rma_graphql.api.inputs import (
     text,
 )
 from rma_graphql.api.limits import LimitedValidation, max_depth_rule
+from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.subscriptions import Subscription, event_filter
@@ -59,6 +61,7 @@ from rma_graphql.api.types import (
 )
 from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
 from rma_graphql.domain import access
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.machines import SPECS, mermaid
 from rma_graphql.service import accounts as accounts_service
@@ -270,7 +273,9 @@ class Query:
         return Organization.from_row(row)
 
 
-async def _act(info: Info, id: str, action: str, expected_version: int | None, **params: Any) -> RmaOrderType:
+async def _act(
+    info: Info, id: str, action: Action, expected_version: int | None, **params: Any
+) -> RmaOrderType:
     ctx = _ctx(info)
     rma_id = parse_uuid(id, "id")
     await rma_service.perform_action(
@@ -307,80 +312,82 @@ class Mutation:
     async def rma_order_submit(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "submit", expected_version)
+        return await _act(info, id, Action.SUBMIT, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_accept(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "accept", expected_version)
+        return await _act(info, id, Action.ACCEPT, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_reject(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "reject", expected_version, reason=_reason(reason))
+        return await _act(info, id, Action.REJECT, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_cancel(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "cancel", expected_version, reason=_reason(reason))
+        return await _act(info, id, Action.CANCEL, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_hold(
         self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "hold", expected_version, reason=_reason(reason))
+        return await _act(info, id, Action.HOLD, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resume(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "resume", expected_version)
+        return await _act(info, id, Action.RESUME, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_flag_anomaly(
         self, info: Info, id: str, reason: str, expected_version: int | None = None
     ) -> RmaOrderType:
         text(reason, "reason", 2000, required=True)
-        return await _act(info, id, "flagAnomaly", expected_version, reason=reason)
+        return await _act(info, id, Action.FLAG_ANOMALY, expected_version, reason=reason)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resolve_anomaly(
         self, info: Info, id: str, comment: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "resolveAnomaly", expected_version, comment=_reason(comment, "comment"))
+        return await _act(
+            info, id, Action.RESOLVE_ANOMALY, expected_version, comment=_reason(comment, "comment")
+        )
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_delete(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "delete", expected_version)
+        return await _act(info, id, Action.DELETE, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_request_fulfillment(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "requestFulfillment", expected_version)
+        return await _act(info, id, Action.REQUEST_FULFILLMENT, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_start_fulfillment(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "startFulfillment", expected_version)
+        return await _act(info, id, Action.START_FULFILLMENT, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_complete_processing(
         self, info: Info, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "completeProcessing", expected_version)
+        return await _act(info, id, Action.COMPLETE_PROCESSING, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_update_delivery_status(
         self, info: Info, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
     ) -> RmaOrderType:
-        return await _act(info, id, "updateDeliveryStatus", expected_version, status=status)
+        return await _act(info, id, Action.UPDATE_DELIVERY_STATUS, expected_version, status=status)
 
     @strawberry.mutation(
         description="Add a comment: one COMMENT_ADDED event and a new version.",
@@ -524,8 +531,9 @@ class RmaSchema(strawberry.Schema):
         errors[:] = format_errors(errors)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> strawberry.Schema:
     extensions: list[Any] = [
+        OperationObserver,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1024),
         lambda: AddValidationRules(_LIMIT_RULES),
@@ -534,6 +542,13 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    if tracer_provider is not None:
+        from strawberry.extensions.tracing import OpenTelemetryExtension
+
+        # No argument values in spans: inputs carry people's names and addresses.
+        extensions.append(
+            partial(OpenTelemetryExtension, arg_filter=lambda args, info: {}, tracer_provider=tracer_provider)
+        )
     return RmaSchema(
         query=strawberry.tools.merge_types("Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery)),
         mutation=strawberry.tools.merge_types(

@@ -31,7 +31,6 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.api.loaders import Loaders
 from rma_graphql.api.permissions import scoped
-from rma_graphql.db.repository import Revision
 from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
@@ -40,7 +39,7 @@ from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
 from rma_graphql.service import queries, rma_orders, slips
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.events import format_position, revisions
+from rma_graphql.service.events import Revision, format_position, revisions
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order

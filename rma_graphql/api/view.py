@@ -19,10 +19,10 @@ from strawberry.types.unset import UNSET
 from rma_graphql.api.context import Context
 from rma_graphql.api.schema import MAX_TOKENS, PUBLIC_FIELDS
 from rma_graphql.api.websocket import LegacyWSHandler, TransportWSHandler
+from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts, AuthenticationError
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.rate_limits import Decision, RateLimiter
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 ASSETS = "/graphiql-assets"

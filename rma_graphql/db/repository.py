@@ -343,12 +343,13 @@ def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
 
 
 async def save_changed_children(
-    conn: AsyncConnection, organization_id: str, rma: RmaOrder, before: RmaOrder
+    conn: AsyncConnection, organization_id: str, rma: RmaOrder, before: RmaOrder, *, lines: bool = True
 ) -> None:
-    """Write the lines and financial resolutions an action changed, and nothing else."""
+    """Write the lines (unless ``lines`` is false) and financial resolutions an action
+    changed, and nothing else."""
     lines_before = {line.id: line for line in before.lines}
     for line, values in zip(rma.lines, line_rows(organization_id, rma.id, rma.lines), strict=True):
-        if lines_before.get(line.id) != line:
+        if lines and lines_before.get(line.id) != line:
             await conn.execute(
                 update(t.rma_order_line).where(t.rma_order_line.c.id == line.id).values(**values)
             )

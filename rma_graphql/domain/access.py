@@ -1,6 +1,14 @@
 """Who may do what: scopes, roles and what a customer may do on its own RMA orders."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from rma_graphql.domain.actions import Action
+from rma_graphql.domain.errors import ForbiddenError
+from rma_graphql.domain.statuses import ActorType, ProcessingStatus
 
 
 class Role(StrEnum):
@@ -62,7 +70,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
 }
 
 # The actions a customer may take on an RMA order it owns.
-CUSTOMER_ACTIONS = frozenset({"update", "submit", "cancel"})
+CUSTOMER_ACTIONS = frozenset({Action.UPDATE, Action.SUBMIT, Action.CANCEL})
 
 
 def parse_scopes(text: str | None) -> frozenset[str] | None:
@@ -75,3 +83,44 @@ def parse_scopes(text: str | None) -> frozenset[str] | None:
 
 def unknown_scopes(names: frozenset[str]) -> list[str]:
     return sorted(names - SCOPES)
+
+
+SYSTEM_ACTOR: Mapping[Any, Any] = {"type": ActorType.SYSTEM.value, "id": None, "name": "system"}
+ANONYMOUS_ACTOR: Mapping[Any, Any] = {
+    "type": ActorType.API_CLIENT.value,
+    "id": None,
+    "name": "anonymous",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: the organization it acts in, its scopes and, for users, its role.
+
+    Made from a verified token; service calls from inside the process (the demo seed, the
+    command line) act with every scope.
+    """
+
+    organization_id: str
+    actor: Mapping[Any, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
+    scopes: frozenset[str] = SCOPES
+    role: Role | None = None
+    token_id: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def customer_id(self) -> str | None:
+        """The user id when the caller is a CUSTOMER: it sees and acts on its own RMAs only."""
+        return str(self.actor["id"]) if self.role is Role.CUSTOMER else None
+
+    def check_may(self, action: Action, processing_status: ProcessingStatus) -> None:
+        """FORBIDDEN unless the caller may take ``action`` on an RMA order it sees (a
+        customer: update while NEW, submit, cancel)."""
+        if self.customer_id is None:
+            return
+        if action not in CUSTOMER_ACTIONS:
+            raise ForbiddenError(f"A customer may not {action.words} an RMA order.")
+        if action is Action.UPDATE and processing_status is not ProcessingStatus.NEW:
+            raise ForbiddenError(
+                f"A customer may update an RMA order only while it is NEW; it is {processing_status}."
+            )

@@ -15,6 +15,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import InvalidTransitionError
 from rma_graphql.domain.statuses import (
     DeliveryStatus,
@@ -151,18 +152,18 @@ U = FulfillmentStatus
 def _processing_transitions() -> tuple[TransitionSpec, ...]:
     t = TransitionSpec
     rows = [
-        t("update", P.NEW, P.NEW),
-        t("submit", P.NEW, P.REQUESTED),
-        t("accept", P.REQUESTED, P.ACCEPTED),
-        t("reject", P.REQUESTED, P.REJECTED),
-        *(t("cancel", s, P.CANCELED) for s in _CANCELABLE_HOLDS),
-        t("cancel", P.ON_HOLD, P.CANCELED, _HELD_CANCELABLE),
-        t("requestFulfillment", P.ACCEPTED, P.ACCEPTED, _NOT_YET_REQUESTED),
-        t("startFulfillment", P.ACCEPTED, P.PROCESSING),
-        t("completeProcessing", P.PROCESSING, P.COMPLETE, _ALL_RECEIVED_INSPECTED),
+        t(Action.UPDATE, P.NEW, P.NEW),
+        t(Action.SUBMIT, P.NEW, P.REQUESTED),
+        t(Action.ACCEPT, P.REQUESTED, P.ACCEPTED),
+        t(Action.REJECT, P.REQUESTED, P.REJECTED),
+        *(t(Action.CANCEL, s, P.CANCELED) for s in _CANCELABLE_HOLDS),
+        t(Action.CANCEL, P.ON_HOLD, P.CANCELED, _HELD_CANCELABLE),
+        t(Action.REQUEST_FULFILLMENT, P.ACCEPTED, P.ACCEPTED, _NOT_YET_REQUESTED),
+        t(Action.START_FULFILLMENT, P.ACCEPTED, P.PROCESSING),
+        t(Action.COMPLETE_PROCESSING, P.PROCESSING, P.COMPLETE, _ALL_RECEIVED_INSPECTED),
         # Receiving and inspection happen while the parcel is being processed.
-        t("receiveLine", P.PROCESSING, P.PROCESSING),
-        t("inspectLine", P.PROCESSING, P.PROCESSING),
+        t(Action.RECEIVE_LINE, P.PROCESSING, P.PROCESSING),
+        t(Action.INSPECT_LINE, P.PROCESSING, P.PROCESSING),
     ]
     # Money moves once what came back is known: every received unit inspected, or completed.
     for action in ("createFinancialResolution", "executeFinancialResolution"):
@@ -170,17 +171,19 @@ def _processing_transitions() -> tuple[TransitionSpec, ...]:
             t(action, P.PROCESSING, P.PROCESSING, _ALL_RECEIVED_INSPECTED),
             t(action, P.COMPLETE, P.COMPLETE),
         ]
-    rows += [t("rejectFinancialResolution", s, s) for s in (P.PROCESSING, P.COMPLETE)]
-    rows += [t("createReplacementOrder", s, s, _REPLACEMENT) for s in (P.ACCEPTED, P.PROCESSING, P.COMPLETE)]
-    holdable = (P.NEW, P.REQUESTED, P.ACCEPTED, P.PROCESSING, P.ANOMALY)
-    rows += [t("hold", s, P.ON_HOLD) for s in holdable]
-    rows += [t("resume", P.ON_HOLD, s, _held_from(s)) for s in holdable]
-    rows += [t("flagAnomaly", s, P.ANOMALY) for s in (P.ACCEPTED, P.PROCESSING)]
-    rows += [t("resolveAnomaly", P.ANOMALY, s, _anomaly_from(s)) for s in (P.ACCEPTED, P.PROCESSING)]
-    rows += [t("delete", s, P.DELETED) for s in (P.NEW, P.REJECTED, P.CANCELED)]
+    rows += [t(Action.REJECT_FINANCIAL_RESOLUTION, s, s) for s in (P.PROCESSING, P.COMPLETE)]
     rows += [
-        t("updateDeliveryStatus", P.ACCEPTED, P.ACCEPTED),
-        t("updateDeliveryStatus", P.ANOMALY, P.ANOMALY, _anomaly_from(P.ACCEPTED)),
+        t(Action.CREATE_REPLACEMENT_ORDER, s, s, _REPLACEMENT) for s in (P.ACCEPTED, P.PROCESSING, P.COMPLETE)
+    ]
+    holdable = (P.NEW, P.REQUESTED, P.ACCEPTED, P.PROCESSING, P.ANOMALY)
+    rows += [t(Action.HOLD, s, P.ON_HOLD) for s in holdable]
+    rows += [t(Action.RESUME, P.ON_HOLD, s, _held_from(s)) for s in holdable]
+    rows += [t(Action.FLAG_ANOMALY, s, P.ANOMALY) for s in (P.ACCEPTED, P.PROCESSING)]
+    rows += [t(Action.RESOLVE_ANOMALY, P.ANOMALY, s, _anomaly_from(s)) for s in (P.ACCEPTED, P.PROCESSING)]
+    rows += [t(Action.DELETE, s, P.DELETED) for s in (P.NEW, P.REJECTED, P.CANCELED)]
+    rows += [
+        t(Action.UPDATE_DELIVERY_STATUS, P.ACCEPTED, P.ACCEPTED),
+        t(Action.UPDATE_DELIVERY_STATUS, P.ANOMALY, P.ANOMALY, _anomaly_from(P.ACCEPTED)),
     ]
     return tuple(rows)
 
@@ -193,32 +196,32 @@ def _delivery_transitions() -> tuple[TransitionSpec, ...]:
     t = TransitionSpec
     rows: list[TransitionSpec] = []
     for i, source in enumerate(DELIVERY_PATH):
-        rows += [t("updateDeliveryStatus", source, d, _target(d)) for d in DELIVERY_PATH[i + 1 :]]
+        rows += [t(Action.UPDATE_DELIVERY_STATUS, source, d, _target(d)) for d in DELIVERY_PATH[i + 1 :]]
         if source is not D.DELIVERED:
-            rows.append(t("updateDeliveryStatus", source, D.ERROR, _target(D.ERROR)))
+            rows.append(t(Action.UPDATE_DELIVERY_STATUS, source, D.ERROR, _target(D.ERROR)))
     rows += [
-        t("updateDeliveryStatus", D.ERROR, d, _target(d))
+        t(Action.UPDATE_DELIVERY_STATUS, D.ERROR, d, _target(d))
         for d in (D.HANDLED, D.PROCESSING, D.DELIVERING, D.DELIVERED)
     ]
     rows += [
-        t("updateDeliveryStatus", s, D.DELIVERED_TO_SENDER, _target(D.DELIVERED_TO_SENDER))
+        t(Action.UPDATE_DELIVERY_STATUS, s, D.DELIVERED_TO_SENDER, _target(D.DELIVERED_TO_SENDER))
         for s in (D.HANDLED, D.PROCESSING, D.DELIVERING, D.ERROR)
     ]
     in_flight = (D.PENDING, D.HANDLED, D.PROCESSING, D.DELIVERING, D.ERROR)
-    rows += [t("cancel", s, D.CANCELED) for s in in_flight]
-    rows += [t("startFulfillment", s, D.DELIVERED) for s in in_flight]
-    rows.append(t("resolveAnomaly", D.DELIVERED_TO_SENDER, D.PENDING))
+    rows += [t(Action.CANCEL, s, D.CANCELED) for s in in_flight]
+    rows += [t(Action.START_FULFILLMENT, s, D.DELIVERED) for s in in_flight]
+    rows.append(t(Action.RESOLVE_ANOMALY, D.DELIVERED_TO_SENDER, D.PENDING))
     return tuple(rows)
 
 
 def _fulfillment_transitions() -> tuple[TransitionSpec, ...]:
     t = TransitionSpec
     return (
-        t("startFulfillment", U.PENDING, U.IN_PROGRESS),
-        t("completeProcessing", U.IN_PROGRESS, U.COMPLETE),
-        t("flagAnomaly", U.IN_PROGRESS, U.ERROR),
-        t("resolveAnomaly", U.ERROR, U.IN_PROGRESS),
-        t("cancel", U.PENDING, U.CANCELED),
+        t(Action.START_FULFILLMENT, U.PENDING, U.IN_PROGRESS),
+        t(Action.COMPLETE_PROCESSING, U.IN_PROGRESS, U.COMPLETE),
+        t(Action.FLAG_ANOMALY, U.IN_PROGRESS, U.ERROR),
+        t(Action.RESOLVE_ANOMALY, U.ERROR, U.IN_PROGRESS),
+        t(Action.CANCEL, U.PENDING, U.CANCELED),
     )
 
 
@@ -226,27 +229,35 @@ def _financial_transitions() -> tuple[TransitionSpec, ...]:
     t = TransitionSpec
     execute = "executeFinancialResolution"
     return (
-        t("update", F.PENDING, F.NONE, _NON_MONETARY_RESOLUTION),
-        t("update", F.NONE, F.PENDING, _MONETARY_RESOLUTION),
+        t(Action.UPDATE, F.PENDING, F.NONE, _NON_MONETARY_RESOLUTION),
+        t(Action.UPDATE, F.NONE, F.PENDING, _MONETARY_RESOLUTION),
         t(execute, F.PENDING, F.REFUNDED, _FULLY_EXECUTED),
         t(execute, F.PENDING, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
         t(execute, F.EXECUTION_ERROR, F.REFUNDED, _FULLY_EXECUTED),
         t(execute, F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
         t(execute, F.PARTIALLY_REFUNDED, F.REFUNDED, _FULLY_EXECUTED),
         t(execute, F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED, _PARTIALLY_EXECUTED),
-        *(t("createFinancialResolution", s, s) for s in (F.PENDING, F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR)),
-        t("rejectFinancialResolution", F.PENDING, F.REFUND_REJECTED, _NOTHING_OPEN_OR_EXECUTED),
-        t("rejectFinancialResolution", F.PENDING, F.PENDING, _OTHER_OPEN),
-        t("rejectFinancialResolution", F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED),
-        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.REFUND_REJECTED, _NOTHING_OPEN_OR_EXECUTED),
-        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.PENDING, _OTHER_OPEN),
-        t("rejectFinancialResolution", F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _SOME_EXECUTED),
+        *(
+            t(Action.CREATE_FINANCIAL_RESOLUTION, s, s)
+            for s in (F.PENDING, F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR)
+        ),
+        t(Action.REJECT_FINANCIAL_RESOLUTION, F.PENDING, F.REFUND_REJECTED, _NOTHING_OPEN_OR_EXECUTED),
+        t(Action.REJECT_FINANCIAL_RESOLUTION, F.PENDING, F.PENDING, _OTHER_OPEN),
+        t(Action.REJECT_FINANCIAL_RESOLUTION, F.PARTIALLY_REFUNDED, F.PARTIALLY_REFUNDED),
+        t(
+            Action.REJECT_FINANCIAL_RESOLUTION,
+            F.EXECUTION_ERROR,
+            F.REFUND_REJECTED,
+            _NOTHING_OPEN_OR_EXECUTED,
+        ),
+        t(Action.REJECT_FINANCIAL_RESOLUTION, F.EXECUTION_ERROR, F.PENDING, _OTHER_OPEN),
+        t(Action.REJECT_FINANCIAL_RESOLUTION, F.EXECUTION_ERROR, F.PARTIALLY_REFUNDED, _SOME_EXECUTED),
         t("failExecution", F.PENDING, F.EXECUTION_ERROR),
         t("failExecution", F.PARTIALLY_REFUNDED, F.EXECUTION_ERROR),
         t("failExecution", F.EXECUTION_ERROR, F.EXECUTION_ERROR),
-        t("cancel", F.PENDING, F.CANCELED),
-        t("reject", F.PENDING, F.NONE),
-        t("completeProcessing", F.PENDING, F.NONE, _NOTHING_DUE),
+        t(Action.CANCEL, F.PENDING, F.CANCELED),
+        t(Action.REJECT, F.PENDING, F.NONE),
+        t(Action.COMPLETE_PROCESSING, F.PENDING, F.NONE, _NOTHING_DUE),
     )
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rma_graphql.domain.errors import BadUserInputError, InvalidTransitionError
+from rma_graphql.domain.actions import Action
+from rma_graphql.domain.errors import BadUserInputError, ConflictError, InvalidTransitionError
 from rma_graphql.domain.machines import fire
 from rma_graphql.domain.statuses import (
     CommentVisibility,
@@ -177,31 +178,31 @@ _ATTRIBUTES = {
 }
 
 # Actions in the order ``availableActions`` lists them, with the arguments used to try them.
-ACTIONS: tuple[str, ...] = (
-    "update",
-    "submit",
-    "accept",
-    "reject",
-    "cancel",
-    "hold",
-    "resume",
-    "flagAnomaly",
-    "resolveAnomaly",
-    "delete",
-    "requestFulfillment",
-    "startFulfillment",
-    "completeProcessing",
-    "updateDeliveryStatus",
+ACTIONS: tuple[Action, ...] = (
+    Action.UPDATE,
+    Action.SUBMIT,
+    Action.ACCEPT,
+    Action.REJECT,
+    Action.CANCEL,
+    Action.HOLD,
+    Action.RESUME,
+    Action.FLAG_ANOMALY,
+    Action.RESOLVE_ANOMALY,
+    Action.DELETE,
+    Action.REQUEST_FULFILLMENT,
+    Action.START_FULFILLMENT,
+    Action.COMPLETE_PROCESSING,
+    Action.UPDATE_DELIVERY_STATUS,
 )
 # Actions on what the RMA order contains (a line, a resolution) or creates (an order), listed
 # after the others; availableActions tries them on each object there is (see ``_attempts``).
-CHILD_ACTIONS: tuple[str, ...] = (
-    "receiveLine",
-    "inspectLine",
-    "createFinancialResolution",
-    "executeFinancialResolution",
-    "rejectFinancialResolution",
-    "createReplacementOrder",
+CHILD_ACTIONS: tuple[Action, ...] = (
+    Action.RECEIVE_LINE,
+    Action.INSPECT_LINE,
+    Action.CREATE_FINANCIAL_RESOLUTION,
+    Action.EXECUTE_FINANCIAL_RESOLUTION,
+    Action.REJECT_FINANCIAL_RESOLUTION,
+    Action.CREATE_REPLACEMENT_ORDER,
 )
 
 # Resolution types and the provider that pays each.
@@ -256,8 +257,8 @@ class RmaOrder:
         )
         events = [created]
         if accept:
-            events += rma.perform("submit", now=now, auto_accept=False)
-            events += rma.perform("accept", now=now)
+            events += rma.perform(Action.SUBMIT, now=now, auto_accept=False)
+            events += rma.perform(Action.ACCEPT, now=now)
         return rma, events
 
     # -- money ----------------------------------------------------------------------------
@@ -359,14 +360,23 @@ class RmaOrder:
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def perform(self, action: str, *, now: datetime, **params: Any) -> list[RecordedEvent]:
+    def check_version(self, expected_version: int | None) -> None:
+        """CONFLICT unless the RMA order is at ``expected_version`` (when one is given)."""
+        if expected_version is not None and expected_version != self.version:
+            raise ConflictError(
+                f"The RMA order is at version {self.version}, not {expected_version}.",
+                expected_version,
+                self.version,
+            )
+
+    def perform(self, action: Action | str, *, now: datetime, **params: Any) -> list[RecordedEvent]:
         """Run ``action``; on success apply it and return its events, else raise and change nothing."""
-        handler = _HANDLERS.get(action)
+        handler = _HANDLERS.get(Action(action))
         if handler is None:
             raise ValueError(f"unknown action {action!r}")
         trial = copy.deepcopy(self)
         try:
-            events = handler(trial, now, **params)
+            events: list[RecordedEvent] = handler(trial, now, **params)
         except InvalidTransitionError as error:
             error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
             raise
@@ -414,8 +424,8 @@ class RmaOrder:
             return None, []
         trial = copy.deepcopy(self)
         try:
-            trial._fire(Dimension.PROCESSING, "updateDeliveryStatus")
-            change = trial._fire(Dimension.DELIVERY, "updateDeliveryStatus", status=target)
+            trial._fire(Dimension.PROCESSING, Action.UPDATE_DELIVERY_STATUS)
+            change = trial._fire(Dimension.DELIVERY, Action.UPDATE_DELIVERY_STATUS, status=target)
         except InvalidTransitionError:
             return None, []
         followups: list[RecordedEvent] = []
@@ -434,15 +444,15 @@ class RmaOrder:
             return []
         return [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, (change,), system=True), *followups]
 
-    def available_actions(self) -> list[tuple[str, bool, str | None]]:
+    def available_actions(self) -> list[tuple[Action, bool, str | None]]:
         """Every action with whether the machines allow it now, and why not when they do not."""
-        result: list[tuple[str, bool, str | None]] = []
+        result: list[tuple[Action, bool, str | None]] = []
         for action in ACTIONS + CHILD_ACTIONS:
             reason = self._refusal(action)
             result.append((action, reason is None, reason))
         return result
 
-    def _refusal(self, action: str) -> str | None:
+    def _refusal(self, action: Action) -> str | None:
         """Why ``action`` would be refused now, or None: the real handler is tried on a copy
         with each set of parameters ``_attempts`` gives, and one success is enough."""
         # Every handler asks the processing machine first: its refusal comes first, and a
@@ -489,11 +499,11 @@ class RmaOrder:
         lines: list[RmaLine] | None = None,
         **fields: Any,
     ) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "update")]
+        changes = [self._fire(Dimension.PROCESSING, Action.UPDATE)]
         if expected_resolution is not None:
             self.expected_resolution = expected_resolution
             if self.financial_status != initial_financial_status(expected_resolution):
-                changes.append(self._fire(Dimension.FINANCIAL, "update"))
+                changes.append(self._fire(Dimension.FINANCIAL, Action.UPDATE))
         if lines is not None:
             self.lines = lines
         for name, value in fields.items():
@@ -503,41 +513,43 @@ class RmaOrder:
     def _submit(self, now: datetime, *, auto_accept: bool | None = None) -> list[RecordedEvent]:
         if auto_accept is None:
             auto_accept = self.auto_accept
-        events = [RecordedEvent(EventType.SUBMITTED, _moved([self._fire(Dimension.PROCESSING, "submit")]))]
+        events = [
+            RecordedEvent(EventType.SUBMITTED, _moved([self._fire(Dimension.PROCESSING, Action.SUBMIT)]))
+        ]
         if auto_accept:
-            change = self._fire(Dimension.PROCESSING, "accept")
+            change = self._fire(Dimension.PROCESSING, Action.ACCEPT)
             events.append(RecordedEvent(EventType.ACCEPTED, _moved([change]), system=True))
             events += self._catch_up(now)
         return events
 
     def _accept(self, now: datetime) -> list[RecordedEvent]:
-        change = self._fire(Dimension.PROCESSING, "accept")
+        change = self._fire(Dimension.PROCESSING, Action.ACCEPT)
         return [RecordedEvent(EventType.ACCEPTED, _moved([change])), *self._catch_up(now)]
 
     def _reject(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "reject")]
+        changes = [self._fire(Dimension.PROCESSING, Action.REJECT)]
         if self.financial_status is FinancialStatus.PENDING:
-            changes.append(self._fire(Dimension.FINANCIAL, "reject"))
+            changes.append(self._fire(Dimension.FINANCIAL, Action.REJECT))
         return [RecordedEvent(EventType.REJECTED, _moved(changes), comment=reason)]
 
     def _cancel(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "cancel")]
+        changes = [self._fire(Dimension.PROCESSING, Action.CANCEL)]
         if self.delivery_status not in (DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED_TO_SENDER):
-            changes.append(self._fire(Dimension.DELIVERY, "cancel"))
-        changes.append(self._fire(Dimension.FULFILLMENT, "cancel"))
+            changes.append(self._fire(Dimension.DELIVERY, Action.CANCEL))
+        changes.append(self._fire(Dimension.FULFILLMENT, Action.CANCEL))
         if self.financial_status is FinancialStatus.PENDING:
-            changes.append(self._fire(Dimension.FINANCIAL, "cancel"))
+            changes.append(self._fire(Dimension.FINANCIAL, Action.CANCEL))
         self.held_from = None
         return [RecordedEvent(EventType.CANCELED, _moved(changes), comment=reason)]
 
     def _hold(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
         previous = self.processing_status
-        change = self._fire(Dimension.PROCESSING, "hold")
+        change = self._fire(Dimension.PROCESSING, Action.HOLD)
         self.held_from = previous
         return [RecordedEvent(EventType.HELD, _moved([change]), comment=reason)]
 
     def _resume(self, now: datetime) -> list[RecordedEvent]:
-        change = self._fire(Dimension.PROCESSING, "resume")
+        change = self._fire(Dimension.PROCESSING, Action.RESUME)
         self.held_from = None
         return [RecordedEvent(EventType.RESUMED, _moved([change])), *self._catch_up(now)]
 
@@ -545,22 +557,22 @@ class RmaOrder:
         self, now: datetime, *, reason: str | None = None, system: bool = False
     ) -> list[RecordedEvent]:
         previous = self.processing_status
-        changes = [self._fire(Dimension.PROCESSING, "flagAnomaly")]
+        changes = [self._fire(Dimension.PROCESSING, Action.FLAG_ANOMALY)]
         self.anomaly_from = previous
         if previous is ProcessingStatus.PROCESSING:
-            changes.append(self._fire(Dimension.FULFILLMENT, "flagAnomaly"))
+            changes.append(self._fire(Dimension.FULFILLMENT, Action.FLAG_ANOMALY))
         return [RecordedEvent(EventType.ANOMALY_FLAGGED, _moved(changes), comment=reason, system=system)]
 
     def _resolve_anomaly(self, now: datetime, *, comment: str | None = None) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "resolveAnomaly")]
+        changes = [self._fire(Dimension.PROCESSING, Action.RESOLVE_ANOMALY)]
         self.anomaly_from = None
         if self.fulfillment_status is FulfillmentStatus.ERROR:
-            changes.append(self._fire(Dimension.FULFILLMENT, "resolveAnomaly"))
+            changes.append(self._fire(Dimension.FULFILLMENT, Action.RESOLVE_ANOMALY))
         if self.delivery_status is DeliveryStatus.DELIVERED_TO_SENDER:
             # The customer ships the parcel again: the return to the sender no longer counts,
             # but a new parcel's scans recorded since do, and are caught up to below. The
             # latest scan's date stays, so the returned parcel's late scans still count as old.
-            changes.append(self._fire(Dimension.DELIVERY, "resolveAnomaly"))
+            changes.append(self._fire(Dimension.DELIVERY, Action.RESOLVE_ANOMALY))
             if self.scan_status is DeliveryStatus.DELIVERED_TO_SENDER:
                 self.scan_status = None
         return [
@@ -569,24 +581,24 @@ class RmaOrder:
         ]
 
     def _delete(self, now: datetime) -> list[RecordedEvent]:
-        return [RecordedEvent(EventType.DELETED, _moved([self._fire(Dimension.PROCESSING, "delete")]))]
+        return [RecordedEvent(EventType.DELETED, _moved([self._fire(Dimension.PROCESSING, Action.DELETE)]))]
 
     def _request_fulfillment(self, now: datetime) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "requestFulfillment")]
+        changes = [self._fire(Dimension.PROCESSING, Action.REQUEST_FULFILLMENT)]
         self.fulfillment_requested_at = now
         return [RecordedEvent(EventType.FULFILLMENT_REQUESTED, _moved(changes))]
 
     def _start_fulfillment(self, now: datetime) -> list[RecordedEvent]:
-        changes = [self._fire(Dimension.PROCESSING, "startFulfillment")]
+        changes = [self._fire(Dimension.PROCESSING, Action.START_FULFILLMENT)]
         if self.delivery_status is not DeliveryStatus.DELIVERED:
-            changes.append(self._fire(Dimension.DELIVERY, "startFulfillment"))
-        changes.append(self._fire(Dimension.FULFILLMENT, "startFulfillment"))
+            changes.append(self._fire(Dimension.DELIVERY, Action.START_FULFILLMENT))
+        changes.append(self._fire(Dimension.FULFILLMENT, Action.START_FULFILLMENT))
         return [RecordedEvent(EventType.FULFILLMENT_STARTED, _moved(changes))]
 
     def _complete_processing(self, now: datetime) -> list[RecordedEvent]:
         changes = [
-            self._fire(Dimension.PROCESSING, "completeProcessing"),
-            self._fire(Dimension.FULFILLMENT, "completeProcessing"),
+            self._fire(Dimension.PROCESSING, Action.COMPLETE_PROCESSING),
+            self._fire(Dimension.FULFILLMENT, Action.COMPLETE_PROCESSING),
         ]
         if not self.anything_received():
             # Nothing was received line by line: every line counts as received in full.
@@ -595,7 +607,7 @@ class RmaOrder:
         followups: list[RecordedEvent] = []
         if self.financial_status is FinancialStatus.PENDING:
             if self.amount_due() == 0:
-                changes.append(self._fire(Dimension.FINANCIAL, "completeProcessing"))
+                changes.append(self._fire(Dimension.FINANCIAL, Action.COMPLETE_PROCESSING))
             elif self.auto_generate_financial_resolution and self.remaining_due() > 0:
                 resolution_type = (
                     FinancialResolutionType.VOUCHER
@@ -612,7 +624,7 @@ class RmaOrder:
     def _receive_line(
         self, now: datetime, *, line_id: str, quantity: int, serial_numbers: list[str]
     ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "receiveLine")
+        self._fire(Dimension.PROCESSING, Action.RECEIVE_LINE)
         line = self.line(line_id)
         known = set(line.received_serial_numbers)
         for i, serial in enumerate(serial_numbers):
@@ -649,7 +661,7 @@ class RmaOrder:
         product_state: ProductState | None = None,
         notes: str | None = None,
     ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "inspectLine")
+        self._fire(Dimension.PROCESSING, Action.INSPECT_LINE)
         line = self.line(line_id)
         waiting = line.received_quantity - line.inspected_quantity
         if quantity > waiting:
@@ -678,8 +690,8 @@ class RmaOrder:
     def _create_financial_resolution(
         self, now: datetime, *, type: FinancialResolutionType, amount: int | None = None, system: bool = False
     ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "createFinancialResolution")
-        self._fire(Dimension.FINANCIAL, "createFinancialResolution")
+        self._fire(Dimension.PROCESSING, Action.CREATE_FINANCIAL_RESOLUTION)
+        self._fire(Dimension.FINANCIAL, Action.CREATE_FINANCIAL_RESOLUTION)
         remaining = self.remaining_due()
         if remaining == 0:
             raise BadUserInputError(
@@ -729,7 +741,7 @@ class RmaOrder:
 
     def _check_execution(self, resolution_id: str) -> None:
         trial = copy.deepcopy(self)
-        trial._fire(Dimension.PROCESSING, "executeFinancialResolution")
+        trial._fire(Dimension.PROCESSING, Action.EXECUTE_FINANCIAL_RESOLUTION)
         resolution = trial._open_resolution(resolution_id, "executeFinancialResolution", "executed")
         still_due = trial.amount_due() - trial.executed_total()
         if resolution.amount > still_due:
@@ -738,19 +750,19 @@ class RmaOrder:
                 f"The resolution's {resolution.amount} minor units exceed the {still_due} still due.",
             )
         resolution.status = FinancialResolutionStatus.EXECUTED
-        trial._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+        trial._fire(Dimension.FINANCIAL, Action.EXECUTE_FINANCIAL_RESOLUTION)
 
     def _execute_financial_resolution(
         self, now: datetime, *, resolution_id: str, reference: str | None, system: bool = False
     ) -> list[RecordedEvent]:
         self._check_execution(resolution_id)
-        self._fire(Dimension.PROCESSING, "executeFinancialResolution")
+        self._fire(Dimension.PROCESSING, Action.EXECUTE_FINANCIAL_RESOLUTION)
         resolution = self.resolution(resolution_id)
         resolution.status = FinancialResolutionStatus.EXECUTED
         resolution.executed_at = now
         resolution.reference = reference
         resolution.failure_reason = None
-        change = self._fire(Dimension.FINANCIAL, "executeFinancialResolution")
+        change = self._fire(Dimension.FINANCIAL, Action.EXECUTE_FINANCIAL_RESOLUTION)
         return [
             RecordedEvent(
                 EventType.FINANCIAL_RESOLUTION_EXECUTED,
@@ -780,23 +792,23 @@ class RmaOrder:
     def _reject_financial_resolution(
         self, now: datetime, *, resolution_id: str, reason: str | None = None
     ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "rejectFinancialResolution")
+        self._fire(Dimension.PROCESSING, Action.REJECT_FINANCIAL_RESOLUTION)
         resolution = self._open_resolution(resolution_id, "rejectFinancialResolution", "rejected")
         resolution.status = FinancialResolutionStatus.REJECTED
         resolution.failure_reason = reason
-        change = self._fire(Dimension.FINANCIAL, "rejectFinancialResolution")
+        change = self._fire(Dimension.FINANCIAL, Action.REJECT_FINANCIAL_RESOLUTION)
         words = f"{resolution.type.value} {resolution.id}" + (f": {reason}" if reason else "")
         return [RecordedEvent(EventType.FINANCIAL_RESOLUTION_REJECTED, _moved([change]), comment=words)]
 
     # -- replacement orders ---------------------------------------------------------------
 
     def _create_replacement_order(self, now: datetime, *, description: str) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "createReplacementOrder")
+        self._fire(Dimension.PROCESSING, Action.CREATE_REPLACEMENT_ORDER)
         return [RecordedEvent(EventType.REPLACEMENT_ORDER_CREATED, comment=description)]
 
     def _update_delivery_status(self, now: datetime, *, status: DeliveryStatus) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, "updateDeliveryStatus")
-        change = self._fire(Dimension.DELIVERY, "updateDeliveryStatus", status=status)
+        self._fire(Dimension.PROCESSING, Action.UPDATE_DELIVERY_STATUS)
+        change = self._fire(Dimension.DELIVERY, Action.UPDATE_DELIVERY_STATUS, status=status)
         events = [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, _moved([change]))]
         if (
             status is DeliveryStatus.DELIVERED_TO_SENDER
@@ -810,28 +822,28 @@ def _moved(changes: list[StatusChange | None]) -> tuple[StatusChange, ...]:
     return tuple(change for change in changes if change is not None)
 
 
-_HANDLERS: dict[str, Callable[..., list[RecordedEvent]]] = {
-    "update": RmaOrder._update,
-    "submit": RmaOrder._submit,
-    "accept": RmaOrder._accept,
-    "reject": RmaOrder._reject,
-    "cancel": RmaOrder._cancel,
-    "hold": RmaOrder._hold,
-    "resume": RmaOrder._resume,
-    "flagAnomaly": RmaOrder._flag_anomaly,
-    "resolveAnomaly": RmaOrder._resolve_anomaly,
-    "delete": RmaOrder._delete,
-    "requestFulfillment": RmaOrder._request_fulfillment,
-    "startFulfillment": RmaOrder._start_fulfillment,
-    "completeProcessing": RmaOrder._complete_processing,
-    "updateDeliveryStatus": RmaOrder._update_delivery_status,
-    "receiveLine": RmaOrder._receive_line,
-    "inspectLine": RmaOrder._inspect_line,
-    "createFinancialResolution": RmaOrder._create_financial_resolution,
-    "executeFinancialResolution": RmaOrder._execute_financial_resolution,
-    "failFinancialResolution": RmaOrder._fail_financial_resolution,
-    "rejectFinancialResolution": RmaOrder._reject_financial_resolution,
-    "createReplacementOrder": RmaOrder._create_replacement_order,
+_HANDLERS: dict[Action, Callable[..., list[RecordedEvent]]] = {
+    Action.UPDATE: RmaOrder._update,
+    Action.SUBMIT: RmaOrder._submit,
+    Action.ACCEPT: RmaOrder._accept,
+    Action.REJECT: RmaOrder._reject,
+    Action.CANCEL: RmaOrder._cancel,
+    Action.HOLD: RmaOrder._hold,
+    Action.RESUME: RmaOrder._resume,
+    Action.FLAG_ANOMALY: RmaOrder._flag_anomaly,
+    Action.RESOLVE_ANOMALY: RmaOrder._resolve_anomaly,
+    Action.DELETE: RmaOrder._delete,
+    Action.REQUEST_FULFILLMENT: RmaOrder._request_fulfillment,
+    Action.START_FULFILLMENT: RmaOrder._start_fulfillment,
+    Action.COMPLETE_PROCESSING: RmaOrder._complete_processing,
+    Action.UPDATE_DELIVERY_STATUS: RmaOrder._update_delivery_status,
+    Action.RECEIVE_LINE: RmaOrder._receive_line,
+    Action.INSPECT_LINE: RmaOrder._inspect_line,
+    Action.CREATE_FINANCIAL_RESOLUTION: RmaOrder._create_financial_resolution,
+    Action.EXECUTE_FINANCIAL_RESOLUTION: RmaOrder._execute_financial_resolution,
+    Action.FAIL_FINANCIAL_RESOLUTION: RmaOrder._fail_financial_resolution,
+    Action.REJECT_FINANCIAL_RESOLUTION: RmaOrder._reject_financial_resolution,
+    Action.CREATE_REPLACEMENT_ORDER: RmaOrder._create_replacement_order,
 }
 
 

@@ -30,11 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.config import Settings
 from rma_graphql.db import tables as t
-from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Role, unknown_scopes
+from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Caller, Role, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
 from rma_graphql.domain.statuses import ActorType, LocationType
 from rma_graphql.service.configurations import CONFIGURATION_DEFAULTS
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 ISSUER = "rma_graphql"

@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.queries import Page, keyset_page
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]

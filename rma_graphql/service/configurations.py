@@ -9,10 +9,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import LocationType
 from rma_graphql.service.currency import to_minor, validate_currency
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 # The contract's defaults for a new configuration.

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service import catalog
 from rma_graphql.service.catalog import CreateOrder, OrderLineCommand, StockLevel
 from rma_graphql.service.configurations import update_location
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 CURRENCY = "EUR"

@@ -98,6 +98,8 @@ class EventHub:
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._pending: set[str] = set()
         self._fetchers: dict[str, asyncio.Task[None]] = {}
+        # Events offered to subscribers since start (one per event and subscriber).
+        self.fanned_out = 0
 
     # -- subscribers ------------------------------------------------------------------------
 
@@ -175,6 +177,7 @@ class EventHub:
                     continue
                 for row in rows:
                     subscription.offer(row)
+                self.fanned_out += len(rows)
             if len(rows) == FETCH_PAGE:
                 self._pending.add(organization_id)
         self._fetchers.pop(organization_id, None)

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.repository import line_from_row, resolution_from_row, rma_from_row
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.statuses import CommentVisibility, ProcessingStatus
-from rma_graphql.service.rma_orders import Caller
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -302,6 +302,15 @@ async def organization(uow: UnitOfWork, organization_id: str) -> Row:
     async with uow.read() as conn:
         result = await conn.execute(select(t.organization).where(t.organization.c.id == organization_id))
         return result.mappings().one()
+
+
+async def shipment(uow: UnitOfWork, organization_id: str, shipment_id: str) -> tuple[Row, list[Row]]:
+    """A return shipment of the organization and its scans; NOT_FOUND otherwise."""
+    async with uow.read() as conn:
+        found = await shipment_rows(conn, organization_id, shipment_id)
+    if found is None:
+        raise NotFoundError(f"Shipment {shipment_id} not found.", shipment_id)
+    return found
 
 
 async def shipment_rows(

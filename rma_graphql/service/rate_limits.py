@@ -71,6 +71,8 @@ class RateLimiter:
         self._others: dict[WindowKey, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # Requests refused since start.
+        self.refused = 0
 
     async def hit(self, key: str, now: float | None = None) -> Decision:
         """Count one request for ``key`` unless a window is full; say which window decides."""
@@ -95,6 +97,7 @@ class RateLimiter:
         ]
         for limit, _, used, reset in windows:
             if used >= limit.count:
+                self.refused += 1
                 return Decision(False, limit.count, 0, max(reset, 1))
         for _, window, _, _ in windows:
             self._ours[window] = self._ours.get(window, 0) + 1

@@ -15,12 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import FinancialResolutionType
 from rma_graphql.service import payments
 from rma_graphql.service.currency import to_minor
-from rma_graphql.service.rma_orders import Caller, apply_change, change_rma, owner_of
+from rma_graphql.service.rma_orders import apply_change, change_rma, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -38,11 +40,11 @@ async def create_resolution(
 
     def apply(rma: RmaOrder, now: datetime) -> list[RecordedEvent]:
         minor = None if amount is None else to_minor(amount, rma.currency, "input.amount")
-        events = rma.perform("createFinancialResolution", now=now, type=resolution_type, amount=minor)
+        events = rma.perform(Action.CREATE_FINANCIAL_RESOLUTION, now=now, type=resolution_type, amount=minor)
         created.append(rma.financial_resolutions[-1].id)
         return events
 
-    await apply_change(uow, caller, rma_id, "createFinancialResolution", expected_version, apply)
+    await apply_change(uow, caller, rma_id, Action.CREATE_FINANCIAL_RESOLUTION, expected_version, apply)
     return created[0]
 
 
@@ -63,7 +65,7 @@ async def execute_resolution(
         return await payments.execute(conn, row, rma, resolution_id, reference, now)
 
     return await change_rma(
-        uow, caller, rma_id, "executeFinancialResolution", expected_version, step, lock=True
+        uow, caller, rma_id, Action.EXECUTE_FINANCIAL_RESOLUTION, expected_version, step, lock=True
     )
 
 
@@ -80,7 +82,7 @@ async def reject_resolution(
         uow,
         caller,
         rma_id,
-        "rejectFinancialResolution",
+        Action.REJECT_FINANCIAL_RESOLUTION,
         expected_version,
         lambda rma, now: rma.perform(
             "rejectFinancialResolution", now=now, resolution_id=resolution_id, reason=reason

@@ -2,8 +2,7 @@
 
 import copy
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,49 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as repo
 from rma_graphql.db import tables as t
-from rma_graphql.domain.access import CUSTOMER_ACTIONS, SCOPES, Role
-from rma_graphql.domain.eligibility import RequestedLine, ReturnPolicy, ReturnRequest
-from rma_graphql.domain.errors import BadUserInputError, ConflictError, ForbiddenError, NotFoundError
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.actions import Action
+from rma_graphql.domain.eligibility import (
+    LineAssessment,
+    OrderFacts,
+    RequestedLine,
+    ReturnPolicy,
+    ReturnRequest,
+)
+from rma_graphql.domain.errors import BadUserInputError, ForbiddenError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RefundTerms, RmaLine, RmaOrder, SoldOrder
 from rma_graphql.domain.statuses import (
-    ActorType,
     CommentVisibility,
     ExpectedResolution,
-    ProcessingStatus,
     ProductState,
     ReturnReason,
 )
 from rma_graphql.service import eligibility, payments
 from rma_graphql.service.currency import to_minor, validate_currency
-from rma_graphql.service.unit_of_work import UnitOfWork
-
-SYSTEM_ACTOR: Mapping[Any, Any] = {"type": ActorType.SYSTEM.value, "id": None, "name": "system"}
-ANONYMOUS_ACTOR: Mapping[Any, Any] = {
-    "type": ActorType.API_CLIENT.value,
-    "id": None,
-    "name": "anonymous",
-}
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who makes a request: the organization it acts in, its scopes and, for users, its role.
-
-    Made from a verified token; service calls from inside the process (the demo seed, the
-    command line) act with every scope.
-    """
-
-    organization_id: str
-    actor: Mapping[Any, Any] = field(default_factory=lambda: dict(ANONYMOUS_ACTOR))
-    scopes: frozenset[str] = SCOPES
-    role: Role | None = None
-    token_id: str | None = None
-    expires_at: datetime | None = None
-
-    @property
-    def customer_id(self) -> str | None:
-        """The user id when the caller is a CUSTOMER: it sees and acts on its own RMAs only."""
-        return str(self.actor["id"]) if self.role is Role.CUSTOMER else None
+from rma_graphql.service.unit_of_work import Change, UnitOfWork
+from rma_graphql.service.unit_of_work import written_version as written_version
 
 
 @dataclass
@@ -291,6 +268,16 @@ async def configuration_for(
     return configuration
 
 
+async def returnable_items(
+    uow: UnitOfWork, caller: Caller, order_id: str, location_id: str | None
+) -> tuple[OrderFacts, list[LineAssessment]]:
+    """Per line of an order, what may still be returned under the policy of the location
+    (the organization's default location when none is given)."""
+    async with uow.read() as conn:
+        configuration = await configuration_for(conn, caller.organization_id, location_id, "locationId")
+    return await eligibility.returnable_items(uow, caller.organization_id, order_id, configuration)
+
+
 async def _existing_by_external_id(
     conn: AsyncConnection, organization_id: str, tp_app_id: str | None, external_id: str
 ) -> str | None:
@@ -332,9 +319,9 @@ async def create_rma_order(uow: UnitOfWork, caller: Caller, command: CreateRmaOr
 
 
 async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> str:
-    now = _now()
     organization_id = caller.organization_id
-    async with uow.transaction() as conn:
+    async with uow.change(caller) as change:
+        conn, now = change.conn, change.now
         configuration = await configuration_for(conn, organization_id, command.location_id)
         order_lines = await eligibility.order_lines(
             conn, organization_id, [line.order_line_id for line in command.lines if line.order_line_id]
@@ -471,9 +458,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             rma,
         )
         linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked, first=True)
-        await _record(
-            conn, caller, rma, written, events, first_sequence=1, linked_orders=linked_orders, now=now
-        )
+        await change.rma_orders.record(rma, written, events, first_sequence=1, linked_orders=linked_orders)
     return rma_id
 
 
@@ -491,62 +476,6 @@ def _default(value: bool | None, fallback: bool) -> bool:
     return fallback if value is None else value
 
 
-# The version this task's committed changes left each RMA order at: a mutation answers
-# with the RMA order as of its own change, never a later one made concurrently.
-_written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
-
-
-def written_version(rma_id: str) -> int | None:
-    """The version the last change of ``rma_id`` made in this task wrote, if any."""
-    return (_written_versions.get() or {}).get(rma_id)
-
-
-async def _record(
-    conn: AsyncConnection,
-    caller: Caller,
-    rma: RmaOrder,
-    row: Mapping[str, Any],
-    events: list[RecordedEvent],
-    *,
-    first_sequence: int,
-    linked_orders: list[dict[str, Any]] | None = None,
-    unlinked_orders: Collection[str] = (),
-    now: datetime,
-) -> None:
-    """Keep the new revision and record the events: the last writes of every change.
-
-    The return status of every order the RMA returns (or stopped returning) follows; it
-    is written before the events, whose organization row lock comes last.
-    """
-    organization_id = caller.organization_id
-    _written_versions.set({**(_written_versions.get() or {}), rma.id: rma.version})
-    if linked_orders is None:
-        linked_orders = await repo.linked_order_rows(conn, rma.id)
-    await eligibility.refresh_return_status(
-        conn, organization_id, {row["order_id"] for row in linked_orders} | set(unlinked_orders)
-    )
-    await repo.save_revision(
-        conn,
-        organization_id=organization_id,
-        row=row,
-        lines=repo.line_rows(organization_id, rma.id, rma.lines),
-        linked_orders=linked_orders,
-        financial_resolutions=repo.resolution_rows(organization_id, rma.id, rma.financial_resolutions),
-    )
-    await repo.append_events(
-        conn,
-        organization_id=organization_id,
-        rma_id=rma.id,
-        events=events,
-        first_sequence=first_sequence,
-        version=rma.version,
-        customer_id=row["customer_id"],
-        actor=caller.actor,
-        system_actor=SYSTEM_ACTOR,
-        now=now,
-    )
-
-
 async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, kind: str) -> str:
     """The id of the RMA order that a child (a line, a shipment, a resolution) belongs to,
     in the caller's organization; NOT_FOUND otherwise."""
@@ -562,91 +491,6 @@ async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, k
     return rma_id
 
 
-async def _load(
-    conn: AsyncConnection, caller: Caller, rma_id: str, action: str, *, lock: bool = False
-) -> tuple[RmaOrder, Mapping[Any, Any]]:
-    """The RMA order the caller may see, once it is allowed to take ``action`` on it."""
-    loaded = await repo.load_rma(conn, caller.organization_id, rma_id, lock=lock)
-    customer_id = caller.customer_id
-    if loaded is None or (customer_id is not None and loaded[1]["customer_id"] != customer_id):
-        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
-    if customer_id is not None:
-        rma = loaded[0]
-        if action not in CUSTOMER_ACTIONS:
-            raise ForbiddenError(f"A customer may not {_action_words(action)} an RMA order.")
-        if action == "update" and rma.processing_status is not ProcessingStatus.NEW:
-            raise ForbiddenError(
-                f"A customer may update an RMA order only while it is NEW; it is {rma.processing_status}."
-            )
-    return loaded
-
-
-# Changes that are not state-machine actions, in the words of a sentence.
-_CHANGE_WORDS = {
-    "addComment": "comment on",
-    "createShipment": "add a shipment to",
-    "addShipmentEvent": "record a carrier scan on",
-    "receiveLine": "receive units of",
-    "inspectLine": "inspect units of",
-    "createFinancialResolution": "create a financial resolution on",
-    "executeFinancialResolution": "execute a financial resolution of",
-    "rejectFinancialResolution": "reject a financial resolution of",
-    "createReplacementOrder": "create a replacement order for",
-}
-
-
-def _action_words(action: str) -> str:
-    """``flagAnomaly`` → ``flag anomaly``: an action's name in a sentence."""
-    if action in _CHANGE_WORDS:
-        return _CHANGE_WORDS[action]
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in action)
-
-
-def _check_version(rma: RmaOrder, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != rma.version:
-        raise ConflictError(
-            f"The RMA order is at version {rma.version}, not {expected_version}.",
-            expected_version,
-            rma.version,
-        )
-
-
-async def _save(
-    conn: AsyncConnection,
-    rma: RmaOrder,
-    row: Mapping[Any, Any],
-    events: list[RecordedEvent],
-    *,
-    expected_version: int | None,
-    columns: dict[str, Any] | None = None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Write the RMA order at the next version if nobody changed it since it was read.
-
-    Returns the row as written.
-    """
-    read_version = rma.version
-    rma.version = read_version + 1
-    written = await repo.save_rma(
-        conn,
-        rma,
-        expected_version=read_version,
-        columns={
-            **(columns or {}),
-            "last_event_sequence": row["last_event_sequence"] + len(events),
-            "updated_at": now,
-        },
-    )
-    if written is None:
-        current = await repo.current_version(conn, rma.id)
-        raise ConflictError(
-            f"The RMA order was changed concurrently: it is now at version {current}.",
-            expected_version if expected_version is not None else read_version,
-            current,
-        )
-    return repo.rma_row_after(row, written)
-
-
 ChildWriter = Callable[[AsyncConnection, Mapping[Any, Any], int, datetime], Awaitable[None]]
 Check = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[None]]
 Step = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[list[RecordedEvent]]]
@@ -656,23 +500,20 @@ async def apply_change(
     uow: UnitOfWork,
     caller: Caller,
     rma_id: str,
-    action: str,
+    action: Action,
     expected_version: int | None,
     apply: Callable[[RmaOrder, datetime], list[RecordedEvent]],
     write: ChildWriter | None = None,
     check: Check | None = None,
 ) -> str:
-    """One change to an RMA order in its own transaction: load, check, apply, save, record.
-
-    ``check`` runs once the action is known to be allowed, on the RMA as it was read;
-    ``write`` adds rows the change creates beside the RMA (it gets the RMA's row as read
-    and the first event's sequence).
-    """
+    """A change to an RMA order by a function of the aggregate, with its checks that read
+    (``check``, on the RMA as read) and the rows it adds beside the RMA (``write``, given
+    the RMA's row as read and the first event's sequence)."""
 
     async def step(
         conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
     ) -> list[RecordedEvent]:
-        before = copy.deepcopy(rma)
+        before = copy.deepcopy(rma) if check is not None else rma
         events = apply(rma, now)
         if check is not None:
             await check(conn, before, row, now)
@@ -685,42 +526,34 @@ async def change_rma(
     uow: UnitOfWork,
     caller: Caller,
     rma_id: str,
-    action: str,
+    action: Action,
     expected_version: int | None,
     step: Step,
     write: ChildWriter | None = None,
     *,
     lock: bool = False,
 ) -> str:
-    """``apply_change`` with a step that may read and write in the transaction (a payment).
-
-    With ``lock`` the RMA row is locked from the first read, so concurrent changes queue
-    instead of both running their step.
-    """
-    now = _now()
-    async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id, action, lock=lock)
-        _check_version(rma, expected_version)
-        before = copy.deepcopy(rma)
-        events = await step(conn, rma, row, now)
-        written = await _save(conn, rma, row, events, expected_version=expected_version, now=now)
-        await repo.save_changed_children(conn, caller.organization_id, rma, before)
-        sequence = row["last_event_sequence"] + 1
+    """``apply_change`` with a step that may read and write in the transaction (a payment)."""
+    async with uow.change(caller) as change:
+        rma = await change.rma_orders.get(rma_id, lock=lock)
+        caller.check_may(action, rma.processing_status)
+        rma.check_version(expected_version)
+        row = change.rma_orders.row(rma_id)
+        events = await step(change.conn, rma, row, change.now)
         if write is not None:
-            await write(conn, row, sequence, now)
-        await _record(conn, caller, rma, written, events, first_sequence=sequence, now=now)
+            await write(change.conn, row, change.rma_orders.next_sequence(rma_id), change.now)
+        await change.rma_orders.save(rma, events)
     return rma_id
 
 
-async def _recheck_return(
-    conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
-) -> None:
+async def _recheck_return(change: Change, rma: RmaOrder) -> None:
     """At submit, the policy snapshotted at creation applies again, now."""
+    row = change.rma_orders.row(rma.id)
     if row["policy"] is None:
         return  # created before policies were kept
-    linked = await repo.linked_order_rows(conn, rma.id)
+    linked = await repo.linked_order_rows(change.conn, rma.id)
     await _check_return(
-        conn,
+        change.conn,
         row["organization_id"],
         ReturnPolicy.from_json(row["policy"]),
         expected_resolution=rma.expected_resolution,
@@ -729,7 +562,7 @@ async def _recheck_return(
         override_reason=row["return_window_override_reason"],
         exclude_rma_id=rma.id,
         prefix="",
-        now=now,
+        now=change.now,
     )
 
 
@@ -737,36 +570,41 @@ async def perform_action(
     uow: UnitOfWork,
     caller: Caller,
     rma_id: str,
-    action: str,
+    action: Action,
     *,
     expected_version: int | None = None,
     **params: Any,
 ) -> str:
     """Run one state-machine action on an RMA order in its own transaction."""
-    if action != "completeProcessing":
-        return await apply_change(
-            uow,
-            caller,
-            rma_id,
-            action,
-            expected_version,
-            lambda rma, now: rma.perform(action, now=now, **params),
-            check=_recheck_return if action == "submit" else None,
-        )
-
-    async def complete(
-        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
-    ) -> list[RecordedEvent]:
+    async with uow.change(caller) as change:
+        # Completing pays generated resolutions: concurrent completions queue on the row.
+        lock = action is Action.COMPLETE_PROCESSING
+        rma = await change.rma_orders.get(rma_id, lock=lock)
+        caller.check_may(action, rma.processing_status)
+        rma.check_version(expected_version)
         known = {resolution.id for resolution in rma.financial_resolutions}
-        events = rma.perform(action, now=now, **params)
-        if rma.auto_execute_financial_resolution:
-            # The generated resolution is paid at once, through its provider, by the system.
-            for resolution in list(rma.financial_resolutions):
-                if resolution.id not in known:
-                    events += await payments.execute(conn, row, rma, resolution.id, None, now, system=True)
-        return events
+        events = rma.perform(action, now=change.now, **params)
+        if action is Action.SUBMIT:
+            await _recheck_return(change, rma)
+        if action is Action.COMPLETE_PROCESSING:
+            events += await _pay_generated_resolutions(change, rma, known)
+        await change.rma_orders.save(rma, events)
+    return rma_id
 
-    return await change_rma(uow, caller, rma_id, action, expected_version, complete, lock=True)
+
+async def _pay_generated_resolutions(change: Change, rma: RmaOrder, known: set[str]) -> list[RecordedEvent]:
+    """With ``autoExecuteFinancialResolution``, the resolution completing generated (any
+    not ``known`` before) is paid at once, through its provider, by the system."""
+    if not rma.auto_execute_financial_resolution:
+        return []
+    row = change.rma_orders.row(rma.id)
+    paid: list[RecordedEvent] = []
+    for resolution in list(rma.financial_resolutions):
+        if resolution.id not in known:
+            paid += await payments.execute(
+                change.conn, row, rma, resolution.id, None, change.now, system=True
+            )
+    return paid
 
 
 COMMENT_MAX_LENGTH = 10_000
@@ -799,7 +637,7 @@ async def add_comment(
         uow,
         caller,
         rma_id,
-        "addComment",
+        Action.ADD_COMMENT,
         expected_version,
         lambda rma, now: rma.add_comment(text, visibility),
         write,
@@ -819,10 +657,12 @@ async def update_rma_order(
     New lines, linked orders, expected resolution or override go through the return
     policy snapshotted at creation, as a create would.
     """
-    now = _now()
     organization_id = caller.organization_id
-    async with uow.transaction() as conn:
-        rma, row = await _load(conn, caller, rma_id, "update")
+    async with uow.change(caller) as change:
+        conn, now = change.conn, change.now
+        rma = await change.rma_orders.get(rma_id)
+        caller.check_may(Action.UPDATE, rma.processing_status)
+        row = change.rma_orders.row(rma_id)
         _check_customer_fields(
             caller,
             {
@@ -840,7 +680,7 @@ async def update_rma_order(
                 for i, line in enumerate(changes.get("lines") or [])
             },
         )
-        _check_version(rma, expected_version)
+        rma.check_version(expected_version)
         currency = rma.currency
         policy_applies = bool(
             {"lines", "linked_orders", "expected_resolution", "return_window_override_reason"}
@@ -881,7 +721,7 @@ async def update_rma_order(
             )
             if existing is not None and existing != rma_id:
                 raise _duplicate_external_id(existing)
-        events = rma.perform("update", now=now, **domain_changes)
+        events = rma.perform(Action.UPDATE, now=now, **domain_changes)
         if relink:
             linked = _with_line_orders(linked, order_lines, rma.lines)
         if policy_applies and row["policy"] is not None:
@@ -923,20 +763,12 @@ async def update_rma_order(
             sender=merged["sender"],
             skus=[line.sku for line in rma.lines],
         )
-        written = await _save(
-            conn, rma, row, events, expected_version=expected_version, columns=columns, now=now
-        )
-        if "lines" in domain_changes:
-            await repo.replace_lines(conn, organization_id, rma_id, rma.lines)
-        await _record(
-            conn,
-            caller,
+        await change.rma_orders.save(
             rma,
-            written,
             events,
-            first_sequence=row["last_event_sequence"] + 1,
+            columns=columns,
+            lines_replaced="lines" in domain_changes,
             linked_orders=linked_orders,
             unlinked_orders=unlinked,
-            now=now,
         )
     return rma_id

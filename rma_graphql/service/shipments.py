@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
-from rma_graphql.service.rma_orders import Caller, apply_change, owner_of
+from rma_graphql.service.rma_orders import apply_change, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -87,7 +89,7 @@ async def create_shipment(
         uow,
         caller,
         rma_id,
-        "createShipment",
+        Action.CREATE_SHIPMENT,
         expected_version,
         lambda rma, now: rma.create_shipment(description),
         write,
@@ -142,7 +144,7 @@ async def add_scan(
             uow,
             caller,
             rma_id,
-            "addShipmentEvent",
+            Action.ADD_SHIPMENT_EVENT,
             expected_version,
             lambda rma, now: rma.record_scan(
                 now,

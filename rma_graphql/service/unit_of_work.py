@@ -1,14 +1,37 @@
 """The unit of work: one transaction per mutation, and work to run after it commits."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rma_graphql.db.engine import read_only
 from rma_graphql.db.repository import NOTICES, EventNotice
+from rma_graphql.db.rma_order_repository import RmaOrderRepository
+from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
+
+# The version of each RMA order the changes of this task (one request) wrote: the answer to
+# a mutation is the RMA order as of its own change, never a later one made concurrently.
+_written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
+
+
+def written_version(rma_id: str) -> int | None:
+    """The version the last change of ``rma_id`` made in this task wrote, if any."""
+    return (_written_versions.get() or {}).get(rma_id)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change, in its transaction: the caller's repositories and the change's time."""
+
+    conn: AsyncConnection
+    now: datetime
+    rma_orders: RmaOrderRepository
 
 
 class UnitOfWork:
@@ -33,6 +56,24 @@ class UnitOfWork:
         # Reached only when the transaction committed.
         if notices and self.on_commit is not None:
             self.on_commit(notices)
+
+    @asynccontextmanager
+    async def change(self, caller: Caller) -> AsyncIterator[Change]:
+        """A writing transaction for ``caller``, its repositories bound to it; committed when
+        the block ends, rolled back on any error."""
+        now = datetime.now(UTC)
+        async with self.transaction() as conn:
+            rma_orders = RmaOrderRepository(
+                conn,
+                caller.organization_id,
+                customer_id=caller.customer_id,
+                actor=caller.actor,
+                system_actor=SYSTEM_ACTOR,
+                now=now,
+            )
+            yield Change(conn, now, rma_orders)
+        # Committed: answers read these versions.
+        _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

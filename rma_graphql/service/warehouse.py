@@ -16,11 +16,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
 from rma_graphql.service import catalog
-from rma_graphql.service.rma_orders import Caller, apply_change, change_rma, owner_of
+from rma_graphql.service.rma_orders import apply_change, change_rma, owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 MAX_SERIAL_NUMBERS = 1000
@@ -75,7 +77,7 @@ async def receive_line(
             "receiveLine", now=now, line_id=line_id, quantity=quantity, serial_numbers=serial_numbers
         )
 
-    return await apply_change(uow, caller, rma_id, "receiveLine", expected_version, apply)
+    return await apply_change(uow, caller, rma_id, Action.RECEIVE_LINE, expected_version, apply)
 
 
 # Inspection
@@ -109,7 +111,7 @@ async def inspect_line(
         conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
     ) -> list[RecordedEvent]:
         events = rma.perform(
-            "inspectLine",
+            Action.INSPECT_LINE,
             now=now,
             line_id=line_id,
             quantity=command.quantity,
@@ -167,7 +169,7 @@ async def inspect_line(
                 add=True,
             )
 
-    return await change_rma(uow, caller, rma_id, "inspectLine", expected_version, step, write)
+    return await change_rma(uow, caller, rma_id, Action.INSPECT_LINE, expected_version, step, write)
 
 
 # Replacement orders
@@ -283,9 +285,9 @@ async def create_replacement_order(
         uow,
         caller,
         rma_id,
-        "createReplacementOrder",
+        Action.CREATE_REPLACEMENT_ORDER,
         expected_version,
-        lambda rma, now: rma.perform("createReplacementOrder", now=now, description=description),
+        lambda rma, now: rma.perform(Action.CREATE_REPLACEMENT_ORDER, now=now, description=description),
         write,
     )
     return order_id

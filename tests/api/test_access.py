@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db.engine import create_engine
 from rma_graphql.domain.access import Role
@@ -141,7 +142,9 @@ PRINCIPALS = [
 
 
 async def user_token(server: Server, organization_id: str, username: str, role: Role) -> str:
-    """A user of the role, created as `users create` does, logged in over HTTP."""
+    """A user of the role, created as `users create` does, logged in over HTTP (usernames are
+    unique across organizations: the organization's is added)."""
+    username = f"{username}-{organization_id[:8]}"
     engine = create_engine(server.settings)
     try:
         uow = UnitOfWork(engine)
@@ -224,7 +227,7 @@ async def _run(http: httpx.AsyncClient, name: str, variables: dict[str, Any]) ->
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 async def test_every_operation_is_allowed_or_refused_by_scope_exactly(
-    server: Server, gql: GraphQLClient, organization_id: str, principal: str
+    server: Server, gql: GraphQLClient, organization_id: str, principal: str, engine: AsyncEngine
 ) -> None:
     token, scopes = await principal_token(server, organization_id, principal)
     variables = {"id": (await create(gql))["id"], "input": customer_input(), **await _ids(gql)}
@@ -233,9 +236,9 @@ async def test_every_operation_is_allowed_or_refused_by_scope_exactly(
     customer = principal == "role:CUSTOMER"
 
     async with httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30) as http:
-        before = await snapshot(server.engine)
+        before = await snapshot(engine, organization_id)
         refusals = {name: await _run(http, name, variables) for name in refused}
-        after_refusals = await snapshot(server.engine)
+        after_refusals = await snapshot(engine, organization_id)
         answers = {name: await _run(http, name, variables) for name in allowed}
 
     for name, body in refusals.items():
@@ -281,14 +284,14 @@ async def _customer(server: Server, organization_id: str, username: str) -> Grap
 
 
 async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
-    server: Server, gql: GraphQLClient, organization_id: str
+    server: Server, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     ada = await _customer(server, organization_id, "ada")
     bob = await _customer(server, organization_id, "bob")
     own = await _create_as(ada)
     bobs = await _create_as(bob, externalId="B-1")
     staff = await create(gql, externalId="S-1")
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     listed = (await ada.data("{ rmaOrders { totalCount nodes { id } } }"))["rmaOrders"]
     foreign = [
@@ -310,7 +313,7 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
         ),
         await ada.error(CREATE_ID, {"input": customer_input(returnWindowOverrideReason="I was away")}),
     ]
-    unchanged = await snapshot(server.engine)
+    unchanged = await snapshot(engine, organization_id)
     feed = (await ada.data("{ rmaOrderEvents { nodes { rmaOrderId type } } }"))["rmaOrderEvents"]["nodes"]
 
     assert listed == {"totalCount": 1, "nodes": [{"id": own["id"]}]}
@@ -330,7 +333,9 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
     await bob.http.aclose()
 
 
-async def test_a_customer_updates_while_new_submits_and_cancels(server: Server, organization_id: str) -> None:
+async def test_a_customer_updates_while_new_submits_and_cancels(
+    server: Server, organization_id: str, engine: AsyncEngine
+) -> None:
     ada = await _customer(server, organization_id, "ada")
     rma = await _create_as(ada)
 
@@ -341,11 +346,11 @@ async def test_a_customer_updates_while_new_submits_and_cancels(server: Server, 
     submitted = await ada.data(
         "mutation($id: String!) { rmaOrderSubmit(id: $id) { processingStatus } }", {"id": rma["id"]}
     )
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     late_update = await ada.error(
         'mutation($id: String!) { rmaOrderUpdate(id: $id, input: {comment: "L"}) { id } }', {"id": rma["id"]}
     )
-    unchanged = await snapshot(server.engine)
+    unchanged = await snapshot(engine, organization_id)
     canceled = await ada.data(
         'mutation($id: String!) { rmaOrderCancel(id: $id, reason: "kept it") { processingStatus } }',
         {"id": rma["id"]},
@@ -374,12 +379,12 @@ async def test_a_customer_updates_while_new_submits_and_cancels(server: Server, 
     ],
 )
 async def test_a_customer_may_not_set_staff_fields(
-    server: Server, organization_id: str, overrides: dict[str, Any], field: str
+    server: Server, organization_id: str, overrides: dict[str, Any], field: str, engine: AsyncEngine
 ) -> None:
     ada = await _customer(server, organization_id, "ada")
     rma = await _create_as(ada)
     update_input = {k: v for k, v in overrides.items() if k != "accept"}
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     created = await ada.error(CREATE_ID, {"input": {**customer_input(), **overrides}})
     updated = (
@@ -398,7 +403,7 @@ async def test_a_customer_may_not_set_staff_fields(
     )
     if updated is not None:
         assert updated["extensions"] == {"code": "FORBIDDEN", "field": field}
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     await ada.http.aclose()
 
 
@@ -434,13 +439,9 @@ async def test_a_customer_never_sees_internal_comments_or_their_events(
 
 
 async def test_organizations_never_see_each_other(
-    server: Server, gql: GraphQLClient, organization_id: str
+    server: Server, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
-    engine = create_engine(server.settings)
-    try:
-        other_id = await create_organization(UnitOfWork(engine), "Other merchant")
-    finally:
-        await engine.dispose()
+    other_id = await create_organization(UnitOfWork(engine), "Other merchant")
     other = GraphQLClient(
         httpx.AsyncClient(base_url=server.url, headers=bearer(await server.token(other_id)), timeout=30)
     )
@@ -454,7 +455,7 @@ async def test_organizations_never_see_each_other(
     client = await SubscriptionClient.open(server.url, token=gql.token)
     await client.subscribe("subscription { rmaOrderEvents { rmaOrderId } }")
     await live(server)
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     listed = await gql.data(
         '{ rmaOrders(filter: {search: "grace", includeDeleted: true}) { totalCount } all: rmaOrders { nodes { id returnNumber } } }'
@@ -477,7 +478,7 @@ async def test_organizations_never_see_each_other(
     )
     refused = await probe.receive()
     await probe.close()
-    unchanged = await snapshot(server.engine)
+    unchanged = await snapshot(engine, organization_id)
     await other.data(
         'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "theirs") { id } }', {"id": theirs["id"]}
     )

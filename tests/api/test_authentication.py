@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 import jwt
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.config import Settings
 from rma_graphql.db import tables as t
@@ -131,7 +131,7 @@ async def _other_organization(server: Server) -> str:
 
 
 async def test_missing_bad_and_tampered_tokens_are_401_and_change_nothing(
-    server: Server, admin_token: str
+    server: Server, admin_token: str, organization_id: str, engine: AsyncEngine
 ) -> None:
     create = 'mutation { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } }'
     header, payload, signature = admin_token.split(".")
@@ -140,7 +140,7 @@ async def test_missing_bad_and_tampered_tokens_are_401_and_change_nothing(
     forged = base64.urlsafe_b64encode(claims.replace(b'"org":"', b'"org":"0')).decode().rstrip("=")
     tampered_payload = f"{header}.{forged}.{signature}"
     tampered_signature = f"{header}.{payload}.{signature[:-4]}AAAA"
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     answers = [
         await _post(server, create),
@@ -155,7 +155,7 @@ async def test_missing_bad_and_tampered_tokens_are_401_and_change_nothing(
     ]
 
     assert [(a.status_code, a.json()) for a in answers] == [(401, UNAUTHORIZED)] * len(answers)
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     allowed = await _post(server, create, headers=bearer(admin_token))
     assert "errors" not in allowed.json()
 
@@ -178,7 +178,7 @@ async def test_a_token_signed_with_another_key_is_401(server: Server, organizati
 
 
 async def test_an_expired_token_is_401(settings: Settings, organization_id: str) -> None:
-    async with Server(dataclasses.replace(settings, token_ttl_seconds=2)) as server:
+    async with Server(settings.replace(token_ttl_seconds=2)) as server:
         issued_after = time.time()
         token = await server.token(organization_id)
         fresh = await _post(server, VIEWER, headers=bearer(token))
@@ -195,10 +195,11 @@ async def test_an_expired_token_is_401(settings: Settings, organization_id: str)
 
 
 async def test_concurrent_log_outs_of_one_token_all_succeed(server: Server, organization_id: str) -> None:
-    await _post(server, SIGN_UP, {"input": sign_up_input(organization_id)})
-    token = (await _post(server, LOG_IN, {"username": "ada", "password": "correct horse"})).json()["data"][
-        "logIn"
-    ]["token"]
+    user = sign_up_input(organization_id)
+    await _post(server, SIGN_UP, {"input": user})
+    token = (await _post(server, LOG_IN, {"username": user["username"], "password": "correct horse"})).json()[
+        "data"
+    ]["logIn"]["token"]
     assert (await _post(server, VIEWER, headers=bearer(token))).status_code == 200
     limits = httpx.Limits(max_connections=10)
     async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
@@ -233,7 +234,9 @@ async def test_sign_up_log_in_and_log_out(server: Server, organization_id: str) 
     signed_up = (await _post(server, SIGN_UP, {"input": user}, headers=bearer("stale"))).json()["data"][
         "signUp"
     ]
-    logged_in = (await _post(server, LOG_IN, {"username": "ADA", "password": "correct horse"})).json()
+    logged_in = (
+        await _post(server, LOG_IN, {"username": user["username"].upper(), "password": "correct horse"})
+    ).json()
     token = logged_in["data"]["logIn"]["token"]
     viewer = (await _post(server, VIEWER, headers=bearer(token))).json()["data"]["viewer"]
     logged_out = (await _post(server, "mutation { logOut }", headers=bearer(token))).json()
@@ -242,32 +245,32 @@ async def test_sign_up_log_in_and_log_out(server: Server, organization_id: str) 
 
     assert signed_up["user"] == {
         "id": signed_up["user"]["id"],
-        "username": "ada",
+        "username": user["username"],
         "email": "ada@example.com",
         "role": "CUSTOMER",
     }
     assert signed_up["expiresIn"] == 3600
     assert logged_in["data"]["logIn"]["user"] == {
         "id": signed_up["user"]["id"],
-        "username": "ada",
+        "username": user["username"],
         "role": "CUSTOMER",
     }
     assert viewer["role"] == "CUSTOMER"
     assert viewer["scopes"] == ["create_rma_orders", "edit_rma_orders", "view_rma_orders"]
-    assert viewer["actor"] == {"type": "USER", "id": signed_up["user"]["id"], "name": "ada"}
+    assert viewer["actor"] == {"type": "USER", "id": signed_up["user"]["id"], "name": user["username"]}
     assert logged_out == {"data": {"logOut": True}}
     assert (after.status_code, after.json()) == (401, UNAUTHORIZED)
     assert other_session.status_code == 200
 
 
 async def test_sign_up_refusals_name_their_cause_and_create_nothing(
-    server: Server, organization_id: str
+    server: Server, organization_id: str, engine: AsyncEngine
 ) -> None:
     good = sign_up_input(organization_id)
     await _post(server, SIGN_UP, {"input": good})
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     cases = [
-        ({**good, "username": "ADA"}, "BAD_USER_INPUT", "input.username"),
+        ({**good, "username": good["username"].upper()}, "BAD_USER_INPUT", "input.username"),
         ({**good, "username": "a"}, "BAD_USER_INPUT", "input.username"),
         ({**good, "username": "bob", "email": "not-an-email"}, "BAD_USER_INPUT", "input.email"),
         ({**good, "username": "bob", "password": "short"}, "BAD_USER_INPUT", "input.password"),
@@ -284,18 +287,18 @@ async def test_sign_up_refusals_name_their_cause_and_create_nothing(
         assert body["data"] is None
         assert body["errors"][0]["extensions"] == {"code": code, "field": field}, variables
 
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_an_organization_can_switch_self_sign_up_off(
-    server: Server, organization_id: str, admin_token: str
+    server: Server, organization_id: str, admin_token: str, engine: AsyncEngine
 ) -> None:
     switched = await _post(
         server,
         "mutation { organizationUpdate(input: {allowCustomerSignUp: false}) { allowCustomerSignUp } }",
         headers=bearer(admin_token),
     )
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     user = sign_up_input(organization_id, username="eve", email="eve@example.com")
 
     body = (await _post(server, SIGN_UP, {"input": user})).json()
@@ -303,7 +306,7 @@ async def test_an_organization_can_switch_self_sign_up_off(
     assert switched.json() == {"data": {"organizationUpdate": {"allowCustomerSignUp": False}}}
     assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
     assert body["errors"][0]["message"] == "This organization does not allow customers to sign up."
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_unknown_user_and_wrong_password_get_the_same_answer(
@@ -312,7 +315,7 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(
     user = sign_up_input(organization_id)
     await _post(server, SIGN_UP, {"input": user})
 
-    wrong = (await _post(server, LOG_IN, {"username": "ada", "password": "wrong horse"})).json()
+    wrong = (await _post(server, LOG_IN, {"username": user["username"], "password": "wrong horse"})).json()
     unknown = (await _post(server, LOG_IN, {"username": "nobody", "password": "correct horse"})).json()
 
     assert wrong == unknown
@@ -321,7 +324,7 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(
 
 
 async def test_no_secret_or_password_is_stored_or_logged_in_clear(
-    server: Server, organization_id: str, caplog: pytest.LogCaptureFixture
+    server: Server, organization_id: str, caplog: pytest.LogCaptureFixture, engine: AsyncEngine
 ) -> None:
     caplog.set_level(logging.DEBUG)
     password = "Tr0ub4dor&3-horse-battery"
@@ -333,11 +336,11 @@ async def test_no_secret_or_password_is_stored_or_logged_in_clear(
     ).json()["access_token"]
     user = sign_up_input(organization_id, password=password)
     await _post(server, SIGN_UP, {"input": user})
-    await _post(server, LOG_IN, {"username": "ada", "password": password})
-    await _post(server, LOG_IN, {"username": "ada", "password": password + "!"})
+    await _post(server, LOG_IN, {"username": user["username"], "password": password})
+    await _post(server, LOG_IN, {"username": user["username"], "password": password + "!"})
     await _post(server, "mutation { logOut }", headers=bearer(token))
 
-    stored = repr(await snapshot(server.engine))
+    stored = repr(await snapshot(engine, organization_id))
     logged = caplog.text
 
     assert secret not in stored
@@ -347,6 +350,14 @@ async def test_no_secret_or_password_is_stored_or_logged_in_clear(
     assert password not in logged
     assert token not in logged
     async with server.engine.connect() as conn:
-        hashes = (await conn.execute(select(t.app_user.c.password_hash))).scalars().all()
+        hashes = (
+            (
+                await conn.execute(
+                    select(t.app_user.c.password_hash).where(t.app_user.c.organization_id == organization_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(hashes) == 1
     assert hashes[0].startswith("$argon2id$")

@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import bearer, snapshot
@@ -90,7 +91,7 @@ async def test_products_skus_and_stock(gql: GraphQLClient) -> None:
     by_code = (await gql.data('{ sku(sku: "SHIRT-L") { id product { name } } }'))["sku"]
 
     assert made["product"] == {"id": made["product"]["id"], "name": "Shirt", "price": 25.5, "currency": "EUR"}
-    assert made["skus"][0]["stock"] == [{"quantity": 10, "location": {"name": "Demo warehouse"}}]
+    assert made["skus"][0]["stock"] == [{"quantity": 10, "location": {"name": "Main warehouse"}}]
     assert made["skus"][0]["product"] == {"name": "Shirt"}
     assert updated == {"skuUpdate": {"variation": "Medium", "stock": [{"quantity": 7}]}}
     assert product == {
@@ -121,10 +122,12 @@ async def test_an_order_takes_catalog_prices_and_labels_unless_given(gql: GraphQ
     )
 
 
-async def test_order_refusals_name_their_cause_and_change_nothing(server: Server, gql: GraphQLClient) -> None:
+async def test_order_refusals_name_their_cause_and_change_nothing(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await catalog(gql)
     await gql.data(ORDER, {"input": order_input()})
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     cases = [
         (order_input(externalReference="SO-2", lines=[]), "input.lines"),
         (order_input(externalReference="SO-2", lines=[{"sku": "NOPE", "quantity": 1}]), "input.lines[0].sku"),
@@ -157,7 +160,7 @@ async def test_order_refusals_name_their_cause_and_change_nothing(server: Server
         ("BAD_USER_INPUT", field) for _, field in cases
     ]
     assert errors[-1]["extensions"]["existingId"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     assert made["customer"]["address"] == {"city": "London"}
 
 
@@ -171,7 +174,9 @@ async def test_the_same_reference_under_another_tp_app_is_another_order(gql: Gra
     assert (first["tpAppId"], other_app["tpAppId"]) == (None, "shopify")
 
 
-async def test_order_updates_keep_dates_consistent(server: Server, gql: GraphQLClient) -> None:
+async def test_order_updates_keep_dates_consistent(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     await catalog(gql)
     order = (await gql.data(ORDER, {"input": order_input(status="PAID", shippedAt=None, deliveredAt=None)}))[
         "orderCreate"
@@ -183,7 +188,7 @@ async def test_order_updates_keep_dates_consistent(server: Server, gql: GraphQLC
             {"id": order["id"], "input": {"status": "SHIPPED", "shippedAt": "2026-11-03T08:00:00+00:00"}},
         )
     )["orderUpdate"]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     early = await gql.error(
         ORDER_UPDATE,
         {"id": order["id"], "input": {"status": "DELIVERED", "deliveredAt": "2026-11-02T08:00:00+00:00"}},
@@ -192,7 +197,7 @@ async def test_order_updates_keep_dates_consistent(server: Server, gql: GraphQLC
     unknown = await gql.error(
         ORDER_UPDATE, {"id": "6f0b5c1e-0000-4000-8000-000000000000", "input": {"status": "PAID"}}
     )
-    unchanged = await snapshot(server.engine)
+    unchanged = await snapshot(engine, organization_id)
 
     assert (shipped["status"], shipped["shippedAt"]) == ("SHIPPED", "2026-11-03T08:00:00+00:00")
     assert early["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.deliveredAt"}
@@ -255,10 +260,10 @@ async def test_lists_filter_search_and_page(gql: GraphQLClient) -> None:
 
 
 async def test_catalog_refusals_name_their_cause_and_change_nothing(
-    server: Server, gql: GraphQLClient
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     made = await catalog(gql)
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     duplicate = await gql.error(SKU, {"input": {"productId": made["product"]["id"], "sku": "SHIRT-M"}})
     unknown_product = await gql.error(
@@ -297,7 +302,7 @@ async def test_catalog_refusals_name_their_cause_and_change_nothing(
     assert negative_price["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.price"}
     assert blank_name["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.name"}
     assert missing_product["extensions"]["code"] == "NOT_FOUND"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_another_organization_sees_none_of_it(server: Server, gql: GraphQLClient) -> None:

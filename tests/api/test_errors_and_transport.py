@@ -152,7 +152,7 @@ async def test_configuration_rules(gql: GraphQLClient) -> None:
     assert rma["returnNumber"] == 1001
     locations = (await gql.data("{ locations { name type } }"))["locations"]
     assert locations == [
-        {"name": "Demo warehouse", "type": "WAREHOUSE"},
+        {"name": "Main warehouse", "type": "WAREHOUSE"},
         {"name": "Paris store", "type": "INTERNAL"},
     ]
 

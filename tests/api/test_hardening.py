@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 from graphql import get_introspection_query
+from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -107,7 +108,6 @@ async def test_parse_errors_have_their_code_and_missing_inputs_name_their_full_p
 async def test_a_preflight_from_a_foreign_origin_gets_no_cors_headers_and_one_log_line(
     settings: Settings, organization_id: str, allowed: tuple[str, ...], caplog: pytest.LogCaptureFixture
 ) -> None:
-    import dataclasses
 
     preflight = {
         "Origin": "https://evil.example",
@@ -116,7 +116,7 @@ async def test_a_preflight_from_a_foreign_origin_gets_no_cors_headers_and_one_lo
     }
     caplog.set_level(logging.WARNING, logger="rma_graphql")
     async with (
-        Server(dataclasses.replace(settings, allowed_origins=allowed)) as server,
+        Server(settings.replace(allowed_origins=allowed)) as server,
         httpx.AsyncClient(base_url=server.url) as http,
     ):
         answers = [await http.options("/graphql", headers=preflight) for _ in range(3)]
@@ -146,10 +146,10 @@ async def test_a_body_that_is_not_a_graphql_request_is_400_with_a_message(
 
 @pytest.mark.parametrize("amount", [1e308, 1e9 + 0.01, 1e300])
 async def test_a_huge_amount_is_bad_input_on_its_field_and_changes_nothing(
-    server: Server, gql: GraphQLClient, amount: float
+    gql: GraphQLClient, amount: float, organization_id: str, engine: AsyncEngine
 ) -> None:
     lines = [{"sku": "SKU-RED-M", "quantity": 1, "reason": "SIZE_PROBLEM", "price": amount}]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     line_price = await gql.error(CREATE, {"input": rma_input(lines=lines)})
     retained = await gql.error(CREATE, {"input": rma_input(retainedAmountForShipping=amount)})
@@ -158,7 +158,7 @@ async def test_a_huge_amount_is_bad_input_on_its_field_and_changes_nothing(
     assert "cannot exceed 1,000,000,000" in line_price["message"]
     assert retained["extensions"]["code"] == "BAD_USER_INPUT"
     assert retained["extensions"]["field"] == "input.retainedAmountForShipping"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_the_largest_amount_is_accepted(gql: GraphQLClient) -> None:
@@ -170,9 +170,9 @@ async def test_the_largest_amount_is_accepted(gql: GraphQLClient) -> None:
 
 
 async def test_a_nul_character_in_any_text_input_is_bad_input_and_changes_nothing(
-    server: Server, gql: GraphQLClient
+    server: Server, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     as_variable = await gql.error(CREATE, {"input": rma_input(comment="a\x00b")})
     in_a_line = await gql.error(
         CREATE, {"input": rma_input(lines=[{"sku": "A\x00", "quantity": 1, "reason": "DEFECTIVE"}])}
@@ -204,12 +204,12 @@ async def test_a_nul_character_in_any_text_input_is_bad_input_and_changes_nothin
     assert surrogate["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
     assert surrogate_variable.status_code == 400
     assert "NUL" in as_variable["message"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 @pytest.mark.parametrize("levels", [20, 24, 60])
 async def test_a_fragment_bomb_is_refused_by_the_field_limit(
-    server: Server, http: httpx.AsyncClient, levels: int
+    http: httpx.AsyncClient, levels: int, organization_id: str, engine: AsyncEngine
 ) -> None:
     fragments = " ".join(f"fragment F{i} on Mutation {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
     bomb = (
@@ -217,7 +217,7 @@ async def test_a_fragment_bomb_is_refused_by_the_field_limit(
         + fragments
         + f' fragment F{levels} on Mutation {{ locationCreate(input: {{name: "x", type: WAREHOUSE}}) {{ id }} }}'
     )
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     body = (await http.post("/graphql", json={"query": bomb})).json()
 
@@ -225,7 +225,7 @@ async def test_a_fragment_bomb_is_refused_by_the_field_limit(
     [error] = body["errors"]
     assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
     assert "the field limit is 2000" in error["message"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_a_wide_document_within_the_field_limit_runs(gql: GraphQLClient) -> None:

@@ -1,15 +1,18 @@
 """Query limits, rate limits, and websockets that authenticate and end with their token."""
 
 import asyncio
-import dataclasses
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from graphql import get_introspection_query
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from rma_graphql.config import Settings
+from rma_graphql.db import tables as t
 from tests.api.test_subscriptions import EVENTS, live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import LOG_IN, SIGN_UP, bearer, create, sign_up_input, snapshot
@@ -45,7 +48,7 @@ async def test_depth_counts_every_field_introspection_included(http: httpx.Async
 
 
 async def test_deep_fragments_are_counted_and_refused_before_anything_runs(
-    server: Server, http: httpx.AsyncClient
+    http: httpx.AsyncClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     # __schema > types > fields > type > fields > type ... through a fragment: thirteen deep.
     fragments = "fragment F on __Type { " + "fields { type { " * 6 + "name" + " } }" * 6 + " }"
@@ -53,13 +56,13 @@ async def test_deep_fragments_are_counted_and_refused_before_anything_runs(
         'mutation Deep { locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id } } '
         "query Q { __schema { types { ...F } } } " + fragments
     )
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     body = (await http.post("/graphql", json={"query": mutation, "operationName": "Deep"})).json()
 
     assert body["data"] is None
     assert "depth limit is 12" in body["errors"][0]["message"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_graphiql_sends_the_stock_schema_query_which_fits_the_limits(http: httpx.AsyncClient) -> None:
@@ -77,17 +80,17 @@ async def test_graphiql_sends_the_stock_schema_query_which_fits_the_limits(http:
 
 
 async def test_alias_and_token_bombs_are_refused_before_anything_runs(
-    server: Server, http: httpx.AsyncClient
+    http: httpx.AsyncClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     create_location = 'locationCreate(input: {name: "Depot", type: WAREHOUSE}) { id }'
     at_limit = "mutation { " + " ".join(f"a{i}: {create_location}" for i in range(30)) + " }"
     aliases = "mutation { " + " ".join(f"a{i}: {create_location}" for i in range(31)) + " }"
     tokens = "mutation { " + create_location + " " + " ".join(["__typename"] * 5000) + " }"
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     alias_body = (await http.post("/graphql", json={"query": aliases})).json()
     token_body = (await http.post("/graphql", json={"query": tokens})).json()
-    unchanged = await snapshot(server.engine)
+    unchanged = await snapshot(engine, organization_id)
     allowed = (await http.post("/graphql", json={"query": at_limit})).json()
 
     assert alias_body["data"] is None
@@ -103,7 +106,7 @@ async def test_alias_and_token_bombs_are_refused_before_anything_runs(
 async def test_introspection_and_graphiql_can_be_switched_off(
     settings: Settings, organization_id: str
 ) -> None:
-    async with Server(dataclasses.replace(settings, introspection=False, graphiql=False)) as server:
+    async with Server(settings.replace(introspection=False, graphiql=False)) as server:
         token = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
             schema = (
@@ -119,7 +122,7 @@ async def test_introspection_and_graphiql_can_be_switched_off(
 
 
 async def test_rate_limit_headers_then_429_with_retry_after(settings: Settings, organization_id: str) -> None:
-    limited = dataclasses.replace(settings, rate_limit_per_minute=5, rate_limit_per_second=1000)
+    limited = settings.replace(rate_limit_per_minute=5, rate_limit_per_second=1000)
     async with Server(limited) as server:
         token = await server.token(organization_id)
         other = await server.token(organization_id)
@@ -150,7 +153,7 @@ async def test_rate_limit_headers_then_429_with_retry_after(settings: Settings, 
 
 
 async def test_the_per_second_limit_refuses_bursts(settings: Settings, organization_id: str) -> None:
-    limited = dataclasses.replace(settings, rate_limit_per_minute=1000, rate_limit_per_second=3)
+    limited = settings.replace(rate_limit_per_minute=1000, rate_limit_per_second=3)
     async with Server(limited) as server:
         token = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
@@ -169,10 +172,13 @@ async def test_the_per_second_limit_refuses_bursts(settings: Settings, organizat
 
 
 async def test_sign_up_log_in_and_token_requests_are_limited_per_address(
-    settings: Settings, organization_id: str
+    settings: Settings, organization_id: str, engine: AsyncEngine
 ) -> None:
+    # Counts that servers of earlier tests shared for this address in this minute.
+    async with engine.begin() as conn:
+        await conn.execute(delete(t.rate_limit_counter).where(t.rate_limit_counter.c.key.like("address:%")))
     async with (
-        Server(dataclasses.replace(settings, auth_rate_limit_per_minute=3)) as server,
+        Server(settings.replace(auth_rate_limit_per_minute=3)) as server,
         httpx.AsyncClient(base_url=server.url) as http,
     ):
         if True:
@@ -186,12 +192,15 @@ async def test_sign_up_log_in_and_token_requests_are_limited_per_address(
             signed = await http.post("/graphql", json={"query": SIGN_UP, "variables": {"input": user}})
             over = await http.post(
                 "/graphql",
-                json={"query": LOG_IN, "variables": {"username": "ada", "password": "correct horse"}},
+                json={
+                    "query": LOG_IN,
+                    "variables": {"username": user["username"], "password": "correct horse"},
+                },
             )
             token_over = await http.post("/oauth2/token", data={"grant_type": "client_credentials"})
 
     assert [r.status_code for r in (*logins, signed)] == [200, 200, 200]
-    assert signed.json()["data"]["signUp"]["user"]["username"] == "ada"
+    assert signed.json()["data"]["signUp"]["user"]["username"] == user["username"]
     assert over.status_code == 429
     assert over.headers["x-ratelimit-limit"] == "3"
     assert (token_over.status_code, token_over.json()["error"]) == (429, "slow_down")
@@ -236,7 +245,7 @@ async def _ended(client: SubscriptionClient) -> list[dict]:
 
 
 async def test_a_subscription_ends_when_its_token_expires(settings: Settings, organization_id: str) -> None:
-    async with Server(dataclasses.replace(settings, token_ttl_seconds=2)) as server:
+    async with Server(settings.replace(token_ttl_seconds=2)) as server:
         token = await server.token(organization_id)
         gql = GraphQLClient(httpx.AsyncClient(base_url=server.url, headers=bearer(token)))
         rma = await create(gql)
@@ -263,7 +272,7 @@ async def test_a_subscription_ends_when_its_token_expires(settings: Settings, or
 async def test_a_subscription_ends_when_its_token_is_logged_out(
     settings: Settings, organization_id: str
 ) -> None:
-    async with Server(dataclasses.replace(settings, token_check_seconds=0.2)) as server:
+    async with Server(settings.replace(token_check_seconds=0.2)) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:
             user = sign_up_input(organization_id)
             token = (
@@ -300,15 +309,19 @@ def test_the_graphiql_page_puts_a_demo_token_in_the_editor_only() -> None:
     assert "rmaOrders(first: 10)" in page
 
 
-async def test_graphiql_hands_a_demo_token_only_to_local_unproxied_browsers(settings: Settings) -> None:
+async def test_graphiql_hands_a_demo_token_only_to_local_unproxied_browsers(
+    settings: Settings, tmp_path: Path
+) -> None:
     if not settings.is_sqlite:
         pytest.skip("the demo token is offered on the embedded database only")
     from rma_graphql.db.engine import create_engine
+    from rma_graphql.db.migrate import migrate
     from rma_graphql.service.accounts import Accounts, demo_credentials, ensure_demo_organization
     from rma_graphql.service.unit_of_work import UnitOfWork
-    from tests.conftest import _empty_database
 
-    await _empty_database(settings)
+    # A database of its own: the demo organization is the only one there.
+    settings = settings.replace(database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    await asyncio.to_thread(migrate, settings.database_url)
     engine = create_engine(settings)
     try:
         uow = UnitOfWork(engine)
@@ -332,7 +345,7 @@ async def test_allowed_origins_open_cors_and_websockets_to_those_origins_only(
 ) -> None:
     shop, stranger = "https://shop.example", "https://evil.example"
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-    async with Server(dataclasses.replace(settings, allowed_origins=(shop,))) as server:
+    async with Server(settings.replace(allowed_origins=(shop,))) as server:
         token = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url) as http:
             allowed = await http.options("/graphql", headers={"Origin": shop, **preflight})

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.test_catalog import ORDER, catalog, order_input
 from tests.conftest import GraphQLClient, Server
@@ -159,10 +160,15 @@ async def test_a_free_linked_order_reference_stays_a_reference(gql: GraphQLClien
     ],
 )
 async def test_a_line_with_a_wrong_order_line_or_sku_is_refused_and_changes_nothing(
-    gql: GraphQLClient, server: Server, fields: dict[str, Any], path: str, message: str | None
+    gql: GraphQLClient,
+    fields: dict[str, Any],
+    path: str,
+    message: str | None,
+    organization_id: str,
+    engine: AsyncEngine,
 ) -> None:
     made = await shop(gql)
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     error = await gql.error(CREATE, {"input": return_input({**line(made["lines"]["SHIRT-M"]), **fields})})
 
@@ -171,7 +177,7 @@ async def test_a_line_with_a_wrong_order_line_or_sku_is_refused_and_changes_noth
     assert "reason" not in error["extensions"]
     if message is not None:
         assert error["message"] == message
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 # Each rule: the policy, the order's fields, the request's line and resolution, the reason
@@ -224,7 +230,7 @@ RULES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("code", list(RULES))
 async def test_each_policy_rule_refuses_with_its_reason_code_and_returnable_items_agree(
-    gql: GraphQLClient, server: Server, code: str
+    gql: GraphQLClient, code: str, organization_id: str, engine: AsyncEngine
 ) -> None:
     rule = RULES[code]
     made = await shop(gql, **rule.get("order", {}))
@@ -233,7 +239,7 @@ async def test_each_policy_rule_refuses_with_its_reason_code_and_returnable_item
     if rule.get("earlier"):
         await gql.data(CREATE, {"input": return_input(line(made["lines"]["SHIRT-L"]))})
     request = return_input(line(made["lines"]["SHIRT-M"], **rule.get("line", {})))
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     error = await gql.error(CREATE, {"input": request})
     items = await returnable(gql, made["order"]["id"])
@@ -241,7 +247,7 @@ async def test_each_policy_rule_refuses_with_its_reason_code_and_returnable_item
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["reason"] == code
     assert error["extensions"]["field"] == rule["path"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     if rule.get("order_level"):
         # Nothing of the order is returnable, for the same reason.
         assert {sku: (i["returnableQuantity"], i["reason"]) for sku, i in items.items()} == {
@@ -314,7 +320,7 @@ async def test_two_lines_of_one_return_on_the_same_order_line_add_up(gql: GraphQ
 
 
 async def test_the_return_window_counts_from_delivery_and_staff_may_override_it_up_to_the_maximum(
-    gql: GraphQLClient, server: Server
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     # Ordered long ago, delivered 10 days ago: within a 14-day window.
     recent = await shop(gql, orderedAt=_ago(60), shippedAt=_ago(12), deliveredAt=_ago(10))
@@ -337,7 +343,7 @@ async def test_the_return_window_counts_from_delivery_and_staff_may_override_it_
             },
         )
     )["rmaOrderCreate"]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     beyond = await gql.error(
         CREATE,
         {"input": return_input(line(too_late["lines"]["SHIRT-M"]), returnWindowOverrideReason="Please")},
@@ -349,10 +355,12 @@ async def test_the_return_window_counts_from_delivery_and_staff_may_override_it_
     assert overridden["returnWindowOverrideReason"] == "Loyal customer, courier strike"
     assert beyond["extensions"]["reason"] == "RETURN_WINDOW_EXPIRED"
     assert "past the maximum an override allows" in beyond["message"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
-async def test_submit_checks_the_policy_again(gql: GraphQLClient, server: Server) -> None:
+async def test_submit_checks_the_policy_again(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql, orderedAt=_ago(60))
     await configure(gql, authorizationDelay=14)
     rma = (await gql.data(CREATE, {"input": return_input(line(made["lines"]["SHIRT-M"]))}))["rmaOrderCreate"]
@@ -364,7 +372,7 @@ async def test_submit_checks_the_policy_again(gql: GraphQLClient, server: Server
             "input": {"shippedAt": _ago(45), "deliveredAt": _ago(40)},
         },
     )
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     error = await gql.error(
         "mutation($id: String!) { rmaOrderSubmit(id: $id) { version } }", {"id": rma["id"]}
@@ -375,13 +383,15 @@ async def test_submit_checks_the_policy_again(gql: GraphQLClient, server: Server
         "RETURN_WINDOW_EXPIRED",
     )
     assert error["extensions"]["field"] == "lines[0].orderLineId"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
-async def test_update_applies_the_policy_to_new_lines(gql: GraphQLClient, server: Server) -> None:
+async def test_update_applies_the_policy_to_new_lines(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql)
     rma = (await gql.data(CREATE, {"input": return_input(line(made["lines"]["SHIRT-M"]))}))["rmaOrderCreate"]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     error = await gql.error(
         UPDATE, {"id": rma["id"], "input": {"lines": [line(made["lines"]["SHIRT-L"], 2)]}}
@@ -394,7 +404,7 @@ async def test_update_applies_the_policy_to_new_lines(gql: GraphQLClient, server
         "QUANTITY_EXCEEDS_RETURNABLE",
         "input.lines[0].quantity",
     )
-    assert before != await snapshot(server.engine)  # the second update applied
+    assert before != await snapshot(engine, organization_id)  # the second update applied
     assert [(x["sku"], x["price"], x["quantity"]) for x in updated["lines"]] == [("SHIRT-L", 20.0, 1)]
     assert [x["orderId"] for x in updated["linkedOrders"]] == [made["order"]["id"]]
 

@@ -3,7 +3,9 @@ latest real scan through the delivery machine, out of order and repeated scans."
 
 from typing import Any
 
-from tests.conftest import GraphQLClient, Server
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import GraphQLClient
 from tests.helpers import act, create, get, snapshot
 
 SHIPMENT_FIELDS = """
@@ -110,7 +112,7 @@ async def test_scans_move_the_delivery_status_along_the_delivery_machine(gql: Gr
 
 
 async def test_out_of_order_and_repeated_scans_leave_the_status_where_the_latest_scan_puts_it(
-    gql: GraphQLClient, server: Server
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     rma = await accepted(gql)
     shipment = await ship(gql, rma["id"])
@@ -121,7 +123,7 @@ async def test_out_of_order_and_repeated_scans_leave_the_status_where_the_latest
         await scan(gql, shipment["id"], event, hour)
         for event, hour in (("IN_TRANSIT", 9), ("OUT_FOR_DELIVERY", 13))
     ]
-    before_repeat = await snapshot(server.engine)
+    before_repeat = await snapshot(engine, organization_id)
     repeated = await scan(gql, shipment["id"], "DELIVERED", 15)
 
     assert first["rmaOrder"]["deliveryStatus"] == "DELIVERED"
@@ -139,7 +141,7 @@ async def test_out_of_order_and_repeated_scans_leave_the_status_where_the_latest
     assert late[-1]["state"] == "DELIVERED"
     # The same scan again changes nothing at all.
     assert repeated == late[-1]
-    assert await snapshot(server.engine) == before_repeat
+    assert await snapshot(engine, organization_id) == before_repeat
 
 
 async def test_a_later_scan_that_would_move_backwards_is_recorded_and_ignored(gql: GraphQLClient) -> None:
@@ -247,25 +249,27 @@ async def test_resolving_a_return_to_sender_without_a_new_scan_waits_at_pending(
 
 
 async def test_a_shipment_is_refused_on_a_closed_return_and_changes_nothing(
-    gql: GraphQLClient, server: Server
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     rma = await create(gql)
     await act(gql, rma["id"], "submit")
     await act(gql, rma["id"], "reject")
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     error = await gql.error(SHIPMENT_CREATE, {"id": rma["id"], "input": {"carrierName": "UPS"}})
 
     assert error["extensions"]["code"] == "INVALID_TRANSITION"
     assert (error["extensions"]["action"], error["extensions"]["from"]) == ("createShipment", "REJECTED")
     assert error["extensions"]["allowedActions"] == ["delete"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
-async def test_scan_refusals_name_their_cause_and_change_nothing(gql: GraphQLClient, server: Server) -> None:
+async def test_scan_refusals_name_their_cause_and_change_nothing(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     rma = await accepted(gql)
     shipment = await ship(gql, rma["id"])
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     unknown = "00000000-0000-4000-8000-000000000000"
 
     missing = await gql.error(SCAN, {"id": unknown, "input": {"event": "IN_TRANSIT", "date": at(9)}})
@@ -287,5 +291,5 @@ async def test_scan_refusals_name_their_cause_and_change_nothing(gql: GraphQLCli
         "CONFLICT",
         rma["version"] + 1,
     )
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     assert (await get(gql, rma["id"]))["version"] == rma["version"] + 1

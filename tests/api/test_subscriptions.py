@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import dataclasses
 import secrets
 from typing import Any
 
@@ -328,9 +327,7 @@ async def test_a_subscriber_that_never_reads_is_disconnected_with_a_bounded_queu
 ) -> None:
     limit = 4
     async with contextlib.AsyncExitStack() as stack:
-        server = await stack.enter_async_context(
-            Server(dataclasses.replace(settings, subscription_queue_limit=limit))
-        )
+        server = await stack.enter_async_context(Server(settings.replace(subscription_queue_limit=limit)))
         headers = {"Authorization": f"Bearer {await server.token(organization_id)}"}
         http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers)

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pypdf
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.test_returns import configure, line, return_input, shop
 from tests.conftest import GraphQLClient, Server
@@ -160,11 +161,13 @@ async def test_a_surplus_flags_an_anomaly_by_the_system(gql: GraphQLClient) -> N
     assert "2 more than the 1 announced" in flagged["comment"]
 
 
-async def test_refused_receiving_and_inspection_change_nothing(gql: GraphQLClient, server: Server) -> None:
+async def test_refused_receiving_and_inspection_change_nothing(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql)
     rma = await processing(gql, line(made["lines"]["SHIRT-M"], 2))
     rma = await receive(gql, rma, 0, 1, serials=["SN-1"])
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     over = await gql.error(
         INSPECT,
@@ -188,7 +191,7 @@ async def test_refused_receiving_and_inspection_change_nothing(gql: GraphQLClien
     )
     not_processing = await processing(gql, line(made["lines"]["SHIRT-L"], 1))
     await act(gql, not_processing["id"], "hold")
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     held = await gql.error(
         RECEIVE, {"id": not_processing["id"], "line": not_processing["lines"][0]["id"], "quantity": 1}
     )
@@ -198,7 +201,7 @@ async def test_refused_receiving_and_inspection_change_nothing(gql: GraphQLClien
     assert serial_again["extensions"]["field"] == "serialNumbers[0]"
     assert unknown_line["extensions"]["code"] == "NOT_FOUND"
     assert (held["extensions"]["code"], held["extensions"]["action"]) == ("INVALID_TRANSITION", "receiveLine")
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_amount_due_counts_fee_retained_and_shipping_on_a_complete_return(gql: GraphQLClient) -> None:
@@ -220,7 +223,9 @@ async def test_amount_due_counts_fee_retained_and_shipping_on_a_complete_return(
     assert rma["amountDue"] == round(2 * 25.5 - 1 - 2, 2)
 
 
-async def test_resolutions_through_the_manual_provider(gql: GraphQLClient, server: Server) -> None:
+async def test_resolutions_through_the_manual_provider(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql)
     first = await processing(gql, line(made["lines"]["SHIRT-M"], 1))
     second = await processing(gql, line(made["lines"]["SHIRT-L"], 1))
@@ -257,7 +262,7 @@ async def test_resolutions_through_the_manual_provider(gql: GraphQLClient, serve
     assert retried["rmaOrder"]["financialStatus"] == "PARTIALLY_REFUNDED"
 
     # More than remains due is refused and changes nothing; so is paying twice.
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     too_much = await gql.error(RESOLVE, {"id": second["id"], "input": {"type": "REFUND", "amount": 15.01}})
     twice = await gql.error(EXECUTE, {"id": part["id"], "reference": "PSP-44"})
     assert (too_much["extensions"]["code"], too_much["extensions"]["field"]) == (
@@ -268,7 +273,7 @@ async def test_resolutions_through_the_manual_provider(gql: GraphQLClient, serve
         "INVALID_TRANSITION",
         "FINANCIAL",
     )
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
     rest = (await gql.data(RESOLVE, {"id": second["id"], "input": {"type": "REFUND"}}))[
         "rmaFinancialResolutionCreate"
@@ -308,7 +313,9 @@ async def test_two_executions_at_once_pay_once(gql: GraphQLClient) -> None:
     assert vouchers["voucher"] == {"amount": 51, "currency": "EUR"}
 
 
-async def test_a_voucher_is_redeemed_once_even_at_the_same_moment(gql: GraphQLClient, server: Server) -> None:
+async def test_a_voucher_is_redeemed_once_even_at_the_same_moment(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql)
     rma = await processing(gql, line(made["lines"]["SHIRT-M"], 1), expectedResolution="VOUCHER")
     rma = await receive(gql, rma, 0, 1)
@@ -320,12 +327,12 @@ async def test_a_voucher_is_redeemed_once_even_at_the_same_moment(gql: GraphQLCl
     code = executed["reference"]
     assert code.startswith("V-")
     assert len(code) == 26
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     too_much = await gql.error(REDEEM, {"code": code, "amount": 25.51})
     unknown = await gql.error(REDEEM, {"code": "V-0000-0000-0000-0000-0000", "amount": 1})
     assert too_much["extensions"]["field"] == "amount"
     assert unknown["extensions"]["reason"] == "VOUCHER_NOT_FOUND"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
     answers = await asyncio.gather(*(gql.execute(REDEEM, {"code": code, "amount": 25.5}) for _ in range(2)))
 
@@ -360,7 +367,9 @@ async def test_completion_auto_executes_a_voucher_through_its_provider(gql: Grap
     assert rma["executedAmount"] == rma["amountDue"] == 25.5
 
 
-async def test_replacement_order_reserves_stock_or_is_refused(gql: GraphQLClient, server: Server) -> None:
+async def test_replacement_order_reserves_stock_or_is_refused(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     made = await shop(gql)
     shirt_l = made["skus"][1]["id"]
     rma = (
@@ -385,20 +394,20 @@ async def test_replacement_order_reserves_stock_or_is_refused(gql: GraphQLClient
     assert await stock(gql, shirt_l) == before_stock - 2
     assert rma["history"][-1]["type"] == "REPLACEMENT_ORDER_CREATED"
 
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     short = await gql.error(
         REPLACE, {"id": rma["id"], "lines": [{"sku": "SHIRT-L", "quantity": before_stock}]}
     )
     refund = (
         await gql.data(CREATE, {"input": return_input(line(made["lines"]["SHIRT-M"], 1), accept=True)})
     )["rmaOrderCreate"]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
     not_replace = await gql.error(REPLACE, {"id": refund["id"], "lines": [{"sku": "SHIRT-L", "quantity": 1}]})
     assert short["extensions"]["reason"] == "INSUFFICIENT_STOCK"
     assert short["extensions"]["field"] == "lines[0].quantity"
     assert f"Only {before_stock - 2} unit(s)" in short["message"]
     assert not_replace["extensions"]["code"] == "INVALID_TRANSITION"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_the_return_slip_is_a_pdf_with_the_reference(gql: GraphQLClient, server: Server) -> None:
@@ -423,20 +432,20 @@ async def test_the_return_slip_is_a_pdf_with_the_reference(gql: GraphQLClient, s
 
 
 async def test_a_voucher_executed_with_a_reference_is_bad_input_and_changes_nothing(
-    gql: GraphQLClient, server: Server
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     made = await shop(gql)
     rma = await processing(gql, line(made["lines"]["SHIRT-M"], 1), expectedResolution="VOUCHER")
     resolution = (await gql.data(RESOLVE, {"id": rma["id"], "input": {"type": "VOUCHER"}}))[
         "rmaFinancialResolutionCreate"
     ]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     refused = await gql.error(EXECUTE, {"id": resolution["id"], "reference": "PSP-1"})
 
     assert (refused["extensions"]["code"], refused["extensions"]["field"]) == ("BAD_USER_INPUT", "reference")
     assert "without a reference" in refused["message"]
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
     after = await get(gql, rma["id"])
     assert [r["status"] for r in after["financialResolutions"]] == ["PENDING"]
     assert after["financialStatus"] != "EXECUTION_ERROR"
@@ -447,7 +456,7 @@ def _reasons(rma: dict[str, Any]) -> dict[str, tuple[bool, str | None]]:
 
 
 async def test_available_actions_agree_with_what_the_server_then_does(
-    gql: GraphQLClient, server: Server
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     made = await shop(gql)
     # Paid in full before anything was received: every unit counted, so receiving one now
@@ -459,7 +468,7 @@ async def test_available_actions_agree_with_what_the_server_then_does(
     await gql.data(EXECUTE, {"id": resolution["id"]})
     refunded = await get(gql, rma["id"])
     actions = _reasons(refunded)
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     receive_refused = await gql.error(
         RECEIVE, {"id": rma["id"], "line": refunded["lines"][0]["id"], "quantity": 1}
@@ -473,7 +482,7 @@ async def test_available_actions_agree_with_what_the_server_then_does(
     assert actions["executeFinancialResolution"][0] is False
     assert "createFinancialResolution" not in (actions["executeFinancialResolution"][1] or "")
     assert execute_refused["extensions"]["action"] == "executeFinancialResolution"
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before
 
 
 async def test_execute_is_listed_with_its_own_name_when_the_state_refuses_it(gql: GraphQLClient) -> None:
@@ -521,9 +530,8 @@ mutation($id: String!, $input: LocationUpdateInput!) {
 }"""
 
 
-async def _slip_pages(url: str) -> list[str]:
-    async with httpx.AsyncClient() as client:
-        answer = await client.get(url)
+async def _slip_pages(gql: GraphQLClient, url: str) -> list[str]:
+    answer = await gql.http.get(url)
     assert answer.status_code == 200
     return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(answer.content)).pages]
 
@@ -554,7 +562,7 @@ async def test_the_slip_ships_to_the_locations_address_on_every_page(gql: GraphQ
     lines.append({"sku": "SHIRT-M", "quantity": 1, "reason": "SIZE_PROBLEM"})
     rma = (await gql.data(CREATE, {"input": return_input(*lines)}))["rmaOrderCreate"]
 
-    pages = await _slip_pages(rma["returnSlipUrl"])
+    pages = await _slip_pages(gql, rma["returnSlipUrl"])
 
     assert updated["contact"]["address"] == "12 rue des Entrepôts"
     assert updated["name"] == location["name"]
@@ -587,15 +595,17 @@ async def test_without_a_location_address_the_slip_ships_to_the_delivery_contact
         )
     )["rmaOrderCreate"]
 
-    [page] = await _slip_pages(rma["returnSlipUrl"])
+    [page] = await _slip_pages(gql, rma["returnSlipUrl"])
 
     assert "1 Main Street" in page
     assert "Leeds" in page
 
 
-async def test_location_update_refusals_change_nothing(gql: GraphQLClient, server: Server) -> None:
+async def test_location_update_refusals_change_nothing(
+    gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
     location = (await gql.data("{ locations { id } }"))["locations"][0]
-    before = await snapshot(server.engine)
+    before = await snapshot(engine, organization_id)
 
     unknown = await gql.error(
         LOCATION_UPDATE, {"id": "00000000-0000-4000-8000-000000000000", "input": {"name": "X"}}
@@ -608,4 +618,4 @@ async def test_location_update_refusals_change_nothing(gql: GraphQLClient, serve
     assert unknown["extensions"]["code"] == "NOT_FOUND"
     assert blank["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.name"}
     assert no_fullname["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.contact.fullname"}
-    assert await snapshot(server.engine) == before
+    assert await snapshot(engine, organization_id) == before

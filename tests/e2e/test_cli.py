@@ -1,7 +1,7 @@
 """The account commands, and what `serve` prints on the embedded database."""
 
+import asyncio
 import contextlib
-import dataclasses
 import os
 import re
 import subprocess
@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from rma_graphql.config import Settings
+from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import SCOPES
+from rma_graphql.service.accounts import demo_organization_id
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port
 from tests.helpers import LOG_IN, bearer
 
@@ -45,7 +47,7 @@ async def test_organizations_clients_and_users_from_the_command_line(
 ) -> None:
     # Every request checks its token: a revocation from another process shows at once.
     stack = contextlib.AsyncExitStack()
-    server = await stack.enter_async_context(Server(dataclasses.replace(settings, token_check_seconds=0)))
+    server = await stack.enter_async_context(Server(settings.replace(token_check_seconds=0)))
     url = server.settings.database_url
     created = cli(url, "organizations", "create", "Acme Returns")
     new_organization = created.stdout.strip().splitlines()[-1]
@@ -294,11 +296,14 @@ def test_a_second_serve_on_a_taken_port_changes_nothing_and_the_demo_secret_stay
     assert orders_again["products"]["totalCount"] == 4
 
 
-async def test_the_demo_command_seeds_any_database_once(settings: Settings, organization_id: str) -> None:
-    url = settings.database_url
-    first = cli(url, "demo", "--port", "8123")
-    second = cli(url, "demo")
-    async with Server(settings) as server:
+async def test_the_demo_command_seeds_any_database_once(settings: Settings, scratch_url: str) -> None:
+    await asyncio.to_thread(migrate, scratch_url)
+    first = cli(scratch_url, "demo", "--port", "8123")
+    second = cli(scratch_url, "demo")
+    async with Server(settings.replace(database_url=scratch_url)) as server:
+        async with server.app.state.uow.read() as conn:
+            organization_id = await demo_organization_id(conn)
+        assert organization_id is not None
         token = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
             data = (await http.post("/graphql", json={"query": ORDERS})).json()["data"]

@@ -1,19 +1,14 @@
 """The migrations build exactly the schema the models declare, on the database under test."""
 
 import asyncio
-import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from rma_graphql.config import Settings
@@ -52,23 +47,6 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 def test_migrating_twice_is_a_no_op(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)
-
-
-@pytest.fixture
-async def scratch_url(database_url: str) -> AsyncIterator[str]:
-    """A database of its own, for tests that move the schema up and down."""
-    if not database_url.startswith("postgresql"):
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite+aiosqlite:///{Path(directory) / 'scratch.db'}"
-        return
-    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text("DROP DATABASE IF EXISTS rma_scratch"))
-        await conn.execute(text("CREATE DATABASE rma_scratch"))
-    yield make_url(database_url).set(database="rma_scratch").render_as_string(hide_password=False)
-    async with admin.connect() as conn:
-        await conn.execute(text("DROP DATABASE rma_scratch WITH (FORCE)"))
-    await admin.dispose()
 
 
 async def _events(url: str) -> list[tuple[Any, ...]]:

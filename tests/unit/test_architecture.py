@@ -1,11 +1,61 @@
-"""Imports go one way: api → service → domain, db → domain (STYLE.md)."""
+"""Imports go one way: api → service → domain, db → domain (STYLE.md), as import-linter's
+contracts in pyproject.toml say; and a copy of the package that breaks them fails them."""
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "rma_graphql"
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "rma_graphql"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter on the package under ``root``, with the project's contracts."""
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_import_contracts_hold() -> None:
+    result = _lint_imports(ROOT)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("domain/statuses.py", "from rma_graphql import db"),
+        ("domain/statuses.py", "from ..db import tables"),
+        ("domain/statuses.py", "import rma_graphql.db.repository"),
+        ("domain/statuses.py", "import sqlalchemy"),
+        ("api/enums.py", "from rma_graphql.db import tables"),
+        ("service/hub.py", "import strawberry"),
+    ],
+)
+def test_a_forbidden_import_by_any_spelling_breaks_a_contract(tmp_path: Path, module: str, line: str) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "rma_graphql", ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "rma_graphql" / module
+    target.write_text(target.read_text() + f"\n{line}  # noqa\n")
+
+    result = _lint_imports(tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BROKEN" in result.stdout
+
 
 FORBIDDEN = {
     "domain": (

@@ -111,6 +111,31 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], dict[str, P]]] = {
 }
 
 
+# Statuses of the other dimensions after an allowed action, where the contract fixes them.
+SIDE_EFFECTS: dict[tuple[str, str], dict[str, str]] = {
+    ("REQUESTED", "reject"): {
+        "financialStatus": "NONE",
+        "deliveryStatus": "PENDING",
+        "fulfillmentStatus": "PENDING",
+    },
+    ("NEW", "cancel"): {
+        "deliveryStatus": "CANCELED",
+        "fulfillmentStatus": "CANCELED",
+        "financialStatus": "CANCELED",
+    },
+    ("ACCEPTED", "startFulfillment"): {"fulfillmentStatus": "IN_PROGRESS", "deliveryStatus": "DELIVERED"},
+    ("PROCESSING", "completeProcessing"): {"fulfillmentStatus": "COMPLETE", "deliveryStatus": "DELIVERED"},
+    ("PROCESSING", "flagAnomaly"): {"fulfillmentStatus": "ERROR"},
+    ("ANOMALY from PROCESSING", "resolveAnomaly"): {"fulfillmentStatus": "IN_PROGRESS"},
+    ("ACCEPTED", "updateDeliveryStatus"): {"deliveryStatus": "HANDLED"},
+}
+STATUS_ATTRIBUTES = {
+    "deliveryStatus": "delivery_status",
+    "financialStatus": "financial_status",
+    "fulfillmentStatus": "fulfillment_status",
+}
+
+
 def test_scenarios_cover_every_processing_status() -> None:
     reached = {reach(*path).processing_status for path, _ in SCENARIOS.values()}
 
@@ -130,6 +155,8 @@ def test_processing_matrix(scenario: str, action: str) -> None:
 
         assert rma.processing_status is allowed[action]
         assert events
+        for field, value in SIDE_EFFECTS.get((scenario, action), {}).items():
+            assert getattr(rma, STATUS_ATTRIBUTES[field]).value == value, field
     else:
         with pytest.raises(InvalidTransitionError) as refused:
             rma.perform(action, now=NOW, **params)
