@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import OrderReturnStatus, OrderStatus
 from rma_graphql.api.inputs import _utc, parse_uuid, text
 from rma_graphql.api.permissions import scoped
@@ -18,10 +18,6 @@ from rma_graphql.service.currency import to_major
 from rma_graphql.service.queries import Page
 
 Row = Mapping[Any, Any]
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 # Types
@@ -49,8 +45,9 @@ class SkuStock:
     row: strawberry.Private[Row]
 
     @strawberry.field
-    async def location(self, info: Info) -> Location:
-        found = await _ctx(info).loaders.locations.load(self.row["location_id"])
+    async def location(self, info: RmaInfo) -> Location:
+        found = await context_of(info).loaders.locations.load(self.row["location_id"])
+        assert found is not None, "a foreign key keeps the location"
         return Location.from_row(found)
 
 
@@ -73,12 +70,14 @@ class Sku:
         )
 
     @strawberry.field
-    async def product(self, info: Info) -> "Product":
-        return Product.from_row(await _ctx(info).loaders.products.load(self.row["product_id"]))
+    async def product(self, info: RmaInfo) -> "Product":
+        found = await context_of(info).loaders.products.load(self.row["product_id"])
+        assert found is not None, "a foreign key keeps the product"
+        return Product.from_row(found)
 
     @strawberry.field(description="Units on hand, per location.")
-    async def stock(self, info: Info) -> list[SkuStock]:
-        rows = await _ctx(info).loaders.stock_by_sku.load(self.row["id"])
+    async def stock(self, info: RmaInfo) -> list[SkuStock]:
+        rows = await context_of(info).loaders.stock_by_sku.load(self.row["id"])
         return [
             SkuStock(quantity=r["quantity"], location_id=strawberry.ID(r["location_id"]), row=r) for r in rows
         ]
@@ -109,8 +108,8 @@ class Product:
         )
 
     @strawberry.field
-    async def skus(self, info: Info) -> list[Sku]:
-        return [Sku.from_row(r) for r in await _ctx(info).loaders.skus_by_product.load(self.row["id"])]
+    async def skus(self, info: RmaInfo) -> list[Sku]:
+        return [Sku.from_row(r) for r in await context_of(info).loaders.skus_by_product.load(self.row["id"])]
 
 
 @strawberry.type
@@ -182,13 +181,15 @@ class Order:
         )
 
     @strawberry.field
-    async def customer(self, info: Info) -> Customer | None:
+    async def customer(self, info: RmaInfo) -> Customer | None:
         if self.row["customer_id"] is None:
             return None
-        return Customer.from_row(await _ctx(info).loaders.customers.load(self.row["customer_id"]))
+        found = await context_of(info).loaders.customers.load(self.row["customer_id"])
+        assert found is not None, "a foreign key keeps the customer"
+        return Customer.from_row(found)
 
     @strawberry.field
-    async def lines(self, info: Info) -> list[OrderLine]:
+    async def lines(self, info: RmaInfo) -> list[OrderLine]:
         currency = self.row["currency"]
         return [
             OrderLine(
@@ -198,7 +199,7 @@ class Order:
                 quantity=r["quantity"],
                 unit_price=to_major(r["unit_price"], currency),
             )
-            for r in await _ctx(info).loaders.lines_by_order.load(self.row["id"])
+            for r in await context_of(info).loaders.lines_by_order.load(self.row["id"])
         ]
 
 
@@ -402,9 +403,9 @@ def _filter_search(search: str | None) -> str | None:
 # Operations
 
 
-async def _found(info: Info, kind: str, id: str, label: str) -> Row:
+async def _found(info: RmaInfo, kind: str, id: str, label: str) -> Row:
     row_id = parse_uuid(id, "id")
-    row = await catalog.row(_ctx(info).uow, _ctx(info).caller, kind, row_id)
+    row = await catalog.row(context_of(info).uow, context_of(info).authenticated, kind, row_id)
     if row is None:
         raise NotFoundError(f"{label} {row_id} not found.", row_id)
     return row
@@ -413,52 +414,60 @@ async def _found(info: Info, kind: str, id: str, label: str) -> Row:
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(**scoped(access.VIEW_PRODUCTS))
-    async def product(self, info: Info, id: str) -> Product | None:
+    async def product(self, info: RmaInfo, id: str) -> Product | None:
         return Product.from_row(await _found(info, "products", id, "Product"))
 
     @strawberry.field(**scoped(access.VIEW_PRODUCTS))
     async def products(
-        self, info: Info, filter: CatalogFilterInput | None = None, first: int = 50, after: str | None = None
+        self,
+        info: RmaInfo,
+        filter: CatalogFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
     ) -> Connection[Product]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
-        page = await catalog.page(ctx.uow, ctx.caller, "products", f, first=first, after=after)
+        page = await catalog.page(ctx.uow, ctx.authenticated, "products", f, first=first, after=after)
         return _page(page, [Product.from_row(r) for r in page.rows])
 
     @strawberry.field(description="A SKU by its id or by its code.", **scoped(access.VIEW_PRODUCTS))
-    async def sku(self, info: Info, id: str | None = None, sku: str | None = None) -> Sku | None:
-        ctx = _ctx(info)
+    async def sku(self, info: RmaInfo, id: str | None = None, sku: str | None = None) -> Sku | None:
+        ctx = context_of(info)
         if (id is None) == (sku is None):
             raise BadUserInputError("Give exactly one of id and sku.", "id" if id else "sku")
         if id is not None:
             return Sku.from_row(await _found(info, "skus", id, "SKU"))
-        row = await catalog.sku_by_code(ctx.uow, ctx.caller, sku or "")
+        row = await catalog.sku_by_code(ctx.uow, ctx.authenticated, sku or "")
         if row is None:
             raise NotFoundError(f"SKU {sku!r} not found.", sku)
         return Sku.from_row(row)
 
     @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
-    async def customer(self, info: Info, id: str) -> Customer | None:
+    async def customer(self, info: RmaInfo, id: str) -> Customer | None:
         return Customer.from_row(await _found(info, "customers", id, "Customer"))
 
     @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
     async def customers(
-        self, info: Info, filter: CatalogFilterInput | None = None, first: int = 50, after: str | None = None
+        self,
+        info: RmaInfo,
+        filter: CatalogFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
     ) -> Connection[Customer]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
-        page = await catalog.page(ctx.uow, ctx.caller, "customers", f, first=first, after=after)
+        page = await catalog.page(ctx.uow, ctx.authenticated, "customers", f, first=first, after=after)
         return _page(page, [Customer.from_row(r) for r in page.rows])
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
-    async def order(self, info: Info, id: str) -> Order | None:
+    async def order(self, info: RmaInfo, id: str) -> Order | None:
         return Order.from_row(await _found(info, "orders", id, "Order"))
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
     async def orders(
-        self, info: Info, filter: OrderFilterInput | None = None, first: int = 50, after: str | None = None
+        self, info: RmaInfo, filter: OrderFilterInput | None = None, first: int = 50, after: str | None = None
     ) -> Connection[Order]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         given = filter or OrderFilterInput()
         f = catalog.order_filter(
             search=_filter_search(given.search),
@@ -468,20 +477,20 @@ class CatalogQuery:
             ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
             ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),
         )
-        page = await catalog.page(ctx.uow, ctx.caller, "orders", f, first=first, after=after)
+        page = await catalog.page(ctx.uow, ctx.authenticated, "orders", f, first=first, after=after)
         return _page(page, [Order.from_row(r) for r in page.rows])
 
 
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(**scoped(access.CREATE_PRODUCTS))
-    async def product_create(self, info: Info, input: ProductCreateInput) -> Product:
-        ctx = _ctx(info)
+    async def product_create(self, info: RmaInfo, input: ProductCreateInput) -> Product:
+        ctx = context_of(info)
         text(input.name, "input.name", 200, required=True)
         text(input.description, "input.description", 10_000)
         product_id = await catalog.create_product(
             ctx.uow,
-            ctx.caller,
+            ctx.authenticated,
             name=input.name,
             description=input.description,
             price=input.price,
@@ -490,25 +499,25 @@ class CatalogMutation:
         return Product.from_row(await _found(info, "products", product_id, "Product"))
 
     @strawberry.mutation(**scoped(access.EDIT_PRODUCTS))
-    async def product_update(self, info: Info, id: str, input: ProductUpdateInput) -> Product:
-        ctx = _ctx(info)
+    async def product_update(self, info: RmaInfo, id: str, input: ProductUpdateInput) -> Product:
+        ctx = context_of(info)
         product_id = parse_uuid(id, "id")
         values = _given(input, ("name", "description", "price", "currency"))
         for name in ("name", "price", "currency"):
             _required(values, name, f"input.{name}")
         text(values.get("name"), "input.name", 200)
         text(values.get("description"), "input.description", 10_000)
-        await catalog.update_product(ctx.uow, ctx.caller, product_id, values)
+        await catalog.update_product(ctx.uow, ctx.authenticated, product_id, values)
         return Product.from_row(await _found(info, "products", product_id, "Product"))
 
     @strawberry.mutation(**scoped(access.CREATE_PRODUCTS))
-    async def sku_create(self, info: Info, input: SkuCreateInput) -> Sku:
-        ctx = _ctx(info)
+    async def sku_create(self, info: RmaInfo, input: SkuCreateInput) -> Sku:
+        ctx = context_of(info)
         text(input.sku, "input.sku", required=True)
         text(input.variation, "input.variation")
         sku_id = await catalog.create_sku(
             ctx.uow,
-            ctx.caller,
+            ctx.authenticated,
             product_id=parse_uuid(input.product_id, "input.productId"),
             code=input.sku.strip(),
             variation=input.variation,
@@ -520,33 +529,35 @@ class CatalogMutation:
         description="Change a SKU; `stock` sets the quantity at each location given.",
         **scoped(access.EDIT_PRODUCTS),
     )
-    async def sku_update(self, info: Info, id: str, input: SkuUpdateInput) -> Sku:
-        ctx = _ctx(info)
+    async def sku_update(self, info: RmaInfo, id: str, input: SkuUpdateInput) -> Sku:
+        ctx = context_of(info)
         sku_id = parse_uuid(id, "id")
         values = _given(input, ("variation",))
         text(values.get("variation"), "input.variation")
         stock = None if input.stock is strawberry.UNSET else _stock(input.stock, "input.stock")
-        await catalog.update_sku(ctx.uow, ctx.caller, sku_id, values=values, stock=stock)
+        await catalog.update_sku(ctx.uow, ctx.authenticated, sku_id, values=values, stock=stock)
         return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
 
     @strawberry.mutation(**scoped(access.CREATE_CUSTOMERS))
-    async def customer_create(self, info: Info, input: CustomerCreateInput) -> Customer:
-        ctx = _ctx(info)
+    async def customer_create(self, info: RmaInfo, input: CustomerCreateInput) -> Customer:
+        ctx = context_of(info)
         customer_id = await catalog.create_customer(
-            ctx.uow, ctx.caller, _customer_values(input, partial=False)
+            ctx.uow, ctx.authenticated, _customer_values(input, partial=False)
         )
         return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
 
     @strawberry.mutation(**scoped(access.EDIT_CUSTOMERS))
-    async def customer_update(self, info: Info, id: str, input: CustomerUpdateInput) -> Customer:
-        ctx = _ctx(info)
+    async def customer_update(self, info: RmaInfo, id: str, input: CustomerUpdateInput) -> Customer:
+        ctx = context_of(info)
         customer_id = parse_uuid(id, "id")
-        await catalog.update_customer(ctx.uow, ctx.caller, customer_id, _customer_values(input, partial=True))
+        await catalog.update_customer(
+            ctx.uow, ctx.authenticated, customer_id, _customer_values(input, partial=True)
+        )
         return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
 
     @strawberry.mutation(**scoped(access.CREATE_ORDERS))
-    async def order_create(self, info: Info, input: OrderCreateInput) -> Order:
-        ctx = _ctx(info)
+    async def order_create(self, info: RmaInfo, input: OrderCreateInput) -> Order:
+        ctx = context_of(info)
         text(input.external_reference, "input.externalReference", required=True)
         text(input.tp_app_id, "input.tpAppId")
         command = catalog.CreateOrder(
@@ -569,12 +580,12 @@ class CatalogMutation:
             shipped_at=_utc(input.shipped_at, "input.shippedAt"),
             delivered_at=_utc(input.delivered_at, "input.deliveredAt"),
         )
-        order_id = await catalog.create_order(ctx.uow, ctx.caller, command)
+        order_id = await catalog.create_order(ctx.uow, ctx.authenticated, command)
         return Order.from_row(await _found(info, "orders", order_id, "Order"))
 
     @strawberry.mutation(**scoped(access.EDIT_ORDERS))
-    async def order_update(self, info: Info, id: str, input: OrderUpdateInput) -> Order:
-        ctx = _ctx(info)
+    async def order_update(self, info: RmaInfo, id: str, input: OrderUpdateInput) -> Order:
+        ctx = context_of(info)
         order_id = parse_uuid(id, "id")
         values = _given(input, ("status", "customer_id", "shipping_amount", "shipped_at", "delivered_at"))
         _required(values, "status", "input.status")
@@ -586,5 +597,5 @@ class CatalogMutation:
                 values[name] = _utc(values[name], path)
         if "status" in values:
             values["status"] = values["status"].value
-        await catalog.update_order(ctx.uow, ctx.caller, order_id, values)
+        await catalog.update_order(ctx.uow, ctx.authenticated, order_id, values)
         return Order.from_row(await _found(info, "orders", order_id, "Order"))

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from strawberry.types import Info
+
 from rma_graphql.api.loaders import Loaders, make_loaders
 from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts
@@ -24,6 +26,14 @@ class Context:
     # The websocket's connection_init payload.
     connection_params: Any = None
 
+    @property
+    def authenticated(self) -> Caller:
+        """The caller, for every field but signUp and logIn: the view refuses a request
+        without a valid token before any resolver runs."""
+        if self.caller is None:
+            raise RuntimeError("a resolver that needs a caller ran without one")
+        return self.caller
+
     @classmethod
     def build(
         cls,
@@ -43,3 +53,12 @@ class Context:
             request=request,
             response=response,
         )
+
+
+# What resolvers are given: our context, no root value.
+RmaInfo = Info[Context, None]
+
+
+def context_of(info: RmaInfo) -> Context:
+    """The request's context."""
+    return info.context

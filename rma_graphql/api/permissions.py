@@ -8,15 +8,15 @@ from functools import cache
 from typing import Any
 
 from strawberry.permission import BasePermission
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo
 from rma_graphql.domain.errors import ForbiddenError
 
 
 class _ScopePermission(BasePermission):
     scope: str = ""
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+    def has_permission(self, source: Any, info: RmaInfo, **kwargs: Any) -> bool:
         caller = info.context.caller
         return caller is not None and self.scope in caller.scopes
 

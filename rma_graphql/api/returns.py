@@ -1,11 +1,10 @@
 """GraphQL for what may be returned and how it travels back: returnable items and shipments."""
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import ReturnRefusalReason, ShippingEventEnum
 from rma_graphql.api.inputs import LONG_TEXT, _utc, parse_uuid, text
 from rma_graphql.api.permissions import scoped
@@ -15,10 +14,6 @@ from rma_graphql.domain.eligibility import LineAssessment
 from rma_graphql.service import queries, rma_orders
 from rma_graphql.service import shipments as shipment_service
 from rma_graphql.service.currency import to_major
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 @strawberry.type
@@ -65,12 +60,12 @@ class ReturnsQuery:
         **scoped(access.CREATE_RMA_ORDERS),
     )
     async def returnable_items(
-        self, info: Info, order_id: str, location_id: str | None = None
+        self, info: RmaInfo, order_id: str, location_id: str | None = None
     ) -> list[ReturnableItem]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         order_id = parse_uuid(order_id, "orderId")
         location = parse_uuid(location_id, "locationId") if location_id is not None else None
-        order, assessments = await rma_orders.returnable_items(ctx.uow, ctx.caller, order_id, location)
+        order, assessments = await rma_orders.returnable_items(ctx.uow, ctx.authenticated, order_id, location)
         return [ReturnableItem.from_assessment(a, order.currency) for a in assessments]
 
 
@@ -115,9 +110,9 @@ class RmaShipmentEventInput:
         )
 
 
-async def _shipment(info: Info, shipment_id: str) -> RmaShipment:
-    ctx = _ctx(info)
-    row, events = await queries.shipment(ctx.uow, ctx.caller.organization_id, shipment_id)
+async def _shipment(info: RmaInfo, shipment_id: str) -> RmaShipment:
+    ctx = context_of(info)
+    row, events = await queries.shipment(ctx.uow, ctx.authenticated.organization_id, shipment_id)
     return RmaShipment.from_rows(row, events)
 
 
@@ -128,12 +123,12 @@ class ShipmentMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_shipment_create(
-        self, info: Info, rma_order_id: str, input: RmaShipmentInput, expected_version: int | None = None
+        self, info: RmaInfo, rma_order_id: str, input: RmaShipmentInput, expected_version: int | None = None
     ) -> RmaShipment:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
         shipment_id = await shipment_service.create_shipment(
-            ctx.uow, ctx.caller, rma_id, input.to_command(), expected_version=expected_version
+            ctx.uow, ctx.authenticated, rma_id, input.to_command(), expected_version=expected_version
         )
         return await _shipment(info, shipment_id)
 
@@ -144,12 +139,16 @@ class ShipmentMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_shipment_add_event(
-        self, info: Info, shipment_id: str, input: RmaShipmentEventInput, expected_version: int | None = None
+        self,
+        info: RmaInfo,
+        shipment_id: str,
+        input: RmaShipmentEventInput,
+        expected_version: int | None = None,
     ) -> RmaShipment:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         shipment_id = parse_uuid(shipment_id, "shipmentId")
         command = input.to_command()
         await shipment_service.add_scan(
-            ctx.uow, ctx.caller, shipment_id, command, expected_version=expected_version
+            ctx.uow, ctx.authenticated, shipment_id, command, expected_version=expected_version
         )
         return await _shipment(info, shipment_id)

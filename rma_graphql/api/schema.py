@@ -15,10 +15,10 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import Info
 
 from rma_graphql.api import inputs
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter, format_errors
 from rma_graphql.api.inputs import (
@@ -88,10 +88,6 @@ class RmaOrderSort(Enum):
     RETURN_NUMBER_ASC = "RETURN_NUMBER_ASC"
 
 
-def _ctx(info: Info) -> Any:
-    return info.context
-
-
 def _state_machines() -> list[RmaStateMachine]:
     return [
         RmaStateMachine(
@@ -124,24 +120,24 @@ class Query:
     )
     async def rma_order(
         self,
-        info: Info,
+        info: RmaInfo,
         id: str | None = None,
         by_external_id: RmaOrderByExternalIdInput | None = None,
     ) -> RmaOrderType | None:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         if (id is None) == (by_external_id is None):
             raise BadUserInputError(
                 "Give exactly one of id and byExternalId.", "id" if id else "byExternalId"
             )
         if id is not None:
             rma_id = parse_uuid(id, "id")
-            row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
+            row = await queries.rma_order_row(ctx.uow, ctx.authenticated, rma_id)
             if row is None:
                 raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
         else:
             assert by_external_id is not None
             row = await queries.rma_order_row_by_external_id(
-                ctx.uow, ctx.caller, by_external_id.external_id, by_external_id.tp_app_id
+                ctx.uow, ctx.authenticated, by_external_id.external_id, by_external_id.tp_app_id
             )
             if row is None:
                 raise NotFoundError(
@@ -153,13 +149,13 @@ class Query:
     @strawberry.field(**scoped(access.VIEW_RMA_ORDERS))
     async def rma_orders(
         self,
-        info: Info,
+        info: RmaInfo,
         filter: RmaOrderFilterInput | None = None,
         first: int = 50,
         after: str | None = None,
         sort: RmaOrderSort = RmaOrderSort.CREATED_AT_DESC,
     ) -> RmaOrderConnection:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         f = filter or RmaOrderFilterInput()
         if f.search is not None:
             text(f.search, "filter.search")
@@ -176,7 +172,7 @@ class Query:
             include_deleted=f.include_deleted,
         )
         page = await queries.list_rma_orders(
-            ctx.uow, ctx.caller, criteria, first=first, after=after, sort=sort.value
+            ctx.uow, ctx.authenticated, criteria, first=first, after=after, sort=sort.value
         )
         nodes = [RmaOrderType.from_row(row) for row in page.rows]
         return RmaOrderConnection(
@@ -193,14 +189,14 @@ class Query:
 
     @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
     async def rma_configuration(
-        self, info: Info, id: str | None = None, location_id: str | None = None
+        self, info: RmaInfo, id: str | None = None, location_id: str | None = None
     ) -> RmaConfiguration | None:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         if (id is None) == (location_id is None):
             raise BadUserInputError("Give exactly one of id and locationId.", "id" if id else "locationId")
         row = await queries.configuration(
             ctx.uow,
-            ctx.caller.organization_id,
+            ctx.authenticated.organization_id,
             id=parse_uuid(id, "id") if id else None,
             location_id=parse_uuid(location_id, "locationId") if location_id else None,
         )
@@ -210,17 +206,19 @@ class Query:
         return RmaConfiguration.from_row(row)
 
     @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
-    async def rma_configurations(self, info: Info) -> list[RmaConfiguration]:
-        ctx = _ctx(info)
+    async def rma_configurations(self, info: RmaInfo) -> list[RmaConfiguration]:
+        ctx = context_of(info)
         return [
             RmaConfiguration.from_row(r)
-            for r in await queries.configurations(ctx.uow, ctx.caller.organization_id)
+            for r in await queries.configurations(ctx.uow, ctx.authenticated.organization_id)
         ]
 
     @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
-    async def locations(self, info: Info) -> list[Location]:
-        ctx = _ctx(info)
-        return [Location.from_row(r) for r in await queries.locations(ctx.uow, ctx.caller.organization_id)]
+    async def locations(self, info: RmaInfo) -> list[Location]:
+        ctx = context_of(info)
+        return [
+            Location.from_row(r) for r in await queries.locations(ctx.uow, ctx.authenticated.organization_id)
+        ]
 
     @strawberry.field(
         description="The organization's change feed in position order; an event's cursor is its position.",
@@ -228,16 +226,18 @@ class Query:
     )
     async def rma_order_events(
         self,
-        info: Info,
+        info: RmaInfo,
         after: str | None = None,
         first: int = 100,
         rma_order_id: str | None = None,
         types: list[RmaOrderEventType] | None = None,
     ) -> RmaOrderEventConnection:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         f = await event_filter(info, rma_order_id, types)
         position = event_service.parse_position(after, "after") if after is not None else None
-        page = await event_service.feed(ctx.uow, ctx.caller.organization_id, f, after=position, first=first)
+        page = await event_service.feed(
+            ctx.uow, ctx.authenticated.organization_id, f, after=position, first=first
+        )
         nodes = [RmaOrderEvent.from_row(row) for row in page.rows]
         return RmaOrderEventConnection(
             edges=[RmaOrderEventEdge(cursor=node.position, node=node) for node in nodes],
@@ -256,8 +256,8 @@ class Query:
         return STATE_MACHINES
 
     @strawberry.field(description="Who the request's token stands for: organization, role and scopes.")
-    def viewer(self, info: Info) -> Viewer:
-        caller = _ctx(info).caller
+    def viewer(self, info: RmaInfo) -> Viewer:
+        caller = context_of(info).authenticated
         return Viewer(
             organization_id=strawberry.ID(caller.organization_id),
             actor=RmaActor.from_json(caller.actor),
@@ -267,19 +267,19 @@ class Query:
         )
 
     @strawberry.field(description="The caller's organization.", **scoped(access.VIEW_ORGANIZATIONS))
-    async def organization(self, info: Info) -> Organization:
-        ctx = _ctx(info)
-        row = await queries.organization(ctx.uow, ctx.caller.organization_id)
+    async def organization(self, info: RmaInfo) -> Organization:
+        ctx = context_of(info)
+        row = await queries.organization(ctx.uow, ctx.authenticated.organization_id)
         return Organization.from_row(row)
 
 
 async def _act(
-    info: Info, id: str, action: Action, expected_version: int | None, **params: Any
+    info: RmaInfo, id: str, action: Action, expected_version: int | None, **params: Any
 ) -> RmaOrderType:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     rma_id = parse_uuid(id, "id")
     await rma_service.perform_action(
-        ctx.uow, ctx.caller, rma_id, action, expected_version=expected_version, **params
+        ctx.uow, ctx.authenticated, rma_id, action, expected_version=expected_version, **params
     )
     return await rma_payload(info, rma_id)
 
@@ -291,69 +291,69 @@ def _reason(value: str | None, field: str = "reason") -> str | None:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(**scoped(access.CREATE_RMA_ORDERS))
-    async def rma_order_create(self, info: Info, input: RmaOrderInput) -> RmaOrderType:
-        ctx = _ctx(info)
-        rma_id = await rma_service.create_rma_order(ctx.uow, ctx.caller, input.to_command())
+    async def rma_order_create(self, info: RmaInfo, input: RmaOrderInput) -> RmaOrderType:
+        ctx = context_of(info)
+        rma_id = await rma_service.create_rma_order(ctx.uow, ctx.authenticated, input.to_command())
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_update(
-        self, info: Info, id: str, input: RmaOrderUpdateInput, expected_version: int | None = None
+        self, info: RmaInfo, id: str, input: RmaOrderUpdateInput, expected_version: int | None = None
     ) -> RmaOrderType:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(id, "id")
         changes = input.to_changes()
         await rma_service.update_rma_order(
-            ctx.uow, ctx.caller, rma_id, changes, expected_version=expected_version
+            ctx.uow, ctx.authenticated, rma_id, changes, expected_version=expected_version
         )
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_submit(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.SUBMIT, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_accept(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.ACCEPT, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_reject(
-        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.REJECT, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_cancel(
-        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.CANCEL, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_hold(
-        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.HOLD, expected_version, reason=_reason(reason))
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resume(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.RESUME, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_flag_anomaly(
-        self, info: Info, id: str, reason: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reason: str, expected_version: int | None = None
     ) -> RmaOrderType:
         text(reason, "reason", 2000, required=True)
         return await _act(info, id, Action.FLAG_ANOMALY, expected_version, reason=reason)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_resolve_anomaly(
-        self, info: Info, id: str, comment: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, comment: str | None = None, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(
             info, id, Action.RESOLVE_ANOMALY, expected_version, comment=_reason(comment, "comment")
@@ -361,31 +361,31 @@ class Mutation:
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_delete(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.DELETE, expected_version)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
     async def rma_order_request_fulfillment(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.REQUEST_FULFILLMENT, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_start_fulfillment(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.START_FULFILLMENT, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_complete_processing(
-        self, info: Info, id: str, expected_version: int | None = None
+        self, info: RmaInfo, id: str, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.COMPLETE_PROCESSING, expected_version)
 
     @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
     async def rma_order_update_delivery_status(
-        self, info: Info, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
+        self, info: RmaInfo, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
     ) -> RmaOrderType:
         return await _act(info, id, Action.UPDATE_DELIVERY_STATUS, expected_version, status=status)
 
@@ -395,63 +395,67 @@ class Mutation:
     )
     async def rma_order_comment_add(
         self,
-        info: Info,
+        info: RmaInfo,
         id: str,
         text: str,
         visibility: RmaCommentVisibility = RmaCommentVisibility.INTERNAL,
         expected_version: int | None = None,
     ) -> RmaOrderType:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(id, "id")
         inputs.text(text, "text", rma_service.COMMENT_MAX_LENGTH, required=True)
         await rma_service.add_comment(
-            ctx.uow, ctx.caller, rma_id, text, visibility, expected_version=expected_version
+            ctx.uow, ctx.authenticated, rma_id, text, visibility, expected_version=expected_version
         )
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.CREATE_RMA_CONFIGURATIONS))
     async def rma_configuration_create(
-        self, info: Info, input: RmaConfigurationCreateInput
+        self, info: RmaInfo, input: RmaConfigurationCreateInput
     ) -> RmaConfiguration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         values = configuration_values(input, partial=False)
-        configuration_id = await configuration_service.create_configuration(ctx.uow, ctx.caller, values)
-        row = await queries.configuration(ctx.uow, ctx.caller.organization_id, id=configuration_id)
+        configuration_id = await configuration_service.create_configuration(
+            ctx.uow, ctx.authenticated, values
+        )
+        row = await queries.configuration(ctx.uow, ctx.authenticated.organization_id, id=configuration_id)
         assert row is not None
         return RmaConfiguration.from_row(row)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_CONFIGURATIONS))
     async def rma_configuration_update(
-        self, info: Info, id: str, input: RmaConfigurationUpdateInput
+        self, info: RmaInfo, id: str, input: RmaConfigurationUpdateInput
     ) -> RmaConfiguration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         configuration_id = parse_uuid(id, "id")
         values = configuration_values(input, partial=True)
-        await configuration_service.update_configuration(ctx.uow, ctx.caller, configuration_id, values)
-        row = await queries.configuration(ctx.uow, ctx.caller.organization_id, id=configuration_id)
+        await configuration_service.update_configuration(ctx.uow, ctx.authenticated, configuration_id, values)
+        row = await queries.configuration(ctx.uow, ctx.authenticated.organization_id, id=configuration_id)
         assert row is not None
         return RmaConfiguration.from_row(row)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_CONFIGURATIONS))
-    async def location_create(self, info: Info, input: LocationInput) -> Location:
-        ctx = _ctx(info)
+    async def location_create(self, info: RmaInfo, input: LocationInput) -> Location:
+        ctx = context_of(info)
         text(input.name, "input.name", 200, required=True)
         contact = input.contact.to_json("input.contact") if input.contact else None
         location_id = await configuration_service.create_location(
-            ctx.uow, ctx.caller, name=input.name, type=input.type, contact=contact
+            ctx.uow, ctx.authenticated, name=input.name, type=input.type, contact=contact
         )
-        rows = await queries.locations(ctx.uow, ctx.caller.organization_id)
+        rows = await queries.locations(ctx.uow, ctx.authenticated.organization_id)
         return next(Location.from_row(r) for r in rows if r["id"] == location_id)
 
     @strawberry.mutation(
         description="Rename a location or set its contact: the address its return slips ship to.",
         **scoped(access.EDIT_RMA_CONFIGURATIONS),
     )
-    async def location_update(self, info: Info, id: str, input: LocationUpdateInput) -> Location:
-        ctx = _ctx(info)
+    async def location_update(self, info: RmaInfo, id: str, input: LocationUpdateInput) -> Location:
+        ctx = context_of(info)
         location_id = parse_uuid(id, "id")
-        await configuration_service.update_location(ctx.uow, ctx.caller, location_id, input.to_values())
-        rows = await queries.locations(ctx.uow, ctx.caller.organization_id)
+        await configuration_service.update_location(
+            ctx.uow, ctx.authenticated, location_id, input.to_values()
+        )
+        rows = await queries.locations(ctx.uow, ctx.authenticated.organization_id)
         return next(Location.from_row(r) for r in rows if r["id"] == location_id)
 
 
@@ -469,16 +473,16 @@ class OrganizationUpdateInput:
     allow_customer_sign_up: bool | None = strawberry.UNSET
 
 
-def _accounts(info: Info) -> accounts_service.Accounts:
-    accounts = _ctx(info).accounts
+def _accounts(info: RmaInfo) -> accounts_service.Accounts:
+    accounts = context_of(info).accounts
     assert accounts is not None, "the app's lifespan has not started"
-    return accounts  # type: ignore[no-any-return]
+    return accounts
 
 
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(description="Sign up as a CUSTOMER of an organization; no token needed.")
-    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+    async def sign_up(self, info: RmaInfo, input: SignUpInput) -> AuthPayload:
         organization_id = parse_uuid(input.organization_id, "input.organizationId")
         issued, user = await _accounts(info).sign_up(
             username=input.username,
@@ -489,19 +493,19 @@ class AccountMutation:
         return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
 
     @strawberry.mutation(description="Log in with a username and password; no token needed.")
-    async def log_in(self, info: Info, username: str, password: str) -> AuthPayload:
+    async def log_in(self, info: RmaInfo, username: str, password: str) -> AuthPayload:
         text(username, "username", 150, required=True)
         issued, user = await _accounts(info).log_in(username, password)
         return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
 
     @strawberry.mutation(description="Revoke the token this request carries.")
-    async def log_out(self, info: Info) -> bool:
-        await _accounts(info).revoke(_ctx(info).caller)
+    async def log_out(self, info: RmaInfo) -> bool:
+        await _accounts(info).revoke(context_of(info).authenticated)
         return True
 
     @strawberry.mutation(**scoped(access.EDIT_ORGANIZATIONS))
-    async def organization_update(self, info: Info, input: OrganizationUpdateInput) -> Organization:
-        ctx = _ctx(info)
+    async def organization_update(self, info: RmaInfo, input: OrganizationUpdateInput) -> Organization:
+        ctx = context_of(info)
         values: dict[str, Any] = {}
         if input.name is not strawberry.UNSET:
             values["name"] = text(input.name, "input.name", 200, required=True)
@@ -509,8 +513,8 @@ class AccountMutation:
             if input.allow_customer_sign_up is None:
                 raise BadUserInputError("allowCustomerSignUp cannot be null.", "input.allowCustomerSignUp")
             values["allow_customer_sign_up"] = input.allow_customer_sign_up
-        await configuration_service.update_organization(ctx.uow, ctx.caller, values)
-        return Organization.from_row(await queries.organization(ctx.uow, ctx.caller.organization_id))
+        await configuration_service.update_organization(ctx.uow, ctx.authenticated, values)
+        return Organization.from_row(await queries.organization(ctx.uow, ctx.authenticated.organization_id))
 
 
 # The operations that need no token (they ignore any Authorization header).

@@ -3,12 +3,12 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from starlette.websockets import WebSocket
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaOrderEventType
 from rma_graphql.api.inputs import parse_uuid
 from rma_graphql.api.loaders import make_loaders
@@ -27,44 +27,40 @@ SLOW_SUBSCRIBER_CLOSE_CODE = 1013
 _closing: set[asyncio.Task[None]] = set()
 
 
-def _context(info: Info) -> Any:
-    return info.context
-
-
-def _hub(info: Info) -> EventHub:
-    hub = _context(info).hub
+def _hub(info: RmaInfo) -> EventHub:
+    hub = context_of(info).hub
     assert hub is not None, "the app's lifespan has not started"
-    return hub  # type: ignore[no-any-return]
+    return hub
 
 
-async def _existing_rma(info: Info, rma_id: str | None, field: str) -> str | None:
+async def _existing_rma(info: RmaInfo, rma_id: str | None, field: str) -> str | None:
     if rma_id is None:
         return None
-    ctx = _context(info)
+    ctx = context_of(info)
     parsed = parse_uuid(rma_id, field)
-    if await queries.rma_order_row(ctx.uow, ctx.caller, parsed) is None:
+    if await queries.rma_order_row(ctx.uow, ctx.authenticated, parsed) is None:
         raise NotFoundError(f"RMA order {parsed} not found.", parsed)
     return parsed
 
 
 async def event_filter(
-    info: Info, rma_order_id: str | None, types: list[RmaOrderEventType] | None
+    info: RmaInfo, rma_order_id: str | None, types: list[RmaOrderEventType] | None
 ) -> EventFilter:
     return EventFilter(
         rma_order_id=await _existing_rma(info, rma_order_id, "rmaOrderId"),
         types=frozenset(t.value for t in types) if types else None,
-        customer_id=_context(info).caller.customer_id,
+        customer_id=context_of(info).authenticated.customer_id,
     )
 
 
-def _disconnect(info: Info, limit: int) -> Callable[[], None]:
+def _disconnect(info: RmaInfo, limit: int) -> Callable[[], None]:
     """What to do when this subscriber falls too far behind: stop it and close its socket.
 
     The operation task is cancelled first: it may be blocked sending to a client that does
     not read, and cancelling it frees the subscription at once. The close frame then waits
     for the socket to drain; the client sees code 1013 and the reason once it reads again.
     """
-    websocket = _context(info).request
+    websocket = context_of(info).request
     operation = asyncio.current_task()
     reason = f"subscriber fell more than {limit} events behind"
 
@@ -87,11 +83,11 @@ async def _close(websocket: WebSocket, reason: str) -> None:
 T = TypeVar("T")
 
 
-async def _while_authorized(info: Info, source: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+async def _while_authorized(info: RmaInfo, source: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     """Pass the source's items on until the caller's token expires or is revoked, then end
     the subscription with UNAUTHORIZED."""
-    ctx = _context(info)
-    accounts, caller = ctx.accounts, ctx.caller
+    ctx = context_of(info)
+    accounts, caller = ctx.accounts, ctx.authenticated
     if accounts is None or caller.token_id is None:
         async for item in source:
             yield item
@@ -130,7 +126,7 @@ class Subscription:
     )
     async def rma_order_events(
         self,
-        info: Info,
+        info: RmaInfo,
         rma_order_id: str | None = None,
         after: str | None = None,
         types: list[RmaOrderEventType] | None = None,
@@ -138,7 +134,7 @@ class Subscription:
         hub = _hub(info)
         f = await event_filter(info, rma_order_id, types)
         position = parse_position(after, "after") if after is not None else None
-        organization_id = _context(info).caller.organization_id
+        organization_id = context_of(info).authenticated.organization_id
         events = follow(
             hub, organization_id, f, after=position, on_overflow=_disconnect(info, hub.queue_limit)
         )
@@ -149,16 +145,16 @@ class Subscription:
         description="One payload per committed change of the RMA order, showing it as of that version.",
         **scoped(VIEW_RMA_ORDERS),
     )
-    async def rma_order_updated(self, info: Info, id: str) -> AsyncGenerator[RmaOrderType, None]:
+    async def rma_order_updated(self, info: RmaInfo, id: str) -> AsyncGenerator[RmaOrderType, None]:
         hub = _hub(info)
         rma_id = await _existing_rma(info, id, "id")
         assert rma_id is not None
-        ctx = _context(info)
+        ctx = context_of(info)
         version: int | None = None
         events = follow(
             hub,
-            ctx.caller.organization_id,
-            EventFilter(rma_order_id=rma_id, customer_id=ctx.caller.customer_id),
+            ctx.authenticated.organization_id,
+            EventFilter(rma_order_id=rma_id, customer_id=ctx.authenticated.customer_id),
             after=None,
             on_overflow=_disconnect(info, hub.queue_limit),
         )

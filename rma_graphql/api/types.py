@@ -1,5 +1,6 @@
 """GraphQL output types, built straight from Core rows (never from table models)."""
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -7,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import (
     LocationTypeEnum,
     RmaActorType,
@@ -45,10 +46,6 @@ if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
 
 Row = Mapping[Any, Any]
-
-
-def _context(info: Info) -> Any:
-    return info.context
 
 
 @strawberry.type
@@ -191,8 +188,8 @@ class RmaOrderLine:
     last_sequence: strawberry.Private[int]
 
     @strawberry.field(description="The inspections of the line's received units, oldest first.")
-    async def inspections(self, info: Info) -> list["RmaLineInspection"]:
-        rows = await _context(info).loaders.inspections.load(self.row["rma_order_id"])
+    async def inspections(self, info: RmaInfo) -> list["RmaLineInspection"]:
+        rows = await context_of(info).loaders.inspections.load(self.row["rma_order_id"])
         return [
             RmaLineInspection.from_row(r)
             for r in rows
@@ -267,11 +264,11 @@ class RmaOrderLinkedOrder:
         **scoped(access.VIEW_ORDERS),
     )
     async def order(
-        self, info: Info
+        self, info: RmaInfo
     ) -> Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")] | None:
         from rma_graphql.api.catalog import Order  # catalog imports this module
 
-        row = await _context(info).loaders.orders.load(self.order_id)
+        row = await context_of(info).loaders.orders.load(self.order_id)
         if row is None or row["organization_id"] != self.organization_id:
             return None
         return Order.from_row(row)
@@ -331,7 +328,7 @@ class RmaShipment:
     @strawberry.field(
         description="The RMA order the parcel returns; in a mutation's answer, as of the change it made."
     )
-    async def rma_order(self, info: Info) -> "RmaOrderType":
+    async def rma_order(self, info: RmaInfo) -> "RmaOrderType":
         return await rma_payload(info, self.rma_order_id)
 
     @classmethod
@@ -401,17 +398,17 @@ class RmaFinancialResolutionRequest:
         description="The RMA order the resolution belongs to: as it is now, or in a mutation's answer, "
         "as of the change it made."
     )
-    async def rma_order(self, info: Info) -> "RmaOrderType":
+    async def rma_order(self, info: RmaInfo) -> "RmaOrderType":
         return await rma_payload(info, self.row["rma_order_id"])
 
     @strawberry.field(description="The voucher a VOUCHER resolution issued, once executed.")
-    async def voucher(self, info: Info) -> "Voucher | None":
+    async def voucher(self, info: RmaInfo) -> "Voucher | None":
         if (
             self.type is not s.FinancialResolutionType.VOUCHER
             or self.status is not s.FinancialResolutionStatus.EXECUTED
         ):
             return None
-        row = await queries.voucher_by_resolution(_context(info).uow, str(self.id))
+        row = await queries.voucher_by_resolution(context_of(info).uow, str(self.id))
         return Voucher.from_row(row) if row is not None else None
 
     @classmethod
@@ -592,6 +589,8 @@ class RmaOrderType:
     # Loaders of its own: a subscription's context lives as long as its websocket, so
     # each event it sends gets fresh ones instead of the connection's stale caches.
     own_loaders: strawberry.Private[Loaders | None] = None
+    # The aggregate, built once for every field derived from it (amounts, availableActions).
+    aggregate_task: strawberry.Private["asyncio.Future[RmaOrder] | None"] = None
 
     @classmethod
     def from_revision(cls, revision: Revision, loaders: Loaders) -> "RmaOrderType":
@@ -605,10 +604,10 @@ class RmaOrderType:
         rma.own_loaders = loaders
         return rma
 
-    def _loaders(self, info: Info) -> Loaders:
-        return self.own_loaders or _context(info).loaders
+    def _loaders(self, info: RmaInfo) -> Loaders:
+        return self.own_loaders or context_of(info).loaders
 
-    async def _children(self, info: Info, relation: str) -> Sequence[Row]:
+    async def _children(self, info: RmaInfo, relation: str) -> Sequence[Row]:
         if self.children is not None and relation in self.children:
             return self.children[relation]
         loader = getattr(self._loaders(info), relation)
@@ -658,10 +657,10 @@ class RmaOrderType:
         description="The printable return slip (PDF): the URL given at creation, else a signed link to "
         "the slip this server renders, valid at least 30 days (until the end of a UTC day)."
     )
-    def return_slip_url(self, info: Info) -> str | None:
+    def return_slip_url(self, info: RmaInfo) -> str | None:
         if self.row["return_slip_url"] is not None:
             return str(self.row["return_slip_url"])
-        ctx = _context(info)
+        ctx = context_of(info)
         if ctx.accounts is None or ctx.request is None:
             return None
         base = str(ctx.request.base_url).rstrip("/")
@@ -670,23 +669,30 @@ class RmaOrderType:
         return base + slips.signed_path(ctx.accounts, self.row["id"])
 
     @strawberry.field
-    async def organization(self, info: Info) -> Organization:
+    async def organization(self, info: RmaInfo) -> Organization:
         row = await self._loaders(info).organizations.load(self.row["organization_id"])
         assert row is not None
         return Organization.from_row(row)
 
     @strawberry.field
-    async def location(self, info: Info) -> Location:
+    async def location(self, info: RmaInfo) -> Location:
         row = await self._loaders(info).locations.load(self.row["location_id"])
         assert row is not None
         return Location.from_row(row)
 
     @strawberry.field
-    async def lines(self, info: Info) -> list[RmaOrderLine]:
+    async def lines(self, info: RmaInfo) -> list[RmaOrderLine]:
         rows = await self._children(info, "lines")
         return [RmaOrderLine.from_row(row, self.row["currency"], self._last_sequence) for row in rows]
 
-    async def _aggregate(self, info: Info) -> RmaOrder:
+    async def _aggregate(self, info: RmaInfo) -> RmaOrder:
+        """The RMA order's aggregate, built once per shown RMA order: the fields derived
+        from it resolve concurrently and share it."""
+        if self.aggregate_task is None:
+            self.aggregate_task = asyncio.ensure_future(self._build_aggregate(info))
+        return await self.aggregate_task
+
+    async def _build_aggregate(self, info: RmaInfo) -> RmaOrder:
         lines = await self._children(info, "lines")
         resolutions = await self._children(info, "financial_resolutions")
         return queries.rma_from_rows(self.row, lines, resolutions)
@@ -696,22 +702,22 @@ class RmaOrderType:
         "something is received), less the retained shipping and the return fee, plus the original "
         "shipping when the configuration refunds it; never below 0."
     )
-    async def amount_due(self, info: Info) -> float:
+    async def amount_due(self, info: RmaInfo) -> float:
         return to_major((await self._aggregate(info)).amount_due(), self.row["currency"])
 
     @strawberry.field(description="The total of the EXECUTED financial resolutions.")
-    async def executed_amount(self, info: Info) -> float:
+    async def executed_amount(self, info: RmaInfo) -> float:
         return to_major((await self._aggregate(info)).executed_total(), self.row["currency"])
 
     @strawberry.field(description="What no executed or open (PENDING, FAILED) resolution covers yet.")
-    async def remaining_due(self, info: Info) -> float:
+    async def remaining_due(self, info: RmaInfo) -> float:
         return to_major((await self._aggregate(info)).remaining_due(), self.row["currency"])
 
     @strawberry.field(
         description="Sales orders created to replace the returned goods.", **scoped(access.VIEW_ORDERS)
     )
     async def replacement_orders(
-        self, info: Info
+        self, info: RmaInfo
     ) -> list[Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")]]:
         from rma_graphql.api.catalog import Order  # catalog imports this module
 
@@ -719,7 +725,7 @@ class RmaOrderType:
         return [Order.from_row(row) for row in rows if row["created_at"] <= self.row["updated_at"]]
 
     @strawberry.field
-    async def linked_orders(self, info: Info) -> list[RmaOrderLinkedOrder | None] | None:
+    async def linked_orders(self, info: RmaInfo) -> list[RmaOrderLinkedOrder | None] | None:
         rows = await self._children(info, "linked_orders")
         return [
             RmaOrderLinkedOrder(
@@ -731,7 +737,7 @@ class RmaOrderType:
         ]
 
     @strawberry.field(description="Return shipments, oldest first, each with its scans.")
-    async def shipments(self, info: Info) -> list[RmaShipment | None] | None:
+    async def shipments(self, info: RmaInfo) -> list[RmaShipment | None] | None:
         loaders = self._loaders(info)
         rma_id = self.row["id"]
         # As of its version, an RMA order has the shipments and scans recorded up to it.
@@ -756,15 +762,15 @@ class RmaOrderType:
         return self.row.get("return_window_override_reason")
 
     @strawberry.field
-    async def financial_resolutions(self, info: Info) -> list[RmaFinancialResolutionRequest | None] | None:
+    async def financial_resolutions(self, info: RmaInfo) -> list[RmaFinancialResolutionRequest | None] | None:
         rows = await self._children(info, "financial_resolutions")
         return [RmaFinancialResolutionRequest.from_row(row) for row in rows]
 
     @strawberry.field(description="The RMA order's comments, oldest first.")
-    async def comments(self, info: Info) -> list[RmaComment]:
+    async def comments(self, info: RmaInfo) -> list[RmaComment]:
         rows = await self._loaders(info).comments.load(self.row["id"])
         # A customer never sees the staff's INTERNAL comments.
-        public_only = _context(info).caller.customer_id is not None
+        public_only = context_of(info).authenticated.customer_id is not None
         return [
             RmaComment.from_row(row)
             for row in rows
@@ -779,23 +785,23 @@ class RmaOrderType:
 
     @strawberry.field(description="The RMA order's events in sequence order: its audit trail.")
     async def history(
-        self, info: Info, after_sequence: int | None = None, first: int = 100
+        self, info: RmaInfo, after_sequence: int | None = None, first: int = 100
     ) -> list[RmaOrderEvent]:
         if not 0 <= first <= queries.MAX_HISTORY_PAGE:
             raise BadUserInputError(f"first must be between 0 and {queries.MAX_HISTORY_PAGE}.", "first")
-        ctx = _context(info)
+        ctx = context_of(info)
         rows = await queries.history(
             ctx.uow,
             self.row["id"],
             after_sequence,
             first,
             up_to_sequence=self._last_sequence,
-            public_only=ctx.caller.customer_id is not None,
+            public_only=ctx.authenticated.customer_id is not None,
         )
         return [RmaOrderEvent.from_row(row) for row in rows]
 
     @strawberry.field(description="Every action, allowed or not, with the reason when it is not.")
-    async def available_actions(self, info: Info) -> list[RmaOrderAction]:
+    async def available_actions(self, info: RmaInfo) -> list[RmaOrderAction]:
         rma = await self._aggregate(info)
         return [
             RmaOrderAction(action=action, allowed=allowed, reason=reason)
@@ -923,16 +929,16 @@ class RmaStateMachine:
     mermaid: str
 
 
-async def rma_payload(info: Info, rma_id: str) -> RmaOrderType:
+async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:
     """The RMA order as the mutation committed it: as of the version it wrote (kept as a
     revision), whatever concurrent changes committed since."""
-    ctx = _context(info)
+    ctx = context_of(info)
     version = rma_orders.written_version(rma_id)
     if version is not None:
         revision = (await revisions(ctx.uow, rma_id, [version])).get(version)
         if revision is not None:
             return RmaOrderType.from_revision(revision, ctx.loaders)
-    row = await queries.rma_order_row(ctx.uow, ctx.caller, rma_id)
+    row = await queries.rma_order_row(ctx.uow, ctx.authenticated, rma_id)
     if row is None:
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
     return RmaOrderType.from_row(row)

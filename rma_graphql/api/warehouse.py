@@ -1,11 +1,9 @@
 """GraphQL for the warehouse and finance: receiving, inspection, replacement orders,
 financial resolutions and vouchers."""
 
-from typing import Any
-
 import strawberry
-from strawberry.types import Info
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import (
     RmaDisposition,
     RmaFinancialResolutionType,
@@ -20,10 +18,6 @@ from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import queries
 from rma_graphql.service import resolutions as resolution_service
 from rma_graphql.service import warehouse as warehouse_service
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 def _quantity(value: int, field: str) -> int:
@@ -73,19 +67,19 @@ class WarehouseMutation:
     )
     async def rma_order_line_receive(
         self,
-        info: Info,
+        info: RmaInfo,
         rma_order_id: str,
         line_id: str,
         quantity: int,
         serial_numbers: list[str] | None = None,
         expected_version: int | None = None,
     ) -> RmaOrderType:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
         line = parse_uuid(line_id, "lineId")
         await warehouse_service.receive_line(
             ctx.uow,
-            ctx.caller,
+            ctx.authenticated,
             rma_id,
             line,
             _quantity(quantity, "quantity"),
@@ -100,12 +94,12 @@ class WarehouseMutation:
         **scoped(access.PROCESS_RMA_ORDERS),
     )
     async def rma_order_line_inspect(
-        self, info: Info, line_id: str, input: RmaLineInspectionInput, expected_version: int | None = None
+        self, info: RmaInfo, line_id: str, input: RmaLineInspectionInput, expected_version: int | None = None
     ) -> RmaOrderType:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         line = parse_uuid(line_id, "lineId")
         rma_id = await warehouse_service.inspect_line(
-            ctx.uow, ctx.caller, line, input.to_command(), expected_version=expected_version
+            ctx.uow, ctx.authenticated, line, input.to_command(), expected_version=expected_version
         )
         return await rma_payload(info, rma_id)
 
@@ -116,12 +110,12 @@ class WarehouseMutation:
     )
     async def rma_order_create_replacement_order(
         self,
-        info: Info,
+        info: RmaInfo,
         id: str,
         lines: list[RmaReplacementLineInput],
         expected_version: int | None = None,
     ) -> RmaOrderType:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(id, "id")
         commands = [
             warehouse_service.ReplacementLine(
@@ -131,14 +125,14 @@ class WarehouseMutation:
             for i, line in enumerate(lines)
         ]
         await warehouse_service.create_replacement_order(
-            ctx.uow, ctx.caller, rma_id, commands, expected_version=expected_version
+            ctx.uow, ctx.authenticated, rma_id, commands, expected_version=expected_version
         )
         return await rma_payload(info, rma_id)
 
 
-async def _resolution(info: Info, resolution_id: str) -> RmaFinancialResolutionRequest:
-    ctx = _ctx(info)
-    row = await queries.resolution_row(ctx.uow, ctx.caller.organization_id, resolution_id)
+async def _resolution(info: RmaInfo, resolution_id: str) -> RmaFinancialResolutionRequest:
+    ctx = context_of(info)
+    row = await queries.resolution_row(ctx.uow, ctx.authenticated.organization_id, resolution_id)
     if row is None:
         raise NotFoundError(f"Financial resolution {resolution_id} not found.", resolution_id)
     return RmaFinancialResolutionRequest.from_row(row)
@@ -153,15 +147,15 @@ class MoneyMutation:
     )
     async def rma_financial_resolution_create(
         self,
-        info: Info,
+        info: RmaInfo,
         rma_order_id: str,
         input: RmaFinancialResolutionInput,
         expected_version: int | None = None,
     ) -> RmaFinancialResolutionRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
         resolution_id = await resolution_service.create_resolution(
-            ctx.uow, ctx.caller, rma_id, input.type, input.amount, expected_version=expected_version
+            ctx.uow, ctx.authenticated, rma_id, input.type, input.amount, expected_version=expected_version
         )
         return await _resolution(info, resolution_id)
 
@@ -171,13 +165,13 @@ class MoneyMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_financial_resolution_execute(
-        self, info: Info, id: str, reference: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reference: str | None = None, expected_version: int | None = None
     ) -> RmaFinancialResolutionRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         resolution_id = parse_uuid(id, "id")
         await resolution_service.execute_resolution(
             ctx.uow,
-            ctx.caller,
+            ctx.authenticated,
             resolution_id,
             text(reference, "reference", required=reference is not None),
             expected_version=expected_version,
@@ -189,13 +183,13 @@ class MoneyMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_financial_resolution_reject(
-        self, info: Info, id: str, reason: str | None = None, expected_version: int | None = None
+        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
     ) -> RmaFinancialResolutionRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         resolution_id = parse_uuid(id, "id")
         await resolution_service.reject_resolution(
             ctx.uow,
-            ctx.caller,
+            ctx.authenticated,
             resolution_id,
             text(reason, "reason", 2000),
             expected_version=expected_version,
@@ -206,11 +200,11 @@ class MoneyMutation:
         description="Redeem a voucher, once, for at most its amount (in its currency).",
         **scoped(access.EDIT_VOUCHERS),
     )
-    async def voucher_redeem(self, info: Info, code: str, amount: float) -> Voucher:
-        ctx = _ctx(info)
+    async def voucher_redeem(self, info: RmaInfo, code: str, amount: float) -> Voucher:
+        ctx = context_of(info)
         text(code, "code", 40, required=True)
-        redeemed = await resolution_service.redeem_voucher(ctx.uow, ctx.caller, code, amount)
-        row = await resolution_service.voucher_row(ctx.uow, ctx.caller, redeemed)
+        redeemed = await resolution_service.redeem_voucher(ctx.uow, ctx.authenticated, code, amount)
+        row = await resolution_service.voucher_row(ctx.uow, ctx.authenticated, redeemed)
         assert row is not None
         return Voucher.from_row(row)
 
@@ -218,8 +212,8 @@ class MoneyMutation:
 @strawberry.type
 class MoneyQuery:
     @strawberry.field(description="A voucher, by its code.", **scoped(access.VIEW_VOUCHERS))
-    async def voucher(self, info: Info, code: str) -> Voucher | None:
-        ctx = _ctx(info)
+    async def voucher(self, info: RmaInfo, code: str) -> Voucher | None:
+        ctx = context_of(info)
         text(code, "code", 40, required=True)
-        row = await resolution_service.voucher_row(ctx.uow, ctx.caller, code)
+        row = await resolution_service.voucher_row(ctx.uow, ctx.authenticated, code)
         return Voucher.from_row(row) if row is not None else None

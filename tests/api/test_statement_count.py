@@ -98,3 +98,29 @@ async def test_statements_of_other_tasks_are_not_counted(server: Server, gql: Gr
 
     assert not any("background" in statement for statement in counted)
     assert len(counted) == 7
+
+
+async def test_one_aggregate_per_shown_rma_order_serves_every_derived_field(
+    gql: GraphQLClient, monkeypatch: Any
+) -> None:
+    from rma_graphql.service import queries
+
+    for _ in range(3):
+        await create(gql)
+    built: list[str] = []
+    real = queries.rma_from_rows
+
+    def counting(row: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(row["id"])
+        return real(row, *args, **kwargs)
+
+    monkeypatch.setattr(queries, "rma_from_rows", counting)
+
+    data = await gql.data(
+        "{ rmaOrders(first: 3) { nodes { id amountDue executedAmount remainingDue"
+        " availableActions { action allowed } again: availableActions { action } } } }"
+    )
+
+    ids = [node["id"] for node in data["rmaOrders"]["nodes"]]
+    assert len(ids) == 3
+    assert sorted(built) == sorted(ids)
