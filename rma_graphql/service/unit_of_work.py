@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rma_graphql.db.engine import read_only
@@ -74,6 +75,11 @@ class UnitOfWork:
             yield Change(conn, now, rma_orders)
         # Committed: answers read these versions.
         _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
+
+    async def ping(self) -> None:
+        """Reach the database (readiness)."""
+        async with self._reader.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
