@@ -19,7 +19,8 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service.configurations import camel_case
-from rma_graphql.service.rma_orders import CreateRmaOrder, LineCommand
+from rma_graphql.service.return_requests import LineCommand
+from rma_graphql.service.rma_order_create import CreateRmaOrder
 
 SHORT_TEXT = 255
 LONG_TEXT = 5000

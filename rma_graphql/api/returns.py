@@ -11,7 +11,7 @@ from rma_graphql.api.permissions import scoped
 from rma_graphql.api.types import RmaShipment
 from rma_graphql.domain import access
 from rma_graphql.domain.eligibility import LineAssessment
-from rma_graphql.service import queries, rma_orders
+from rma_graphql.service import queries, return_requests
 from rma_graphql.service import shipments as shipment_service
 from rma_graphql.service.currency import to_major
 
@@ -65,7 +65,9 @@ class ReturnsQuery:
         ctx = context_of(info)
         order_id = parse_uuid(order_id, "orderId")
         location = parse_uuid(location_id, "locationId") if location_id is not None else None
-        order, assessments = await rma_orders.returnable_items(ctx.uow, ctx.authenticated, order_id, location)
+        order, assessments = await return_requests.returnable_items(
+            ctx.uow, ctx.authenticated, order_id, location
+        )
         return [ReturnableItem.from_assessment(a, order.currency) for a in assessments]
 
 

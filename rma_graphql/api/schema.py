@@ -67,7 +67,7 @@ from rma_graphql.domain.machines import SPECS, mermaid
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
 from rma_graphql.service import events as event_service
-from rma_graphql.service import queries
+from rma_graphql.service import queries, rma_order_create, rma_order_update
 from rma_graphql.service import rma_orders as rma_service
 
 MAX_DEPTH = 12
@@ -293,7 +293,7 @@ class Mutation:
     @strawberry.mutation(**scoped(access.CREATE_RMA_ORDERS))
     async def rma_order_create(self, info: RmaInfo, input: RmaOrderInput) -> RmaOrderType:
         ctx = context_of(info)
-        rma_id = await rma_service.create_rma_order(ctx.uow, ctx.authenticated, input.to_command())
+        rma_id = await rma_order_create.create_rma_order(ctx.uow, ctx.authenticated, input.to_command())
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
@@ -303,7 +303,7 @@ class Mutation:
         ctx = context_of(info)
         rma_id = parse_uuid(id, "id")
         changes = input.to_changes()
-        await rma_service.update_rma_order(
+        await rma_order_update.update_rma_order(
             ctx.uow, ctx.authenticated, rma_id, changes, expected_version=expected_version
         )
         return await rma_payload(info, rma_id)

@@ -1,0 +1,276 @@
+"""What a return asks for, checked as a create or an update would: its lines, the orders
+they come from, the return policy snapshotted at creation, the refund terms, and the fields
+a customer may not set."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.eligibility import (
+    LineAssessment,
+    OrderFacts,
+    RequestedLine,
+    ReturnPolicy,
+    ReturnRequest,
+)
+from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
+from rma_graphql.domain.rma_order import RefundTerms, RmaLine, SoldOrder
+from rma_graphql.domain.statuses import (
+    ExpectedResolution,
+    ProductState,
+    ReturnReason,
+)
+from rma_graphql.service import eligibility
+from rma_graphql.service.currency import to_minor
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+
+@dataclass
+class LineCommand:
+    quantity: int
+    reason: ReturnReason
+    sku: str | None = None
+    order_line_id: str | None = None
+    pictures: list[str] = field(default_factory=list)
+    label: str | None = None
+    reference: str | None = None
+    product_state: ProductState | None = None
+    price: float | None = None
+    serial_number: str | None = None
+    comment: str | None = None
+
+
+def lines_from_commands(
+    commands: list[LineCommand], currency: str, path: str, order_lines: Mapping[str, Mapping[Any, Any]]
+) -> list[RmaLine]:
+    """The lines of a return; a line naming an order line takes its sku, label and price."""
+    lines = []
+    for i, line in enumerate(commands):
+        line_path = f"{path}[{i}]"
+        sku, label = line.sku, line.label
+        price = None if line.price is None else to_minor(line.price, currency, f"{line_path}.price")
+        if line.order_line_id is not None:
+            sold = order_lines.get(line.order_line_id)
+            if sold is None:
+                raise BadUserInputError(
+                    f"Unknown order line {line.order_line_id}.", f"{line_path}.orderLineId"
+                )
+            if sku is not None and sku != sold["sku"]:
+                raise BadUserInputError(
+                    f"SKU {sku!r} does not match the order line's SKU {sold['sku']!r}.", f"{line_path}.sku"
+                )
+            sku, label = sold["sku"], label or sold["label"]
+            if price is None:
+                if sold["currency"] != currency:
+                    raise BadUserInputError(
+                        f"The order is in {sold['currency']} and the return in {currency}.",
+                        f"{line_path}.orderLineId",
+                    )
+                price = sold["unit_price"]
+        assert sku is not None  # the input requires a sku when no order line is named
+        lines.append(
+            RmaLine(
+                sku=sku,
+                quantity=line.quantity,
+                reason=line.reason,
+                price=price,
+                label=label,
+                reference=line.reference,
+                product_state=line.product_state,
+                serial_number=line.serial_number,
+                comment=line.comment,
+                order_line_id=line.order_line_id,
+                pictures=list(line.pictures),
+            )
+        )
+    return lines
+
+
+def with_line_orders(
+    linked: list[tuple[str, str | None]], order_lines: Mapping[str, Mapping[Any, Any]], lines: list[RmaLine]
+) -> list[tuple[str, str | None]]:
+    """The linked orders, with the order of every line that names an order line."""
+    result = list(linked)
+    present = {order_id for order_id, _ in linked}
+    for line in lines:
+        if line.order_line_id is not None:
+            sold = order_lines[line.order_line_id]
+            if sold["order_id"] not in present:
+                present.add(sold["order_id"])
+                result.append((sold["order_id"], sold["external_reference"]))
+    return result
+
+
+async def check_return(
+    conn: AsyncConnection,
+    organization_id: str,
+    policy: ReturnPolicy,
+    *,
+    expected_resolution: ExpectedResolution,
+    lines: list[RmaLine],
+    linked: list[tuple[str, str | None]],
+    override_reason: str | None,
+    exclude_rma_id: str | None,
+    prefix: str,
+    now: datetime,
+) -> None:
+    """Apply the return policy, with the returned orders locked until the change commits."""
+    orders = await eligibility.order_facts(
+        conn, organization_id, [order_id for order_id, _ in linked], exclude_rma_id=exclude_rma_id, lock=True
+    )
+    request = ReturnRequest(
+        expected_resolution=expected_resolution,
+        lines=[
+            RequestedLine(
+                path=f"{prefix}lines[{i}]",
+                quantity=line.quantity,
+                reason=line.reason,
+                product_state=line.product_state,
+                pictures=line.pictures,
+                order_line_id=line.order_line_id,
+            )
+            for i, line in enumerate(lines)
+        ],
+        override_reason=override_reason,
+        resolution_path=f"{prefix}expectedResolution",
+    )
+    eligibility.check(policy, request, orders, now)
+
+
+async def refund_terms_for(
+    conn: AsyncConnection,
+    organization_id: str,
+    linked: list[tuple[str, str | None]],
+    currency: str,
+    *,
+    on_partial: bool,
+    on_complete: bool,
+) -> RefundTerms:
+    """What the linked orders (those in the return's currency) paid: shipping and unit prices."""
+    ids = [order_id for order_id, _ in linked]
+    orders = await conn.execute(
+        select(t.sales_order.c.id, t.sales_order.c.shipping_amount).where(
+            t.sales_order.c.organization_id == organization_id,
+            t.sales_order.c.id.in_(ids),
+            t.sales_order.c.currency == currency,
+        )
+    )
+    shipping = {row.id: row.shipping_amount for row in orders}
+    lines = await conn.execute(
+        select(
+            t.sales_order_line.c.id,
+            t.sales_order_line.c.order_id,
+            t.sales_order_line.c.quantity,
+            t.sales_order_line.c.unit_price,
+        ).where(t.sales_order_line.c.order_id.in_(list(shipping)))
+    )
+    sold: dict[str, dict[str, tuple[int, int]]] = {order_id: {} for order_id in shipping}
+    for row in lines:
+        sold[row.order_id][row.id] = (row.quantity, row.unit_price)
+    return RefundTerms(
+        orders=tuple(SoldOrder(shipping=shipping[i], lines=sold[i]) for i in ids if i in shipping),
+        refund_shipping_on_partial_return=on_partial,
+        refund_shipping_on_complete_return=on_complete,
+    )
+
+
+def search_text(
+    *,
+    return_reference: str,
+    external_id: str | None,
+    external_reference: str | None,
+    sender: Mapping[Any, Any],
+    skus: list[str],
+) -> str:
+    parts = [
+        return_reference,
+        external_id,
+        external_reference,
+        sender.get("fullname"),
+        sender.get("email"),
+        *skus,
+    ]
+    return "\n".join(p.casefold() for p in parts if p)
+
+
+async def configuration_for(
+    conn: AsyncConnection, organization_id: str, location_id: str | None, field_path: str = "input.locationId"
+) -> Mapping[Any, Any]:
+    """The configuration of the given location, or of the organization's default location."""
+    if location_id is None:
+        result = await conn.execute(
+            select(t.rma_configuration)
+            .join(t.location, t.location.c.id == t.rma_configuration.c.location_id)
+            .where(t.rma_configuration.c.organization_id == organization_id)
+            .order_by(t.location.c.created_at, t.location.c.id)
+            .limit(1)
+        )
+        configuration = result.mappings().first()
+        if configuration is None:
+            raise BadUserInputError("The organization has no location with an RMA configuration.", field_path)
+        return configuration
+    located = await conn.execute(
+        select(t.location.c.id).where(
+            t.location.c.id == location_id, t.location.c.organization_id == organization_id
+        )
+    )
+    if located.first() is None:
+        raise BadUserInputError(f"Unknown location {location_id}.", field_path)
+    result = await conn.execute(
+        select(t.rma_configuration).where(t.rma_configuration.c.location_id == location_id)
+    )
+    configuration = result.mappings().first()
+    if configuration is None:
+        raise BadUserInputError(f"Location {location_id} has no RMA configuration.", field_path)
+    return configuration
+
+
+async def returnable_items(
+    uow: UnitOfWork, caller: Caller, order_id: str, location_id: str | None
+) -> tuple[OrderFacts, list[LineAssessment]]:
+    """Per line of an order, what may still be returned under the policy of the location
+    (the organization's default location when none is given)."""
+    async with uow.read() as conn:
+        configuration = await configuration_for(conn, caller.organization_id, location_id, "locationId")
+    return await eligibility.returnable_items(uow, caller.organization_id, order_id, configuration)
+
+
+async def existing_by_external_id(
+    conn: AsyncConnection, organization_id: str, tp_app_id: str | None, external_id: str
+) -> str | None:
+    result = await conn.execute(
+        select(t.rma_order.c.id).where(
+            t.rma_order.c.organization_id == organization_id,
+            t.rma_order.c.tp_app_key == (tp_app_id or ""),
+            t.rma_order.c.external_id == external_id,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+def duplicate_external_id(existing_id: str) -> BadUserInputError:
+    return BadUserInputError(
+        f"An RMA order with this externalId and tpAppId already exists: {existing_id}.",
+        "input.externalId",
+        existingId=existing_id,
+    )
+
+
+def check_customer_fields(caller: Caller, given: Mapping[str, bool]) -> None:
+    """A customer may not set the fields reserved for staff (money, acceptance)."""
+    if caller.customer_id is None:
+        return
+    for path, is_set in given.items():
+        if is_set:
+            name = path.rsplit(".", 1)[-1]
+            raise ForbiddenError(f"A customer may not set {name}.", field=path)
+
+
+def default_flag(value: bool | None, fallback: bool) -> bool:
+    return fallback if value is None else value

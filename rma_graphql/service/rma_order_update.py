@@ -1,0 +1,156 @@
+"""Updating an RMA order while it is NEW: the fields given, and the return policy again for
+new lines, linked orders, resolution or override."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from rma_graphql.db import repository as repo
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.actions import Action
+from rma_graphql.domain.eligibility import (
+    ReturnPolicy,
+)
+from rma_graphql.service import eligibility
+from rma_graphql.service.currency import to_minor
+from rma_graphql.service.return_requests import (
+    LineCommand,
+    check_customer_fields,
+    check_return,
+    duplicate_external_id,
+    existing_by_external_id,
+    lines_from_commands,
+    refund_terms_for,
+    search_text,
+    with_line_orders,
+)
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+
+async def update_rma_order(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Apply the given fields (only those present) to an RMA order that is still NEW.
+
+    New lines, linked orders, expected resolution or override go through the return
+    policy snapshotted at creation, as a create would.
+    """
+    organization_id = caller.organization_id
+    async with uow.change(caller) as change:
+        conn, now = change.conn, change.now
+        rma = await change.rma_orders.get(rma_id)
+        caller.check_may(Action.UPDATE, rma.processing_status)
+        row = change.rma_orders.row(rma_id)
+        check_customer_fields(
+            caller,
+            {
+                f"input.{camel}": name in changes
+                for name, camel in (
+                    ("apply_return_fee", "applyReturnFee"),
+                    ("auto_generate_financial_resolution", "autoGenerateFinancialResolution"),
+                    ("auto_execute_financial_resolution", "autoExecuteFinancialResolution"),
+                    ("retained_amount_for_shipping", "retainedAmountForShipping"),
+                    ("return_window_override_reason", "returnWindowOverrideReason"),
+                )
+            }
+            | {
+                f"input.lines[{i}].price": line.price is not None
+                for i, line in enumerate(changes.get("lines") or [])
+            },
+        )
+        rma.check_version(expected_version)
+        currency = rma.currency
+        policy_applies = bool(
+            {"lines", "linked_orders", "expected_resolution", "return_window_override_reason"}
+            & changes.keys()
+        )
+        domain_changes: dict[str, Any] = {}
+        columns: dict[str, Any] = {}
+        # The orders of the lines are linked again only when lines or linked orders change.
+        relink = "lines" in changes or "linked_orders" in changes
+        commands: list[LineCommand] | None = changes.pop("lines", None)
+        order_lines: Mapping[str, Mapping[Any, Any]] = {}
+        if relink:
+            named = commands if commands is not None else rma.lines
+            order_lines = await eligibility.order_lines(
+                conn, organization_id, [line.order_line_id for line in named if line.order_line_id]
+            )
+        if commands is not None:
+            domain_changes["lines"] = lines_from_commands(commands, currency, "input.lines", order_lines)
+        if "retained_amount_for_shipping" in changes:
+            domain_changes["retained_amount_for_shipping"] = to_minor(
+                changes.pop("retained_amount_for_shipping"), currency, "input.retainedAmountForShipping"
+            )
+        for name in (
+            "expected_resolution",
+            "apply_return_fee",
+            "auto_generate_financial_resolution",
+            "auto_execute_financial_resolution",
+        ):
+            if name in changes:
+                domain_changes[name] = changes.pop(name)
+        previous_linked = await repo.linked_order_rows(conn, rma_id)
+        previous_pairs = repo.linked_pairs(previous_linked)
+        linked = changes.pop("linked_orders", previous_pairs)
+        columns.update(changes)
+        if "external_id" in columns and columns["external_id"] is not None:
+            existing = await existing_by_external_id(
+                conn, organization_id, row["tp_app_id"], columns["external_id"]
+            )
+            if existing is not None and existing != rma_id:
+                raise duplicate_external_id(existing)
+        events = rma.perform(Action.UPDATE, now=now, **domain_changes)
+        if relink:
+            linked = with_line_orders(linked, order_lines, rma.lines)
+        if policy_applies and row["policy"] is not None:
+            await check_return(
+                conn,
+                organization_id,
+                ReturnPolicy.from_json(row["policy"]),
+                expected_resolution=rma.expected_resolution,
+                lines=rma.lines,
+                linked=linked,
+                override_reason=columns.get(
+                    "return_window_override_reason", row["return_window_override_reason"]
+                ),
+                exclude_rma_id=rma_id,
+                prefix="input.",
+                now=now,
+            )
+        linked_orders = previous_linked
+        unlinked: set[str] = set()
+        if relink:
+            terms = rma.refund_terms
+            rma.refund_terms = await refund_terms_for(
+                conn,
+                organization_id,
+                linked,
+                currency,
+                on_partial=terms.refund_shipping_on_partial_return,
+                on_complete=terms.refund_shipping_on_complete_return,
+            )
+            columns["refund_terms"] = rma.refund_terms.to_json()
+        if linked != previous_pairs:
+            linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked)
+            unlinked = {order["order_id"] for order in previous_linked} - {order_id for order_id, _ in linked}
+        merged = {**row, **columns}
+        columns["search_text"] = search_text(
+            return_reference=row["return_reference"],
+            external_id=merged["external_id"],
+            external_reference=merged["external_reference"],
+            sender=merged["sender"],
+            skus=[line.sku for line in rma.lines],
+        )
+        await change.rma_orders.save(
+            rma,
+            events,
+            columns=columns,
+            lines_replaced="lines" in domain_changes,
+            linked_orders=linked_orders,
+            unlinked_orders=unlinked,
+        )
+    return rma_id
