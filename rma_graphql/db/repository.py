@@ -202,6 +202,12 @@ async def load_rma(
     return rma, row
 
 
+async def rma_exists(conn: AsyncConnection, rma_id: str) -> bool:
+    """Whether any organization has an RMA order with this id."""
+    found = await conn.execute(select(t.rma_order.c.id).where(t.rma_order.c.id == rma_id))
+    return found.first() is not None
+
+
 async def current_version(conn: AsyncConnection, rma_id: str) -> int:
     result = await conn.execute(select(t.rma_order.c.version).where(t.rma_order.c.id == rma_id))
     return int(result.scalar_one())

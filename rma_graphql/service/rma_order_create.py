@@ -1,18 +1,19 @@
 """Creating an RMA order: a new return, checked against the location's return policy."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as repo
-from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
+from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
-from rma_graphql.domain.rma_order import RmaOrder
+from rma_graphql.domain.rma_order import RecordedEvent, RefundTerms, RmaLine, RmaOrder
 from rma_graphql.domain.statuses import (
     ExpectedResolution,
 )
@@ -32,6 +33,8 @@ from rma_graphql.service.return_requests import (
     with_line_orders,
 )
 from rma_graphql.service.unit_of_work import UnitOfWork
+
+Row = Mapping[Any, Any]
 
 
 def _now() -> datetime:
@@ -93,48 +96,10 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
         order_lines = await eligibility.order_lines(
             conn, organization_id, [line.order_line_id for line in command.lines if line.order_line_id]
         )
-        order_currencies = {line["currency"] for line in order_lines.values()}
-        if command.currency is not None:
-            currency = validate_currency(command.currency, "input.currency")
-        elif len(order_currencies) == 1:
-            currency = order_currencies.pop()  # a return of an order is in the order's currency
-        else:
-            currency = configuration["currency"]
-        if command.apply_return_fee and currency != configuration["currency"]:
-            raise BadUserInputError(
-                f"applyReturnFee needs the configuration's currency {configuration['currency']}, "
-                f"not {currency}.",
-                "input.currency",
-            )
+        currency = _currency(command, configuration, order_lines)
         lines = lines_from_commands(command.lines, currency, "input.lines", order_lines)
-        check_customer_fields(
-            caller,
-            {
-                "input.accept": command.accept,
-                "input.returnWindowOverrideReason": command.return_window_override_reason is not None,
-                "input.applyReturnFee": command.apply_return_fee,
-                "input.autoGenerateFinancialResolution": command.auto_generate_financial_resolution
-                is not None,
-                "input.autoExecuteFinancialResolution": command.auto_execute_financial_resolution is not None,
-                "input.retainedAmountForShipping": command.retained_amount_for_shipping is not None,
-                **{f"input.lines[{i}].price": line.price is not None for i, line in enumerate(command.lines)},
-            },
-        )
-        retained = (
-            to_minor(command.retained_amount_for_shipping, currency, "input.retainedAmountForShipping")
-            if command.retained_amount_for_shipping is not None
-            else configuration["retained_amount_for_shipping"]
-        )
-        if command.id is not None:
-            taken = await conn.execute(select(t.rma_order.c.id).where(t.rma_order.c.id == command.id))
-            if taken.first() is not None:
-                raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id")
-        if command.external_id is not None:
-            existing = await existing_by_external_id(
-                conn, organization_id, command.tp_app_id, command.external_id
-            )
-            if existing is not None:
-                raise duplicate_external_id(existing)
+        _check_staff_fields(caller, command)
+        await _check_ids_are_free(conn, organization_id, command)
         linked = with_line_orders(command.linked_orders, order_lines, lines)
         policy = eligibility.policy_from_configuration(configuration)
         await check_return(
@@ -149,8 +114,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             prefix="input.",
             now=now,
         )
-
-        refund_terms = await refund_terms_for(
+        terms = await refund_terms_for(
             conn,
             organization_id,
             linked,
@@ -158,72 +122,140 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             on_partial=configuration["refund_shipping_on_partial_return"],
             on_complete=configuration["refund_shipping_on_complete_return"],
         )
-        rma_id = command.id or str(uuid.uuid4())
-        rma, events = RmaOrder.create(
-            id=rma_id,
-            expected_resolution=command.expected_resolution,
-            currency=currency,
-            lines=lines,
-            retained_amount_for_shipping=retained,
-            apply_return_fee=command.apply_return_fee,
-            # The fee in force when the return is created: later edits never change it.
-            return_fee=configuration["return_fee"],
-            auto_generate_financial_resolution=default_flag(
-                command.auto_generate_financial_resolution,
-                configuration["auto_generate_financial_resolution"],
-            ),
-            auto_execute_financial_resolution=default_flag(
-                command.auto_execute_financial_resolution,
-                configuration["auto_execute_financial_resolution"],
-            ),
-            refund_terms=refund_terms,
-            accept=command.accept,
-            now=now,
-        )
+        rma, events = _new_rma(command, configuration, currency, lines, terms, now)
         return_number = await repo.next_return_number(conn, organization_id)
-        issued_at = command.issued_at or now
-        return_reference = f"RMA-{issued_at.year}-{return_number}"
-        written = await repo.insert_rma(
-            conn,
-            {
-                "id": rma_id,
-                "organization_id": organization_id,
-                "configuration_id": configuration["id"],
-                "location_id": configuration["location_id"],
-                "return_number": return_number,
-                "return_reference": return_reference,
-                "external_id": command.external_id,
-                "external_reference": command.external_reference,
-                "tp_app_id": command.tp_app_id,
-                "tp_app_key": command.tp_app_id or "",
-                "return_slip_url": command.return_slip_url,
-                "currency": currency,
-                "return_fee": configuration["return_fee"],
-                "delivery_contact": command.delivery_contact,
-                "sender": command.sender,
-                "owner": command.owner,
-                "customer_id": caller.customer_id,
-                "billing_contact": command.billing_contact,
-                "received_at": command.received_at or now,
-                "issued_at": issued_at,
-                "comment": command.comment,
-                "meta": command.meta,
-                "search_text": search_text(
-                    return_reference=return_reference,
-                    external_id=command.external_id,
-                    external_reference=command.external_reference,
-                    sender=command.sender,
-                    skus=[line.sku for line in lines],
-                ),
-                "last_event_sequence": len(events),
-                "policy": policy.to_json(),
-                "refund_terms": refund_terms.to_json(),
-                "return_window_override_reason": command.return_window_override_reason,
-                "created_at": now,
-                "updated_at": now,
-            },
-            rma,
-        )
-        linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked, first=True)
+        columns = _columns(caller, command, configuration, rma, return_number, policy, len(events), now)
+        written = await repo.insert_rma(conn, columns, rma)
+        linked_orders = await repo.replace_linked_orders(conn, organization_id, rma.id, linked, first=True)
         await change.rma_orders.record(rma, written, events, first_sequence=1, linked_orders=linked_orders)
-    return rma_id
+    return rma.id
+
+
+def _currency(command: CreateRmaOrder, configuration: Row, order_lines: Mapping[str, Row]) -> str:
+    """The currency given, else the returned order's, else the configuration's."""
+    order_currencies = {line["currency"] for line in order_lines.values()}
+    if command.currency is not None:
+        currency = validate_currency(command.currency, "input.currency")
+    elif len(order_currencies) == 1:
+        currency = order_currencies.pop()  # a return of an order is in the order's currency
+    else:
+        currency = configuration["currency"]
+    if command.apply_return_fee and currency != configuration["currency"]:
+        raise BadUserInputError(
+            f"applyReturnFee needs the configuration's currency {configuration['currency']}, not {currency}.",
+            "input.currency",
+        )
+    return str(currency)
+
+
+def _check_staff_fields(caller: Caller, command: CreateRmaOrder) -> None:
+    check_customer_fields(
+        caller,
+        {
+            "input.accept": command.accept,
+            "input.returnWindowOverrideReason": command.return_window_override_reason is not None,
+            "input.applyReturnFee": command.apply_return_fee,
+            "input.autoGenerateFinancialResolution": command.auto_generate_financial_resolution is not None,
+            "input.autoExecuteFinancialResolution": command.auto_execute_financial_resolution is not None,
+            "input.retainedAmountForShipping": command.retained_amount_for_shipping is not None,
+            **{f"input.lines[{i}].price": line.price is not None for i, line in enumerate(command.lines)},
+        },
+    )
+
+
+async def _check_ids_are_free(conn: AsyncConnection, organization_id: str, command: CreateRmaOrder) -> None:
+    """The id and the externalId a create asks for are nobody's yet."""
+    if command.id is not None and await repo.rma_exists(conn, command.id):
+        raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id")
+    if command.external_id is not None:
+        existing = await existing_by_external_id(
+            conn, organization_id, command.tp_app_id, command.external_id
+        )
+        if existing is not None:
+            raise duplicate_external_id(existing)
+
+
+def _new_rma(
+    command: CreateRmaOrder,
+    configuration: Row,
+    currency: str,
+    lines: list[RmaLine],
+    terms: RefundTerms,
+    now: datetime,
+) -> tuple[RmaOrder, list[RecordedEvent]]:
+    retained = (
+        to_minor(command.retained_amount_for_shipping, currency, "input.retainedAmountForShipping")
+        if command.retained_amount_for_shipping is not None
+        else configuration["retained_amount_for_shipping"]
+    )
+    return RmaOrder.create(
+        id=command.id or str(uuid.uuid4()),
+        expected_resolution=command.expected_resolution,
+        currency=currency,
+        lines=lines,
+        retained_amount_for_shipping=retained,
+        apply_return_fee=command.apply_return_fee,
+        # The fee in force when the return is created: later edits never change it.
+        return_fee=configuration["return_fee"],
+        auto_generate_financial_resolution=default_flag(
+            command.auto_generate_financial_resolution, configuration["auto_generate_financial_resolution"]
+        ),
+        auto_execute_financial_resolution=default_flag(
+            command.auto_execute_financial_resolution, configuration["auto_execute_financial_resolution"]
+        ),
+        refund_terms=terms,
+        accept=command.accept,
+        now=now,
+    )
+
+
+def _columns(
+    caller: Caller,
+    command: CreateRmaOrder,
+    configuration: Row,
+    rma: RmaOrder,
+    return_number: int,
+    policy: ReturnPolicy,
+    event_count: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The new row's columns beside the aggregate's state."""
+    issued_at = command.issued_at or now
+    return_reference = f"RMA-{issued_at.year}-{return_number}"
+    return {
+        "id": rma.id,
+        "organization_id": caller.organization_id,
+        "configuration_id": configuration["id"],
+        "location_id": configuration["location_id"],
+        "return_number": return_number,
+        "return_reference": return_reference,
+        "external_id": command.external_id,
+        "external_reference": command.external_reference,
+        "tp_app_id": command.tp_app_id,
+        "tp_app_key": command.tp_app_id or "",
+        "return_slip_url": command.return_slip_url,
+        "currency": rma.currency,
+        "return_fee": configuration["return_fee"],
+        "delivery_contact": command.delivery_contact,
+        "sender": command.sender,
+        "owner": command.owner,
+        "customer_id": caller.customer_id,
+        "billing_contact": command.billing_contact,
+        "received_at": command.received_at or now,
+        "issued_at": issued_at,
+        "comment": command.comment,
+        "meta": command.meta,
+        "search_text": search_text(
+            return_reference=return_reference,
+            external_id=command.external_id,
+            external_reference=command.external_reference,
+            sender=command.sender,
+            skus=[line.sku for line in rma.lines],
+        ),
+        "last_event_sequence": event_count,
+        "policy": policy.to_json(),
+        "refund_terms": rma.refund_terms.to_json(),
+        "return_window_override_reason": command.return_window_override_reason,
+        "created_at": now,
+        "updated_at": now,
+    }
