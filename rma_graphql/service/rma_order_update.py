@@ -2,7 +2,10 @@
 new lines, linked orders, resolution or override."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as repo
 from rma_graphql.domain.access import Caller
@@ -10,6 +13,7 @@ from rma_graphql.domain.actions import Action
 from rma_graphql.domain.eligibility import (
     ReturnPolicy,
 )
+from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.service import eligibility
 from rma_graphql.service.currency import to_minor
 from rma_graphql.service.return_requests import (
@@ -45,106 +49,36 @@ async def update_rma_order(
         rma = await change.rma_orders.get(rma_id)
         caller.check_may(Action.UPDATE, rma.processing_status)
         row = change.rma_orders.row(rma_id)
-        check_customer_fields(
-            caller,
-            {
-                f"input.{camel}": name in changes
-                for name, camel in (
-                    ("apply_return_fee", "applyReturnFee"),
-                    ("auto_generate_financial_resolution", "autoGenerateFinancialResolution"),
-                    ("auto_execute_financial_resolution", "autoExecuteFinancialResolution"),
-                    ("retained_amount_for_shipping", "retainedAmountForShipping"),
-                    ("return_window_override_reason", "returnWindowOverrideReason"),
-                )
-            }
-            | {
-                f"input.lines[{i}].price": line.price is not None
-                for i, line in enumerate(changes.get("lines") or [])
-            },
-        )
+        _check_staff_fields(caller, changes)
         rma.check_version(expected_version)
-        currency = rma.currency
-        policy_applies = bool(
-            {"lines", "linked_orders", "expected_resolution", "return_window_override_reason"}
-            & changes.keys()
-        )
-        domain_changes: dict[str, Any] = {}
-        columns: dict[str, Any] = {}
+        policy_applies = bool(set(POLICY_FIELDS) & changes.keys())
         # The orders of the lines are linked again only when lines or linked orders change.
         relink = "lines" in changes or "linked_orders" in changes
-        commands: list[LineCommand] | None = changes.pop("lines", None)
-        order_lines: Mapping[str, Mapping[Any, Any]] = {}
-        if relink:
-            named = commands if commands is not None else rma.lines
-            order_lines = await eligibility.order_lines(
-                conn, organization_id, [line.order_line_id for line in named if line.order_line_id]
-            )
-        if commands is not None:
-            domain_changes["lines"] = lines_from_commands(commands, currency, "input.lines", order_lines)
-        if "retained_amount_for_shipping" in changes:
-            domain_changes["retained_amount_for_shipping"] = to_minor(
-                changes.pop("retained_amount_for_shipping"), currency, "input.retainedAmountForShipping"
-            )
-        for name in (
-            "expected_resolution",
-            "apply_return_fee",
-            "auto_generate_financial_resolution",
-            "auto_execute_financial_resolution",
-        ):
-            if name in changes:
-                domain_changes[name] = changes.pop(name)
+        named = changes["lines"] if changes.get("lines") is not None else rma.lines
+        order_lines = await eligibility.order_lines(
+            conn,
+            organization_id,
+            [line.order_line_id for line in named if line.order_line_id] if relink else [],
+        )
+        domain_changes = _domain_changes(changes, rma.currency, order_lines)
         previous_linked = await repo.linked_order_rows(conn, rma_id)
         previous_pairs = repo.linked_pairs(previous_linked)
         linked = changes.pop("linked_orders", previous_pairs)
-        columns.update(changes)
-        if "external_id" in columns and columns["external_id"] is not None:
-            existing = await existing_by_external_id(
-                conn, organization_id, row["tp_app_id"], columns["external_id"]
-            )
-            if existing is not None and existing != rma_id:
-                raise duplicate_external_id(existing)
+        columns: dict[str, Any] = dict(changes)
+        await _check_external_id(conn, organization_id, row, columns.get("external_id"))
         events = rma.perform(Action.UPDATE, now=now, **domain_changes)
         if relink:
             linked = with_line_orders(linked, order_lines, rma.lines)
         if policy_applies and row["policy"] is not None:
-            await check_return(
-                conn,
-                organization_id,
-                ReturnPolicy.from_json(row["policy"]),
-                expected_resolution=rma.expected_resolution,
-                lines=rma.lines,
-                linked=linked,
-                override_reason=columns.get(
-                    "return_window_override_reason", row["return_window_override_reason"]
-                ),
-                exclude_rma_id=rma_id,
-                prefix="input.",
-                now=now,
-            )
-        linked_orders = previous_linked
-        unlinked: set[str] = set()
+            await _recheck_policy(conn, organization_id, rma, row, linked, columns, now)
         if relink:
-            terms = rma.refund_terms
-            rma.refund_terms = await refund_terms_for(
-                conn,
-                organization_id,
-                linked,
-                currency,
-                on_partial=terms.refund_shipping_on_partial_return,
-                on_complete=terms.refund_shipping_on_complete_return,
-            )
+            await _refresh_refund_terms(conn, organization_id, rma, linked)
             columns["refund_terms"] = rma.refund_terms.to_json()
+        linked_orders, unlinked = previous_linked, set[str]()
         if linked != previous_pairs:
             linked_orders = await repo.replace_linked_orders(conn, organization_id, rma_id, linked)
             unlinked = {order["order_id"] for order in previous_linked} - {order_id for order_id, _ in linked}
-        merged = {**row, **columns}
-        columns["search_text"] = search_text(
-            return_reference=row["return_reference"],
-            external_id=merged["external_id"],
-            external_reference=merged["external_reference"],
-            sender=merged["sender"],
-            skus=[line.sku for line in rma.lines],
-        )
+        columns["search_text"] = _search_text(row, columns, rma)
         await change.rma_orders.save(
             rma,
             events,
@@ -154,3 +88,110 @@ async def update_rma_order(
             unlinked_orders=unlinked,
         )
     return rma_id
+
+
+# The fields whose change goes through the return policy again.
+POLICY_FIELDS = ("lines", "linked_orders", "expected_resolution", "return_window_override_reason")
+# The fields the aggregate holds, given to its update as they are.
+_AGGREGATE_FIELDS = (
+    "expected_resolution",
+    "apply_return_fee",
+    "auto_generate_financial_resolution",
+    "auto_execute_financial_resolution",
+)
+
+
+def _check_staff_fields(caller: Caller, changes: Mapping[str, Any]) -> None:
+    staff_fields = (
+        ("apply_return_fee", "applyReturnFee"),
+        ("auto_generate_financial_resolution", "autoGenerateFinancialResolution"),
+        ("auto_execute_financial_resolution", "autoExecuteFinancialResolution"),
+        ("retained_amount_for_shipping", "retainedAmountForShipping"),
+        ("return_window_override_reason", "returnWindowOverrideReason"),
+    )
+    check_customer_fields(
+        caller,
+        {f"input.{camel}": name in changes for name, camel in staff_fields}
+        | {
+            f"input.lines[{i}].price": line.price is not None
+            for i, line in enumerate(changes.get("lines") or [])
+        },
+    )
+
+
+def _domain_changes(
+    changes: dict[str, Any], currency: str, order_lines: Mapping[str, Mapping[Any, Any]]
+) -> dict[str, Any]:
+    """The changes the aggregate makes, taken out of ``changes`` (the rest are columns)."""
+    domain_changes: dict[str, Any] = {}
+    commands: list[LineCommand] | None = changes.pop("lines", None)
+    if commands is not None:
+        domain_changes["lines"] = lines_from_commands(commands, currency, "input.lines", order_lines)
+    if "retained_amount_for_shipping" in changes:
+        domain_changes["retained_amount_for_shipping"] = to_minor(
+            changes.pop("retained_amount_for_shipping"), currency, "input.retainedAmountForShipping"
+        )
+    for name in _AGGREGATE_FIELDS:
+        if name in changes:
+            domain_changes[name] = changes.pop(name)
+    return domain_changes
+
+
+async def _check_external_id(
+    conn: AsyncConnection, organization_id: str, row: Mapping[Any, Any], external_id: str | None
+) -> None:
+    if external_id is None:
+        return
+    existing = await existing_by_external_id(conn, organization_id, row["tp_app_id"], external_id)
+    if existing is not None and existing != row["id"]:
+        raise duplicate_external_id(existing)
+
+
+async def _recheck_policy(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma: RmaOrder,
+    row: Mapping[Any, Any],
+    linked: list[tuple[str, str | None]],
+    columns: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """The policy snapshotted at creation, on the return as the update leaves it."""
+    await check_return(
+        conn,
+        organization_id,
+        ReturnPolicy.from_json(row["policy"]),
+        expected_resolution=rma.expected_resolution,
+        lines=rma.lines,
+        linked=linked,
+        override_reason=columns.get("return_window_override_reason", row["return_window_override_reason"]),
+        exclude_rma_id=rma.id,
+        prefix="input.",
+        now=now,
+    )
+
+
+async def _refresh_refund_terms(
+    conn: AsyncConnection, organization_id: str, rma: RmaOrder, linked: list[tuple[str, str | None]]
+) -> None:
+    """The prices paid and shipping refunds of the orders the return now names."""
+    terms = rma.refund_terms
+    rma.refund_terms = await refund_terms_for(
+        conn,
+        organization_id,
+        linked,
+        rma.currency,
+        on_partial=terms.refund_shipping_on_partial_return,
+        on_complete=terms.refund_shipping_on_complete_return,
+    )
+
+
+def _search_text(row: Mapping[Any, Any], columns: Mapping[str, Any], rma: RmaOrder) -> str:
+    merged = {**row, **columns}
+    return search_text(
+        return_reference=row["return_reference"],
+        external_id=merged["external_id"],
+        external_reference=merged["external_reference"],
+        sender=merged["sender"],
+        skus=[line.sku for line in rma.lines],
+    )
