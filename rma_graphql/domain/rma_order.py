@@ -6,9 +6,7 @@ action leaves the aggregate exactly as it was.
 """
 
 import copy
-import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +14,20 @@ from typing import Any
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, ConflictError, InvalidTransitionError
 from rma_graphql.domain.machines import fire
+from rma_graphql.domain.rma_parts import (
+    PROVIDERS,
+    RETURNED_TO_SENDER,
+    SHIPPABLE,
+    FinancialResolution,
+    RecordedEvent,
+    RefundTerms,
+    RmaLine,
+    SoldOrder,
+    StatusChange,
+    initial_financial_status,
+    moved,
+)
+from rma_graphql.domain.rma_warehouse import WarehouseRules
 from rma_graphql.domain.statuses import (
     CommentVisibility,
     DeliveryStatus,
@@ -23,152 +35,30 @@ from rma_graphql.domain.statuses import (
     Disposition,
     EventType,
     ExpectedResolution,
-    FinancialResolutionStatus,
     FinancialResolutionType,
     FinancialStatus,
     FulfillmentStatus,
     InspectionResult,
     LineState,
     ProcessingStatus,
-    ProductState,
-    ReturnReason,
 )
 
-RETURNED_TO_SENDER = "returned to sender"
-
-# A return shipment may be created while the parcel can still be on its way.
-SHIPPABLE = (
-    ProcessingStatus.NEW,
-    ProcessingStatus.REQUESTED,
-    ProcessingStatus.ACCEPTED,
-    ProcessingStatus.ON_HOLD,
-    ProcessingStatus.ANOMALY,
-)
-
-
-@dataclass
-class RmaLine:
-    sku: str
-    quantity: int
-    reason: ReturnReason
-    price: int | None = None  # minor units of the order's currency; None counts as 0
-    label: str | None = None
-    reference: str | None = None
-    product_state: ProductState | None = None
-    serial_number: str | None = None
-    comment: str | None = None
-    line_state: LineState = LineState.PENDING
-    # The order line the units come from, when the return names one.
-    order_line_id: str | None = None
-    # Picture URLs of the returned item, as the customer sent them.
-    pictures: list[str] = field(default_factory=list)
-    # What the warehouse received and inspected (units), and the serial numbers it scanned.
-    received_quantity: int = 0
-    received_serial_numbers: list[str] = field(default_factory=list)
-    inspected_quantity: int = 0
-    accepted_quantity: int = 0
-    restocked_quantity: int = 0
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def surplus_quantity(self) -> int:
-        """Units received beyond what the line announced."""
-        return max(0, self.received_quantity - self.quantity)
-
-
-@dataclass(frozen=True)
-class SoldOrder:
-    """What a returned order paid: its shipping, and per order line the units and unit price."""
-
-    shipping: int
-    lines: dict[str, tuple[int, int]]
-
-
-@dataclass(frozen=True)
-class RefundTerms:
-    """The facts the amount due needs beyond the lines, fixed when the orders are linked."""
-
-    orders: tuple[SoldOrder, ...] = ()
-    refund_shipping_on_partial_return: bool = False
-    refund_shipping_on_complete_return: bool = False
-
-    def paid_price(self, order_line_id: str | None) -> int | None:
-        for order in self.orders:
-            if order_line_id in order.lines:
-                return order.lines[order_line_id][1]
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "orders": [
-                {"shipping": o.shipping, "lines": {k: list(v) for k, v in o.lines.items()}}
-                for o in self.orders
-            ],
-            "refundShippingOnPartialReturn": self.refund_shipping_on_partial_return,
-            "refundShippingOnCompleteReturn": self.refund_shipping_on_complete_return,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> "RefundTerms":
-        if not data:
-            return cls()
-        return cls(
-            orders=tuple(
-                SoldOrder(
-                    shipping=int(o["shipping"]),
-                    lines={k: (int(v[0]), int(v[1])) for k, v in o["lines"].items()},
-                )
-                for o in data["orders"]
-            ),
-            refund_shipping_on_partial_return=bool(data["refundShippingOnPartialReturn"]),
-            refund_shipping_on_complete_return=bool(data["refundShippingOnCompleteReturn"]),
-        )
-
-
-@dataclass
-class FinancialResolution:
-    type: FinancialResolutionType
-    amount: int
-    currency: str
-    status: FinancialResolutionStatus
-    created_at: datetime
-    executed_at: datetime | None = None
-    reference: str | None = None
-    failure_reason: str | None = None
-    # The payment provider that executes it (``manual`` for refunds, ``voucher`` for vouchers).
-    provider: str = "manual"
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def is_open(self) -> bool:
-        """Still to be paid: pending, or failed and retryable."""
-        return self.status in (FinancialResolutionStatus.PENDING, FinancialResolutionStatus.FAILED)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    dimension: Dimension
-    from_status: str | None
-    to_status: str
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """What an action recorded; ``system`` marks an automatic follow-up."""
-
-    type: EventType
-    changes: tuple[StatusChange, ...] = ()
-    comment: str | None = None
-    system: bool = False
-    # Set on COMMENT_ADDED only: who may see the comment and its event.
-    visibility: CommentVisibility | None = None
-
-
-def initial_financial_status(resolution: ExpectedResolution) -> FinancialStatus:
-    if resolution in (ExpectedResolution.REFUND, ExpectedResolution.VOUCHER):
-        return FinancialStatus.PENDING
-    return FinancialStatus.NONE
-
+# The parts are part of what this module offers.
+__all__ = [
+    "ACTIONS",
+    "CHILD_ACTIONS",
+    "PROVIDERS",
+    "RETURNED_TO_SENDER",
+    "SHIPPABLE",
+    "FinancialResolution",
+    "RecordedEvent",
+    "RefundTerms",
+    "RmaLine",
+    "RmaOrder",
+    "SoldOrder",
+    "StatusChange",
+    "initial_financial_status",
+]
 
 _ATTRIBUTES = {
     Dimension.PROCESSING: "processing_status",
@@ -205,12 +95,9 @@ CHILD_ACTIONS: tuple[Action, ...] = (
     Action.CREATE_REPLACEMENT_ORDER,
 )
 
-# Resolution types and the provider that pays each.
-PROVIDERS = {FinancialResolutionType.REFUND: "manual", FinancialResolutionType.VOUCHER: "voucher"}
-
 
 @dataclass
-class RmaOrder:
+class RmaOrder(WarehouseRules):
     id: str
     expected_resolution: ExpectedResolution
     currency: str
@@ -260,103 +147,6 @@ class RmaOrder:
             events += rma.perform(Action.SUBMIT, now=now, auto_accept=False)
             events += rma.perform(Action.ACCEPT, now=now)
         return rma, events
-
-    # -- money ----------------------------------------------------------------------------
-
-    def anything_received(self) -> bool:
-        return any(line.received_quantity for line in self.lines)
-
-    def all_received_inspected(self) -> bool:
-        return all(line.inspected_quantity >= line.received_quantity for line in self.lines)
-
-    def accepted_units(self, line: RmaLine) -> int:
-        """Units that count for the money: as inspected and accepted once anything was received;
-        until then every announced unit (the core behaviour). Never more than announced."""
-        if not self.anything_received():
-            return line.quantity
-        return min(line.accepted_quantity, line.quantity)
-
-    def _refundable_price(self, line: RmaLine) -> int:
-        """The line's unit price, never above what the order paid for the unit."""
-        price = line.price or 0
-        paid = self.refund_terms.paid_price(line.order_line_id)
-        return price if paid is None else min(price, paid)
-
-    def accepted_total(self) -> int:
-        return sum(self.accepted_units(line) * self._refundable_price(line) for line in self.lines)
-
-    def shipping_refund(self) -> int:
-        """The original shipping of each returned order, when its return is complete or partial
-        and the configuration refunds shipping for that case."""
-        returned: Counter[str] = Counter()
-        for line in self.lines:
-            if line.order_line_id is not None:
-                returned[line.order_line_id] += self.accepted_units(line)
-        terms = self.refund_terms
-        total = 0
-        for order in terms.orders:
-            units = {line_id: returned[line_id] for line_id in order.lines}
-            if not any(units.values()):
-                continue
-            complete = all(units[line_id] >= ordered for line_id, (ordered, _) in order.lines.items())
-            refunded = (
-                terms.refund_shipping_on_complete_return
-                if complete
-                else terms.refund_shipping_on_partial_return
-            )
-            if refunded:
-                total += order.shipping
-        return total
-
-    def amount_due(self) -> int:
-        fee = self.return_fee if self.apply_return_fee else 0
-        return max(
-            0, self.accepted_total() - self.retained_amount_for_shipping - fee + self.shipping_refund()
-        )
-
-    def executed_total(self) -> int:
-        return sum(
-            r.amount for r in self.financial_resolutions if r.status is FinancialResolutionStatus.EXECUTED
-        )
-
-    def open_total(self) -> int:
-        return sum(r.amount for r in self.financial_resolutions if r.is_open)
-
-    def remaining_due(self) -> int:
-        """What no resolution covers yet: the amount due less the executed and open ones."""
-        return max(0, self.amount_due() - self.executed_total() - self.open_total())
-
-    def restocked_units(self) -> int:
-        return sum(line.restocked_quantity for line in self.lines)
-
-    def resolution(self, resolution_id: str) -> FinancialResolution:
-        return next(r for r in self.financial_resolutions if r.id == resolution_id)
-
-    def line(self, line_id: str) -> RmaLine:
-        return next(line for line in self.lines if line.id == line_id)
-
-    def _check_money(self, action: str) -> None:
-        """The amount due never drops below what was executed, and a refunded RMA stays exact."""
-        due, executed = self.amount_due(), self.executed_total()
-        if executed > due:
-            raise self._financial_refusal(
-                action,
-                f"This would lower the amount due to {due} minor units, below the {executed} already paid.",
-            )
-        if self.financial_status is FinancialStatus.REFUNDED and due != executed:
-            raise self._financial_refusal(
-                action,
-                f"The RMA order is refunded in full ({executed} minor units); this would change the "
-                f"amount due to {due}.",
-            )
-
-    def _financial_refusal(self, action: str, message: str) -> InvalidTransitionError:
-        return InvalidTransitionError(
-            message,
-            dimension=Dimension.FINANCIAL.value,
-            from_status=str(self.financial_status),
-            action=action,
-        )
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -415,7 +205,7 @@ class RmaOrder:
             change, followups = self._follow_scans(now)
         else:
             change, followups = None, []
-        return [RecordedEvent(EventType.SHIPMENT_SCANNED, _moved([change]), comment=description), *followups]
+        return [RecordedEvent(EventType.SHIPMENT_SCANNED, moved([change]), comment=description), *followups]
 
     def _follow_scans(self, now: datetime) -> tuple[StatusChange | None, list[RecordedEvent]]:
         """Move the delivery status to where the latest scan puts it, when that is allowed."""
@@ -508,29 +298,29 @@ class RmaOrder:
             self.lines = lines
         for name, value in fields.items():
             setattr(self, name, value)
-        return [RecordedEvent(EventType.UPDATED, _moved(changes))]
+        return [RecordedEvent(EventType.UPDATED, moved(changes))]
 
     def _submit(self, now: datetime, *, auto_accept: bool | None = None) -> list[RecordedEvent]:
         if auto_accept is None:
             auto_accept = self.auto_accept
         events = [
-            RecordedEvent(EventType.SUBMITTED, _moved([self._fire(Dimension.PROCESSING, Action.SUBMIT)]))
+            RecordedEvent(EventType.SUBMITTED, moved([self._fire(Dimension.PROCESSING, Action.SUBMIT)]))
         ]
         if auto_accept:
             change = self._fire(Dimension.PROCESSING, Action.ACCEPT)
-            events.append(RecordedEvent(EventType.ACCEPTED, _moved([change]), system=True))
+            events.append(RecordedEvent(EventType.ACCEPTED, moved([change]), system=True))
             events += self._catch_up(now)
         return events
 
     def _accept(self, now: datetime) -> list[RecordedEvent]:
         change = self._fire(Dimension.PROCESSING, Action.ACCEPT)
-        return [RecordedEvent(EventType.ACCEPTED, _moved([change])), *self._catch_up(now)]
+        return [RecordedEvent(EventType.ACCEPTED, moved([change])), *self._catch_up(now)]
 
     def _reject(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, Action.REJECT)]
         if self.financial_status is FinancialStatus.PENDING:
             changes.append(self._fire(Dimension.FINANCIAL, Action.REJECT))
-        return [RecordedEvent(EventType.REJECTED, _moved(changes), comment=reason)]
+        return [RecordedEvent(EventType.REJECTED, moved(changes), comment=reason)]
 
     def _cancel(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, Action.CANCEL)]
@@ -540,18 +330,18 @@ class RmaOrder:
         if self.financial_status is FinancialStatus.PENDING:
             changes.append(self._fire(Dimension.FINANCIAL, Action.CANCEL))
         self.held_from = None
-        return [RecordedEvent(EventType.CANCELED, _moved(changes), comment=reason)]
+        return [RecordedEvent(EventType.CANCELED, moved(changes), comment=reason)]
 
     def _hold(self, now: datetime, *, reason: str | None = None) -> list[RecordedEvent]:
         previous = self.processing_status
         change = self._fire(Dimension.PROCESSING, Action.HOLD)
         self.held_from = previous
-        return [RecordedEvent(EventType.HELD, _moved([change]), comment=reason)]
+        return [RecordedEvent(EventType.HELD, moved([change]), comment=reason)]
 
     def _resume(self, now: datetime) -> list[RecordedEvent]:
         change = self._fire(Dimension.PROCESSING, Action.RESUME)
         self.held_from = None
-        return [RecordedEvent(EventType.RESUMED, _moved([change])), *self._catch_up(now)]
+        return [RecordedEvent(EventType.RESUMED, moved([change])), *self._catch_up(now)]
 
     def _flag_anomaly(
         self, now: datetime, *, reason: str | None = None, system: bool = False
@@ -561,7 +351,7 @@ class RmaOrder:
         self.anomaly_from = previous
         if previous is ProcessingStatus.PROCESSING:
             changes.append(self._fire(Dimension.FULFILLMENT, Action.FLAG_ANOMALY))
-        return [RecordedEvent(EventType.ANOMALY_FLAGGED, _moved(changes), comment=reason, system=system)]
+        return [RecordedEvent(EventType.ANOMALY_FLAGGED, moved(changes), comment=reason, system=system)]
 
     def _resolve_anomaly(self, now: datetime, *, comment: str | None = None) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, Action.RESOLVE_ANOMALY)]
@@ -576,24 +366,24 @@ class RmaOrder:
             if self.scan_status is DeliveryStatus.DELIVERED_TO_SENDER:
                 self.scan_status = None
         return [
-            RecordedEvent(EventType.ANOMALY_RESOLVED, _moved(changes), comment=comment),
+            RecordedEvent(EventType.ANOMALY_RESOLVED, moved(changes), comment=comment),
             *self._catch_up(now),
         ]
 
     def _delete(self, now: datetime) -> list[RecordedEvent]:
-        return [RecordedEvent(EventType.DELETED, _moved([self._fire(Dimension.PROCESSING, Action.DELETE)]))]
+        return [RecordedEvent(EventType.DELETED, moved([self._fire(Dimension.PROCESSING, Action.DELETE)]))]
 
     def _request_fulfillment(self, now: datetime) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, Action.REQUEST_FULFILLMENT)]
         self.fulfillment_requested_at = now
-        return [RecordedEvent(EventType.FULFILLMENT_REQUESTED, _moved(changes))]
+        return [RecordedEvent(EventType.FULFILLMENT_REQUESTED, moved(changes))]
 
     def _start_fulfillment(self, now: datetime) -> list[RecordedEvent]:
         changes = [self._fire(Dimension.PROCESSING, Action.START_FULFILLMENT)]
         if self.delivery_status is not DeliveryStatus.DELIVERED:
             changes.append(self._fire(Dimension.DELIVERY, Action.START_FULFILLMENT))
         changes.append(self._fire(Dimension.FULFILLMENT, Action.START_FULFILLMENT))
-        return [RecordedEvent(EventType.FULFILLMENT_STARTED, _moved(changes))]
+        return [RecordedEvent(EventType.FULFILLMENT_STARTED, moved(changes))]
 
     def _complete_processing(self, now: datetime) -> list[RecordedEvent]:
         changes = [
@@ -617,188 +407,7 @@ class RmaOrder:
                 followups = self._create_financial_resolution(
                     now, type=resolution_type, amount=self.remaining_due(), system=True
                 )
-        return [RecordedEvent(EventType.PROCESSING_COMPLETED, _moved(changes)), *followups]
-
-    # -- receiving and inspection ---------------------------------------------------------
-
-    def _receive_line(
-        self, now: datetime, *, line_id: str, quantity: int, serial_numbers: list[str]
-    ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, Action.RECEIVE_LINE)
-        line = self.line(line_id)
-        known = set(line.received_serial_numbers)
-        for i, serial in enumerate(serial_numbers):
-            if serial in known:
-                raise BadUserInputError(
-                    f"Serial number {serial!r} was already received on this line.", f"serialNumbers[{i}]"
-                )
-            known.add(serial)
-        surplus_before = line.surplus_quantity
-        line.received_quantity += quantity
-        line.received_serial_numbers = [*line.received_serial_numbers, *serial_numbers]
-        words = f"{quantity} × {line.sku} received ({line.received_quantity} of {line.quantity})"
-        if serial_numbers:
-            words += f", serial numbers {', '.join(serial_numbers)}"
-        events = [RecordedEvent(EventType.LINE_RECEIVED, comment=words)]
-        surplus = line.surplus_quantity - surplus_before
-        if surplus:
-            reason = (
-                f"received {line.received_quantity} units of {line.sku}, {line.surplus_quantity} more "
-                f"than the {line.quantity} announced"
-            )
-            events += self._flag_anomaly(now, reason=reason, system=True)
-        self._check_money("receiveLine")
-        return events
-
-    def _inspect_line(
-        self,
-        now: datetime,
-        *,
-        line_id: str,
-        quantity: int,
-        result: InspectionResult,
-        disposition: Disposition,
-        product_state: ProductState | None = None,
-        notes: str | None = None,
-    ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, Action.INSPECT_LINE)
-        line = self.line(line_id)
-        waiting = line.received_quantity - line.inspected_quantity
-        if quantity > waiting:
-            raise BadUserInputError(
-                f"Only {waiting} received unit(s) of {line.sku} await inspection, not {quantity}.",
-                "input.quantity",
-            )
-        if disposition is Disposition.RESTOCK and result is not InspectionResult.ACCEPTED:
-            raise BadUserInputError("Only accepted units can be restocked.", "input.disposition")
-        line.inspected_quantity += quantity
-        if result is InspectionResult.ACCEPTED:
-            line.accepted_quantity += quantity
-        if disposition is Disposition.RESTOCK:
-            line.restocked_quantity += quantity
-        line.line_state = (
-            LineState.FULFILLED if line.inspected_quantity >= line.quantity else LineState.PARTIALLY_FULFILLED
-        )
-        self._check_money("inspectLine")
-        words = f"{quantity} × {line.sku} {result.value.lower()}, {disposition.value}"
-        if product_state is not None:
-            words += f", {product_state.value}"
-        return [RecordedEvent(EventType.LINE_INSPECTED, comment=f"{words}: {notes}" if notes else words)]
-
-    # -- financial resolutions ------------------------------------------------------------
-
-    def _create_financial_resolution(
-        self, now: datetime, *, type: FinancialResolutionType, amount: int | None = None, system: bool = False
-    ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, Action.CREATE_FINANCIAL_RESOLUTION)
-        self._fire(Dimension.FINANCIAL, Action.CREATE_FINANCIAL_RESOLUTION)
-        remaining = self.remaining_due()
-        if remaining == 0:
-            raise BadUserInputError(
-                "Nothing remains due: the executed and open resolutions cover the amount due.", "input.amount"
-            )
-        if amount is None:
-            amount = remaining
-        if not 0 < amount <= remaining:
-            raise BadUserInputError(
-                f"The amount must be above 0 and at most the {remaining} minor units still due.",
-                "input.amount",
-            )
-        resolution = FinancialResolution(
-            type=type,
-            amount=amount,
-            currency=self.currency,
-            status=FinancialResolutionStatus.PENDING,
-            created_at=now,
-            provider=PROVIDERS[type],
-        )
-        self.financial_resolutions.append(resolution)
-        return [
-            RecordedEvent(
-                EventType.FINANCIAL_RESOLUTION_CREATED,
-                comment=f"{type.value} {resolution.id}",
-                system=system,
-            )
-        ]
-
-    def check_execution(self, resolution_id: str) -> None:
-        """Refuse, changing nothing, unless the resolution may be paid now."""
-        try:
-            self._check_execution(resolution_id)
-        except InvalidTransitionError as error:
-            error.allowed_actions = [name for name, allowed, _ in self.available_actions() if allowed]
-            raise
-
-    def _open_resolution(self, resolution_id: str, action: str, done: str) -> FinancialResolution:
-        """The resolution ``action`` acts on, refused unless it is open (PENDING or FAILED)."""
-        resolution = self.resolution(resolution_id)
-        if not resolution.is_open:
-            raise self._financial_refusal(
-                action,
-                f"The financial resolution is {resolution.status}; only a PENDING or FAILED one is {done}.",
-            )
-        return resolution
-
-    def _check_execution(self, resolution_id: str) -> None:
-        trial = copy.deepcopy(self)
-        trial._fire(Dimension.PROCESSING, Action.EXECUTE_FINANCIAL_RESOLUTION)
-        resolution = trial._open_resolution(resolution_id, "executeFinancialResolution", "executed")
-        still_due = trial.amount_due() - trial.executed_total()
-        if resolution.amount > still_due:
-            raise trial._financial_refusal(
-                "executeFinancialResolution",
-                f"The resolution's {resolution.amount} minor units exceed the {still_due} still due.",
-            )
-        resolution.status = FinancialResolutionStatus.EXECUTED
-        trial._fire(Dimension.FINANCIAL, Action.EXECUTE_FINANCIAL_RESOLUTION)
-
-    def _execute_financial_resolution(
-        self, now: datetime, *, resolution_id: str, reference: str | None, system: bool = False
-    ) -> list[RecordedEvent]:
-        self._check_execution(resolution_id)
-        self._fire(Dimension.PROCESSING, Action.EXECUTE_FINANCIAL_RESOLUTION)
-        resolution = self.resolution(resolution_id)
-        resolution.status = FinancialResolutionStatus.EXECUTED
-        resolution.executed_at = now
-        resolution.reference = reference
-        resolution.failure_reason = None
-        change = self._fire(Dimension.FINANCIAL, Action.EXECUTE_FINANCIAL_RESOLUTION)
-        return [
-            RecordedEvent(
-                EventType.FINANCIAL_RESOLUTION_EXECUTED,
-                _moved([change]),
-                comment=f"{resolution.type.value} {resolution.id}" + (f": {reference}" if reference else ""),
-                system=system,
-            )
-        ]
-
-    def _fail_financial_resolution(
-        self, now: datetime, *, resolution_id: str, reason: str, system: bool = False
-    ) -> list[RecordedEvent]:
-        self._check_execution(resolution_id)
-        resolution = self.resolution(resolution_id)
-        resolution.status = FinancialResolutionStatus.FAILED
-        resolution.failure_reason = reason
-        change = self._fire(Dimension.FINANCIAL, "failExecution")
-        return [
-            RecordedEvent(
-                EventType.FINANCIAL_RESOLUTION_FAILED,
-                _moved([change]),
-                comment=f"{resolution.type.value} {resolution.id}: {reason}",
-                system=system,
-            )
-        ]
-
-    def _reject_financial_resolution(
-        self, now: datetime, *, resolution_id: str, reason: str | None = None
-    ) -> list[RecordedEvent]:
-        self._fire(Dimension.PROCESSING, Action.REJECT_FINANCIAL_RESOLUTION)
-        resolution = self._open_resolution(resolution_id, "rejectFinancialResolution", "rejected")
-        resolution.status = FinancialResolutionStatus.REJECTED
-        resolution.failure_reason = reason
-        change = self._fire(Dimension.FINANCIAL, Action.REJECT_FINANCIAL_RESOLUTION)
-        words = f"{resolution.type.value} {resolution.id}" + (f": {reason}" if reason else "")
-        return [RecordedEvent(EventType.FINANCIAL_RESOLUTION_REJECTED, _moved([change]), comment=words)]
+        return [RecordedEvent(EventType.PROCESSING_COMPLETED, moved(changes)), *followups]
 
     # -- replacement orders ---------------------------------------------------------------
 
@@ -809,17 +418,13 @@ class RmaOrder:
     def _update_delivery_status(self, now: datetime, *, status: DeliveryStatus) -> list[RecordedEvent]:
         self._fire(Dimension.PROCESSING, Action.UPDATE_DELIVERY_STATUS)
         change = self._fire(Dimension.DELIVERY, Action.UPDATE_DELIVERY_STATUS, status=status)
-        events = [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, _moved([change]))]
+        events = [RecordedEvent(EventType.DELIVERY_STATUS_CHANGED, moved([change]))]
         if (
             status is DeliveryStatus.DELIVERED_TO_SENDER
             and self.processing_status is ProcessingStatus.ACCEPTED
         ):
             events += self._flag_anomaly(now, reason=RETURNED_TO_SENDER, system=True)
         return events
-
-
-def _moved(changes: list[StatusChange | None]) -> tuple[StatusChange, ...]:
-    return tuple(change for change in changes if change is not None)
 
 
 _HANDLERS: dict[Action, Callable[..., list[RecordedEvent]]] = {
