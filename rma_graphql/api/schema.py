@@ -38,6 +38,7 @@ from rma_graphql.api.limits import LimitedValidation, max_depth_rule
 from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
+from rma_graphql.api.rma_order_type import RmaOrderConnection, RmaOrderEdge, RmaOrderType, rma_payload
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
     AuthPayload,
@@ -46,18 +47,14 @@ from rma_graphql.api.types import (
     PageInfo,
     RmaActor,
     RmaConfiguration,
-    RmaOrderConnection,
-    RmaOrderEdge,
     RmaOrderEvent,
     RmaOrderEventConnection,
     RmaOrderEventEdge,
-    RmaOrderType,
     RmaStateMachine,
     RmaStateTransition,
     User,
     UserRole,
     Viewer,
-    rma_payload,
 )
 from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
 from rma_graphql.domain import access

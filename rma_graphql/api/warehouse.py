@@ -12,7 +12,8 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, parse_uuid, text
 from rma_graphql.api.permissions import scoped
-from rma_graphql.api.types import RmaFinancialResolutionRequest, RmaOrderType, Voucher, rma_payload
+from rma_graphql.api.rma_order_type import RmaOrderType, rma_payload
+from rma_graphql.api.types import RmaFinancialResolutionRequest, Voucher
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import queries

@@ -1,0 +1,336 @@
+"""The RMA order as GraphQL shows it: its fields, its children, what may be done to it,
+and the pages of RMA orders."""
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from rma_graphql.api.context import RmaInfo, context_of
+from rma_graphql.api.enums import (
+    RmaOrderDeliveryStatus,
+    RmaOrderExpectedResolution,
+    RmaOrderFinancialStatus,
+    RmaOrderFulfillmentStatus,
+    RmaOrderProcessingStatus,
+)
+from rma_graphql.api.loaders import Loaders
+from rma_graphql.api.permissions import scoped
+from rma_graphql.domain import access
+from rma_graphql.domain import statuses as s
+from rma_graphql.domain.eligibility import ReturnPolicy
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
+from rma_graphql.domain.rma_order import RmaOrder
+from rma_graphql.service import queries, rma_orders, slips
+from rma_graphql.service.currency import to_major
+from rma_graphql.service.events import Revision, revisions
+
+if TYPE_CHECKING:
+    from rma_graphql.api.catalog import Order
+
+
+from rma_graphql.api.types import (
+    Location,
+    Organization,
+    PageInfo,
+    RmaComment,
+    RmaContact,
+    RmaFinancialResolutionRequest,
+    RmaOrderAction,
+    RmaOrderEvent,
+    RmaOrderLine,
+    RmaOrderLinkedOrder,
+    RmaReturnPolicy,
+    RmaShipment,
+)
+
+Row = Mapping[Any, Any]
+
+
+@strawberry.type
+class RmaOrderType:
+    id: strawberry.ID
+    configuration_id: str
+    external_id: str | None
+    external_reference: str | None
+    return_number: int
+    return_reference: str
+    currency: str | None
+    apply_return_fee: bool
+    delivery_contact: RmaContact
+    sender: RmaContact
+    owner: RmaContact | None
+    billing_contact: RmaContact | None
+    received_at: datetime
+    issued_at: datetime
+    expected_resolution: RmaOrderExpectedResolution
+    processing_status: RmaOrderProcessingStatus
+    delivery_status: RmaOrderDeliveryStatus | None
+    financial_status: RmaOrderFinancialStatus | None
+    fulfillment_status: RmaOrderFulfillmentStatus | None
+    comment: str | None
+    auto_generate_financial_resolution: bool
+    auto_execute_financial_resolution: bool
+    retained_amount_for_shipping: float
+    meta: JSON | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    fulfillment_requested_at: datetime | None
+    tp_app_id: str | None
+    row: strawberry.Private[Row]
+    # Children as of the row's version, when the RMA is shown as of a past version.
+    children: strawberry.Private[Mapping[str, Sequence[Row]] | None] = None
+    # Loaders of its own: a subscription's context lives as long as its websocket, so
+    # each event it sends gets fresh ones instead of the connection's stale caches.
+    own_loaders: strawberry.Private[Loaders | None] = None
+    # The aggregate, built once for every field derived from it (amounts, availableActions).
+    aggregate_task: strawberry.Private["asyncio.Future[RmaOrder] | None"] = None
+
+    @classmethod
+    def from_revision(cls, revision: Revision, loaders: Loaders) -> "RmaOrderType":
+        """The RMA order exactly as of one version."""
+        rma = cls.from_row(revision.row)
+        rma.children = {
+            "lines": revision.lines,
+            "linked_orders": revision.linked_orders,
+            "financial_resolutions": revision.financial_resolutions,
+        }
+        rma.own_loaders = loaders
+        return rma
+
+    def _loaders(self, info: RmaInfo) -> Loaders:
+        return self.own_loaders or context_of(info).loaders
+
+    async def _children(self, info: RmaInfo, relation: str) -> Sequence[Row]:
+        if self.children is not None and relation in self.children:
+            return self.children[relation]
+        loader = getattr(self._loaders(info), relation)
+        return await loader.load(self.row["id"])  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_row(cls, row: Row) -> "RmaOrderType":
+        currency = row["currency"]
+        sender = RmaContact.from_json(row["sender"])
+        delivery_contact = RmaContact.from_json(row["delivery_contact"])
+        assert sender is not None
+        assert delivery_contact is not None
+        return cls(
+            id=strawberry.ID(row["id"]),
+            configuration_id=row["configuration_id"],
+            external_id=row["external_id"],
+            external_reference=row["external_reference"],
+            return_number=row["return_number"],
+            return_reference=row["return_reference"],
+            currency=currency,
+            apply_return_fee=row["apply_return_fee"],
+            delivery_contact=delivery_contact,
+            sender=sender,
+            owner=RmaContact.from_json(row["owner"]),
+            billing_contact=RmaContact.from_json(row["billing_contact"]),
+            received_at=row["received_at"],
+            issued_at=row["issued_at"],
+            expected_resolution=s.ExpectedResolution(row["expected_resolution"]),
+            processing_status=s.ProcessingStatus(row["processing_status"]),
+            delivery_status=s.DeliveryStatus(row["delivery_status"]),
+            financial_status=s.FinancialStatus(row["financial_status"]),
+            fulfillment_status=s.FulfillmentStatus(row["fulfillment_status"]),
+            comment=row["comment"],
+            auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
+            auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
+            retained_amount_for_shipping=to_major(row["retained_amount_for_shipping"], currency),
+            meta=row["meta"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            fulfillment_requested_at=row["fulfillment_requested_at"],
+            tp_app_id=row["tp_app_id"],
+            row=row,
+        )
+
+    @strawberry.field(
+        description="The printable return slip (PDF): the URL given at creation, else a signed link to "
+        "the slip this server renders, valid at least 30 days (until the end of a UTC day)."
+    )
+    def return_slip_url(self, info: RmaInfo) -> str | None:
+        if self.row["return_slip_url"] is not None:
+            return str(self.row["return_slip_url"])
+        ctx = context_of(info)
+        if ctx.accounts is None or ctx.request is None:
+            return None
+        base = str(ctx.request.base_url).rstrip("/")
+        if base.startswith("ws"):
+            base = "http" + base[2:]
+        return base + slips.signed_path(ctx.accounts, self.row["id"])
+
+    @strawberry.field
+    async def organization(self, info: RmaInfo) -> Organization:
+        row = await self._loaders(info).organizations.load(self.row["organization_id"])
+        assert row is not None
+        return Organization.from_row(row)
+
+    @strawberry.field
+    async def location(self, info: RmaInfo) -> Location:
+        row = await self._loaders(info).locations.load(self.row["location_id"])
+        assert row is not None
+        return Location.from_row(row)
+
+    @strawberry.field
+    async def lines(self, info: RmaInfo) -> list[RmaOrderLine]:
+        rows = await self._children(info, "lines")
+        return [RmaOrderLine.from_row(row, self.row["currency"], self._last_sequence) for row in rows]
+
+    async def _aggregate(self, info: RmaInfo) -> RmaOrder:
+        """The RMA order's aggregate, built once per shown RMA order: the fields derived
+        from it resolve concurrently and share it."""
+        if self.aggregate_task is None:
+            self.aggregate_task = asyncio.ensure_future(self._build_aggregate(info))
+        return await self.aggregate_task
+
+    async def _build_aggregate(self, info: RmaInfo) -> RmaOrder:
+        lines = await self._children(info, "lines")
+        resolutions = await self._children(info, "financial_resolutions")
+        return queries.rma_from_rows(self.row, lines, resolutions)
+
+    @strawberry.field(
+        description="What the customer is owed: the accepted units at their price (every unit until "
+        "something is received), less the retained shipping and the return fee, plus the original "
+        "shipping when the configuration refunds it; never below 0."
+    )
+    async def amount_due(self, info: RmaInfo) -> float:
+        return to_major((await self._aggregate(info)).amount_due(), self.row["currency"])
+
+    @strawberry.field(description="The total of the EXECUTED financial resolutions.")
+    async def executed_amount(self, info: RmaInfo) -> float:
+        return to_major((await self._aggregate(info)).executed_total(), self.row["currency"])
+
+    @strawberry.field(description="What no executed or open (PENDING, FAILED) resolution covers yet.")
+    async def remaining_due(self, info: RmaInfo) -> float:
+        return to_major((await self._aggregate(info)).remaining_due(), self.row["currency"])
+
+    @strawberry.field(
+        description="Sales orders created to replace the returned goods.", **scoped(access.VIEW_ORDERS)
+    )
+    async def replacement_orders(
+        self, info: RmaInfo
+    ) -> list[Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")]]:
+        from rma_graphql.api.catalog import Order  # catalog imports this module
+
+        rows = await self._loaders(info).replacement_orders.load(self.row["id"])
+        return [Order.from_row(row) for row in rows if row["created_at"] <= self.row["updated_at"]]
+
+    @strawberry.field
+    async def linked_orders(self, info: RmaInfo) -> list[RmaOrderLinkedOrder | None] | None:
+        rows = await self._children(info, "linked_orders")
+        return [
+            RmaOrderLinkedOrder(
+                order_id=row["order_id"],
+                external_reference=row["external_reference"],
+                organization_id=self.row["organization_id"],
+            )
+            for row in rows
+        ]
+
+    @strawberry.field(description="Return shipments, oldest first, each with its scans.")
+    async def shipments(self, info: RmaInfo) -> list[RmaShipment | None] | None:
+        loaders = self._loaders(info)
+        rma_id = self.row["id"]
+        # As of its version, an RMA order has the shipments and scans recorded up to it.
+        shipment_rows = [
+            r for r in await loaders.shipments.load(rma_id) if r["sequence"] <= self._last_sequence
+        ]
+        if not shipment_rows:
+            return []
+        events: dict[str, list[Row]] = {row["id"]: [] for row in shipment_rows}
+        for event in await loaders.shipment_events.load(rma_id):
+            if event["sequence"] <= self._last_sequence and event["shipment_id"] in events:
+                events[event["shipment_id"]].append(event)
+        return [RmaShipment.from_rows(row, events[row["id"]]) for row in shipment_rows]
+
+    @strawberry.field(description="The return policy in force when the RMA order was created.")
+    def return_policy(self) -> RmaReturnPolicy | None:
+        policy = self.row.get("policy")
+        return RmaReturnPolicy.from_policy(ReturnPolicy.from_json(policy)) if policy is not None else None
+
+    @strawberry.field(description="Why staff took the return after the authorization delay, if they did.")
+    def return_window_override_reason(self) -> str | None:
+        return self.row.get("return_window_override_reason")
+
+    @strawberry.field
+    async def financial_resolutions(self, info: RmaInfo) -> list[RmaFinancialResolutionRequest | None] | None:
+        rows = await self._children(info, "financial_resolutions")
+        return [RmaFinancialResolutionRequest.from_row(row) for row in rows]
+
+    @strawberry.field(description="The RMA order's comments, oldest first.")
+    async def comments(self, info: RmaInfo) -> list[RmaComment]:
+        rows = await self._loaders(info).comments.load(self.row["id"])
+        # A customer never sees the staff's INTERNAL comments.
+        public_only = context_of(info).authenticated.customer_id is not None
+        return [
+            RmaComment.from_row(row)
+            for row in rows
+            if row["sequence"] <= self._last_sequence
+            and not (public_only and row["visibility"] != s.CommentVisibility.CUSTOMER.value)
+        ]
+
+    @property
+    def _last_sequence(self) -> int:
+        # As of its version, an RMA order has the events (and comments) recorded up to it.
+        return int(self.row["last_event_sequence"])
+
+    @strawberry.field(description="The RMA order's events in sequence order: its audit trail.")
+    async def history(
+        self, info: RmaInfo, after_sequence: int | None = None, first: int = 100
+    ) -> list[RmaOrderEvent]:
+        if not 0 <= first <= queries.MAX_HISTORY_PAGE:
+            raise BadUserInputError(f"first must be between 0 and {queries.MAX_HISTORY_PAGE}.", "first")
+        ctx = context_of(info)
+        rows = await queries.history(
+            ctx.uow,
+            self.row["id"],
+            after_sequence,
+            first,
+            up_to_sequence=self._last_sequence,
+            public_only=ctx.authenticated.customer_id is not None,
+        )
+        return [RmaOrderEvent.from_row(row) for row in rows]
+
+    @strawberry.field(description="Every action, allowed or not, with the reason when it is not.")
+    async def available_actions(self, info: RmaInfo) -> list[RmaOrderAction]:
+        rma = await self._aggregate(info)
+        return [
+            RmaOrderAction(action=action, allowed=allowed, reason=reason)
+            for action, allowed, reason in rma.available_actions()
+        ]
+
+
+@strawberry.type
+class RmaOrderEdge:
+    cursor: str
+    node: RmaOrderType
+
+
+@strawberry.type
+class RmaOrderConnection:
+    edges: list[RmaOrderEdge]
+    nodes: list[RmaOrderType]
+    page_info: PageInfo
+    total_count: int
+
+
+async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:
+    """The RMA order as the mutation committed it: as of the version it wrote (kept as a
+    revision), whatever concurrent changes committed since."""
+    ctx = context_of(info)
+    version = rma_orders.written_version(rma_id)
+    if version is not None:
+        revision = (await revisions(ctx.uow, rma_id, [version])).get(version)
+        if revision is not None:
+            return RmaOrderType.from_revision(revision, ctx.loaders)
+    row = await queries.rma_order_row(ctx.uow, ctx.authenticated, rma_id)
+    if row is None:
+        raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
+    return RmaOrderType.from_row(row)
