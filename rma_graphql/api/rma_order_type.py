@@ -32,15 +32,14 @@ if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
 
 
+from rma_graphql.api.history_types import RmaComment, RmaOrderEvent
+from rma_graphql.api.money_types import RmaFinancialResolutionRequest
 from rma_graphql.api.types import (
     Location,
     Organization,
     PageInfo,
-    RmaComment,
     RmaContact,
-    RmaFinancialResolutionRequest,
     RmaOrderAction,
-    RmaOrderEvent,
     RmaOrderLine,
     RmaOrderLinkedOrder,
     RmaReturnPolicy,

@@ -21,6 +21,7 @@ from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter, format_errors
+from rma_graphql.api.history_types import RmaOrderEvent, RmaOrderEventConnection, RmaOrderEventEdge
 from rma_graphql.api.inputs import (
     LocationInput,
     LocationUpdateInput,
@@ -47,9 +48,6 @@ from rma_graphql.api.types import (
     PageInfo,
     RmaActor,
     RmaConfiguration,
-    RmaOrderEvent,
-    RmaOrderEventConnection,
-    RmaOrderEventEdge,
     RmaStateMachine,
     RmaStateTransition,
     User,

@@ -10,11 +10,11 @@ from starlette.websockets import WebSocket
 
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaOrderEventType
+from rma_graphql.api.history_types import RmaOrderEvent
 from rma_graphql.api.inputs import parse_uuid
 from rma_graphql.api.loaders import make_loaders
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.rma_order_type import RmaOrderType
-from rma_graphql.api.types import RmaOrderEvent
 from rma_graphql.domain.access import VIEW_RMA_ORDERS
 from rma_graphql.domain.errors import NotFoundError, UnauthorizedError
 from rma_graphql.service import queries

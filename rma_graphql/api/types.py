@@ -1,7 +1,7 @@
 """GraphQL output types, built straight from Core rows (never from table models)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,13 +11,9 @@ from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import (
     LocationTypeEnum,
     RmaActorType,
-    RmaCommentVisibility,
     RmaDisposition,
-    RmaFinancialResolutionStatus,
-    RmaFinancialResolutionType,
     RmaInspectionResult,
     RmaOrderDeliveryStatus,
-    RmaOrderEventType,
     RmaOrderExpectedResolution,
     RmaOrderLineState,
     RmaOrderProductState,
@@ -30,9 +26,7 @@ from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
-from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.events import format_position
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
@@ -374,117 +368,10 @@ class RmaReturnPolicy:
 
 
 @strawberry.type
-class RmaFinancialResolutionRequest:
-    id: strawberry.ID
-    type: RmaFinancialResolutionType
-    amount: float
-    currency: str
-    status: RmaFinancialResolutionStatus
-    created_at: datetime
-    executed_at: datetime | None
-    reference: str | None = strawberry.field(
-        description="The payment reference the provider recorded; a voucher's code for a VOUCHER."
-    )
-    failure_reason: str | None = strawberry.field(
-        description="Why the last execution failed (FAILED), or why it was rejected (REJECTED)."
-    )
-    provider: str = strawberry.field(description="The payment provider: manual (refunds) or voucher.")
-    row: strawberry.Private[Row]
-
-    @strawberry.field(
-        description="The RMA order the resolution belongs to: as it is now, or in a mutation's answer, "
-        "as of the change it made."
-    )
-    async def rma_order(
-        self, info: RmaInfo
-    ) -> Annotated["RmaOrderType", strawberry.lazy("rma_graphql.api.rma_order_type")]:
-        from rma_graphql.api.rma_order_type import rma_payload
-
-        return await rma_payload(info, self.row["rma_order_id"])
-
-    @strawberry.field(description="The voucher a VOUCHER resolution issued, once executed.")
-    async def voucher(self, info: RmaInfo) -> "Voucher | None":
-        if (
-            self.type is not s.FinancialResolutionType.VOUCHER
-            or self.status is not s.FinancialResolutionStatus.EXECUTED
-        ):
-            return None
-        row = await queries.voucher_by_resolution(context_of(info).uow, str(self.id))
-        return Voucher.from_row(row) if row is not None else None
-
-    @classmethod
-    def from_row(cls, row: Row) -> "RmaFinancialResolutionRequest":
-        return cls(
-            id=strawberry.ID(row["id"]),
-            type=s.FinancialResolutionType(row["type"]),
-            amount=to_major(row["amount"], row["currency"]),
-            currency=row["currency"],
-            status=s.FinancialResolutionStatus(row["status"]),
-            created_at=row["created_at"],
-            executed_at=row["executed_at"],
-            reference=row["reference"],
-            failure_reason=row["failure_reason"],
-            provider=row["provider"],
-            row=row,
-        )
-
-
-@strawberry.enum
-class VoucherStatus(Enum):
-    ACTIVE = "ACTIVE"
-    REDEEMED = "REDEEMED"
-    EXPIRED = "EXPIRED"
-
-
-@strawberry.type
-class Voucher:
-    """Store credit issued by a VOUCHER resolution: redeemable once, before it expires."""
-
-    id: strawberry.ID
-    code: str
-    amount: float
-    currency: str
-    expires_at: datetime
-    redeemed_at: datetime | None
-    redeemed_amount: float | None
-    rma_order_id: str
-    created_at: datetime
-
-    @strawberry.field
-    def status(self) -> VoucherStatus:
-        if self.redeemed_at is not None:
-            return VoucherStatus.REDEEMED
-        return VoucherStatus.EXPIRED if self.expires_at <= datetime.now(UTC) else VoucherStatus.ACTIVE
-
-    @classmethod
-    def from_row(cls, row: Row) -> "Voucher":
-        currency = row["currency"]
-        redeemed = row["redeemed_amount"]
-        return cls(
-            id=strawberry.ID(row["id"]),
-            code=row["code"],
-            amount=to_major(row["amount"], currency),
-            currency=currency,
-            expires_at=row["expires_at"],
-            redeemed_at=row["redeemed_at"],
-            redeemed_amount=None if redeemed is None else to_major(redeemed, currency),
-            rma_order_id=row["rma_order_id"],
-            created_at=row["created_at"],
-        )
-
-
-@strawberry.type
 class RmaOrderAction:
     action: str
     allowed: bool
     reason: str | None
-
-
-@strawberry.type
-class RmaStatusChange:
-    dimension: RmaStatusDimension
-    from_: str | None = strawberry.field(name="from")
-    to: str
 
 
 @strawberry.type
@@ -503,76 +390,11 @@ def _actor(data: Mapping[str, Any]) -> "RmaActor":
 
 
 @strawberry.type
-class RmaComment:
-    id: strawberry.ID
-    text: str
-    visibility: RmaCommentVisibility
-    author: "RmaActor"
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Row) -> "RmaComment":
-        return cls(
-            id=strawberry.ID(row["id"]),
-            text=row["text"],
-            visibility=s.CommentVisibility(row["visibility"]),
-            author=_actor(row["author"]),
-            created_at=row["created_at"],
-        )
-
-
-@strawberry.type
-class RmaOrderEvent:
-    id: strawberry.ID
-    rma_order_id: str
-    sequence: int
-    position: str
-    type: RmaOrderEventType
-    changes: list[RmaStatusChange]
-    actor: RmaActor
-    comment: str | None
-    occurred_at: datetime
-    version: int
-
-    @classmethod
-    def from_row(cls, row: Row) -> "RmaOrderEvent":
-        return cls(
-            id=strawberry.ID(row["id"]),
-            rma_order_id=row["rma_order_id"],
-            sequence=row["sequence"],
-            position=format_position(row["position"]),
-            type=s.EventType(row["type"]),
-            changes=[
-                RmaStatusChange(dimension=s.Dimension(c["dimension"]), from_=c["from"], to=c["to"])
-                for c in row["changes"]
-            ],
-            actor=_actor(row["actor"]),
-            comment=row["comment"],
-            occurred_at=row["occurred_at"],
-            version=row["version"],
-        )
-
-
-@strawberry.type
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
-
-
-@strawberry.type
-class RmaOrderEventEdge:
-    cursor: str
-    node: RmaOrderEvent
-
-
-@strawberry.type
-class RmaOrderEventConnection:
-    edges: list[RmaOrderEventEdge]
-    nodes: list[RmaOrderEvent]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type

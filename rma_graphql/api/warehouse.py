@@ -11,9 +11,9 @@ from rma_graphql.api.enums import (
     RmaOrderProductState,
 )
 from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, parse_uuid, text
+from rma_graphql.api.money_types import RmaFinancialResolutionRequest, Voucher
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.rma_order_type import RmaOrderType, rma_payload
-from rma_graphql.api.types import RmaFinancialResolutionRequest, Voucher
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import queries
