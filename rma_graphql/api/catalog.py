@@ -6,6 +6,23 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from rma_graphql.api.catalog_inputs import (
+    CatalogFilterInput,
+    CustomerCreateInput,
+    CustomerUpdateInput,
+    OrderCreateInput,
+    OrderFilterInput,
+    OrderUpdateInput,
+    ProductCreateInput,
+    ProductUpdateInput,
+    SkuCreateInput,
+    SkuUpdateInput,
+    customer_values,
+    filter_search,
+    given,
+    required,
+    stock_levels,
+)
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import OrderReturnStatus, OrderStatus
 from rma_graphql.api.inputs import _utc, parse_uuid, text
@@ -239,167 +256,6 @@ def _page(page: Page, nodes: list[T]) -> Connection[T]:
 # Inputs
 
 
-@strawberry.input
-class StockLevelInput:
-    location_id: str
-    quantity: int
-
-
-def _stock(levels: list[StockLevelInput] | None, path: str) -> list[catalog.StockLevel]:
-    return [
-        catalog.StockLevel(parse_uuid(level.location_id, f"{path}[{i}].locationId"), level.quantity)
-        for i, level in enumerate(levels or [])
-    ]
-
-
-@strawberry.input
-class ProductCreateInput:
-    name: str
-    description: str | None = None
-    price: float = 0
-    currency: str = "EUR"
-
-
-@strawberry.input
-class ProductUpdateInput:
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    price: float | None = strawberry.UNSET
-    currency: str | None = strawberry.UNSET
-
-
-@strawberry.input
-class SkuCreateInput:
-    product_id: str
-    sku: str
-    variation: str | None = None
-    stock: list[StockLevelInput] | None = None
-
-
-@strawberry.input
-class SkuUpdateInput:
-    variation: str | None = strawberry.UNSET
-    stock: list[StockLevelInput] | None = strawberry.UNSET
-
-
-@strawberry.input
-class AddressInput:
-    address: str | None = None
-    address_complement: str | None = None
-    city: str | None = None
-    zipcode: str | None = None
-    country: str | None = None
-
-    def to_json(self, path: str) -> dict[str, Any]:
-        data = {
-            "address": text(self.address, f"{path}.address", 500),
-            "addressComplement": text(self.address_complement, f"{path}.addressComplement", 500),
-            "city": text(self.city, f"{path}.city"),
-            "zipcode": text(self.zipcode, f"{path}.zipcode", 20),
-            "country": text(self.country, f"{path}.country", 100),
-        }
-        return {k: v for k, v in data.items() if v is not None}
-
-
-@strawberry.input
-class CustomerCreateInput:
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    address: AddressInput | None = None
-
-
-@strawberry.input
-class CustomerUpdateInput:
-    name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    address: AddressInput | None = strawberry.UNSET
-
-
-@strawberry.input
-class OrderLineInput:
-    sku: str
-    quantity: int
-    unit_price: float | None = strawberry.field(default=None, description="Default: the product's price.")
-    label: str | None = strawberry.field(
-        default=None, description="Default: the product's name and variation."
-    )
-
-
-@strawberry.input
-class OrderCreateInput:
-    external_reference: str
-    lines: list[OrderLineInput]
-    currency: str = "EUR"
-    tp_app_id: str | None = None
-    customer_id: str | None = None
-    shipping_amount: float = 0
-    status: OrderStatus = OrderStatus.PENDING
-    ordered_at: datetime | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
-
-
-@strawberry.input
-class OrderUpdateInput:
-    status: OrderStatus | None = strawberry.UNSET
-    customer_id: str | None = strawberry.UNSET
-    shipping_amount: float | None = strawberry.UNSET
-    shipped_at: datetime | None = strawberry.UNSET
-    delivered_at: datetime | None = strawberry.UNSET
-
-
-@strawberry.input
-class CatalogFilterInput:
-    search: str | None = None
-
-
-@strawberry.input
-class OrderFilterInput:
-    search: str | None = None
-    status: list[OrderStatus] | None = None
-    return_status: list[OrderReturnStatus] | None = None
-    customer_id: str | None = None
-    ordered_after: datetime | None = None
-    ordered_before: datetime | None = None
-
-
-def _given(data: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(data, name) for name in names if getattr(data, name) is not strawberry.UNSET}
-
-
-def _required(values: dict[str, Any], name: str, path: str) -> None:
-    if name in values and (
-        values[name] is None or (isinstance(values[name], str) and not values[name].strip())
-    ):
-        raise BadUserInputError("A value is required.", path)
-
-
-def _customer_values(data: Any, partial: bool) -> dict[str, Any]:
-    values = (
-        _given(data, ("name", "email", "phone", "address"))
-        if partial
-        else {
-            "name": data.name,
-            "email": data.email,
-            "phone": data.phone,
-            "address": data.address,
-        }
-    )
-    _required(values, "name", "input.name")
-    for name, limit in (("name", 200), ("email", 320), ("phone", 50)):
-        if name in values:
-            text(values[name], f"input.{name}", limit)
-    if values.get("address") is not None:
-        values["address"] = values["address"].to_json("input.address")
-    return values
-
-
-def _filter_search(search: str | None) -> str | None:
-    return text(search, "filter.search")
-
-
 # Operations
 
 
@@ -426,7 +282,7 @@ class CatalogQuery:
         after: str | None = None,
     ) -> Connection[Product]:
         ctx = context_of(info)
-        f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
+        f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
         page = await catalog.page(ctx.uow, ctx.authenticated, "products", f, first=first, after=after)
         return _page(page, [Product.from_row(r) for r in page.rows])
 
@@ -455,7 +311,7 @@ class CatalogQuery:
         after: str | None = None,
     ) -> Connection[Customer]:
         ctx = context_of(info)
-        f = catalog.CatalogFilter(search=_filter_search(filter.search if filter else None))
+        f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
         page = await catalog.page(ctx.uow, ctx.authenticated, "customers", f, first=first, after=after)
         return _page(page, [Customer.from_row(r) for r in page.rows])
 
@@ -470,7 +326,7 @@ class CatalogQuery:
         ctx = context_of(info)
         given = filter or OrderFilterInput()
         f = catalog.order_filter(
-            search=_filter_search(given.search),
+            search=filter_search(given.search),
             statuses=[status.value for status in given.status] if given.status else None,
             return_statuses=[status.value for status in given.return_status] if given.return_status else None,
             customer_id=parse_uuid(given.customer_id, "filter.customerId") if given.customer_id else None,
@@ -502,9 +358,9 @@ class CatalogMutation:
     async def product_update(self, info: RmaInfo, id: str, input: ProductUpdateInput) -> Product:
         ctx = context_of(info)
         product_id = parse_uuid(id, "id")
-        values = _given(input, ("name", "description", "price", "currency"))
+        values = given(input, ("name", "description", "price", "currency"))
         for name in ("name", "price", "currency"):
-            _required(values, name, f"input.{name}")
+            required(values, name, f"input.{name}")
         text(values.get("name"), "input.name", 200)
         text(values.get("description"), "input.description", 10_000)
         await catalog.update_product(ctx.uow, ctx.authenticated, product_id, values)
@@ -521,7 +377,7 @@ class CatalogMutation:
             product_id=parse_uuid(input.product_id, "input.productId"),
             code=input.sku.strip(),
             variation=input.variation,
-            stock=_stock(input.stock, "input.stock"),
+            stock=stock_levels(input.stock, "input.stock"),
         )
         return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
 
@@ -532,9 +388,9 @@ class CatalogMutation:
     async def sku_update(self, info: RmaInfo, id: str, input: SkuUpdateInput) -> Sku:
         ctx = context_of(info)
         sku_id = parse_uuid(id, "id")
-        values = _given(input, ("variation",))
+        values = given(input, ("variation",))
         text(values.get("variation"), "input.variation")
-        stock = None if input.stock is strawberry.UNSET else _stock(input.stock, "input.stock")
+        stock = None if input.stock is strawberry.UNSET else stock_levels(input.stock, "input.stock")
         await catalog.update_sku(ctx.uow, ctx.authenticated, sku_id, values=values, stock=stock)
         return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
 
@@ -542,7 +398,7 @@ class CatalogMutation:
     async def customer_create(self, info: RmaInfo, input: CustomerCreateInput) -> Customer:
         ctx = context_of(info)
         customer_id = await catalog.create_customer(
-            ctx.uow, ctx.authenticated, _customer_values(input, partial=False)
+            ctx.uow, ctx.authenticated, customer_values(input, partial=False)
         )
         return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
 
@@ -551,7 +407,7 @@ class CatalogMutation:
         ctx = context_of(info)
         customer_id = parse_uuid(id, "id")
         await catalog.update_customer(
-            ctx.uow, ctx.authenticated, customer_id, _customer_values(input, partial=True)
+            ctx.uow, ctx.authenticated, customer_id, customer_values(input, partial=True)
         )
         return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
 
@@ -587,9 +443,9 @@ class CatalogMutation:
     async def order_update(self, info: RmaInfo, id: str, input: OrderUpdateInput) -> Order:
         ctx = context_of(info)
         order_id = parse_uuid(id, "id")
-        values = _given(input, ("status", "customer_id", "shipping_amount", "shipped_at", "delivered_at"))
-        _required(values, "status", "input.status")
-        _required(values, "shipping_amount", "input.shippingAmount")
+        values = given(input, ("status", "customer_id", "shipping_amount", "shipped_at", "delivered_at"))
+        required(values, "status", "input.status")
+        required(values, "shipping_amount", "input.shippingAmount")
         if values.get("customer_id") is not None:
             values["customer_id"] = parse_uuid(values["customer_id"], "input.customerId")
         for name, path in (("shipped_at", "input.shippedAt"), ("delivered_at", "input.deliveredAt")):

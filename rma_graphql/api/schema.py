@@ -17,6 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.schema.config import StrawberryConfig
 
 from rma_graphql.api import inputs
+from rma_graphql.api.accounts import AccountMutation
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
@@ -40,17 +41,15 @@ from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.rma_order_type import RmaOrderConnection, RmaOrderEdge, RmaOrderType, rma_payload
+from rma_graphql.api.state_machines import STATE_MACHINES
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
-    AuthPayload,
     Location,
     Organization,
     PageInfo,
     RmaActor,
     RmaConfiguration,
     RmaStateMachine,
-    RmaStateTransition,
-    User,
     UserRole,
     Viewer,
 )
@@ -58,8 +57,6 @@ from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutati
 from rma_graphql.domain import access
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
-from rma_graphql.domain.machines import SPECS, mermaid
-from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
 from rma_graphql.service import events as event_service
 from rma_graphql.service import queries, rma_order_create, rma_order_update
@@ -81,31 +78,6 @@ class RmaOrderSort(Enum):
     UPDATED_AT_DESC = "UPDATED_AT_DESC"
     RETURN_NUMBER_DESC = "RETURN_NUMBER_DESC"
     RETURN_NUMBER_ASC = "RETURN_NUMBER_ASC"
-
-
-def _state_machines() -> list[RmaStateMachine]:
-    return [
-        RmaStateMachine(
-            dimension=spec.dimension,
-            states=[state.value for state in spec.states],
-            initial=spec.initial.value,
-            finals=[state.value for state in spec.finals],
-            transitions=[
-                RmaStateTransition(
-                    action=row.action,
-                    from_=row.source.value,
-                    to=row.dest.value,
-                    guard=row.guard.label if row.guard else None,
-                )
-                for row in spec.transitions
-            ],
-            mermaid=mermaid(spec),
-        )
-        for spec in SPECS
-    ]
-
-
-STATE_MACHINES = _state_machines()
 
 
 @strawberry.type
@@ -452,64 +424,6 @@ class Mutation:
         )
         rows = await queries.locations(ctx.uow, ctx.authenticated.organization_id)
         return next(Location.from_row(r) for r in rows if r["id"] == location_id)
-
-
-@strawberry.input
-class SignUpInput:
-    username: str
-    email: str
-    password: str
-    organization_id: str
-
-
-@strawberry.input
-class OrganizationUpdateInput:
-    name: str | None = strawberry.UNSET
-    allow_customer_sign_up: bool | None = strawberry.UNSET
-
-
-def _accounts(info: RmaInfo) -> accounts_service.Accounts:
-    accounts = context_of(info).accounts
-    assert accounts is not None, "the app's lifespan has not started"
-    return accounts
-
-
-@strawberry.type
-class AccountMutation:
-    @strawberry.mutation(description="Sign up as a CUSTOMER of an organization; no token needed.")
-    async def sign_up(self, info: RmaInfo, input: SignUpInput) -> AuthPayload:
-        organization_id = parse_uuid(input.organization_id, "input.organizationId")
-        issued, user = await _accounts(info).sign_up(
-            username=input.username,
-            email=input.email,
-            password=input.password,
-            organization_id=organization_id,
-        )
-        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
-
-    @strawberry.mutation(description="Log in with a username and password; no token needed.")
-    async def log_in(self, info: RmaInfo, username: str, password: str) -> AuthPayload:
-        text(username, "username", 150, required=True)
-        issued, user = await _accounts(info).log_in(username, password)
-        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
-
-    @strawberry.mutation(description="Revoke the token this request carries.")
-    async def log_out(self, info: RmaInfo) -> bool:
-        await _accounts(info).revoke(context_of(info).authenticated)
-        return True
-
-    @strawberry.mutation(**scoped(access.EDIT_ORGANIZATIONS))
-    async def organization_update(self, info: RmaInfo, input: OrganizationUpdateInput) -> Organization:
-        ctx = context_of(info)
-        values: dict[str, Any] = {}
-        if input.name is not strawberry.UNSET:
-            values["name"] = text(input.name, "input.name", 200, required=True)
-        if input.allow_customer_sign_up is not strawberry.UNSET:
-            if input.allow_customer_sign_up is None:
-                raise BadUserInputError("allowCustomerSignUp cannot be null.", "input.allowCustomerSignUp")
-            values["allow_customer_sign_up"] = input.allow_customer_sign_up
-        await configuration_service.update_organization(ctx.uow, ctx.authenticated, values)
-        return Organization.from_row(await queries.organization(ctx.uow, ctx.authenticated.organization_id))
 
 
 # The operations that need no token (they ignore any Authorization header).
