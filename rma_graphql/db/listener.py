@@ -15,7 +15,7 @@ from collections.abc import Callable
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from rma_graphql.db.repository import EVENT_CHANNEL, EventNotice
+from rma_graphql.db.event_log import EVENT_CHANNEL, EventNotice
 
 logger = logging.getLogger(__name__)
 

@@ -6,19 +6,14 @@ compare-and-set on ``version``.
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Integer, Table, delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.types import UTCDateTime
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
-    RecordedEvent,
     RefundTerms,
     RmaLine,
     RmaOrder,
@@ -36,38 +31,10 @@ from rma_graphql.domain.statuses import (
     ReturnReason,
 )
 
-Actor = Mapping[Any, Any]
 Row = Mapping[Any, Any]
 
 # The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
-EVENT_CHANNEL = "rma_order_events"
 # Where a transaction keeps the notices it will announce once it commits.
-NOTICES = "rma_event_notices"
-
-
-@dataclass(frozen=True)
-class EventNotice:
-    """What a committed change announces: ids and positions only, far under NOTIFY's 8000 bytes."""
-
-    organization_id: str
-    rma_order_id: str
-    version: int
-    last_position: int
-
-    def payload(self) -> str:
-        return orjson.dumps(
-            {"o": self.organization_id, "r": self.rma_order_id, "v": self.version, "p": self.last_position}
-        ).decode()
-
-    @classmethod
-    def from_payload(cls, payload: str) -> "EventNotice":
-        data = orjson.loads(payload)
-        return cls(
-            organization_id=str(data["o"]),
-            rma_order_id=str(data["r"]),
-            version=int(data["v"]),
-            last_position=int(data["p"]),
-        )
 
 
 def line_from_row(row: Mapping[Any, Any]) -> RmaLine:
@@ -376,172 +343,6 @@ async def save_changed_children(
                 .where(t.rma_financial_resolution.c.id == resolution.id)
                 .values(**values)
             )
-
-
-async def append_events(
-    conn: AsyncConnection,
-    *,
-    organization_id: str,
-    rma_id: str,
-    events: Sequence[RecordedEvent],
-    first_sequence: int,
-    version: int,
-    customer_id: str | None,
-    actor: Actor,
-    system_actor: Actor,
-    now: datetime,
-) -> EventNotice:
-    """Record the events and announce them; call it last in the transaction.
-
-    The positions come from the organization row, whose lock the transaction then holds
-    until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
-    commit order, and a reader that has seen position P never sees a lower one appear.
-    """
-    result = await conn.execute(
-        update(t.organization)
-        .where(t.organization.c.id == organization_id)
-        .values(last_event_position=t.organization.c.last_event_position + len(events))
-        .returning(t.organization.c.last_event_position)
-    )
-    last_position = int(result.scalar_one())
-    first_position = last_position - len(events) + 1
-    await conn.execute(
-        insert(t.rma_order_event),
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "organization_id": organization_id,
-                "rma_order_id": rma_id,
-                "customer_id": customer_id,
-                "position": first_position + offset,
-                "sequence": first_sequence + offset,
-                "type": event.type.value,
-                "changes": [
-                    {
-                        "dimension": change.dimension.value,
-                        "from": None if change.from_status is None else str(change.from_status),
-                        "to": str(change.to_status),
-                    }
-                    for change in event.changes
-                ],
-                "actor": dict(system_actor if event.system else actor),
-                "comment": event.comment,
-                "visibility": event.visibility.value if event.visibility else None,
-                "occurred_at": now,
-                "version": version,
-            }
-            for offset, event in enumerate(events)
-        ],
-    )
-    notice = EventNotice(organization_id, rma_id, version, last_position)
-    if conn.dialect.name == "postgresql":
-        # Delivered to every listening process when, and only if, the transaction commits.
-        await conn.execute(select(func.pg_notify(EVENT_CHANNEL, notice.payload())))
-    conn.info.setdefault(NOTICES, []).append(notice)
-    return notice
-
-
-async def insert_comment(
-    conn: AsyncConnection,
-    *,
-    organization_id: str,
-    rma_id: str,
-    sequence: int,
-    text: str,
-    visibility: str,
-    author: Actor,
-    now: datetime,
-) -> str:
-    comment_id = str(uuid.uuid4())
-    await conn.execute(
-        insert(t.rma_order_comment).values(
-            id=comment_id,
-            organization_id=organization_id,
-            rma_order_id=rma_id,
-            sequence=sequence,
-            text=text,
-            visibility=visibility,
-            author=dict(author),
-            created_at=now,
-        )
-    )
-    return comment_id
-
-
-def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        column.name: row[column.name].isoformat()
-        if isinstance(row[column.name], datetime)
-        else row[column.name]
-        for column in table.columns
-    }
-
-
-def _missing(column: Any) -> Any:
-    """A column a revision kept before the column existed: the value the migration gave it."""
-    default = column.server_default
-    if default is None:
-        return None
-    value = str(default.arg)
-    return int(value) if isinstance(column.type, Integer) else value
-
-
-def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
-    row = dict(data)
-    for column in table.columns:
-        if column.name not in row:
-            row[column.name] = _missing(column)
-        value = row.get(column.name)
-        if isinstance(value, str) and isinstance(column.type, UTCDateTime):
-            row[column.name] = datetime.fromisoformat(value)
-    return row
-
-
-async def save_revision(
-    conn: AsyncConnection,
-    *,
-    organization_id: str,
-    row: Row,
-    lines: Sequence[Row],
-    linked_orders: Sequence[Row],
-    financial_resolutions: Sequence[Row],
-) -> None:
-    """Keep the RMA order as of this version, so a subscriber is shown exactly that."""
-    await conn.execute(
-        insert(t.rma_order_revision).values(
-            rma_order_id=row["id"],
-            version=row["version"],
-            organization_id=organization_id,
-            state={
-                "row": _jsonable(t.rma_order, row),
-                "lines": [_jsonable(t.rma_order_line, line) for line in lines],
-                "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
-                "financial_resolutions": [
-                    _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
-                ],
-            },
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Revision:
-    row: dict[str, Any]
-    lines: list[dict[str, Any]]
-    linked_orders: list[dict[str, Any]]
-    financial_resolutions: list[dict[str, Any]]
-
-
-def revision_from_state(state: Mapping[str, Any]) -> Revision:
-    return Revision(
-        row=_from_jsonable(t.rma_order, state["row"]),
-        lines=[_from_jsonable(t.rma_order_line, line) for line in state["lines"]],
-        linked_orders=[_from_jsonable(t.rma_linked_order, order) for order in state["linked_orders"]],
-        financial_resolutions=[
-            _from_jsonable(t.rma_financial_resolution, resolution)
-            for resolution in state["financial_resolutions"]
-        ],
-    )
 
 
 def rma_row_after(before: Row, written: Mapping[str, Any]) -> dict[str, Any]:

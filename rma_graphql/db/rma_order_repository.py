@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as rows
 from rma_graphql.db import tables as t
+from rma_graphql.db.event_log import append_events
+from rma_graphql.db.revisions import save_revision
 from rma_graphql.domain.eligibility import order_return_status
 from rma_graphql.domain.errors import ConflictError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
@@ -146,7 +148,7 @@ class RmaOrderRepository:
         await refresh_return_status(
             self.conn, self.organization_id, {o["order_id"] for o in linked_orders} | set(unlinked_orders)
         )
-        await rows.save_revision(
+        await save_revision(
             self.conn,
             organization_id=self.organization_id,
             row=row,
@@ -156,7 +158,7 @@ class RmaOrderRepository:
                 self.organization_id, rma.id, rma.financial_resolutions
             ),
         )
-        await rows.append_events(
+        await append_events(
             self.conn,
             organization_id=self.organization_id,
             rma_id=rma.id,

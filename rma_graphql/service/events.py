@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.repository import Revision as Revision  # answered by revisions(): the API reads it
-from rma_graphql.db.repository import revision_from_state
+from rma_graphql.db.revisions import Revision as Revision  # answered by revisions(): the API reads it
+from rma_graphql.db.revisions import revision_from_state
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.statuses import CommentVisibility
 from rma_graphql.service.unit_of_work import UnitOfWork

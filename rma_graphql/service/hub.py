@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
-from rma_graphql.db.repository import EventNotice
+from rma_graphql.db.event_log import EventNotice
 from rma_graphql.service.events import EventFilter, current_position, events_after, replay_page
 from rma_graphql.service.unit_of_work import UnitOfWork
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rma_graphql.db import event_log
 from rma_graphql.db import repository as repo
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
@@ -174,7 +175,7 @@ async def add_comment(
     """Add a comment to an RMA order: one COMMENT_ADDED event and a new version."""
 
     async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
-        await repo.insert_comment(
+        await event_log.insert_comment(
             conn,
             organization_id=caller.organization_id,
             rma_id=rma_id,

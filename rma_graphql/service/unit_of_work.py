@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rma_graphql.db.engine import read_only
-from rma_graphql.db.repository import NOTICES, EventNotice
+from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.repository import revision_from_state
+from rma_graphql.db.revisions import revision_from_state
 from tests.api.test_subscriptions import COMMENT, FEED
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import act, action_document, create, get

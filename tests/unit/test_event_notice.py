@@ -2,7 +2,7 @@
 
 import pytest
 
-from rma_graphql.db.repository import EventNotice
+from rma_graphql.db.event_log import EventNotice
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service.events import format_position, parse_position
 

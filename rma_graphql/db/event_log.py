@@ -1,0 +1,139 @@
+"""The event log: events appended with their positions, announced after commit, and comments."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.rma_order import (
+    RecordedEvent,
+)
+
+Actor = Mapping[str, Any]
+
+
+EVENT_CHANNEL = "rma_order_events"
+
+
+NOTICES = "rma_event_notices"
+
+
+@dataclass(frozen=True)
+class EventNotice:
+    """What a committed change announces: ids and positions only, far under NOTIFY's 8000 bytes."""
+
+    organization_id: str
+    rma_order_id: str
+    version: int
+    last_position: int
+
+    def payload(self) -> str:
+        return orjson.dumps(
+            {"o": self.organization_id, "r": self.rma_order_id, "v": self.version, "p": self.last_position}
+        ).decode()
+
+    @classmethod
+    def from_payload(cls, payload: str) -> "EventNotice":
+        data = orjson.loads(payload)
+        return cls(
+            organization_id=str(data["o"]),
+            rma_order_id=str(data["r"]),
+            version=int(data["v"]),
+            last_position=int(data["p"]),
+        )
+
+
+async def append_events(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    rma_id: str,
+    events: Sequence[RecordedEvent],
+    first_sequence: int,
+    version: int,
+    customer_id: str | None,
+    actor: Actor,
+    system_actor: Actor,
+    now: datetime,
+) -> EventNotice:
+    """Record the events and announce them; call it last in the transaction.
+
+    The positions come from the organization row, whose lock the transaction then holds
+    until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
+    commit order, and a reader that has seen position P never sees a lower one appear.
+    """
+    result = await conn.execute(
+        update(t.organization)
+        .where(t.organization.c.id == organization_id)
+        .values(last_event_position=t.organization.c.last_event_position + len(events))
+        .returning(t.organization.c.last_event_position)
+    )
+    last_position = int(result.scalar_one())
+    first_position = last_position - len(events) + 1
+    await conn.execute(
+        insert(t.rma_order_event),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "organization_id": organization_id,
+                "rma_order_id": rma_id,
+                "customer_id": customer_id,
+                "position": first_position + offset,
+                "sequence": first_sequence + offset,
+                "type": event.type.value,
+                "changes": [
+                    {
+                        "dimension": change.dimension.value,
+                        "from": None if change.from_status is None else str(change.from_status),
+                        "to": str(change.to_status),
+                    }
+                    for change in event.changes
+                ],
+                "actor": dict(system_actor if event.system else actor),
+                "comment": event.comment,
+                "visibility": event.visibility.value if event.visibility else None,
+                "occurred_at": now,
+                "version": version,
+            }
+            for offset, event in enumerate(events)
+        ],
+    )
+    notice = EventNotice(organization_id, rma_id, version, last_position)
+    if conn.dialect.name == "postgresql":
+        # Delivered to every listening process when, and only if, the transaction commits.
+        await conn.execute(select(func.pg_notify(EVENT_CHANNEL, notice.payload())))
+    conn.info.setdefault(NOTICES, []).append(notice)
+    return notice
+
+
+async def insert_comment(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    rma_id: str,
+    sequence: int,
+    text: str,
+    visibility: str,
+    author: Actor,
+    now: datetime,
+) -> str:
+    comment_id = str(uuid.uuid4())
+    await conn.execute(
+        insert(t.rma_order_comment).values(
+            id=comment_id,
+            organization_id=organization_id,
+            rma_order_id=rma_id,
+            sequence=sequence,
+            text=text,
+            visibility=visibility,
+            author=dict(author),
+            created_at=now,
+        )
+    )
+    return comment_id

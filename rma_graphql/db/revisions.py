@@ -1,0 +1,91 @@
+"""Revisions: each version of an RMA order kept as it was committed, so that a subscriber
+or a mutation's answer shows exactly that version."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Table, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.db.types import UTCDateTime
+
+Row = Mapping[Any, Any]
+
+
+def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        column.name: row[column.name].isoformat()
+        if isinstance(row[column.name], datetime)
+        else row[column.name]
+        for column in table.columns
+    }
+
+
+def _missing(column: Any) -> Any:
+    """A column a revision kept before the column existed: the value the migration gave it."""
+    default = column.server_default
+    if default is None:
+        return None
+    value = str(default.arg)
+    return int(value) if isinstance(column.type, Integer) else value
+
+
+def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(data)
+    for column in table.columns:
+        if column.name not in row:
+            row[column.name] = _missing(column)
+        value = row.get(column.name)
+        if isinstance(value, str) and isinstance(column.type, UTCDateTime):
+            row[column.name] = datetime.fromisoformat(value)
+    return row
+
+
+async def save_revision(
+    conn: AsyncConnection,
+    *,
+    organization_id: str,
+    row: Row,
+    lines: Sequence[Row],
+    linked_orders: Sequence[Row],
+    financial_resolutions: Sequence[Row],
+) -> None:
+    """Keep the RMA order as of this version, so a subscriber is shown exactly that."""
+    await conn.execute(
+        insert(t.rma_order_revision).values(
+            rma_order_id=row["id"],
+            version=row["version"],
+            organization_id=organization_id,
+            state={
+                "row": _jsonable(t.rma_order, row),
+                "lines": [_jsonable(t.rma_order_line, line) for line in lines],
+                "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
+                "financial_resolutions": [
+                    _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
+                ],
+            },
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Revision:
+    row: dict[str, Any]
+    lines: list[dict[str, Any]]
+    linked_orders: list[dict[str, Any]]
+    financial_resolutions: list[dict[str, Any]]
+
+
+def revision_from_state(state: Mapping[str, Any]) -> Revision:
+    return Revision(
+        row=_from_jsonable(t.rma_order, state["row"]),
+        lines=[_from_jsonable(t.rma_order_line, line) for line in state["lines"]],
+        linked_orders=[_from_jsonable(t.rma_linked_order, order) for order in state["linked_orders"]],
+        financial_resolutions=[
+            _from_jsonable(t.rma_financial_resolution, resolution)
+            for resolution in state["financial_resolutions"]
+        ],
+    )
