@@ -20,9 +20,10 @@ from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
 from rma_graphql.logs import configure_logging
-from rma_graphql.service.accounts import Accounts, admin_caller, demo_client_id
-from rma_graphql.service.accounts import demo_organization_id as find_demo_organization
+from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.organizations import admin_caller, demo_client_id
+from rma_graphql.service.organizations import demo_organization_id as find_demo_organization
 from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
 

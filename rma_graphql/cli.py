@@ -18,7 +18,7 @@ from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import Role, parse_scopes
 from rma_graphql.domain.errors import DomainError
 from rma_graphql.logs import configure_logging
-from rma_graphql.service import accounts, demo
+from rma_graphql.service import accounts, demo, organizations
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rma_graphql")
@@ -44,10 +44,10 @@ def _announce_demo(settings: Settings, host: str, port: int) -> None:
     credentials, which stay the same from one start to the next, and a fresh token."""
 
     async def work(uow: UnitOfWork) -> tuple[str, str, str, str, bool]:
-        organization_id = await accounts.ensure_demo_organization(uow)
-        seeded = await demo.seed(uow, accounts.admin_caller(organization_id))
+        organization_id = await organizations.ensure_demo_organization(uow)
+        seeded = await demo.seed(uow, organizations.admin_caller(organization_id))
         service = await accounts.Accounts.from_settings(uow, settings)
-        client_id, client_secret = await accounts.demo_credentials(uow, organization_id, service)
+        client_id, client_secret = await organizations.demo_credentials(uow, organization_id, service)
         issue = await service.token_issuer(client_id)
         return organization_id, client_id, client_secret, issue().token, seeded
 
@@ -153,7 +153,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _organizations_create(args: argparse.Namespace, settings: Settings) -> int:
-    organization_id = _run(settings, lambda uow: accounts.create_organization(uow, args.name))
+    organization_id = _run(settings, lambda uow: organizations.create_organization(uow, args.name))
     print(organization_id)
     return 0
 
@@ -162,7 +162,7 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
     scopes = parse_scopes(args.scopes)
     client_id, client_secret = _run(
         settings,
-        lambda uow: accounts.create_client(uow, args.organization, name=args.name, scopes=scopes),
+        lambda uow: organizations.create_client(uow, args.organization, name=args.name, scopes=scopes),
     )
     print(f"client_id={client_id}")
     print(f"client_secret={client_secret}")
@@ -170,7 +170,7 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _run(settings, lambda uow: accounts.list_clients(uow, args.organization))
+    rows = _run(settings, lambda uow: organizations.list_clients(uow, args.organization))
     print("client_id\torganization_id\tname\tscopes\tcreated_at\trevoked_at")
     for row in rows:
         scopes = " ".join(row["scopes"]) if row["scopes"] is not None else "*"
@@ -183,7 +183,7 @@ def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    if not _run(settings, lambda uow: accounts.revoke_client(uow, args.client_id)):
+    if not _run(settings, lambda uow: organizations.revoke_client(uow, args.client_id)):
         print(f"no API client {args.client_id}", file=sys.stderr)
         return 1
     print(f"revoked {args.client_id}", file=sys.stderr)

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
-from rma_graphql.service.accounts import create_client, create_organization
+from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")

@@ -9,13 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db.engine import create_engine
 from rma_graphql.domain.access import Role
-from rma_graphql.service.accounts import (
-    Accounts,
-    PasswordPolicy,
-    create_client,
-    create_organization,
-    create_user,
-)
+from rma_graphql.service.accounts import Accounts, PasswordPolicy, create_user
+from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from tests.api.test_catalog import ORDER, catalog, order_input
 from tests.api.test_subscriptions import live

@@ -17,7 +17,7 @@ from rma_graphql.db import tables as t
 from rma_graphql.db.engine import create_engine
 from rma_graphql.domain.access import SCOPES
 from rma_graphql.domain.statuses import ActorType
-from rma_graphql.service.accounts import create_client, create_organization
+from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from tests.conftest import Server
 from tests.helpers import LOG_IN, SIGN_UP, bearer, sign_up_input, snapshot

@@ -307,7 +307,7 @@ async def test_catalog_refusals_name_their_cause_and_change_nothing(
 
 async def test_another_organization_sees_none_of_it(server: Server, gql: GraphQLClient) -> None:
     from rma_graphql.db.engine import create_engine
-    from rma_graphql.service.accounts import create_organization
+    from rma_graphql.service.organizations import create_organization
     from rma_graphql.service.unit_of_work import UnitOfWork
 
     made = await catalog(gql)

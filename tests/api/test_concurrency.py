@@ -173,7 +173,7 @@ async def test_a_change_committed_before_the_answer_is_read_does_not_leak_into_i
     from contextlib import asynccontextmanager
 
     from rma_graphql.domain.statuses import CommentVisibility
-    from rma_graphql.service.accounts import admin_caller
+    from rma_graphql.service.organizations import admin_caller
     from rma_graphql.service.rma_orders import add_comment
 
     created = (

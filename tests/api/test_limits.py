@@ -316,7 +316,8 @@ async def test_graphiql_hands_a_demo_token_only_to_local_unproxied_browsers(
         pytest.skip("the demo token is offered on the embedded database only")
     from rma_graphql.db.engine import create_engine
     from rma_graphql.db.migrate import migrate
-    from rma_graphql.service.accounts import Accounts, demo_credentials, ensure_demo_organization
+    from rma_graphql.service.accounts import Accounts
+    from rma_graphql.service.organizations import demo_credentials, ensure_demo_organization
     from rma_graphql.service.unit_of_work import UnitOfWork
 
     # A database of its own: the demo organization is the only one there.

@@ -16,7 +16,7 @@ import pytest
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import SCOPES
-from rma_graphql.service.accounts import demo_organization_id
+from rma_graphql.service.organizations import demo_organization_id
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port
 from tests.helpers import LOG_IN, bearer
 

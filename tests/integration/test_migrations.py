@@ -18,8 +18,8 @@ from rma_graphql.db.migrate import alembic_config, migrate
 from rma_graphql.db.tables import metadata
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.statuses import CommentVisibility, ExpectedResolution, LocationType, ReturnReason
-from rma_graphql.service.accounts import ensure_demo_organization
 from rma_graphql.service.configurations import create_configuration, create_location
+from rma_graphql.service.organizations import ensure_demo_organization
 from rma_graphql.service.return_requests import LineCommand
 from rma_graphql.service.rma_order_create import CreateRmaOrder, create_rma_order
 from rma_graphql.service.rma_orders import add_comment, perform_action
