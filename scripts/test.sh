@@ -15,8 +15,8 @@ $BIN/mypy
 echo "== import contracts"
 $BIN/lint-imports --no-cache
 
-echo "== tests on SQLite"
-RMA_TEST_DATABASE=sqlite $BIN/pytest -q -p no:cacheprovider
+echo "== tests on SQLite, with the coverage report (its floor is in pyproject.toml)"
+RMA_TEST_DATABASE=sqlite $BIN/pytest -q -p no:cacheprovider --cov --cov-report=term
 
 echo "== tests on PostgreSQL"
 PG_URL="$(bash scripts/postgres.sh)"

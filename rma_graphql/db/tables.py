@@ -10,38 +10,25 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from rma_graphql.db.types import UTCDateTime, json_type
-
-ID_LENGTH = 36
-
-
-def _id(primary_key: bool = False, foreign: str | None = None, **kwargs: Any) -> Any:
-    args: list[Any] = [String(ID_LENGTH)]
-    if foreign:
-        args.append(ForeignKey(foreign, ondelete="CASCADE"))
-    return Field(sa_column=Column(*args, primary_key=primary_key, nullable=False, **kwargs))
-
-
-def _time(nullable: bool = False) -> Any:
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
-
-
-def _money(default: int | None = None, nullable: bool = False) -> Any:
-    """An amount in minor units: 64 bits, as a total of many lines can pass 2^31."""
-    column = Column(BigInteger, nullable=nullable)
-    if default is None and not nullable:
-        return Field(sa_column=column)  # required
-    return Field(default=default, sa_column=column)
-
-
-def _json(nullable: bool = True) -> Any:
-    return Field(sa_column=Column(json_type(), nullable=nullable))
+from rma_graphql.db.catalog_tables import Customer as Customer
+from rma_graphql.db.catalog_tables import Product as Product
+from rma_graphql.db.catalog_tables import SalesOrder as SalesOrder
+from rma_graphql.db.catalog_tables import SalesOrderLine as SalesOrderLine
+from rma_graphql.db.catalog_tables import Sku as Sku
+from rma_graphql.db.catalog_tables import SkuStock as SkuStock
+from rma_graphql.db.catalog_tables import customer as customer
+from rma_graphql.db.catalog_tables import product as product
+from rma_graphql.db.catalog_tables import sales_order as sales_order
+from rma_graphql.db.catalog_tables import sales_order_line as sales_order_line
+from rma_graphql.db.catalog_tables import sku as sku
+from rma_graphql.db.catalog_tables import sku_stock as sku_stock
+from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
 
 
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
-    id: str = _id(primary_key=True)
+    id: str = id_field(primary_key=True)
     name: str = Field(max_length=200)
     # The last return number issued; incremented in the creating transaction, so gapless.
     last_return_number: int = Field(default=1000)
@@ -52,7 +39,7 @@ class Organization(SQLModel, table=True):
     allow_customer_sign_up: bool = True
     # Set on the organization that `serve` creates on an empty embedded database.
     demo: bool = False
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class ApiClient(SQLModel, table=True):
@@ -61,27 +48,27 @@ class ApiClient(SQLModel, table=True):
     __tablename__ = "api_client"
 
     id: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
-    organization_id: str = _id(foreign="organization.id", index=True)
+    organization_id: str = id_field(foreign="organization.id", index=True)
     name: str = Field(max_length=200)
     secret_hash: str = Field(max_length=128)
     # None: every scope.
-    scopes: list[str] | None = _json()
-    created_at: datetime = _time()
-    revoked_at: datetime | None = _time(nullable=True)
+    scopes: list[str] | None = json_field()
+    created_at: datetime = time_field()
+    revoked_at: datetime | None = time_field(nullable=True)
 
 
 class AppUser(SQLModel, table=True):
     __tablename__ = "app_user"
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id", index=True)
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id", index=True)
     username: str = Field(max_length=150)
     # The case-folded username: usernames are unique whatever their case.
     username_key: str = Field(sa_column=Column(String(150), nullable=False, unique=True))
     email: str = Field(max_length=320)
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=20)
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class RevokedToken(SQLModel, table=True):
@@ -89,9 +76,9 @@ class RevokedToken(SQLModel, table=True):
 
     __tablename__ = "revoked_token"
 
-    id: str = _id(primary_key=True)
-    expires_at: datetime = _time()
-    revoked_at: datetime = _time()
+    id: str = id_field(primary_key=True)
+    expires_at: datetime = time_field()
+    revoked_at: datetime = time_field()
 
 
 class ServerSecret(SQLModel, table=True):
@@ -101,7 +88,7 @@ class ServerSecret(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(String(40), primary_key=True, nullable=False))
     value: str = Field(max_length=200)
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class RateLimitCounter(SQLModel, table=True):
@@ -118,21 +105,21 @@ class Location(SQLModel, table=True):
     __tablename__ = "location"
     __table_args__ = (Index("ix_location_organization", "organization_id", "created_at"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
     name: str = Field(max_length=200)
     type: str = Field(max_length=20)
-    contact: dict[str, Any] | None = _json()
-    created_at: datetime = _time()
+    contact: dict[str, Any] | None = json_field()
+    created_at: datetime = time_field()
 
 
 class RmaConfiguration(SQLModel, table=True):
     __tablename__ = "rma_configuration"
     __table_args__ = (UniqueConstraint("location_id", name="uq_rma_configuration_location"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id", index=True)
-    location_id: str = _id(foreign="location.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id", index=True)
+    location_id: str = id_field(foreign="location.id")
     portal_is_active: bool
     auto_accept: bool = False
     accept_multi: bool = True
@@ -140,26 +127,26 @@ class RmaConfiguration(SQLModel, table=True):
     request_product_state: bool = False
     authorization_delay: int | None = None
     max_authorization_delay: int | None = None
-    reason_lines: list[str] | None = _json()
-    expected_resolutions: list[str] | None = _json()
+    reason_lines: list[str] | None = json_field()
+    expected_resolutions: list[str] | None = json_field()
     email_contact: str | None = Field(default=None, max_length=320)
     shop_url: str | None = Field(default=None, max_length=2048)
     domain: str | None = Field(default=None, max_length=255)
     custom_css: str | None = None
-    tp_app_ids: list[str] | None = _json()
+    tp_app_ids: list[str] | None = json_field()
     auto_generate_financial_resolution: bool = False
     auto_execute_financial_resolution: bool = False
-    retained_amount_for_shipping: int = _money(default=0)
+    retained_amount_for_shipping: int = money_field(default=0)
     refund_shipping_on_partial_return: bool = False
     refund_shipping_on_complete_return: bool = False
     currency: str = Field(default="EUR", max_length=3)
-    return_fee: int = _money(default=0)
+    return_fee: int = money_field(default=0)
     # How long a voucher issued for a return of this location can be redeemed.
     voucher_validity_days: int = Field(
         default=365, sa_column=Column(Integer, nullable=False, server_default="365")
     )
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
+    created_at: datetime = time_field()
+    updated_at: datetime = time_field()
 
 
 class RmaOrderRow(SQLModel, table=True):
@@ -174,10 +161,10 @@ class RmaOrderRow(SQLModel, table=True):
         Index("ix_rma_order_customer", "organization_id", "customer_id", "created_at"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    configuration_id: str = _id(foreign="rma_configuration.id")
-    location_id: str = _id(foreign="location.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    configuration_id: str = id_field(foreign="rma_configuration.id")
+    location_id: str = id_field(foreign="location.id")
     return_number: int
     return_reference: str = Field(max_length=40)
     external_id: str | None = Field(default=None, max_length=255)
@@ -187,15 +174,15 @@ class RmaOrderRow(SQLModel, table=True):
     return_slip_url: str | None = Field(default=None, max_length=2048)
     currency: str = Field(max_length=3)
     apply_return_fee: bool = False
-    return_fee: int = _money(default=0)
-    delivery_contact: dict[str, Any] = _json(nullable=False)
-    sender: dict[str, Any] = _json(nullable=False)
-    owner: dict[str, Any] | None = _json()
+    return_fee: int = money_field(default=0)
+    delivery_contact: dict[str, Any] = json_field(nullable=False)
+    sender: dict[str, Any] = json_field(nullable=False)
+    owner: dict[str, Any] | None = json_field()
     # The CUSTOMER user who created the RMA order and owns it; None when staff or a client did.
     customer_id: str | None = Field(default=None, max_length=ID_LENGTH)
-    billing_contact: dict[str, Any] | None = _json()
-    received_at: datetime = _time()
-    issued_at: datetime = _time()
+    billing_contact: dict[str, Any] | None = json_field()
+    received_at: datetime = time_field()
+    issued_at: datetime = time_field()
     expected_resolution: str = Field(max_length=20)
     processing_status: str = Field(max_length=20)
     delivery_status: str = Field(max_length=30)
@@ -206,27 +193,27 @@ class RmaOrderRow(SQLModel, table=True):
     comment: str | None = None
     auto_generate_financial_resolution: bool = False
     auto_execute_financial_resolution: bool = False
-    retained_amount_for_shipping: int = _money(default=0)
-    meta: Any | None = _json()
+    retained_amount_for_shipping: int = money_field(default=0)
+    meta: Any | None = json_field()
     # Case-folded text the ``search`` filter matches, computed in Python so that both
     # databases give the same answers.
     search_text: str = ""
     version: int = Field(sa_column=Column(Integer, nullable=False))
     # The sequence of the RMA's newest event; the row's version check serialises writers.
     last_event_sequence: int = 0
-    fulfillment_requested_at: datetime | None = _time(nullable=True)
+    fulfillment_requested_at: datetime | None = time_field(nullable=True)
     # The return policy in force when the RMA order was created (see ``ReturnPolicy``).
-    policy: dict[str, Any] | None = _json()
+    policy: dict[str, Any] | None = json_field()
     # Why staff accepted a return after the authorization delay, when they did.
     return_window_override_reason: str | None = None
     # The delivery status the latest carrier scan calls for, and that scan's date.
     scan_status: str | None = Field(default=None, max_length=30)
-    scan_at: datetime | None = _time(nullable=True)
+    scan_at: datetime | None = time_field(nullable=True)
     # What the returned orders paid (shipping, unit prices) and the shipping-refund settings,
     # fixed when the orders are linked (see ``RefundTerms``).
-    refund_terms: dict[str, Any] | None = _json()
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
+    refund_terms: dict[str, Any] | None = json_field()
+    created_at: datetime = time_field()
+    updated_at: datetime = time_field()
 
 
 class RmaOrderLineRow(SQLModel, table=True):
@@ -236,9 +223,9 @@ class RmaOrderLineRow(SQLModel, table=True):
         Index("ix_rma_order_line_order_line", "order_line_id"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     position: int
     label: str | None = Field(default=None, max_length=255)
     sku: str = Field(max_length=255)
@@ -247,16 +234,16 @@ class RmaOrderLineRow(SQLModel, table=True):
     reason: str = Field(max_length=30)
     product_state: str | None = Field(default=None, max_length=30)
     line_state: str = Field(max_length=30)
-    price: int | None = _money(nullable=True)
+    price: int | None = money_field(nullable=True)
     serial_number: str | None = Field(default=None, max_length=255)
     comment: str | None = None
     # The sales order line the units come from, when the return names one.
     order_line_id: str | None = Field(default=None, max_length=ID_LENGTH)
-    pictures: list[str] | None = _json()
+    pictures: list[str] | None = json_field()
     # Units received (surplus included), inspected, accepted and restocked; kept with the
     # inspections that add them up (``rma_line_inspection``).
     received_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    received_serial_numbers: list[str] | None = _json()
+    received_serial_numbers: list[str] | None = json_field()
     inspected_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     accepted_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     restocked_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -269,9 +256,9 @@ class RmaLinkedOrderRow(SQLModel, table=True):
         Index("ix_rma_linked_order_target", "organization_id", "order_id"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     position: int
     order_id: str = Field(max_length=255)
     external_reference: str | None = Field(default=None, max_length=255)
@@ -281,15 +268,15 @@ class RmaFinancialResolutionRow(SQLModel, table=True):
     __tablename__ = "rma_financial_resolution"
     __table_args__ = (Index("ix_rma_financial_resolution_order", "rma_order_id", "created_at"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     type: str = Field(max_length=20)
-    amount: int = _money()
+    amount: int = money_field()
     currency: str = Field(max_length=3)
     status: str = Field(max_length=20)
-    created_at: datetime = _time()
-    executed_at: datetime | None = _time(nullable=True)
+    created_at: datetime = time_field()
+    executed_at: datetime | None = time_field(nullable=True)
     reference: str | None = Field(default=None, max_length=255)
     failure_reason: str | None = None
     provider: str = Field(
@@ -304,21 +291,21 @@ class RmaOrderEventRow(SQLModel, table=True):
         UniqueConstraint("organization_id", "position", name="uq_rma_order_event_position"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     # Organization-wide, in commit order (see ``Organization.last_event_position``).
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
     sequence: int
     type: str = Field(max_length=40)
-    changes: list[dict[str, Any]] = _json(nullable=False)
-    actor: dict[str, Any] = _json(nullable=False)
+    changes: list[dict[str, Any]] = json_field(nullable=False)
+    actor: dict[str, Any] = json_field(nullable=False)
     comment: str | None = None
     # Set on COMMENT_ADDED: who may see the event.
     visibility: str | None = Field(default=None, max_length=20)
     # The RMA order's owning customer, copied so that a customer's feed filters on one table.
     customer_id: str | None = Field(default=None, max_length=ID_LENGTH)
-    occurred_at: datetime = _time()
+    occurred_at: datetime = time_field()
     version: int
 
 
@@ -326,15 +313,15 @@ class RmaOrderCommentRow(SQLModel, table=True):
     __tablename__ = "rma_order_comment"
     __table_args__ = (Index("ix_rma_order_comment_order", "rma_order_id", "sequence"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     # The sequence of the COMMENT_ADDED event that recorded it: orders comments exactly.
     sequence: int
     text: str
     visibility: str = Field(max_length=20)
-    author: dict[str, Any] = _json(nullable=False)
-    created_at: datetime = _time()
+    author: dict[str, Any] = json_field(nullable=False)
+    created_at: datetime = time_field()
 
 
 class RmaShipmentRow(SQLModel, table=True):
@@ -343,9 +330,9 @@ class RmaShipmentRow(SQLModel, table=True):
     __tablename__ = "rma_shipment"
     __table_args__ = (Index("ix_rma_shipment_order", "rma_order_id", "sequence"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
     # The sequence of the SHIPMENT_CREATED event: the RMA order has it from that version on.
     sequence: int
     reference: str = Field(max_length=255)
@@ -353,7 +340,7 @@ class RmaShipmentRow(SQLModel, table=True):
     tracking: str | None = Field(default=None, max_length=255)
     tracking_url: str | None = Field(default=None, max_length=2048)
     label_url: str | None = Field(default=None, max_length=2048)
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class RmaShipmentEventRow(SQLModel, table=True):
@@ -366,17 +353,17 @@ class RmaShipmentEventRow(SQLModel, table=True):
         Index("ix_rma_shipment_event_order", "rma_order_id", "sequence"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
-    shipment_id: str = _id(foreign="rma_shipment.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
+    shipment_id: str = id_field(foreign="rma_shipment.id")
     # The sequence of the SHIPMENT_SCANNED event that recorded it.
     sequence: int
     event: str = Field(max_length=30)
-    date: datetime = _time()
+    date: datetime = time_field()
     message: str | None = None
     location: str | None = Field(default=None, max_length=255)
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class RmaLineInspectionRow(SQLModel, table=True):
@@ -385,10 +372,10 @@ class RmaLineInspectionRow(SQLModel, table=True):
     __tablename__ = "rma_line_inspection"
     __table_args__ = (Index("ix_rma_line_inspection_order", "rma_order_id", "sequence"),)
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    rma_order_id: str = _id(foreign="rma_order.id")
-    line_id: str = _id(foreign="rma_order_line.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    rma_order_id: str = id_field(foreign="rma_order.id")
+    line_id: str = id_field(foreign="rma_order_line.id")
     # The sequence of the LINE_INSPECTED event that recorded it.
     sequence: int
     quantity: int
@@ -396,8 +383,8 @@ class RmaLineInspectionRow(SQLModel, table=True):
     result: str = Field(max_length=20)
     disposition: str = Field(max_length=30)
     notes: str | None = None
-    inspector: dict[str, Any] = _json(nullable=False)
-    created_at: datetime = _time()
+    inspector: dict[str, Any] = json_field(nullable=False)
+    created_at: datetime = time_field()
 
 
 class InventoryMovementRow(SQLModel, table=True):
@@ -410,10 +397,10 @@ class InventoryMovementRow(SQLModel, table=True):
         UniqueConstraint("inspection_id", name="uq_inventory_movement_inspection"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    sku_id: str = _id(foreign="sku.id")
-    location_id: str = _id(foreign="location.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
+    sku_id: str = id_field(foreign="sku.id")
+    location_id: str = id_field(foreign="location.id")
     # Units in (positive) or out (negative).
     quantity: int
     reason: str = Field(max_length=30)
@@ -427,7 +414,7 @@ class InventoryMovementRow(SQLModel, table=True):
     sales_order_id: str | None = Field(
         default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("sales_order.id"), nullable=True)
     )
-    created_at: datetime = _time()
+    created_at: datetime = time_field()
 
 
 class VoucherRow(SQLModel, table=True):
@@ -441,18 +428,18 @@ class VoucherRow(SQLModel, table=True):
         Index("ix_voucher_order", "rma_order_id"),
     )
 
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
+    id: str = id_field(primary_key=True)
+    organization_id: str = id_field(foreign="organization.id")
     code: str = Field(max_length=40)
-    amount: int = _money()
+    amount: int = money_field()
     currency: str = Field(max_length=3)
-    expires_at: datetime = _time()
-    rma_order_id: str = _id(foreign="rma_order.id")
+    expires_at: datetime = time_field()
+    rma_order_id: str = id_field(foreign="rma_order.id")
     # No foreign key: the provider issues the voucher before the resolution's new state is written.
-    resolution_id: str = _id()
-    redeemed_at: datetime | None = _time(nullable=True)
-    redeemed_amount: int | None = _money(nullable=True)
-    created_at: datetime = _time()
+    resolution_id: str = id_field()
+    redeemed_at: datetime | None = time_field(nullable=True)
+    redeemed_amount: int | None = money_field(nullable=True)
+    created_at: datetime = time_field()
 
 
 class RmaOrderRevisionRow(SQLModel, table=True):
@@ -460,126 +447,10 @@ class RmaOrderRevisionRow(SQLModel, table=True):
 
     __tablename__ = "rma_order_revision"
 
-    rma_order_id: str = _id(primary_key=True, foreign="rma_order.id")
+    rma_order_id: str = id_field(primary_key=True, foreign="rma_order.id")
     version: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
-    organization_id: str = _id(foreign="organization.id")
-    state: dict[str, Any] = _json(nullable=False)
-
-
-class Product(SQLModel, table=True):
-    __tablename__ = "product"
-    __table_args__ = (Index("ix_product_created", "organization_id", "created_at", "id"),)
-
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    name: str = Field(max_length=200)
-    description: str | None = None
-    price: int = _money(default=0)
-    currency: str = Field(max_length=3)
-    search_text: str = ""
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
-
-
-class Sku(SQLModel, table=True):
-    __tablename__ = "sku"
-    __table_args__ = (
-        UniqueConstraint("organization_id", "code", name="uq_sku_code"),
-        Index("ix_sku_product", "product_id", "created_at"),
-    )
-
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    product_id: str = _id(foreign="product.id")
-    code: str = Field(max_length=255)
-    variation: str | None = Field(default=None, max_length=255)
-    created_at: datetime = _time()
-
-
-class SkuStock(SQLModel, table=True):
-    """Units of a SKU on hand at a location."""
-
-    __tablename__ = "sku_stock"
-
-    sku_id: str = _id(primary_key=True, foreign="sku.id")
-    location_id: str = _id(primary_key=True, foreign="location.id")
-    organization_id: str = _id(foreign="organization.id")
-    quantity: int = 0
-
-
-class Customer(SQLModel, table=True):
-    __tablename__ = "customer"
-    __table_args__ = (Index("ix_customer_created", "organization_id", "created_at", "id"),)
-
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=50)
-    address: dict[str, Any] | None = _json()
-    search_text: str = ""
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
-
-
-class SalesOrder(SQLModel, table=True):
-    """A customer's order: what an RMA order returns goods from."""
-
-    __tablename__ = "sales_order"
-    __table_args__ = (
-        # A missing tpAppId is stored as "" so that it counts as its own value.
-        UniqueConstraint(
-            "organization_id", "tp_app_key", "external_reference", name="uq_sales_order_reference"
-        ),
-        Index("ix_sales_order_created", "organization_id", "created_at", "id"),
-        Index("ix_sales_order_customer", "customer_id"),
-        Index("ix_sales_order_return_status", "organization_id", "return_status"),
-    )
-
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    external_reference: str = Field(max_length=255)
-    tp_app_id: str | None = Field(default=None, max_length=255)
-    tp_app_key: str = Field(default="", max_length=255)
-    customer_id: str | None = Field(
-        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("customer.id"), nullable=True)
-    )
-    currency: str = Field(max_length=3)
-    shipping_amount: int = _money(default=0)
-    status: str = Field(max_length=20)
-    ordered_at: datetime = _time()
-    shipped_at: datetime | None = _time(nullable=True)
-    delivered_at: datetime | None = _time(nullable=True)
-    # Derived from the RMA orders that return goods of the order, kept in their transactions.
-    return_status: str = Field(default="NO_RETURN", max_length=20)
-    # Set on a replacement order: the RMA order it replaces goods for.
-    replacement_for_rma_id: str | None = Field(
-        default=None,
-        sa_column=Column(
-            String(ID_LENGTH),
-            ForeignKey("rma_order.id", name="fk_sales_order_replacement_for_rma"),
-            nullable=True,
-            index=True,
-        ),
-    )
-    search_text: str = ""
-    created_at: datetime = _time()
-    updated_at: datetime = _time()
-
-
-class SalesOrderLine(SQLModel, table=True):
-    __tablename__ = "sales_order_line"
-    __table_args__ = (Index("ix_sales_order_line_order", "order_id", "position"),)
-
-    id: str = _id(primary_key=True)
-    organization_id: str = _id(foreign="organization.id")
-    order_id: str = _id(foreign="sales_order.id")
-    position: int
-    sku_id: str = Field(sa_column=Column(String(ID_LENGTH), ForeignKey("sku.id"), nullable=False))
-    sku: str = Field(max_length=255)
-    label: str = Field(max_length=255)
-    quantity: int
-    unit_price: int = _money()
+    organization_id: str = id_field(foreign="organization.id")
+    state: dict[str, Any] = json_field(nullable=False)
 
 
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -602,10 +473,4 @@ app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLM
 revoked_token: Table = RevokedToken.__table__  # type: ignore[attr-defined]  # set by SQLModel
 server_secret: Table = ServerSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rate_limit_counter: Table = RateLimitCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel
-product: Table = Product.__table__  # type: ignore[attr-defined]  # set by SQLModel
-sku: Table = Sku.__table__  # type: ignore[attr-defined]  # set by SQLModel
-sku_stock: Table = SkuStock.__table__  # type: ignore[attr-defined]  # set by SQLModel
-customer: Table = Customer.__table__  # type: ignore[attr-defined]  # set by SQLModel
-sales_order: Table = SalesOrder.__table__  # type: ignore[attr-defined]  # set by SQLModel
-sales_order_line: Table = SalesOrderLine.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata
