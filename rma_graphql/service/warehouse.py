@@ -22,8 +22,8 @@ from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
 from rma_graphql.service import catalog
-from rma_graphql.service.rma_orders import apply_change, change_rma, owner_of
-from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.rma_orders import apply_change, owner_of
+from rma_graphql.service.unit_of_work import Change, UnitOfWork
 
 MAX_SERIAL_NUMBERS = 1000
 
@@ -104,15 +104,13 @@ async def inspect_line(
     if command.quantity <= 0:
         raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
     rma_id = await owner_of(uow, caller, t.rma_order_line, line_id, "RMA order line")
-    inspection_id = str(uuid.uuid4())
-    restock: dict[str, str] = {}
-
-    async def step(
-        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
-    ) -> list[RecordedEvent]:
+    async with uow.change(caller) as change:
+        rma = await change.rma_orders.get(rma_id)
+        caller.check_may(Action.INSPECT_LINE, rma.processing_status)
+        rma.check_version(expected_version)
         events = rma.perform(
             Action.INSPECT_LINE,
-            now=now,
+            now=change.now,
             line_id=line_id,
             quantity=command.quantity,
             result=command.result,
@@ -120,56 +118,61 @@ async def inspect_line(
             product_state=command.product_state,
             notes=command.notes,
         )
+        sku_id = None
         if command.disposition is Disposition.RESTOCK:
-            sku = rma.line(line_id).sku
-            sku_id = await _sku_id(conn, row["organization_id"], sku)
-            if sku_id is None:
-                raise BadUserInputError(
-                    f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.",
-                    "input.disposition",
-                )
-            restock["sku_id"] = sku_id
-        return events
+            sku_id = await _restocked_sku(change.conn, caller.organization_id, rma.line(line_id).sku)
+        await _record_inspection(change, caller, rma_id, line_id, command, sku_id)
+        await change.rma_orders.save(rma, events)
+    return rma_id
 
-    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
-        await conn.execute(
-            insert(t.rma_line_inspection).values(
-                id=inspection_id,
-                organization_id=caller.organization_id,
-                rma_order_id=rma_id,
-                line_id=line_id,
-                sequence=sequence,
-                quantity=command.quantity,
-                product_state=command.product_state.value if command.product_state else None,
-                result=command.result.value,
-                disposition=command.disposition.value,
-                notes=command.notes,
-                inspector=dict(caller.actor),
-                created_at=now,
-            )
+
+async def _restocked_sku(conn: AsyncConnection, organization_id: str, sku: str) -> str:
+    sku_id = await _sku_id(conn, organization_id, sku)
+    if sku_id is None:
+        raise BadUserInputError(
+            f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.", "input.disposition"
         )
-        if restock:
-            await _movement(
-                conn,
-                organization_id=caller.organization_id,
-                sku_id=restock["sku_id"],
-                location_id=row["location_id"],
-                quantity=command.quantity,
-                reason=MovementReason.RESTOCK,
-                rma_order_id=rma_id,
-                inspection_id=inspection_id,
-                created_at=now,
-            )
-            await catalog.upsert_stock(
-                conn,
-                caller.organization_id,
-                restock["sku_id"],
-                row["location_id"],
-                command.quantity,
-                add=True,
-            )
+    return sku_id
 
-    return await change_rma(uow, caller, rma_id, Action.INSPECT_LINE, expected_version, step, write)
+
+async def _record_inspection(
+    change: Change, caller: Caller, rma_id: str, line_id: str, command: InspectCommand, sku_id: str | None
+) -> None:
+    """The inspection's row; restocked units back in the location's stock, with their movement."""
+    inspection_id = str(uuid.uuid4())
+    row = change.rma_orders.row(rma_id)
+    await change.conn.execute(
+        insert(t.rma_line_inspection).values(
+            id=inspection_id,
+            organization_id=caller.organization_id,
+            rma_order_id=rma_id,
+            line_id=line_id,
+            sequence=change.rma_orders.next_sequence(rma_id),
+            quantity=command.quantity,
+            product_state=command.product_state.value if command.product_state else None,
+            result=command.result.value,
+            disposition=command.disposition.value,
+            notes=command.notes,
+            inspector=dict(caller.actor),
+            created_at=change.now,
+        )
+    )
+    if sku_id is None:
+        return
+    await _movement(
+        change.conn,
+        organization_id=caller.organization_id,
+        sku_id=sku_id,
+        location_id=row["location_id"],
+        quantity=command.quantity,
+        reason=MovementReason.RESTOCK,
+        rma_order_id=rma_id,
+        inspection_id=inspection_id,
+        created_at=change.now,
+    )
+    await catalog.upsert_stock(
+        change.conn, caller.organization_id, sku_id, row["location_id"], command.quantity, add=True
+    )
 
 
 # Replacement orders
@@ -224,70 +227,85 @@ async def create_replacement_order(
         raise BadUserInputError("A replacement order has at least one line.", "lines")
     order_id = str(uuid.uuid4())
     description = "replacement order: " + ", ".join(f"{line.quantity} × {line.sku}" for line in lines)
-
-    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
-        organization_id = caller.organization_id
-        order_lines = await catalog.order_lines(
-            conn,
-            caller,
-            order_id,
-            [catalog.OrderLineCommand(sku=line.sku, quantity=line.quantity, unit_price=0) for line in lines],
-            row["currency"],
-            path="lines",
-        )
-        count = await conn.execute(
-            select(func.count())
-            .select_from(t.sales_order)
-            .where(t.sales_order.c.replacement_for_rma_id == rma_id)
-        )
-        reference = f"{row['return_reference']}-R{int(count.scalar_one()) + 1}"
-        customer = await conn.execute(
-            select(t.sales_order.c.customer_id)
-            .join(t.rma_linked_order, t.rma_linked_order.c.order_id == t.sales_order.c.id)
-            .where(t.rma_linked_order.c.rma_order_id == rma_id, t.sales_order.c.customer_id.is_not(None))
-            .order_by(t.rma_linked_order.c.position)
-            .limit(1)
-        )
-        await conn.execute(
-            insert(t.sales_order).values(
-                id=order_id,
-                organization_id=organization_id,
-                external_reference=reference,
-                tp_app_id=None,
-                tp_app_key="",
-                customer_id=customer.scalar_one_or_none(),
-                currency=row["currency"],
-                shipping_amount=0,
-                status=OrderStatus.PAID.value,
-                ordered_at=now,
-                replacement_for_rma_id=rma_id,
-                search_text=catalog.search_text(reference, *(line["sku"] for line in order_lines)),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await conn.execute(insert(t.sales_order_line), order_lines)
-        for i, line in enumerate(order_lines):
-            await _reserve(conn, organization_id, row["location_id"], line, f"lines[{i}]")
-            await _movement(
-                conn,
-                organization_id=organization_id,
-                sku_id=line["sku_id"],
-                location_id=row["location_id"],
-                quantity=-line["quantity"],
-                reason=MovementReason.REPLACEMENT,
-                rma_order_id=rma_id,
-                sales_order_id=order_id,
-                created_at=now,
-            )
-
-    await apply_change(
-        uow,
-        caller,
-        rma_id,
-        Action.CREATE_REPLACEMENT_ORDER,
-        expected_version,
-        lambda rma, now: rma.perform(Action.CREATE_REPLACEMENT_ORDER, now=now, description=description),
-        write,
-    )
+    async with uow.change(caller) as change:
+        rma = await change.rma_orders.get(rma_id)
+        caller.check_may(Action.CREATE_REPLACEMENT_ORDER, rma.processing_status)
+        rma.check_version(expected_version)
+        events = rma.perform(Action.CREATE_REPLACEMENT_ORDER, now=change.now, description=description)
+        row = change.rma_orders.row(rma_id)
+        await _add_replacement_order(change.conn, caller, row, order_id, lines, change.now)
+        await change.rma_orders.save(rma, events)
     return order_id
+
+
+async def _add_replacement_order(
+    conn: AsyncConnection,
+    caller: Caller,
+    row: Mapping[Any, Any],
+    order_id: str,
+    lines: list[ReplacementLine],
+    now: datetime,
+) -> None:
+    """The order (for the customer of the returned order), its lines, and their units
+    taken out of the location's stock."""
+    organization_id, rma_id = caller.organization_id, row["id"]
+    commands = [
+        catalog.OrderLineCommand(sku=line.sku, quantity=line.quantity, unit_price=0) for line in lines
+    ]
+    order_lines = await catalog.order_lines(conn, caller, order_id, commands, row["currency"], path="lines")
+    reference = await _replacement_reference(conn, row)
+    await conn.execute(
+        insert(t.sales_order).values(
+            id=order_id,
+            organization_id=organization_id,
+            external_reference=reference,
+            tp_app_id=None,
+            tp_app_key="",
+            customer_id=await _returning_customer(conn, rma_id),
+            currency=row["currency"],
+            shipping_amount=0,
+            status=OrderStatus.PAID.value,
+            ordered_at=now,
+            replacement_for_rma_id=rma_id,
+            search_text=catalog.search_text(reference, *(line["sku"] for line in order_lines)),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await conn.execute(insert(t.sales_order_line), order_lines)
+    for i, line in enumerate(order_lines):
+        await _reserve(conn, organization_id, row["location_id"], line, f"lines[{i}]")
+        await _movement(
+            conn,
+            organization_id=organization_id,
+            sku_id=line["sku_id"],
+            location_id=row["location_id"],
+            quantity=-line["quantity"],
+            reason=MovementReason.REPLACEMENT,
+            rma_order_id=rma_id,
+            sales_order_id=order_id,
+            created_at=now,
+        )
+
+
+async def _replacement_reference(conn: AsyncConnection, row: Mapping[Any, Any]) -> str:
+    """RMA-2026-1001-R1, -R2, …: the return's reference and the replacement's number."""
+    count = await conn.execute(
+        select(func.count())
+        .select_from(t.sales_order)
+        .where(t.sales_order.c.replacement_for_rma_id == row["id"])
+    )
+    return f"{row['return_reference']}-R{int(count.scalar_one()) + 1}"
+
+
+async def _returning_customer(conn: AsyncConnection, rma_id: str) -> str | None:
+    """The customer of the first order the return names that has one."""
+    customer = await conn.execute(
+        select(t.sales_order.c.customer_id)
+        .join(t.rma_linked_order, t.rma_linked_order.c.order_id == t.sales_order.c.id)
+        .where(t.rma_linked_order.c.rma_order_id == rma_id, t.sales_order.c.customer_id.is_not(None))
+        .order_by(t.rma_linked_order.c.position)
+        .limit(1)
+    )
+    found: str | None = customer.scalar_one_or_none()
+    return found
