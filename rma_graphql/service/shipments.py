@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
-from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
 from rma_graphql.service.rma_orders import apply_change, owner_of
-from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.unit_of_work import Change, UnitOfWork
 
 
 @dataclass
@@ -109,52 +108,20 @@ async def add_scan(
     *,
     expected_version: int | None = None,
 ) -> str:
-    """Record a carrier scan on a return shipment; returns the RMA order's id."""
+    """Record a carrier scan on a return shipment; returns the RMA order's id. A scan
+    already recorded (the same event at the same time) changes nothing."""
     rma_id = await owner_of(uow, caller, t.rma_shipment, shipment_id, "Shipment")
-
-    async def repeated(conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime) -> None:
-        existing = await conn.execute(
-            select(t.rma_shipment_event.c.id).where(
-                t.rma_shipment_event.c.shipment_id == shipment_id,
-                t.rma_shipment_event.c.event == scan.event.value,
-                t.rma_shipment_event.c.date == scan.date,
-            )
-        )
-        if existing.first() is not None:
-            raise _RepeatedScanError
-
-    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
-        await conn.execute(
-            insert(t.rma_shipment_event).values(
-                id=str(uuid.uuid4()),
-                organization_id=caller.organization_id,
-                rma_order_id=rma_id,
-                shipment_id=shipment_id,
-                sequence=sequence,
-                event=scan.event.value,
-                date=scan.date,
-                message=scan.message,
-                location=scan.location,
-                created_at=now,
-            )
-        )
-
     try:
-        await apply_change(
-            uow,
-            caller,
-            rma_id,
-            Action.ADD_SHIPMENT_EVENT,
-            expected_version,
-            lambda rma, now: rma.record_scan(
-                now,
-                status=SCAN_DELIVERY_STATUS[scan.event],
-                scanned_at=scan.date,
-                description=scan.description(),
-            ),
-            write,
-            check=repeated,
-        )
+        async with uow.change(caller) as change:
+            rma = await change.rma_orders.get(rma_id)
+            caller.check_may(Action.ADD_SHIPMENT_EVENT, rma.processing_status)
+            rma.check_version(expected_version)
+            status, description = SCAN_DELIVERY_STATUS[scan.event], scan.description()
+            events = rma.record_scan(change.now, status=status, scanned_at=scan.date, description=description)
+            if await _is_recorded(change.conn, shipment_id, scan):
+                raise _RepeatedScanError
+            await _record_scan(change, caller, rma_id, shipment_id, scan)
+            await change.rma_orders.save(rma, events)
     except _RepeatedScanError:
         pass
     except IntegrityError as error:
@@ -162,6 +129,36 @@ async def add_scan(
         if not any(name in str(error.orig) for name in _SCAN_CONSTRAINT):
             raise
     return rma_id
+
+
+async def _is_recorded(conn: AsyncConnection, shipment_id: str, scan: ScanCommand) -> bool:
+    existing = await conn.execute(
+        select(t.rma_shipment_event.c.id).where(
+            t.rma_shipment_event.c.shipment_id == shipment_id,
+            t.rma_shipment_event.c.event == scan.event.value,
+            t.rma_shipment_event.c.date == scan.date,
+        )
+    )
+    return existing.first() is not None
+
+
+async def _record_scan(
+    change: Change, caller: Caller, rma_id: str, shipment_id: str, scan: ScanCommand
+) -> None:
+    await change.conn.execute(
+        insert(t.rma_shipment_event).values(
+            id=str(uuid.uuid4()),
+            organization_id=caller.organization_id,
+            rma_order_id=rma_id,
+            shipment_id=shipment_id,
+            sequence=change.rma_orders.next_sequence(rma_id),
+            event=scan.event.value,
+            date=scan.date,
+            message=scan.message,
+            location=scan.location,
+            created_at=change.now,
+        )
+    )
 
 
 # How each database names the unique constraint on (shipment, event, date) in its error.
