@@ -12,17 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
-from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import FinancialResolutionType
 from rma_graphql.service import payments
 from rma_graphql.service.currency import to_minor
-from rma_graphql.service.rma_orders import apply_change, change_rma, owner_of
+from rma_graphql.service.rma_orders import owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -36,16 +34,13 @@ async def create_resolution(
     expected_version: int | None = None,
 ) -> str:
     """A PENDING resolution for ``amount`` (by default what remains due); returns its id."""
-    created: list[str] = []
-
-    def apply(rma: RmaOrder, now: datetime) -> list[RecordedEvent]:
+    action = Action.CREATE_FINANCIAL_RESOLUTION
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, action, expected_version=expected_version)
         minor = None if amount is None else to_minor(amount, rma.currency, "input.amount")
-        events = rma.perform(Action.CREATE_FINANCIAL_RESOLUTION, now=now, type=resolution_type, amount=minor)
-        created.append(rma.financial_resolutions[-1].id)
-        return events
-
-    await apply_change(uow, caller, rma_id, Action.CREATE_FINANCIAL_RESOLUTION, expected_version, apply)
-    return created[0]
+        events = rma.perform(action, now=change.now, type=resolution_type, amount=minor)
+        await change.rma_orders.save(rma, events)
+    return rma.financial_resolutions[-1].id
 
 
 async def execute_resolution(
@@ -56,17 +51,18 @@ async def execute_resolution(
     *,
     expected_version: int | None = None,
 ) -> str:
-    """Pay a PENDING (or retry a FAILED) resolution through its provider; returns the RMA's id."""
+    """Pay a PENDING (or retry a FAILED) resolution through its provider; returns the RMA's id.
+
+    The RMA order's row is locked from the first read: two payments of one resolution queue
+    instead of both reaching the provider."""
     rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
-
-    async def step(
-        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
-    ) -> list[RecordedEvent]:
-        return await payments.execute(conn, row, rma, resolution_id, reference, now)
-
-    return await change_rma(
-        uow, caller, rma_id, Action.EXECUTE_FINANCIAL_RESOLUTION, expected_version, step, lock=True
-    )
+    action = Action.EXECUTE_FINANCIAL_RESOLUTION
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, action, expected_version=expected_version, lock=True)
+        row = change.rma_orders.row(rma_id)
+        events = await payments.execute(change.conn, row, rma, resolution_id, reference, change.now)
+        await change.rma_orders.save(rma, events)
+    return rma_id
 
 
 async def reject_resolution(
@@ -78,16 +74,12 @@ async def reject_resolution(
     expected_version: int | None = None,
 ) -> str:
     rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
-    return await apply_change(
-        uow,
-        caller,
-        rma_id,
-        Action.REJECT_FINANCIAL_RESOLUTION,
-        expected_version,
-        lambda rma, now: rma.perform(
-            "rejectFinancialResolution", now=now, resolution_id=resolution_id, reason=reason
-        ),
-    )
+    action = Action.REJECT_FINANCIAL_RESOLUTION
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, action, expected_version=expected_version)
+        events = rma.perform(action, now=change.now, resolution_id=resolution_id, reason=reason)
+        await change.rma_orders.save(rma, events)
+    return rma_id
 
 
 # Vouchers

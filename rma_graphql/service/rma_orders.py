@@ -1,13 +1,9 @@
-"""RMA order changes: every state-machine action, comments, and the change machinery that
-shipments, the warehouse and money use."""
+"""RMA order changes: every state-machine action and comments; and ``owner_of``, which finds
+the RMA order a line, a shipment or a resolution belongs to."""
 
-import copy
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import event_log
 from rma_graphql.db import repository as repo
@@ -44,61 +40,6 @@ async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, k
     return rma_id
 
 
-ChildWriter = Callable[[AsyncConnection, Mapping[Any, Any], int, datetime], Awaitable[None]]
-Check = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[None]]
-Step = Callable[[AsyncConnection, RmaOrder, Mapping[Any, Any], datetime], Awaitable[list[RecordedEvent]]]
-
-
-async def apply_change(
-    uow: UnitOfWork,
-    caller: Caller,
-    rma_id: str,
-    action: Action,
-    expected_version: int | None,
-    apply: Callable[[RmaOrder, datetime], list[RecordedEvent]],
-    write: ChildWriter | None = None,
-    check: Check | None = None,
-) -> str:
-    """A change to an RMA order by a function of the aggregate, with its checks that read
-    (``check``, on the RMA as read) and the rows it adds beside the RMA (``write``, given
-    the RMA's row as read and the first event's sequence)."""
-
-    async def step(
-        conn: AsyncConnection, rma: RmaOrder, row: Mapping[Any, Any], now: datetime
-    ) -> list[RecordedEvent]:
-        before = copy.deepcopy(rma) if check is not None else rma
-        events = apply(rma, now)
-        if check is not None:
-            await check(conn, before, row, now)
-        return events
-
-    return await change_rma(uow, caller, rma_id, action, expected_version, step, write)
-
-
-async def change_rma(
-    uow: UnitOfWork,
-    caller: Caller,
-    rma_id: str,
-    action: Action,
-    expected_version: int | None,
-    step: Step,
-    write: ChildWriter | None = None,
-    *,
-    lock: bool = False,
-) -> str:
-    """``apply_change`` with a step that may read and write in the transaction (a payment)."""
-    async with uow.change(caller) as change:
-        rma = await change.rma_orders.get(rma_id, lock=lock)
-        caller.check_may(action, rma.processing_status)
-        rma.check_version(expected_version)
-        row = change.rma_orders.row(rma_id)
-        events = await step(change.conn, rma, row, change.now)
-        if write is not None:
-            await write(change.conn, row, change.rma_orders.next_sequence(rma_id), change.now)
-        await change.rma_orders.save(rma, events)
-    return rma_id
-
-
 async def _recheck_return(change: Change, rma: RmaOrder) -> None:
     """At submit, the policy snapshotted at creation applies again, now."""
     row = change.rma_orders.row(rma.id)
@@ -132,9 +73,7 @@ async def perform_action(
     async with uow.change(caller) as change:
         # Completing pays generated resolutions: concurrent completions queue on the row.
         lock = action is Action.COMPLETE_PROCESSING
-        rma = await change.rma_orders.get(rma_id, lock=lock)
-        caller.check_may(action, rma.processing_status)
-        rma.check_version(expected_version)
+        rma = await change.load(rma_id, action, expected_version=expected_version, lock=lock)
         known = {resolution.id for resolution in rma.financial_resolutions}
         events = rma.perform(action, now=change.now, **params)
         if action is Action.SUBMIT:
@@ -173,25 +112,18 @@ async def add_comment(
     expected_version: int | None = None,
 ) -> str:
     """Add a comment to an RMA order: one COMMENT_ADDED event and a new version."""
-
-    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, Action.ADD_COMMENT, expected_version=expected_version)
+        events = rma.add_comment(text, visibility)
         await event_log.insert_comment(
-            conn,
+            change.conn,
             organization_id=caller.organization_id,
             rma_id=rma_id,
-            sequence=sequence,
+            sequence=change.rma_orders.next_sequence(rma_id),
             text=text,
             visibility=visibility.value,
             author=caller.actor,
-            now=now,
+            now=change.now,
         )
-
-    return await apply_change(
-        uow,
-        caller,
-        rma_id,
-        Action.ADD_COMMENT,
-        expected_version,
-        lambda rma, now: rma.add_comment(text, visibility),
-        write,
-    )
+        await change.rma_orders.save(rma, events)
+    return rma_id

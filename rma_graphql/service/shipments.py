@@ -19,7 +19,7 @@ from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
-from rma_graphql.service.rma_orders import apply_change, owner_of
+from rma_graphql.service.rma_orders import owner_of
 from rma_graphql.service.unit_of_work import Change, UnitOfWork
 
 
@@ -56,44 +56,40 @@ async def create_shipment(
 ) -> str:
     """Add a return shipment to an RMA order; returns the shipment's id."""
     shipment_id = str(uuid.uuid4())
-
-    async def write(conn: AsyncConnection, row: Mapping[Any, Any], sequence: int, now: datetime) -> None:
+    description = (
+        " ".join(part for part in (command.carrier_name, command.tracking) if part) or "return shipment"
+    )
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, Action.CREATE_SHIPMENT, expected_version=expected_version)
+        events = rma.create_shipment(description)
+        row = change.rma_orders.row(rma_id)
         reference = command.reference
         if reference is None:
-            count = await conn.execute(
-                select(func.count())
-                .select_from(t.rma_shipment)
-                .where(t.rma_shipment.c.rma_order_id == rma_id)
-            )
-            reference = f"{row['return_reference']}-{int(count.scalar_one()) + 1}"
-        await conn.execute(
+            reference = await _next_reference(change.conn, row)
+        await change.conn.execute(
             insert(t.rma_shipment).values(
                 id=shipment_id,
                 organization_id=caller.organization_id,
                 rma_order_id=rma_id,
-                sequence=sequence,
+                sequence=change.rma_orders.next_sequence(rma_id),
                 reference=reference,
                 carrier_name=command.carrier_name,
                 tracking=command.tracking,
                 tracking_url=command.tracking_url,
                 label_url=command.label_url,
-                created_at=now,
+                created_at=change.now,
             )
         )
-
-    description = (
-        " ".join(part for part in (command.carrier_name, command.tracking) if part) or "return shipment"
-    )
-    await apply_change(
-        uow,
-        caller,
-        rma_id,
-        Action.CREATE_SHIPMENT,
-        expected_version,
-        lambda rma, now: rma.create_shipment(description),
-        write,
-    )
+        await change.rma_orders.save(rma, events)
     return shipment_id
+
+
+async def _next_reference(conn: AsyncConnection, row: Mapping[Any, Any]) -> str:
+    """RMA-2026-1001-1, -2, …: the return's reference and the shipment's number."""
+    count = await conn.execute(
+        select(func.count()).select_from(t.rma_shipment).where(t.rma_shipment.c.rma_order_id == row["id"])
+    )
+    return f"{row['return_reference']}-{int(count.scalar_one()) + 1}"
 
 
 class _RepeatedScanError(Exception):
@@ -113,9 +109,7 @@ async def add_scan(
     rma_id = await owner_of(uow, caller, t.rma_shipment, shipment_id, "Shipment")
     try:
         async with uow.change(caller) as change:
-            rma = await change.rma_orders.get(rma_id)
-            caller.check_may(Action.ADD_SHIPMENT_EVENT, rma.processing_status)
-            rma.check_version(expected_version)
+            rma = await change.load(rma_id, Action.ADD_SHIPMENT_EVENT, expected_version=expected_version)
             status, description = SCAN_DELIVERY_STATUS[scan.event], scan.description()
             events = rma.record_scan(change.now, status=status, scanned_at=scan.date, description=description)
             if await _is_recorded(change.conn, shipment_id, scan):

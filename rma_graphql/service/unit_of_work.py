@@ -13,6 +13,8 @@ from rma_graphql.db.engine import read_only
 from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
+from rma_graphql.domain.actions import Action
+from rma_graphql.domain.rma_order import RmaOrder
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
 
@@ -28,11 +30,23 @@ def written_version(rma_id: str) -> int | None:
 
 @dataclass(frozen=True)
 class Change:
-    """One change, in its transaction: the caller's repositories and the change's time."""
+    """One change, in its transaction: the caller, its repositories and the change's time."""
 
     conn: AsyncConnection
     now: datetime
+    caller: Caller
     rma_orders: RmaOrderRepository
+
+    async def load(
+        self, rma_id: str, action: Action, *, expected_version: int | None = None, lock: bool = False
+    ) -> RmaOrder:
+        """The RMA order the caller is about to change by ``action``: one it sees (else
+        NOT_FOUND), an action it may take (else FORBIDDEN), at the version it expects (else
+        CONFLICT). With ``lock`` concurrent changes of the RMA order queue (PostgreSQL)."""
+        rma = await self.rma_orders.get(rma_id, lock=lock)
+        self.caller.check_may(action, rma.processing_status)
+        rma.check_version(expected_version)
+        return rma
 
 
 class UnitOfWork:
@@ -72,7 +86,7 @@ class UnitOfWork:
                 system_actor=SYSTEM_ACTOR,
                 now=now,
             )
-            yield Change(conn, now, rma_orders)
+            yield Change(conn, now, caller, rma_orders)
         # Committed: answers read these versions.
         _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
 

@@ -19,10 +19,9 @@ from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
-from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
 from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
 from rma_graphql.service import catalog
-from rma_graphql.service.rma_orders import apply_change, owner_of
+from rma_graphql.service.rma_orders import owner_of
 from rma_graphql.service.unit_of_work import Change, UnitOfWork
 
 MAX_SERIAL_NUMBERS = 1000
@@ -70,14 +69,19 @@ async def receive_line(
         if serial in serial_numbers[:i]:
             raise BadUserInputError(f"Serial number {serial!r} is given twice.", f"serialNumbers[{i}]")
 
-    def apply(rma: RmaOrder, now: datetime) -> list[RecordedEvent]:
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, Action.RECEIVE_LINE, expected_version=expected_version)
         if not any(line.id == line_id for line in rma.lines):
             raise BadUserInputError(f"The RMA order has no line {line_id}.", "lineId")
-        return rma.perform(
-            "receiveLine", now=now, line_id=line_id, quantity=quantity, serial_numbers=serial_numbers
+        events = rma.perform(
+            Action.RECEIVE_LINE,
+            now=change.now,
+            line_id=line_id,
+            quantity=quantity,
+            serial_numbers=serial_numbers,
         )
-
-    return await apply_change(uow, caller, rma_id, Action.RECEIVE_LINE, expected_version, apply)
+        await change.rma_orders.save(rma, events)
+    return rma_id
 
 
 # Inspection
@@ -105,9 +109,7 @@ async def inspect_line(
         raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
     rma_id = await owner_of(uow, caller, t.rma_order_line, line_id, "RMA order line")
     async with uow.change(caller) as change:
-        rma = await change.rma_orders.get(rma_id)
-        caller.check_may(Action.INSPECT_LINE, rma.processing_status)
-        rma.check_version(expected_version)
+        rma = await change.load(rma_id, Action.INSPECT_LINE, expected_version=expected_version)
         events = rma.perform(
             Action.INSPECT_LINE,
             now=change.now,
@@ -228,9 +230,7 @@ async def create_replacement_order(
     order_id = str(uuid.uuid4())
     description = "replacement order: " + ", ".join(f"{line.quantity} × {line.sku}" for line in lines)
     async with uow.change(caller) as change:
-        rma = await change.rma_orders.get(rma_id)
-        caller.check_may(Action.CREATE_REPLACEMENT_ORDER, rma.processing_status)
-        rma.check_version(expected_version)
+        rma = await change.load(rma_id, Action.CREATE_REPLACEMENT_ORDER, expected_version=expected_version)
         events = rma.perform(Action.CREATE_REPLACEMENT_ORDER, now=change.now, description=description)
         row = change.rma_orders.row(rma_id)
         await _add_replacement_order(change.conn, caller, row, order_id, lines, change.now)
