@@ -246,6 +246,20 @@ class RmaOrderInput:
         )
 
 
+# The fields an update may leave out but not set to null.
+_NOT_NULL = {
+    "expected_resolution": "expectedResolution",
+    "lines": "lines",
+    "sender": "sender",
+    "delivery_contact": "deliveryContact",
+    "apply_return_fee": "applyReturnFee",
+    "auto_generate_financial_resolution": "autoGenerateFinancialResolution",
+    "auto_execute_financial_resolution": "autoExecuteFinancialResolution",
+    "retained_amount_for_shipping": "retainedAmountForShipping",
+    "received_at": "receivedAt",
+}
+
+
 @strawberry.input
 class RmaOrderUpdateInput:
     expected_resolution: RmaOrderExpectedResolution | None = strawberry.UNSET
@@ -268,21 +282,11 @@ class RmaOrderUpdateInput:
     return_window_override_reason: str | None = strawberry.UNSET
 
     def to_changes(self) -> dict[str, Any]:
-        """Only the fields the caller gave; a null clears a nullable field."""
+        """Only the fields the caller gave; a null clears a nullable field (and is refused
+        for the others)."""
         p = "input"
         changes: dict[str, Any] = {}
-        required = {
-            "expected_resolution": "expectedResolution",
-            "lines": "lines",
-            "sender": "sender",
-            "delivery_contact": "deliveryContact",
-            "apply_return_fee": "applyReturnFee",
-            "auto_generate_financial_resolution": "autoGenerateFinancialResolution",
-            "auto_execute_financial_resolution": "autoExecuteFinancialResolution",
-            "retained_amount_for_shipping": "retainedAmountForShipping",
-            "received_at": "receivedAt",
-        }
-        for name, camel in required.items():
+        for name, camel in _NOT_NULL.items():
             if getattr(self, name) is None:
                 raise BadUserInputError("This field cannot be null.", f"{p}.{camel}")
         if self.expected_resolution is not strawberry.UNSET:

@@ -49,6 +49,18 @@ class EventNotice:
         )
 
 
+def _changes(event: RecordedEvent) -> list[dict[str, str | None]]:
+    """An event's status changes as the ``changes`` column keeps them."""
+    return [
+        {
+            "dimension": change.dimension.value,
+            "from": None if change.from_status is None else str(change.from_status),
+            "to": str(change.to_status),
+        }
+        for change in event.changes
+    ]
+
+
 async def append_events(
     conn: AsyncConnection,
     *,
@@ -87,14 +99,7 @@ async def append_events(
                 "position": first_position + offset,
                 "sequence": first_sequence + offset,
                 "type": event.type.value,
-                "changes": [
-                    {
-                        "dimension": change.dimension.value,
-                        "from": None if change.from_status is None else str(change.from_status),
-                        "to": str(change.to_status),
-                    }
-                    for change in event.changes
-                ],
+                "changes": _changes(event),
                 "actor": dict(system_actor if event.system else actor),
                 "comment": event.comment,
                 "visibility": event.visibility.value if event.visibility else None,
