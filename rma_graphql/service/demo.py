@@ -113,17 +113,20 @@ async def seed(uow: UnitOfWork, caller: Caller, *, now: datetime | None = None) 
             currency=CURRENCY,
         )
         for code, variation, units in product.skus:
+            stock = [StockLevel(location_id=location_id, quantity=units)]
             await catalog.create_sku(
-                uow,
-                caller,
-                product_id=product_id,
-                code=code,
-                variation=variation,
-                stock=[StockLevel(location_id=location_id, quantity=units)],
+                uow, caller, product_id=product_id, code=code, variation=variation, stock=stock
             )
     ada, alan = [await catalog.create_customer(uow, caller, dict(customer)) for customer in CUSTOMERS]
+    for order in _orders(ada, alan, now):
+        await catalog.create_order(uow, caller, order)
+    return True
+
+
+def _orders(ada: str, alan: str, now: datetime) -> tuple[CreateOrder, ...]:
+    """One order delivered, one shipped, one not shipped yet: a return of each shows a rule."""
     days = timedelta(days=1)
-    orders = (
+    return (
         # Delivered four days ago: returnable now.
         CreateOrder(
             external_reference="DEMO-1001",
@@ -158,6 +161,3 @@ async def seed(uow: UnitOfWork, caller: Caller, *, now: datetime | None = None) 
             lines=[OrderLineCommand("TSHIRT-L", 1)],
         ),
     )
-    for order in orders:
-        await catalog.create_order(uow, caller, order)
-    return True
