@@ -96,22 +96,9 @@ def render(
 ) -> bytes:
     """The slip of one RMA order as PDF bytes. ``names`` gives a catalog SKU's product name,
     shown when a line has no label of its own."""
-    names = names or {}
     width, height = A4
     reference = row["return_reference"]
-    rows = [_cells(line, names) for line in lines]
-    # Lay the rows out on pages first, so that every page can say "page i of n".
-    first_top, other_top, bottom = height - 110 * mm, height - 45 * mm, 25 * mm
-    pages: list[list[list[list[str]]]] = [[]]
-    y = first_top
-    for cells in rows:
-        needed = max(len(cell) for cell in cells) * LEADING + 1.5 * mm
-        if y - needed < bottom and pages[-1]:
-            pages.append([])
-            y = other_top
-        pages[-1].append(cells)
-        y -= needed
-
+    pages = _paginate([_cells(line, names or {}) for line in lines])
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0)
     pdf.setTitle(f"Return slip {reference}")
@@ -122,46 +109,73 @@ def render(
         pdf.setFont(BOLD, 14)
         pdf.drawRightString(width - MARGIN, y, reference)
         if number == 1:
-            y -= 22 * mm
-            barcode = code128.Code128(reference, barHeight=15 * mm, barWidth=0.4 * mm)
-            barcode.drawOn(pdf, MARGIN, y)
-            pdf.setFont(FONT, 9)
-            pdf.drawString(
-                MARGIN, y - 5 * mm, f"Return {row['return_number']} · issued {row['issued_at']:%Y-%m-%d}"
-            )
-            y -= 18 * mm
-            for i, (title, address) in enumerate(
-                (("From", _address(row["sender"])), ("Ship to", ship_to_lines))
-            ):
-                x = MARGIN + i * 90 * mm
-                pdf.setFont(BOLD, 11)
-                pdf.drawString(x, y, title)
-                pdf.setFont(FONT, SIZE)
-                wrapped = [part for text in address for part in _wrap(text, 80)]
-                for j, text in enumerate(wrapped[:8]):
-                    pdf.drawString(x, y - (j + 1) * LEADING, text)
-            y = first_top + 8 * mm
-        else:
-            y = other_top + 8 * mm
-        pdf.setFont(BOLD, 11)
-        for title, x, _ in COLUMNS:
-            pdf.drawString(x * mm, y, title)
-        y -= 8 * mm
-        pdf.setFont(FONT, SIZE)
-        for cells in page_rows:
-            for (_, x, column_width), cell in zip(COLUMNS, cells, strict=True):
-                for k, text in enumerate(cell):
-                    if x == 148:  # quantities align right
-                        pdf.drawRightString((x + column_width) * mm, y - k * LEADING, text)
-                    else:
-                        pdf.drawString(x * mm, y - k * LEADING, text)
-            y -= max(len(cell) for cell in cells) * LEADING + 1.5 * mm
+            _draw_head(pdf, row, ship_to_lines, y)
+        _draw_lines(pdf, page_rows, (FIRST_TOP if number == 1 else OTHER_TOP) + 8 * mm)
         pdf.setFont(FONT, 9)
         pdf.drawString(MARGIN, 15 * mm, f"Put this slip in the parcel. Reference {reference}.")
         pdf.drawRightString(width - MARGIN, 15 * mm, f"{reference} · page {number} of {len(pages)}")
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+# Where the table of lines starts on the first page (below the addresses) and on the
+# others, and where every page's table ends.
+FIRST_TOP, OTHER_TOP, BOTTOM = A4[1] - 110 * mm, A4[1] - 45 * mm, 25 * mm
+
+
+def _row_height(cells: list[list[str]]) -> float:
+    return float(max(len(cell) for cell in cells) * LEADING + 1.5 * mm)
+
+
+def _paginate(rows: list[list[list[str]]]) -> list[list[list[list[str]]]]:
+    """The rows laid out on pages first, so that every page can say "page i of n"."""
+    pages: list[list[list[list[str]]]] = [[]]
+    y = FIRST_TOP
+    for cells in rows:
+        needed = _row_height(cells)
+        if y - needed < BOTTOM and pages[-1]:
+            pages.append([])
+            y = OTHER_TOP
+        pages[-1].append(cells)
+        y -= needed
+    return pages
+
+
+def _draw_head(pdf: canvas.Canvas, row: Mapping[Any, Any], ship_to_lines: Sequence[str], y: float) -> None:
+    """The first page's barcode, issue line, sender and ship-to addresses."""
+    reference = row["return_reference"]
+    y -= 22 * mm
+    barcode = code128.Code128(reference, barHeight=15 * mm, barWidth=0.4 * mm)
+    barcode.drawOn(pdf, MARGIN, y)
+    pdf.setFont(FONT, 9)
+    pdf.drawString(MARGIN, y - 5 * mm, f"Return {row['return_number']} · issued {row['issued_at']:%Y-%m-%d}")
+    y -= 18 * mm
+    for i, (title, address) in enumerate((("From", _address(row["sender"])), ("Ship to", ship_to_lines))):
+        x = MARGIN + i * 90 * mm
+        pdf.setFont(BOLD, 11)
+        pdf.drawString(x, y, title)
+        pdf.setFont(FONT, SIZE)
+        wrapped = [part for text in address for part in _wrap(text, 80)]
+        for j, text in enumerate(wrapped[:8]):
+            pdf.drawString(x, y - (j + 1) * LEADING, text)
+
+
+def _draw_lines(pdf: canvas.Canvas, page_rows: list[list[list[str]]], y: float) -> None:
+    """The table of lines of one page, from ``y`` down."""
+    pdf.setFont(BOLD, 11)
+    for title, x, _ in COLUMNS:
+        pdf.drawString(x * mm, y, title)
+    y -= 8 * mm
+    pdf.setFont(FONT, SIZE)
+    for cells in page_rows:
+        for (_, x, column_width), cell in zip(COLUMNS, cells, strict=True):
+            for k, text in enumerate(cell):
+                if x == 148:  # quantities align right
+                    pdf.drawRightString((x + column_width) * mm, y - k * LEADING, text)
+                else:
+                    pdf.drawString(x * mm, y - k * LEADING, text)
+        y -= _row_height(cells)
 
 
 async def slip(uow: UnitOfWork, rma_id: str) -> bytes | None:
