@@ -180,16 +180,26 @@ def estimated_cost(
     field multiplies what it selects by its ``first`` when given, else by its connection's
     ``first``, given or default (``rmaOrders(first: 50) { nodes … }``), else by ``LIST_SIZE``.
     Introspection is bounded by the depth rules instead and counts 1."""
-    values = dict(variables or {})
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     root = schema.get_root_type(chosen[0].operation) if chosen else None
     if root is None:
         return 0
-    memo: dict[tuple[str, str, int | None], int] = {}
+    return _CostEstimate(schema, document, variables).cost(chosen[0].selection_set, root, None, frozenset())
 
-    def first(field: FieldNode, definition: GraphQLField, *, default: bool) -> int | None:
+
+class _CostEstimate:
+    """One document's cost, its fragments' costs remembered per parent type and page."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None):
+        self.schema = schema
+        self.values = dict(variables or {})
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.memo: dict[tuple[str, str, int | None], int] = {}
+
+    def first(self, field: FieldNode, definition: GraphQLField, *, default: bool) -> int | None:
         """The field's ``first`` when given (a literal or a variable), else with ``default``
         its default: a connection's pages are full, a nested list rarely is."""
         argument = definition.args.get("first")
@@ -197,48 +207,53 @@ def estimated_cost(
             return None
         for given in field.arguments or ():
             if given.name.value == "first":
-                value = value_from_ast(given.value, argument.type, values)
+                value = value_from_ast(given.value, argument.type, self.values)
                 return value if isinstance(value, int) and value >= 0 else LIST_SIZE
         return argument.default_value if default and isinstance(argument.default_value, int) else None
 
     def cost(
-        selection_set: SelectionSetNode | None, parent: Any, page: int | None, visiting: Visiting
+        self, selection_set: SelectionSetNode | None, parent: Any, page: int | None, visiting: Visiting
     ) -> int:
         if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return 0
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                name = selection.name.value
-                definition = parent.fields.get(name)
-                if definition is None or name.startswith("__"):
-                    total += 1
-                    continue
-                child = get_named_type(definition.type)
-                total += FIELD_COSTS.get(name, 1)
-                if is_list_type(get_nullable_type(definition.type)):
-                    count = first(selection, definition, default=False)
-                    items = count if count is not None else page if page is not None else LIST_SIZE
-                    total += items * cost(selection.selection_set, child, None, visiting)
-                else:  # a connection passes its first on to its list (nodes, edges)
-                    count = first(selection, definition, default=True)
-                    total += cost(selection.selection_set, child, count, visiting)
+                total += self._field(selection, parent, page, visiting)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                target = schema.get_type(condition.name.value) if condition else parent
-                total += cost(selection.selection_set, target or parent, page, visiting)
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.cost(selection.selection_set, target or parent, page, visiting)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is None or fragment.name.value in visiting:
-                    continue
-                key = (fragment.name.value, parent.name, page)
-                if key not in memo:
-                    target = schema.get_type(fragment.type_condition.name.value) or parent
-                    memo[key] = cost(fragment.selection_set, target, page, visiting | {fragment.name.value})
-                total += memo[key]
+                total += self._spread(selection, parent, page, visiting)
         return total
 
-    return cost(chosen[0].selection_set, root, None, frozenset())
+    def _field(self, selection: FieldNode, parent: Any, page: int | None, visiting: Visiting) -> int:
+        name = selection.name.value
+        definition = parent.fields.get(name)
+        if definition is None or name.startswith("__"):
+            return 1
+        child = get_named_type(definition.type)
+        own = FIELD_COSTS.get(name, 1)
+        if is_list_type(get_nullable_type(definition.type)):
+            count = self.first(selection, definition, default=False)
+            items = count if count is not None else page if page is not None else LIST_SIZE
+            return own + items * self.cost(selection.selection_set, child, None, visiting)
+        # A connection passes its first on to its list (nodes, edges).
+        count = self.first(selection, definition, default=True)
+        return own + self.cost(selection.selection_set, child, count, visiting)
+
+    def _spread(
+        self, selection: FragmentSpreadNode, parent: Any, page: int | None, visiting: Visiting
+    ) -> int:
+        fragment = self.fragments.get(selection.name.value)
+        if fragment is None or fragment.name.value in visiting:
+            return 0
+        key = (fragment.name.value, parent.name, page)
+        if key not in self.memo:
+            target = self.schema.get_type(fragment.type_condition.name.value) or parent
+            self.memo[key] = self.cost(fragment.selection_set, target, page, visiting | {fragment.name.value})
+        return self.memo[key]
 
 
 class _FirstVariables(Visitor):
