@@ -103,3 +103,38 @@ def test_only_the_api_imports_strawberry() -> None:
     }
 
     assert outside == set()
+
+
+def _sources() -> list[Path]:
+    return [path for path in PACKAGE.rglob("*.py") if "migrations" not in path.parts]
+
+
+def test_no_module_is_over_500_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): n for path in _sources() if (n := path.read_text().count("\n")) > 500
+    }
+
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = {
+        f"{path.relative_to(PACKAGE)}:{node.name}": node.end_lineno - node.lineno + 1
+        for path in _sources()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 60
+    }
+
+    assert long == {}
+
+
+def test_no_sql_is_written_in_the_api() -> None:
+    writing = {
+        str(path.relative_to(PACKAGE))
+        for path in (PACKAGE / "api").rglob("*.py")
+        if any(name.startswith(("sqlalchemy", "sqlmodel")) for name in _imports(path))
+    }
+
+    assert writing == set()
