@@ -1,29 +1,20 @@
 """Receiving and inspecting an RMA order's units."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_money import MoneyRules
 from rma_graphql.domain.rma_parts import (
-    FinancialResolution,
     RecordedEvent,
-    RefundTerms,
-    RmaLine,
-    StatusChange,
 )
 from rma_graphql.domain.statuses import (
-    DeliveryStatus,
     Dimension,
     Disposition,
     EventType,
-    ExpectedResolution,
-    FinancialStatus,
-    FulfillmentStatus,
     InspectionResult,
     LineState,
-    ProcessingStatus,
     ProductState,
 )
 
@@ -32,34 +23,7 @@ class WarehouseRules(MoneyRules):
     """Receiving and inspection: mixed into ``RmaOrder``, whose fields it reads."""
 
     if TYPE_CHECKING:
-        # Declared by RmaOrder, which mixes this in.
-        id: str
-        expected_resolution: ExpectedResolution
-        currency: str
-        lines: list[RmaLine]
-        processing_status: ProcessingStatus
-        delivery_status: DeliveryStatus
-        financial_status: FinancialStatus
-        fulfillment_status: FulfillmentStatus
-        retained_amount_for_shipping: int
-        apply_return_fee: bool
-        return_fee: int
-        auto_generate_financial_resolution: bool
-        auto_execute_financial_resolution: bool
-        held_from: ProcessingStatus | None
-        anomaly_from: ProcessingStatus | None
-        fulfillment_requested_at: datetime | None
-        auto_accept: bool
-        financial_resolutions: list[FinancialResolution]
-        scan_status: DeliveryStatus | None
-        scan_at: datetime | None
-        refund_terms: RefundTerms
-        version: int
-
-        def _fire(self, dimension: Dimension, action: str, **kwargs: Any) -> StatusChange | None: ...
-
-        def available_actions(self) -> list[tuple[Action, bool, str | None]]: ...
-
+        # Declared by RmaOrder, which mixes this in (its fields: see MoneyRules).
         def _flag_anomaly(
             self, now: datetime, *, reason: str | None = None, system: bool = False
         ) -> list[RecordedEvent]: ...

@@ -4,12 +4,11 @@
 read an order through ``order_facts`` and decide with ``domain.eligibility``.
 """
 
-from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -22,10 +21,8 @@ from rma_graphql.domain.eligibility import (
     ReturnRequest,
     assess_order,
     check_return,
-    order_return_status,
 )
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
-from rma_graphql.domain.statuses import ProcessingStatus
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -74,37 +71,3 @@ async def returnable_items(
         raise NotFoundError(f"Order {order_id} not found.", order_id)
     order = facts[order_id]
     return order, assess_order(policy_from_configuration(configuration), order, datetime.now(UTC))
-
-
-async def refresh_return_status(
-    conn: AsyncConnection, organization_id: str, order_ids: Collection[str]
-) -> None:
-    """Recompute the return status of the orders among ``order_ids`` in this transaction."""
-    ids = sorted(set(order_ids))
-    if not ids:
-        return
-    found = await conn.execute(
-        select(t.sales_order.c.id, t.sales_order.c.return_status).where(
-            t.sales_order.c.organization_id == organization_id, t.sales_order.c.id.in_(ids)
-        )
-    )
-    current: dict[str, str] = {row[0]: row[1] for row in found}
-    if not current:
-        return
-    linked = await conn.execute(
-        select(t.rma_linked_order.c.order_id, t.rma_order.c.processing_status)
-        .join(t.rma_order, t.rma_order.c.id == t.rma_linked_order.c.rma_order_id)
-        .where(
-            t.rma_linked_order.c.organization_id == organization_id,
-            t.rma_linked_order.c.order_id.in_(list(current)),
-        )
-    )
-    statuses: dict[str, list[ProcessingStatus]] = defaultdict(list)
-    for order_id, status in linked:
-        statuses[order_id].append(ProcessingStatus(status))
-    for order_id, before in current.items():
-        after = order_return_status(statuses[order_id]).value
-        if after != before:
-            await conn.execute(
-                update(t.sales_order).where(t.sales_order.c.id == order_id).values(return_status=after)
-            )
