@@ -224,7 +224,7 @@ class _LiveState(Collector):
 class Metrics:
     """This app's Prometheus registry (one per app, so that tests can run several)."""
 
-    def __init__(self, state: Any = None) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "rma_requests",
@@ -240,7 +240,6 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
         self._live = _LiveState()
-        self._live.state = state
         self.registry.register(self._live)
 
     def watch(self, state: Any) -> None:

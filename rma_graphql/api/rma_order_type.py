@@ -24,9 +24,10 @@ from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
-from rma_graphql.service import queries, rma_orders, slips
+from rma_graphql.service import queries, slips
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.events import Revision, revisions
+from rma_graphql.service.unit_of_work import written_version
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
@@ -324,7 +325,7 @@ async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:
     """The RMA order as the mutation committed it: as of the version it wrote (kept as a
     revision), whatever concurrent changes committed since."""
     ctx = context_of(info)
-    version = rma_orders.written_version(rma_id)
+    version = written_version(rma_id)
     if version is not None:
         revision = (await revisions(ctx.uow, rma_id, [version])).get(version)
         if revision is not None:

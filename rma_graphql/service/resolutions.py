@@ -7,7 +7,6 @@ so of two redemptions at once exactly one succeeds.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,12 +82,6 @@ async def reject_resolution(
 
 
 # Vouchers
-
-
-@dataclass(frozen=True)
-class VoucherRefusal:
-    reason: str
-    message: str
 
 
 async def voucher_row(uow: UnitOfWork, caller: Caller, code: str) -> Mapping[Any, Any] | None:

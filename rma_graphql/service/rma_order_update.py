@@ -49,6 +49,7 @@ async def update_rma_order(
         rma = await change.rma_orders.get(rma_id)
         caller.check_may(Action.UPDATE, rma.processing_status)
         row = change.rma_orders.row(rma_id)
+        # Not Change.load: a customer's staff-only fields are refused before a version conflict.
         _check_staff_fields(caller, changes)
         rma.check_version(expected_version)
         policy_applies = bool(set(POLICY_FIELDS) & changes.keys())

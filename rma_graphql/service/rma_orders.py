@@ -22,7 +22,6 @@ from rma_graphql.service.return_requests import (
     check_return,
 )
 from rma_graphql.service.unit_of_work import Change, UnitOfWork
-from rma_graphql.service.unit_of_work import written_version as written_version
 
 
 async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, kind: str) -> str:
