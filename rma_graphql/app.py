@@ -22,17 +22,11 @@ from rma_graphql.db.listener import PostgresListener
 from rma_graphql.logs import configure_logging
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
-from rma_graphql.service.organizations import admin_caller, demo_client_id
-from rma_graphql.service.organizations import demo_organization_id as find_demo_organization
+from rma_graphql.service.organizations import admin_caller, demo_client_id, demo_organization_id
 from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("rma_graphql")
-
-
-async def _demo_organization(uow: UnitOfWork) -> str | None:
-    async with uow.read() as conn:
-        return await find_demo_organization(conn)
 
 
 async def _demo_headers(
@@ -170,7 +164,7 @@ def _limiters(settings: Settings, uow: UnitOfWork) -> tuple[RateLimiter, RateLim
 async def _open_demo(settings: Settings, graphql: RmaGraphQL, uow: UnitOfWork, accounts: Accounts) -> None:
     """On the embedded database: GraphiQL opens with a demo token, or, with authentication
     off, every request acts in the demo organization."""
-    demo = await _demo_organization(uow) if settings.is_sqlite else None
+    demo = await demo_organization_id(uow) if settings.is_sqlite else None
     if not settings.authentication:
         if demo is None:
             raise RuntimeError("authentication can be off only on a database with a demo organization")

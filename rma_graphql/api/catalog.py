@@ -325,10 +325,10 @@ class CatalogQuery:
     ) -> Connection[Order]:
         ctx = context_of(info)
         given = filter or OrderFilterInput()
-        f = catalog.order_filter(
+        f = catalog.CatalogFilter(
             search=filter_search(given.search),
-            statuses=[status.value for status in given.status] if given.status else None,
-            return_statuses=[status.value for status in given.return_status] if given.return_status else None,
+            statuses=tuple(status.value for status in given.status or ()),
+            return_statuses=tuple(status.value for status in given.return_status or ()),
             customer_id=parse_uuid(given.customer_id, "filter.customerId") if given.customer_id else None,
             ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
             ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),

@@ -4,10 +4,14 @@ stale snapshot (pysqlite's default deferred transactions lose updates)."""
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from rma_graphql.config import Settings
+
+# What the layers above name a connection and an engine by, without importing SQLAlchemy.
+Connection = AsyncConnection
+Engine = AsyncEngine
 
 READ_ONLY = "rma_read_only"
 
@@ -25,6 +29,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, for transactions that only read (deferred ``BEGIN`` on SQLite)."""
     return engine.execution_options(**{READ_ONLY: True})
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Reach the database (readiness)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def _sqlite_engine(settings: Settings) -> AsyncEngine:

@@ -116,3 +116,47 @@ async def _active_rmas(
         .group_by(t.rma_linked_order.c.order_id)
     )
     return {order_id: int(count) for order_id, count in rows}
+
+
+async def order_lines(
+    conn: AsyncConnection, organization_id: str, line_ids: Collection[str]
+) -> dict[str, Row]:
+    """The organization's order lines among ``line_ids``, with their order's currency."""
+    if not line_ids:
+        return {}
+    result = await conn.execute(
+        select(t.sales_order_line, t.sales_order.c.currency, t.sales_order.c.external_reference)
+        .join(t.sales_order, t.sales_order.c.id == t.sales_order_line.c.order_id)
+        .where(
+            t.sales_order_line.c.organization_id == organization_id,
+            t.sales_order_line.c.id.in_(sorted(set(line_ids))),
+        )
+    )
+    return {row["id"]: row for row in result.mappings()}
+
+
+async def sold(
+    conn: AsyncConnection, organization_id: str, order_ids: Sequence[str], currency: str
+) -> tuple[dict[str, int], dict[str, dict[str, tuple[int, int]]]]:
+    """What the orders in ``currency`` among ``order_ids`` charged: their shipping, and per
+    order line its (quantity, unit price)."""
+    orders = await conn.execute(
+        select(t.sales_order.c.id, t.sales_order.c.shipping_amount).where(
+            t.sales_order.c.organization_id == organization_id,
+            t.sales_order.c.id.in_(list(order_ids)),
+            t.sales_order.c.currency == currency,
+        )
+    )
+    shipping = {row.id: row.shipping_amount for row in orders}
+    lines = await conn.execute(
+        select(
+            t.sales_order_line.c.id,
+            t.sales_order_line.c.order_id,
+            t.sales_order_line.c.quantity,
+            t.sales_order_line.c.unit_price,
+        ).where(t.sales_order_line.c.order_id.in_(list(shipping)))
+    )
+    sold_lines: dict[str, dict[str, tuple[int, int]]] = {order_id: {} for order_id in shipping}
+    for row in lines:
+        sold_lines[row.order_id][row.id] = (row.quantity, row.unit_price)
+    return shipping, sold_lines

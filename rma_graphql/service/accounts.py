@@ -24,12 +24,10 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.config import Settings
-from rma_graphql.db import tables as t
+from rma_graphql.db import account_repository as store
+from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Caller, Role, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
 from rma_graphql.domain.statuses import ActorType
@@ -246,24 +244,14 @@ class Accounts:
         return valid
 
     async def _check(self, caller: Caller) -> bool:
-        subject = caller.actor["id"]
+        assert caller.token_id is not None
         async with self.uow.read() as conn:
-            revoked = await conn.execute(
-                select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
-            )
-            if revoked.first() is not None:
+            if await store.is_revoked(conn, caller.token_id):
                 return False
-            if caller.actor["type"] == ActorType.API_CLIENT.value:
-                principal = select(t.api_client.c.id).where(
-                    t.api_client.c.id == subject,
-                    t.api_client.c.organization_id == caller.organization_id,
-                    t.api_client.c.revoked_at.is_(None),
-                )
-            else:
-                principal = select(t.app_user.c.id).where(
-                    t.app_user.c.id == subject, t.app_user.c.organization_id == caller.organization_id
-                )
-            return (await conn.execute(principal)).first() is not None
+            is_client = caller.actor["type"] == ActorType.API_CLIENT.value
+            return await store.principal_exists(
+                conn, caller.organization_id, caller.actor["id"], client=is_client
+            )
 
     def recheck_in(self, caller: Caller) -> float:
         """Seconds until the caller's token should be checked again (a subscription's timer)."""
@@ -278,19 +266,10 @@ class Accounts:
             return
         try:
             async with self.uow.transaction() as conn:
-                await conn.execute(
-                    t.revoked_token.delete().where(t.revoked_token.c.expires_at < _now() - timedelta(days=1))
-                )
-                existing = await conn.execute(
-                    select(t.revoked_token.c.id).where(t.revoked_token.c.id == caller.token_id)
-                )
-                if existing.first() is None:
-                    await conn.execute(
-                        insert(t.revoked_token).values(
-                            id=caller.token_id, expires_at=caller.expires_at, revoked_at=_now()
-                        )
-                    )
-        except IntegrityError:
+                await store.forget_revoked_before(conn, _now() - timedelta(days=1))
+                if not await store.is_revoked(conn, caller.token_id):
+                    await store.revoke_token(conn, caller.token_id, caller.expires_at, _now())
+        except DuplicateRowError:
             pass  # a concurrent log-out of the same token revoked it first: done all the same
         self._trusted.pop(caller.token_id, None)
 
@@ -304,8 +283,7 @@ class Accounts:
         requested: frozenset[str] | None,
     ) -> IssuedToken:
         async with self.uow.read() as conn:
-            result = await conn.execute(select(t.api_client).where(t.api_client.c.id == client_id))
-            client = result.mappings().first()
+            client = await store.client(conn, client_id)
         supplied = hash_client_secret(client_secret)
         # Compare even for an unknown client, so that timing tells nothing.
         expected = client["secret_hash"] if client is not None else hash_client_secret(secrets.token_hex(32))
@@ -332,8 +310,8 @@ class Accounts:
     async def token_issuer(self, client_id: str) -> Callable[[], IssuedToken]:
         """Issues tokens for a client this process trusts (the demo client, for GraphiQL)."""
         async with self.uow.read() as conn:
-            result = await conn.execute(select(t.api_client).where(t.api_client.c.id == client_id))
-            client = result.mappings().one()
+            client = await store.client(conn, client_id)
+        assert client is not None  # the process created it
         scopes = frozenset(client["scopes"]) if client["scopes"] is not None else SCOPES
 
         def issue() -> IssuedToken:
@@ -361,10 +339,7 @@ class Accounts:
         _check_email(email, "input.email")
         check_password(password, "input.password")
         async with self.uow.read() as conn:
-            result = await conn.execute(
-                select(t.organization.c.allow_customer_sign_up).where(t.organization.c.id == organization_id)
-            )
-            allows = result.scalar_one_or_none()
+            allows = await store.allows_customer_sign_up(conn, organization_id)
         if allows is None:
             raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
         if not allows:
@@ -381,10 +356,7 @@ class Accounts:
 
     async def log_in(self, username: str, password: str) -> tuple[IssuedToken, Mapping[Any, Any]]:
         async with self.uow.read() as conn:
-            result = await conn.execute(
-                select(t.app_user).where(t.app_user.c.username_key == username.casefold())
-            )
-            user = result.mappings().first()
+            user = await store.user_by_username(conn, username.casefold())
         stored = user["password_hash"] if user is not None else self._decoy_hash
         try:
             await asyncio.to_thread(self._hasher.verify, stored, password)
@@ -397,9 +369,7 @@ class Accounts:
             # The cost setting went up since this password was hashed.
             new_hash = await self.hash_password(password)
             async with self.uow.transaction() as conn:
-                await conn.execute(
-                    update(t.app_user).where(t.app_user.c.id == user["id"]).values(password_hash=new_hash)
-                )
+                await store.set_password_hash(conn, user["id"], new_hash)
         return self._user_token(user), user
 
     def _user_token(self, user: Mapping[Any, Any]) -> IssuedToken:
@@ -436,27 +406,19 @@ def check_password(password: str, field: str) -> None:
 
 async def shared_signing_key(uow: UnitOfWork) -> str:
     """The signing key kept in the database, generated by whichever process needs it first."""
-    query = select(t.server_secret.c.value).where(t.server_secret.c.name == SIGNING_KEY_NAME)
     async with uow.read() as conn:
-        key = (await conn.execute(query)).scalar_one_or_none()
+        key = await store.server_secret(conn, SIGNING_KEY_NAME)
     if key is not None:
-        return str(key)
+        return key
     try:
         async with uow.transaction() as conn:
-            await conn.execute(
-                insert(t.server_secret).values(
-                    name=SIGNING_KEY_NAME, value=secrets.token_urlsafe(48), created_at=_now()
-                )
-            )
-    except IntegrityError:
+            await store.add_server_secret(conn, SIGNING_KEY_NAME, secrets.token_urlsafe(48), _now())
+    except DuplicateRowError:
         pass  # another process generated it first: use theirs
     async with uow.read() as conn:
-        return str((await conn.execute(query)).scalar_one())
-
-
-async def organization_exists(conn: AsyncConnection, organization_id: str) -> bool:
-    result = await conn.execute(select(t.organization.c.id).where(t.organization.c.id == organization_id))
-    return result.first() is not None
+        key = await store.server_secret(conn, SIGNING_KEY_NAME)
+    assert key is not None
+    return key
 
 
 async def create_user(
@@ -483,14 +445,11 @@ async def create_user(
     taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
     try:
         async with uow.transaction() as conn:
-            if not await organization_exists(conn, organization_id):
+            if not await store.organization_exists(conn, organization_id):
                 raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
-            existing = await conn.execute(
-                select(t.app_user.c.id).where(t.app_user.c.username_key == values["username_key"])
-            )
-            if existing.first() is not None:
+            if await store.user_by_username(conn, username.casefold()) is not None:
                 raise taken
-            await conn.execute(insert(t.app_user).values(**values))
-    except IntegrityError:
+            await store.add_user(conn, values)
+    except DuplicateRowError:
         raise taken from None  # a concurrent sign-up took it between the check and the insert
     return values

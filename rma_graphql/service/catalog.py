@@ -10,17 +10,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import catalog_repository
+from rma_graphql.db.catalog_repository import CatalogRepository
+from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import Caller
+from rma_graphql.domain.criteria import CatalogFilter as CatalogFilter  # the API builds it
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service.currency import to_minor, validate_currency
-from rma_graphql.service.queries import Page, keyset_page
+from rma_graphql.service.queries import Page, check_first, decode_cursor, page_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -35,28 +33,19 @@ def search_text(*parts: str | None) -> str:
     return "\n".join(part.casefold() for part in parts if part)
 
 
-async def _own_row(conn: AsyncConnection, table: Table, caller: Caller, row_id: str) -> Row | None:
-    result = await conn.execute(
-        select(table).where(table.c.id == row_id, table.c.organization_id == caller.organization_id)
-    )
-    return result.mappings().first()
-
-
-async def _owned(conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str) -> Row:
+async def _owned(catalog: CatalogRepository, kind: str, row_id: str, name: str) -> Row:
     """The row an operation addresses: unknown or another organization's is NOT_FOUND."""
-    row = await _own_row(conn, table, caller, row_id)
+    row = await catalog.row(kind, row_id)
     if row is None:
-        raise NotFoundError(f"{kind} {row_id} not found.", row_id)
+        raise NotFoundError(f"{name} {row_id} not found.", row_id)
     return row
 
 
-async def _reference(
-    conn: AsyncConnection, table: Table, caller: Caller, row_id: str, kind: str, path: str
-) -> Row:
+async def _reference(catalog: CatalogRepository, kind: str, row_id: str, name: str, path: str) -> Row:
     """A row an input points at: unknown or another organization's is bad input, not NOT_FOUND."""
-    row = await _own_row(conn, table, caller, row_id)
+    row = await catalog.row(kind, row_id)
     if row is None:
-        raise BadUserInputError(f"Unknown {kind} {row_id}.", path)
+        raise BadUserInputError(f"Unknown {name} {row_id}.", path)
     return row
 
 
@@ -70,25 +59,26 @@ async def create_product(
     product_id = str(uuid.uuid4())
     now = _now()
     async with uow.transaction() as conn:
-        await conn.execute(
-            insert(t.product).values(
-                id=product_id,
-                organization_id=caller.organization_id,
-                name=name,
-                description=description,
-                price=to_minor(price, currency, "input.price"),
-                currency=currency,
-                search_text=search_text(name, description),
-                created_at=now,
-                updated_at=now,
-            )
+        await CatalogRepository(conn, caller.organization_id).add(
+            "products",
+            {
+                "id": product_id,
+                "name": name,
+                "description": description,
+                "price": to_minor(price, currency, "input.price"),
+                "currency": currency,
+                "search_text": search_text(name, description),
+                "created_at": now,
+                "updated_at": now,
+            },
         )
     return product_id
 
 
 async def update_product(uow: UnitOfWork, caller: Caller, product_id: str, values: dict[str, Any]) -> None:
     async with uow.transaction() as conn:
-        row = await _owned(conn, t.product, caller, product_id, "Product")
+        catalog = CatalogRepository(conn, caller.organization_id)
+        row = await _owned(catalog, "products", product_id, "Product")
         currency = (
             validate_currency(values["currency"], "input.currency")
             if "currency" in values
@@ -101,9 +91,7 @@ async def update_product(uow: UnitOfWork, caller: Caller, product_id: str, value
             columns["price"] = to_minor(columns["price"], currency, "input.price")
         merged = {**row, **columns}
         columns["search_text"] = search_text(merged["name"], merged["description"])
-        await conn.execute(
-            update(t.product).where(t.product.c.id == product_id).values(updated_at=_now(), **columns)
-        )
+        await catalog.change("products", product_id, {"updated_at": _now(), **columns})
 
 
 @dataclass
@@ -112,9 +100,7 @@ class StockLevel:
     quantity: int
 
 
-async def _set_stock(
-    conn: AsyncConnection, caller: Caller, sku_id: str, stock: Sequence[StockLevel], path: str
-) -> None:
+async def _set_stock(catalog: CatalogRepository, sku_id: str, stock: Sequence[StockLevel], path: str) -> None:
     seen: set[str] = set()
     for i, level in enumerate(stock):
         if level.location_id in seen:
@@ -124,31 +110,8 @@ async def _set_stock(
             raise BadUserInputError(
                 f"A stock quantity is between 0 and {MAX_STOCK}.", f"{path}[{i}].quantity"
             )
-        await _reference(conn, t.location, caller, level.location_id, "location", f"{path}[{i}].locationId")
-        await upsert_stock(conn, caller.organization_id, sku_id, level.location_id, level.quantity)
-
-
-async def upsert_stock(
-    conn: AsyncConnection,
-    organization_id: str,
-    sku_id: str,
-    location_id: str,
-    quantity: int,
-    *,
-    add: bool = False,
-) -> None:
-    """Set (or with ``add``, add to) a SKU's stock at a location, creating the row when there
-    is none, in one statement: two writers of a new row never both insert it."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(t.sku_stock).values(
-        sku_id=sku_id, location_id=location_id, organization_id=organization_id, quantity=quantity
-    )
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["sku_id", "location_id"],
-            set_={"quantity": t.sku_stock.c.quantity + quantity if add else statement.excluded.quantity},
-        )
-    )
+        await _reference(catalog, "locations", level.location_id, "location", f"{path}[{i}].locationId")
+        await catalog.set_stock(sku_id, level.location_id, level.quantity)
 
 
 async def create_sku(
@@ -164,26 +127,22 @@ async def create_sku(
     taken = BadUserInputError(f"The SKU {code!r} already exists.", "input.sku")
     try:
         async with uow.transaction() as conn:
-            await _reference(conn, t.product, caller, product_id, "product", "input.productId")
-            existing = await conn.execute(
-                select(t.sku.c.id).where(
-                    t.sku.c.organization_id == caller.organization_id, t.sku.c.code == code
-                )
-            )
-            if existing.first() is not None:
+            catalog = CatalogRepository(conn, caller.organization_id)
+            await _reference(catalog, "products", product_id, "product", "input.productId")
+            if await catalog.sku_by_code(code) is not None:
                 raise taken
-            await conn.execute(
-                insert(t.sku).values(
-                    id=sku_id,
-                    organization_id=caller.organization_id,
-                    product_id=product_id,
-                    code=code,
-                    variation=variation,
-                    created_at=_now(),
-                )
+            await catalog.add(
+                "skus",
+                {
+                    "id": sku_id,
+                    "product_id": product_id,
+                    "code": code,
+                    "variation": variation,
+                    "created_at": _now(),
+                },
             )
-            await _set_stock(conn, caller, sku_id, stock, "input.stock")
-    except IntegrityError:
+            await _set_stock(catalog, sku_id, stock, "input.stock")
+    except DuplicateRowError:
         raise taken from None  # a concurrent create took the code between the check and the insert
     return sku_id
 
@@ -198,11 +157,12 @@ async def update_sku(
 ) -> None:
     """Change a SKU's variation, and set its stock at the locations given (others keep theirs)."""
     async with uow.transaction() as conn:
-        await _owned(conn, t.sku, caller, sku_id, "SKU")
+        catalog = CatalogRepository(conn, caller.organization_id)
+        await _owned(catalog, "skus", sku_id, "SKU")
         if values:
-            await conn.execute(update(t.sku).where(t.sku.c.id == sku_id).values(**values))
+            await catalog.change("skus", sku_id, values)
         if stock is not None:
-            await _set_stock(conn, caller, sku_id, stock, "input.stock")
+            await _set_stock(catalog, sku_id, stock, "input.stock")
 
 
 # Customers
@@ -212,31 +172,32 @@ async def create_customer(uow: UnitOfWork, caller: Caller, values: dict[str, Any
     customer_id = str(uuid.uuid4())
     now = _now()
     async with uow.transaction() as conn:
-        await conn.execute(
-            insert(t.customer).values(
-                id=customer_id,
-                organization_id=caller.organization_id,
-                search_text=search_text(values["name"], values.get("email"), values.get("phone")),
-                created_at=now,
-                updated_at=now,
+        await CatalogRepository(conn, caller.organization_id).add(
+            "customers",
+            {
+                "id": customer_id,
+                "search_text": search_text(values["name"], values.get("email"), values.get("phone")),
+                "created_at": now,
+                "updated_at": now,
                 **values,
-            )
+            },
         )
     return customer_id
 
 
 async def update_customer(uow: UnitOfWork, caller: Caller, customer_id: str, values: dict[str, Any]) -> None:
     async with uow.transaction() as conn:
-        row = await _owned(conn, t.customer, caller, customer_id, "Customer")
+        catalog = CatalogRepository(conn, caller.organization_id)
+        row = await _owned(catalog, "customers", customer_id, "Customer")
         merged = {**row, **values}
-        await conn.execute(
-            update(t.customer)
-            .where(t.customer.c.id == customer_id)
-            .values(
-                updated_at=_now(),
-                search_text=search_text(merged["name"], merged["email"], merged["phone"]),
+        await catalog.change(
+            "customers",
+            customer_id,
+            {
+                "updated_at": _now(),
+                "search_text": search_text(merged["name"], merged["email"], merged["phone"]),
                 **values,
-            )
+            },
         )
 
 
@@ -292,61 +253,47 @@ async def create_order(uow: UnitOfWork, caller: Caller, command: CreateOrder) ->
     )
     try:
         async with uow.transaction() as conn:
+            catalog = CatalogRepository(conn, caller.organization_id)
             if command.customer_id is not None:
-                await _reference(
-                    conn, t.customer, caller, command.customer_id, "customer", "input.customerId"
-                )
-            existing = await conn.execute(
-                select(t.sales_order.c.id).where(
-                    t.sales_order.c.organization_id == caller.organization_id,
-                    t.sales_order.c.tp_app_key == (command.tp_app_id or ""),
-                    t.sales_order.c.external_reference == command.external_reference,
-                )
-            )
-            if (found := existing.scalar_one_or_none()) is not None:
+                await _reference(catalog, "customers", command.customer_id, "customer", "input.customerId")
+            found = await catalog.order_id_by_reference(command.tp_app_id, command.external_reference)
+            if found is not None:
                 duplicate.details["existingId"] = found
                 raise duplicate
-            lines = await order_lines(conn, caller, order_id, command.lines, currency)
-            await conn.execute(
-                insert(t.sales_order).values(
-                    id=order_id,
-                    organization_id=caller.organization_id,
-                    external_reference=command.external_reference,
-                    tp_app_id=command.tp_app_id,
-                    tp_app_key=command.tp_app_id or "",
-                    customer_id=command.customer_id,
-                    currency=currency,
-                    shipping_amount=to_minor(command.shipping_amount, currency, "input.shippingAmount"),
-                    status=command.status.value,
-                    ordered_at=ordered_at,
-                    shipped_at=command.shipped_at,
-                    delivered_at=command.delivered_at,
-                    search_text=search_text(command.external_reference, *(line["sku"] for line in lines)),
-                    created_at=now,
-                    updated_at=now,
-                )
+            lines = await order_lines(catalog, order_id, command.lines, currency)
+            await catalog.add(
+                "orders",
+                {
+                    "id": order_id,
+                    "external_reference": command.external_reference,
+                    "tp_app_id": command.tp_app_id,
+                    "tp_app_key": command.tp_app_id or "",
+                    "customer_id": command.customer_id,
+                    "currency": currency,
+                    "shipping_amount": to_minor(command.shipping_amount, currency, "input.shippingAmount"),
+                    "status": command.status.value,
+                    "ordered_at": ordered_at,
+                    "shipped_at": command.shipped_at,
+                    "delivered_at": command.delivered_at,
+                    "search_text": search_text(command.external_reference, *(line["sku"] for line in lines)),
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            await conn.execute(insert(t.sales_order_line), lines)
-    except IntegrityError:
+            await catalog.add_order_lines(lines)
+    except DuplicateRowError:
         raise duplicate from None  # a concurrent create took the reference
     return order_id
 
 
 async def order_lines(
-    conn: AsyncConnection,
-    caller: Caller,
+    catalog: CatalogRepository,
     order_id: str,
     commands: list[OrderLineCommand],
     currency: str,
     path: str = "input.lines",
 ) -> list[dict[str, Any]]:
-    codes = sorted({line.sku for line in commands})
-    result = await conn.execute(
-        select(t.sku, t.product.c.name, t.product.c.price, t.product.c.currency.label("product_currency"))
-        .join(t.product, t.product.c.id == t.sku.c.product_id)
-        .where(t.sku.c.organization_id == caller.organization_id, t.sku.c.code.in_(codes))
-    )
-    skus = {row["code"]: row for row in result.mappings()}
+    skus = await catalog.skus_with_products({line.sku for line in commands})
     lines = []
     for i, line in enumerate(commands):
         line_path = f"{path}[{i}]"
@@ -368,7 +315,7 @@ async def order_lines(
         lines.append(
             {
                 "id": str(uuid.uuid4()),
-                "organization_id": caller.organization_id,
+                "organization_id": catalog.organization_id,
                 "order_id": order_id,
                 "position": i,
                 "sku_id": sku["id"],
@@ -384,10 +331,11 @@ async def order_lines(
 async def update_order(uow: UnitOfWork, caller: Caller, order_id: str, values: dict[str, Any]) -> None:
     """Change an order's status, dates, customer or shipping amount (its lines stay as sold)."""
     async with uow.transaction() as conn:
-        row = await _owned(conn, t.sales_order, caller, order_id, "Order")
+        catalog = CatalogRepository(conn, caller.organization_id)
+        row = await _owned(catalog, "orders", order_id, "Order")
         columns = dict(values)
         if columns.get("customer_id") is not None:
-            await _reference(conn, t.customer, caller, columns["customer_id"], "customer", "input.customerId")
+            await _reference(catalog, "customers", columns["customer_id"], "customer", "input.customerId")
         if "shipping_amount" in columns:
             columns["shipping_amount"] = to_minor(
                 columns["shipping_amount"], row["currency"], "input.shippingAmount"
@@ -396,84 +344,36 @@ async def update_order(uow: UnitOfWork, caller: Caller, order_id: str, values: d
             columns["status"] = OrderStatus(columns["status"]).value
         merged = {**row, **columns}
         _check_dates(merged["status"], merged["ordered_at"], merged["shipped_at"], merged["delivered_at"])
-        await conn.execute(
-            update(t.sales_order).where(t.sales_order.c.id == order_id).values(updated_at=_now(), **columns)
-        )
+        await catalog.change("orders", order_id, {"updated_at": _now(), **columns})
 
 
 # Reads
 
 
-@dataclass
-class CatalogFilter:
-    search: str | None = None
-    conditions: list[ColumnElement[bool]] = field(default_factory=list)
-
-
-_TABLES = {"products": t.product, "customers": t.customer, "orders": t.sales_order, "skus": t.sku}
-
-
 async def row(uow: UnitOfWork, caller: Caller, kind: str, row_id: str) -> Row | None:
     async with uow.read() as conn:
-        return await _own_row(conn, _TABLES[kind], caller, row_id)
+        return await CatalogRepository(conn, caller.organization_id).row(kind, row_id)
 
 
 async def page(
     uow: UnitOfWork, caller: Caller, kind: str, f: CatalogFilter, *, first: int, after: str | None
 ) -> Page:
-    table = _TABLES[kind]
-    conditions: list[ColumnElement[bool]] = [table.c.organization_id == caller.organization_id, *f.conditions]
-    if f.search:
-        conditions.append(table.c.search_text.contains(f.search.casefold(), autoescape=True))
-    return await keyset_page(uow, table, conditions, first=first, after=after)
+    check_first(first)
+    sort = "CREATED_AT_DESC"
+    position = decode_cursor(sort, after)
+    async with uow.read() as conn:
+        found = await CatalogRepository(conn, caller.organization_id).page(
+            kind, f, first=first, after=position
+        )
+    return page_of(found, sort, after=after)
 
 
 async def children(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
     """Rows of a relation for each key, in one query (the DataLoaders' batch)."""
-    table, column, order = {
-        "skus_by_product": (t.sku, t.sku.c.product_id, (t.sku.c.created_at, t.sku.c.id)),
-        "stock_by_sku": (t.sku_stock, t.sku_stock.c.sku_id, (t.sku_stock.c.location_id,)),
-        "lines_by_order": (
-            t.sales_order_line,
-            t.sales_order_line.c.order_id,
-            (t.sales_order_line.c.position,),
-        ),
-    }[relation]
     async with uow.read() as conn:
-        result = await conn.execute(select(table).where(column.in_(keys)).order_by(*order))
-        grouped: dict[str, list[Row]] = {key: [] for key in keys}
-        for found in result.mappings():
-            grouped[found[column.name]].append(found)
-    return [grouped[key] for key in keys]
+        return await catalog_repository.children(conn, relation, keys)
 
 
 async def sku_by_code(uow: UnitOfWork, caller: Caller, code: str) -> Row | None:
     async with uow.read() as conn:
-        result = await conn.execute(
-            select(t.sku).where(t.sku.c.organization_id == caller.organization_id, t.sku.c.code == code)
-        )
-        return result.mappings().first()
-
-
-def order_filter(
-    *,
-    search: str | None,
-    statuses: list[str] | None,
-    return_statuses: list[str] | None = None,
-    customer_id: str | None,
-    ordered_after: datetime | None,
-    ordered_before: datetime | None,
-) -> CatalogFilter:
-    c = t.sales_order.c
-    conditions: list[ColumnElement[bool]] = []
-    if statuses:
-        conditions.append(c.status.in_(statuses))
-    if return_statuses:
-        conditions.append(c.return_status.in_(return_statuses))
-    if customer_id is not None:
-        conditions.append(c.customer_id == customer_id)
-    if ordered_after is not None:
-        conditions.append(c.ordered_at >= ordered_after)
-    if ordered_before is not None:
-        conditions.append(c.ordered_at < ordered_before)
-    return CatalogFilter(search=search, conditions=conditions)
+        return await CatalogRepository(conn, caller.organization_id).sku_by_code(code)

@@ -5,10 +5,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-
-from rma_graphql.db import tables as t
+from rma_graphql.db.errors import DuplicateRowError
+from rma_graphql.db.organization_repository import OrganizationRepository
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import LocationType
@@ -46,15 +44,14 @@ async def create_location(
 ) -> str:
     location_id = str(uuid.uuid4())
     async with uow.transaction() as conn:
-        await conn.execute(
-            insert(t.location).values(
-                id=location_id,
-                organization_id=caller.organization_id,
-                name=name,
-                type=type.value,
-                contact=contact,
-                created_at=datetime.now(UTC),
-            )
+        await OrganizationRepository(conn, caller.organization_id).add_location(
+            {
+                "id": location_id,
+                "name": name,
+                "type": type.value,
+                "contact": contact,
+                "created_at": datetime.now(UTC),
+            }
         )
     return location_id
 
@@ -63,12 +60,12 @@ async def update_location(
     uow: UnitOfWork, caller: Caller, location_id: str, values: Mapping[str, Any]
 ) -> None:
     """Rename a location or set its contact (the address return slips ship to)."""
-    owned = (t.location.c.id == location_id, t.location.c.organization_id == caller.organization_id)
     async with uow.transaction() as conn:
-        if (await conn.execute(select(t.location.c.id).where(*owned))).first() is None:
+        organization = OrganizationRepository(conn, caller.organization_id)
+        if not await organization.has_location(location_id):
             raise NotFoundError(f"Location {location_id} not found.", location_id)
         if values:
-            await conn.execute(update(t.location).where(*owned).values(**values))
+            await organization.change_location(location_id, values)
 
 
 def _configuration_columns(values: Mapping[str, Any], currency: str) -> dict[str, Any]:
@@ -97,28 +94,20 @@ async def create_configuration(uow: UnitOfWork, caller: Caller, values: dict[str
     taken = BadUserInputError(f"Location {location_id} already has an RMA configuration.", "input.locationId")
     try:
         async with uow.transaction() as conn:
-            located = await conn.execute(
-                select(t.location.c.id).where(
-                    t.location.c.id == location_id, t.location.c.organization_id == caller.organization_id
-                )
-            )
-            if located.first() is None:
+            organization = OrganizationRepository(conn, caller.organization_id)
+            if not await organization.has_location(location_id):
                 raise BadUserInputError(f"Unknown location {location_id}.", "input.locationId")
-            existing = await conn.execute(
-                select(t.rma_configuration.c.id).where(t.rma_configuration.c.location_id == location_id)
-            )
-            if existing.first() is not None:
+            if await organization.is_configured(location_id):
                 raise taken
-            await conn.execute(
-                insert(t.rma_configuration).values(
-                    id=configuration_id,
-                    organization_id=caller.organization_id,
-                    created_at=now,
-                    updated_at=now,
+            await organization.add_configuration(
+                {
+                    "id": configuration_id,
+                    "created_at": now,
+                    "updated_at": now,
                     **_configuration_columns(values, currency),
-                )
+                }
             )
-    except IntegrityError:
+    except DuplicateRowError:
         raise taken from None  # a concurrent create configured the location first
     return configuration_id
 
@@ -127,13 +116,8 @@ async def update_configuration(
     uow: UnitOfWork, caller: Caller, configuration_id: str, values: dict[str, Any]
 ) -> str:
     async with uow.transaction() as conn:
-        result = await conn.execute(
-            select(t.rma_configuration).where(
-                t.rma_configuration.c.id == configuration_id,
-                t.rma_configuration.c.organization_id == caller.organization_id,
-            )
-        )
-        current = result.mappings().first()
+        organization = OrganizationRepository(conn, caller.organization_id)
+        current = await organization.configuration(configuration_id)
         if current is None:
             raise NotFoundError(f"RMA configuration {configuration_id} not found.", configuration_id)
         currency = (
@@ -144,10 +128,9 @@ async def update_configuration(
         if "currency" in values and values["currency"] is None:
             values.pop("currency")
         if values:
-            await conn.execute(
-                update(t.rma_configuration)
-                .where(t.rma_configuration.c.id == configuration_id)
-                .values(updated_at=datetime.now(UTC), **_configuration_columns(values, currency))
+            columns = _configuration_columns(values, currency)
+            await organization.change_configuration(
+                configuration_id, {"updated_at": datetime.now(UTC), **columns}
             )
     return configuration_id
 
@@ -157,6 +140,4 @@ async def update_organization(uow: UnitOfWork, caller: Caller, values: dict[str,
     if not values:
         return
     async with uow.transaction() as conn:
-        await conn.execute(
-            update(t.organization).where(t.organization.c.id == caller.organization_id).values(**values)
-        )
+        await OrganizationRepository(conn, caller.organization_id).change(values)

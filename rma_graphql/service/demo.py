@@ -9,9 +9,7 @@ product yet: running it twice changes nothing the second time.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import rma_reads
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service import catalog
@@ -82,10 +80,7 @@ CUSTOMERS = (
 
 async def has_catalog(uow: UnitOfWork, organization_id: str) -> bool:
     async with uow.read() as conn:
-        found = await conn.execute(
-            select(t.product.c.id).where(t.product.c.organization_id == organization_id).limit(1)
-        )
-        return found.first() is not None
+        return await rma_reads.has_products(conn, organization_id)
 
 
 async def seed(uow: UnitOfWork, caller: Caller, *, now: datetime | None = None) -> bool:
@@ -94,14 +89,7 @@ async def seed(uow: UnitOfWork, caller: Caller, *, now: datetime | None = None) 
         return False
     now = now or datetime.now(UTC)
     async with uow.read() as conn:
-        location_id = (
-            await conn.execute(
-                select(t.location.c.id)
-                .where(t.location.c.organization_id == caller.organization_id)
-                .order_by(t.location.c.created_at)
-                .limit(1)
-            )
-        ).scalar_one()
+        location_id = (await rma_reads.locations(conn, caller.organization_id))[0]["id"]
     await update_location(uow, caller, location_id, {"contact": WAREHOUSE_CONTACT})
     for product in PRODUCTS:
         product_id = await catalog.create_product(

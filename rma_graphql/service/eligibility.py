@@ -4,15 +4,12 @@
 read an order through ``order_facts`` and decide with ``domain.eligibility``.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
 from rma_graphql.db.order_facts import order_facts as order_facts
+from rma_graphql.db.order_facts import order_lines as order_lines
 from rma_graphql.domain.eligibility import (
     LineAssessment,
     OrderFacts,
@@ -31,23 +28,6 @@ Row = Mapping[Any, Any]
 def policy_from_configuration(configuration: Row) -> ReturnPolicy:
     """The return policy of a location's configuration (its columns carry the same names)."""
     return ReturnPolicy.from_json(configuration)
-
-
-async def order_lines(
-    conn: AsyncConnection, organization_id: str, line_ids: Collection[str]
-) -> dict[str, Row]:
-    """The organization's order lines among ``line_ids``, with their order's currency."""
-    if not line_ids:
-        return {}
-    result = await conn.execute(
-        select(t.sales_order_line, t.sales_order.c.currency, t.sales_order.c.external_reference)
-        .join(t.sales_order, t.sales_order.c.id == t.sales_order_line.c.order_id)
-        .where(
-            t.sales_order_line.c.organization_id == organization_id,
-            t.sales_order_line.c.id.in_(sorted(set(line_ids))),
-        )
-    )
-    return {row["id"]: row for row in result.mappings()}
 
 
 def check(

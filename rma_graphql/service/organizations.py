@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import account_repository as store
+from rma_graphql.db.engine import Connection
+from rma_graphql.db.organization_repository import OrganizationRepository
 from rma_graphql.domain.access import SCOPES, Caller, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.statuses import ActorType, LocationType
@@ -20,7 +19,6 @@ from rma_graphql.service.accounts import (
     DEMO_ORGANIZATION_NAME,
     Accounts,
     hash_client_secret,
-    organization_exists,
     scope_text,
 )
 from rma_graphql.service.configurations import CONFIGURATION_DEFAULTS
@@ -32,7 +30,7 @@ def _now() -> datetime:
 
 
 async def create_organization(
-    uow: UnitOfWork, name: str, *, demo: bool = False, conn: AsyncConnection | None = None
+    uow: UnitOfWork, name: str, *, demo: bool = False, conn: Connection | None = None
 ) -> str:
     """A new organization with one warehouse location and its default RMA configuration,
     so that it can take returns at once."""
@@ -44,31 +42,29 @@ async def create_organization(
             return await create_organization(uow, name, demo=demo, conn=own)
     now = _now()
     organization_id, location_id = str(uuid.uuid4()), str(uuid.uuid4())
-    await conn.execute(
-        insert(t.organization).values(
-            id=organization_id, name=name, last_return_number=1000, demo=demo, created_at=now
-        )
+    await store.add_organization(
+        conn,
+        {"id": organization_id, "name": name, "last_return_number": 1000, "demo": demo, "created_at": now},
     )
-    await conn.execute(
-        insert(t.location).values(
-            id=location_id,
-            organization_id=organization_id,
-            name="Demo warehouse" if demo else "Main warehouse",
-            type=LocationType.WAREHOUSE.value,
-            contact=None,
-            created_at=now,
-        )
+    organization = OrganizationRepository(conn, organization_id)
+    await organization.add_location(
+        {
+            "id": location_id,
+            "name": "Demo warehouse" if demo else "Main warehouse",
+            "type": LocationType.WAREHOUSE.value,
+            "contact": None,
+            "created_at": now,
+        }
     )
-    await conn.execute(
-        insert(t.rma_configuration).values(
-            id=str(uuid.uuid4()),
-            organization_id=organization_id,
-            location_id=location_id,
-            portal_is_active=True,
-            created_at=now,
-            updated_at=now,
+    await organization.add_configuration(
+        {
+            "id": str(uuid.uuid4()),
+            "location_id": location_id,
+            "portal_is_active": True,
+            "created_at": now,
+            "updated_at": now,
             **CONFIGURATION_DEFAULTS,
-        )
+        }
     )
     return organization_id
 
@@ -93,17 +89,18 @@ async def create_client(
     client_id = "rma_" + secrets.token_hex(12)
     client_secret = secret or secrets.token_urlsafe(32)
     async with uow.transaction() as conn:
-        if not await organization_exists(conn, organization_id):
+        if not await store.organization_exists(conn, organization_id):
             raise BadUserInputError(f"Unknown organization {organization_id}.", "organization")
-        await conn.execute(
-            insert(t.api_client).values(
-                id=client_id,
-                organization_id=organization_id,
-                name=name,
-                secret_hash=hash_client_secret(client_secret),
-                scopes=sorted(scopes) if scopes is not None else None,
-                created_at=_now(),
-            )
+        await store.add_client(
+            conn,
+            {
+                "id": client_id,
+                "organization_id": organization_id,
+                "name": name,
+                "secret_hash": hash_client_secret(client_secret),
+                "scopes": sorted(scopes) if scopes is not None else None,
+                "created_at": _now(),
+            },
         )
     return client_id, client_secret
 
@@ -111,68 +108,39 @@ async def create_client(
 async def rotate_client_secret(uow: UnitOfWork, client_id: str, secret: str | None = None) -> str:
     client_secret = secret or secrets.token_urlsafe(32)
     async with uow.transaction() as conn:
-        await conn.execute(
-            update(t.api_client)
-            .where(t.api_client.c.id == client_id)
-            .values(secret_hash=hash_client_secret(client_secret))
-        )
+        await store.set_client_secret_hash(conn, client_id, hash_client_secret(client_secret))
     return client_secret
 
 
 async def list_clients(uow: UnitOfWork, organization_id: str | None = None) -> list[Mapping[Any, Any]]:
-    query = select(t.api_client).order_by(t.api_client.c.created_at, t.api_client.c.id)
-    if organization_id is not None:
-        query = query.where(t.api_client.c.organization_id == organization_id)
     async with uow.read() as conn:
-        return list((await conn.execute(query)).mappings().all())
+        return await store.clients(conn, organization_id)
 
 
 async def revoke_client(uow: UnitOfWork, client_id: str) -> bool:
     """Revoke an API client: its tokens are refused from now on. False if there is no such client."""
     async with uow.transaction() as conn:
-        result = await conn.execute(
-            update(t.api_client)
-            .where(t.api_client.c.id == client_id, t.api_client.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
-        )
-        if result.rowcount == 0:
-            found = await conn.execute(select(t.api_client.c.id).where(t.api_client.c.id == client_id))
-            return found.first() is not None
-    return True
+        if await store.revoke_client(conn, client_id, _now()):
+            return True
+        return await store.client(conn, client_id) is not None
 
 
-async def demo_organization_id(conn: AsyncConnection) -> str | None:
-    result = await conn.execute(
-        select(t.organization.c.id)
-        .where(t.organization.c.demo.is_(True))
-        .order_by(t.organization.c.created_at)
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+async def demo_organization_id(uow: UnitOfWork) -> str | None:
+    """The demo organization, if the database has one."""
+    async with uow.read() as conn:
+        return await store.demo_organization_id(conn)
 
 
 async def demo_client_id(uow: UnitOfWork, organization_id: str) -> str | None:
     async with uow.read() as conn:
-        result = await conn.execute(
-            select(t.api_client.c.id)
-            .where(
-                t.api_client.c.organization_id == organization_id,
-                t.api_client.c.name == DEMO_CLIENT_NAME,
-                t.api_client.c.revoked_at.is_(None),
-            )
-            .order_by(t.api_client.c.created_at)
-            .limit(1)
-        )
-        return result.scalar_one_or_none()
+        return await store.named_client_id(conn, organization_id, DEMO_CLIENT_NAME)
 
 
 async def ensure_demo_organization(uow: UnitOfWork) -> str:
     """The demo organization (with its warehouse and configuration), created when missing."""
     async with uow.transaction() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two processes starting on one empty database must not both seed it.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
-        existing = await demo_organization_id(conn)
+        await store.lock_demo_seed(conn)  # two processes starting on one empty database
+        existing = await store.demo_organization_id(conn)
         if existing is not None:
             return existing
         return await create_organization(uow, DEMO_ORGANIZATION_NAME, demo=True, conn=conn)
@@ -187,10 +155,9 @@ async def demo_credentials(uow: UnitOfWork, organization_id: str, accounts: Acco
     if client_id is None:
         return await create_client(uow, organization_id, name=DEMO_CLIENT_NAME, secret=secret)
     async with uow.read() as conn:
-        stored = (
-            await conn.execute(select(t.api_client.c.secret_hash).where(t.api_client.c.id == client_id))
-        ).scalar_one()
-    if not hmac.compare_digest(stored, hash_client_secret(secret)):
+        client = await store.client(conn, client_id)
+    assert client is not None
+    if not hmac.compare_digest(client["secret_hash"], hash_client_secret(secret)):
         # Only when the signing key changed (RMA_TOKEN_SECRET set or changed).
         await rotate_client_secret(uow, client_id, secret)
     return client_id, secret

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import rma_reads
+from rma_graphql.db.engine import Connection
+from rma_graphql.db.voucher_repository import VoucherRepository
+from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
-from rma_graphql.domain.statuses import FinancialResolutionStatus
 
 
 class PaymentFailedError(Exception):
@@ -50,7 +49,7 @@ class PaymentProvider(Protocol):
     # Whether the caller may give the payment's reference (else the provider makes it).
     takes_reference: bool
 
-    async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
+    async def pay(self, conn: Connection, payment: Payment) -> str:
         """Pay, and return the reference to record; raise ``PaymentFailedError`` when it cannot."""
         ...
 
@@ -66,19 +65,12 @@ class ManualProvider:
     name = "manual"
     takes_reference = True
 
-    async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
+    async def pay(self, conn: Connection, payment: Payment) -> str:
         if payment.reference is None:
             return f"manual:{payment.resolution_id}"
-        table = t.rma_financial_resolution
-        used = await conn.execute(
-            select(table.c.id).where(
-                table.c.organization_id == payment.organization_id,
-                table.c.reference == payment.reference,
-                table.c.status == FinancialResolutionStatus.EXECUTED.value,
-                table.c.id != payment.resolution_id,
-            )
+        other = await rma_reads.resolution_paid_with(
+            conn, payment.organization_id, payment.reference, other_than=payment.resolution_id
         )
-        other = used.scalar_one_or_none()
         if other is not None:
             raise PaymentFailedError(
                 f"Payment reference {payment.reference!r} is already recorded on resolution {other}."
@@ -102,20 +94,19 @@ class VoucherProvider:
     name = "voucher"
     takes_reference = False
 
-    async def pay(self, conn: AsyncConnection, payment: Payment) -> str:
+    async def pay(self, conn: Connection, payment: Payment) -> str:
         code = voucher_code()
-        await conn.execute(
-            insert(t.voucher).values(
-                id=str(uuid.uuid4()),
-                organization_id=payment.organization_id,
-                code=code,
-                amount=payment.amount,
-                currency=payment.currency,
-                expires_at=payment.now + timedelta(days=payment.voucher_validity_days),
-                rma_order_id=payment.rma_order_id,
-                resolution_id=payment.resolution_id,
-                created_at=payment.now,
-            )
+        await VoucherRepository(conn, payment.organization_id).add(
+            {
+                "id": str(uuid.uuid4()),
+                "code": code,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "expires_at": payment.now + timedelta(days=payment.voucher_validity_days),
+                "rma_order_id": payment.rma_order_id,
+                "resolution_id": payment.resolution_id,
+                "created_at": payment.now,
+            }
         )
         return code
 
@@ -124,7 +115,7 @@ PROVIDERS: dict[str, PaymentProvider] = {p.name: p for p in (ManualProvider(), V
 
 
 async def execute(
-    conn: AsyncConnection,
+    conn: Connection,
     row: Mapping[Any, Any],
     rma: RmaOrder,
     resolution_id: str,
@@ -162,12 +153,16 @@ async def execute(
             paid = await provider.pay(conn, payment)
     except PaymentFailedError as failure:
         return rma.perform(
-            "failFinancialResolution",
+            Action.FAIL_FINANCIAL_RESOLUTION,
             now=now,
             resolution_id=resolution_id,
             reason=failure.reason,
             system=system,
         )
     return rma.perform(
-        "executeFinancialResolution", now=now, resolution_id=resolution_id, reference=paid, system=system
+        Action.EXECUTE_FINANCIAL_RESOLUTION,
+        now=now,
+        resolution_id=resolution_id,
+        reference=paid,
+        system=system,
     )

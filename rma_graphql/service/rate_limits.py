@@ -14,10 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import rate_limit_counters as counters
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 # How long shutting down waits for a sync under way.
@@ -147,14 +144,8 @@ class RateLimiter:
 
     async def _shared_count(self, window: WindowKey) -> int:
         assert self.uow is not None
-        table = t.rate_limit_counter
         async with self.uow.read() as conn:
-            result = await conn.execute(
-                select(table.c.count).where(
-                    table.c.key == self._shared_key(window), table.c.window_start == window[2]
-                )
-            )
-            return int(result.scalar_one_or_none() or 0)
+            return await counters.count(conn, self._shared_key(window), window[2])
 
     async def sync(self) -> None:
         """Add this process's new counts to the shared table and learn the totals."""
@@ -168,20 +159,12 @@ class RateLimiter:
         ]
         if not pending:
             return
-        table = t.rate_limit_counter
         async with self.uow.transaction() as conn:
             for (key, seconds, start), delta in sorted(pending):
-                values = pg_insert(table).values(
-                    key=self._shared_key((key, seconds, start)), window_start=start, count=delta
-                )
-                statement = values.on_conflict_do_update(
-                    index_elements=[table.c.key, table.c.window_start],
-                    set_={"count": table.c.count + values.excluded.count},
-                ).returning(table.c.count)
-                total = int((await conn.execute(statement)).scalar_one())
+                total = await counters.add(conn, self._shared_key((key, seconds, start)), start, delta)
                 window = (key, seconds, start)
                 # Counts made during the await are left for the next sync.
                 self._synced[window] = self._synced.get(window, 0) + delta
                 self._others[window] = max(total - self._synced[window], 0)
             oldest = int(now) - 2 * max(limit.seconds for limit in self.limits)
-            await conn.execute(table.delete().where(table.c.window_start < oldest))
+            await counters.forget_before(conn, oldest)

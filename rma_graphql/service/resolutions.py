@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
-from rma_graphql.db import tables as t
+from rma_graphql.db.voucher_repository import VoucherRepository
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
@@ -54,7 +52,7 @@ async def execute_resolution(
 
     The RMA order's row is locked from the first read: two payments of one resolution queue
     instead of both reaching the provider."""
-    rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
+    rma_id = await owner_of(uow, caller, "financial_resolutions", resolution_id, "Financial resolution")
     action = Action.EXECUTE_FINANCIAL_RESOLUTION
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, action, expected_version=expected_version, lock=True)
@@ -72,7 +70,7 @@ async def reject_resolution(
     *,
     expected_version: int | None = None,
 ) -> str:
-    rma_id = await owner_of(uow, caller, t.rma_financial_resolution, resolution_id, "Financial resolution")
+    rma_id = await owner_of(uow, caller, "financial_resolutions", resolution_id, "Financial resolution")
     action = Action.REJECT_FINANCIAL_RESOLUTION
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, action, expected_version=expected_version)
@@ -86,13 +84,7 @@ async def reject_resolution(
 
 async def voucher_row(uow: UnitOfWork, caller: Caller, code: str) -> Mapping[Any, Any] | None:
     async with uow.read() as conn:
-        result = await conn.execute(
-            select(t.voucher).where(
-                t.voucher.c.code == code.strip().upper(),
-                t.voucher.c.organization_id == caller.organization_id,
-            )
-        )
-        return result.mappings().first()
+        return await VoucherRepository(conn, caller.organization_id).by_code(code.strip().upper())
 
 
 def _refusal(row: Mapping[Any, Any], now: datetime) -> BadUserInputError | None:
@@ -126,15 +118,8 @@ async def redeem_voucher(uow: UnitOfWork, caller: Caller, code: str, amount: flo
             reason="AMOUNT_EXCEEDS_VOUCHER",
         )
     async with uow.transaction() as conn:
-        # One statement decides: of two redemptions at once, only one finds it unredeemed.
-        redeemed = await conn.execute(
-            update(t.voucher)
-            .where(
-                t.voucher.c.id == row["id"], t.voucher.c.redeemed_at.is_(None), t.voucher.c.expires_at > now
-            )
-            .values(redeemed_at=now, redeemed_amount=minor)
-        )
-    if redeemed.rowcount != 1:
+        redeemed = await VoucherRepository(conn, caller.organization_id).redeem(row["id"], minor, now)
+    if not redeemed:
         current = await voucher_row(uow, caller, row["code"])
         assert current is not None
         raise _refusal(current, now) or BadUserInputError("The voucher cannot be redeemed.", "code")

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db import order_facts, rma_reads
+from rma_graphql.db.engine import Connection
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.eligibility import (
     LineAssessment,
@@ -108,7 +106,7 @@ def with_line_orders(
 
 
 async def check_return(
-    conn: AsyncConnection,
+    conn: Connection,
     organization_id: str,
     policy: ReturnPolicy,
     *,
@@ -144,7 +142,7 @@ async def check_return(
 
 
 async def refund_terms_for(
-    conn: AsyncConnection,
+    conn: Connection,
     organization_id: str,
     linked: list[tuple[str, str | None]],
     currency: str,
@@ -154,25 +152,7 @@ async def refund_terms_for(
 ) -> RefundTerms:
     """What the linked orders (those in the return's currency) paid: shipping and unit prices."""
     ids = [order_id for order_id, _ in linked]
-    orders = await conn.execute(
-        select(t.sales_order.c.id, t.sales_order.c.shipping_amount).where(
-            t.sales_order.c.organization_id == organization_id,
-            t.sales_order.c.id.in_(ids),
-            t.sales_order.c.currency == currency,
-        )
-    )
-    shipping = {row.id: row.shipping_amount for row in orders}
-    lines = await conn.execute(
-        select(
-            t.sales_order_line.c.id,
-            t.sales_order_line.c.order_id,
-            t.sales_order_line.c.quantity,
-            t.sales_order_line.c.unit_price,
-        ).where(t.sales_order_line.c.order_id.in_(list(shipping)))
-    )
-    sold: dict[str, dict[str, tuple[int, int]]] = {order_id: {} for order_id in shipping}
-    for row in lines:
-        sold[row.order_id][row.id] = (row.quantity, row.unit_price)
+    shipping, sold = await order_facts.sold(conn, organization_id, ids, currency)
     return RefundTerms(
         orders=tuple(SoldOrder(shipping=shipping[i], lines=sold[i]) for i in ids if i in shipping),
         refund_shipping_on_partial_return=on_partial,
@@ -200,32 +180,17 @@ def search_text(
 
 
 async def configuration_for(
-    conn: AsyncConnection, organization_id: str, location_id: str | None, field_path: str = "input.locationId"
+    conn: Connection, organization_id: str, location_id: str | None, field_path: str = "input.locationId"
 ) -> Mapping[Any, Any]:
     """The configuration of the given location, or of the organization's default location."""
     if location_id is None:
-        result = await conn.execute(
-            select(t.rma_configuration)
-            .join(t.location, t.location.c.id == t.rma_configuration.c.location_id)
-            .where(t.rma_configuration.c.organization_id == organization_id)
-            .order_by(t.location.c.created_at, t.location.c.id)
-            .limit(1)
-        )
-        configuration = result.mappings().first()
+        configuration = await rma_reads.default_configuration(conn, organization_id)
         if configuration is None:
             raise BadUserInputError("The organization has no location with an RMA configuration.", field_path)
         return configuration
-    located = await conn.execute(
-        select(t.location.c.id).where(
-            t.location.c.id == location_id, t.location.c.organization_id == organization_id
-        )
-    )
-    if located.first() is None:
+    if not await rma_reads.location_exists(conn, organization_id, location_id):
         raise BadUserInputError(f"Unknown location {location_id}.", field_path)
-    result = await conn.execute(
-        select(t.rma_configuration).where(t.rma_configuration.c.location_id == location_id)
-    )
-    configuration = result.mappings().first()
+    configuration = await rma_reads.configuration(conn, organization_id, location_id=location_id)
     if configuration is None:
         raise BadUserInputError(f"Location {location_id} has no RMA configuration.", field_path)
     return configuration
@@ -242,16 +207,9 @@ async def returnable_items(
 
 
 async def existing_by_external_id(
-    conn: AsyncConnection, organization_id: str, tp_app_id: str | None, external_id: str
+    conn: Connection, organization_id: str, tp_app_id: str | None, external_id: str
 ) -> str | None:
-    result = await conn.execute(
-        select(t.rma_order.c.id).where(
-            t.rma_order.c.organization_id == organization_id,
-            t.rma_order.c.tp_app_key == (tp_app_id or ""),
-            t.rma_order.c.external_id == external_id,
-        )
-    )
-    return result.scalar_one_or_none()
+    return await rma_reads.rma_id_by_external_id(conn, organization_id, tp_app_id, external_id)
 
 
 def duplicate_external_id(existing_id: str) -> BadUserInputError:

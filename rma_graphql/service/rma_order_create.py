@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from rma_graphql.db import repository as repo
+from rma_graphql.db.engine import Connection
+from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
@@ -72,7 +71,7 @@ class CreateRmaOrder:
 async def create_rma_order(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> str:
     try:
         return await _create(uow, caller, command)
-    except IntegrityError:
+    except DuplicateRowError:
         # A concurrent create took the same externalId (or id) between our check and insert.
         async with uow.read() as conn:
             if command.external_id is not None:
@@ -163,7 +162,7 @@ def _check_staff_fields(caller: Caller, command: CreateRmaOrder) -> None:
     )
 
 
-async def _check_ids_are_free(conn: AsyncConnection, organization_id: str, command: CreateRmaOrder) -> None:
+async def _check_ids_are_free(conn: Connection, organization_id: str, command: CreateRmaOrder) -> None:
     """The id and the externalId a create asks for are nobody's yet."""
     if command.id is not None and await repo.rma_exists(conn, command.id):
         raise BadUserInputError(f"An RMA order with id {command.id} already exists.", "input.id")

@@ -5,9 +5,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from rma_graphql.db import repository as repo
+from rma_graphql.db.engine import Connection
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.eligibility import (
@@ -139,7 +138,7 @@ def _domain_changes(
 
 
 async def _check_external_id(
-    conn: AsyncConnection, organization_id: str, row: Mapping[Any, Any], external_id: str | None
+    conn: Connection, organization_id: str, row: Mapping[Any, Any], external_id: str | None
 ) -> None:
     if external_id is None:
         return
@@ -149,7 +148,7 @@ async def _check_external_id(
 
 
 async def _recheck_policy(
-    conn: AsyncConnection,
+    conn: Connection,
     organization_id: str,
     rma: RmaOrder,
     row: Mapping[Any, Any],
@@ -173,7 +172,7 @@ async def _recheck_policy(
 
 
 async def _refresh_refund_terms(
-    conn: AsyncConnection, organization_id: str, rma: RmaOrder, linked: list[tuple[str, str | None]]
+    conn: Connection, organization_id: str, rma: RmaOrder, linked: list[tuple[str, str | None]]
 ) -> None:
     """The prices paid and shipping refunds of the orders the return now names."""
     terms = rma.refund_terms

@@ -3,9 +3,7 @@ the RMA order a line, a shipment or a resolution belongs to."""
 
 from typing import Any
 
-from sqlalchemy import select
-
-from rma_graphql.db import event_log
+from rma_graphql.db import event_log, rma_reads
 from rma_graphql.db import repository as repo
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
@@ -24,18 +22,13 @@ from rma_graphql.service.return_requests import (
 from rma_graphql.service.unit_of_work import Change, UnitOfWork
 
 
-async def owner_of(uow: UnitOfWork, caller: Caller, table: Any, child_id: str, kind: str) -> str:
-    """The id of the RMA order that a child (a line, a shipment, a resolution) belongs to,
-    in the caller's organization; NOT_FOUND otherwise."""
+async def owner_of(uow: UnitOfWork, caller: Caller, kind: str, child_id: str, name: str) -> str:
+    """The id of the RMA order that a child (``lines``, ``shipments``,
+    ``financial_resolutions``) belongs to, in the caller's organization; NOT_FOUND otherwise."""
     async with uow.read() as conn:
-        found = await conn.execute(
-            select(table.c.rma_order_id).where(
-                table.c.id == child_id, table.c.organization_id == caller.organization_id
-            )
-        )
-        rma_id: str | None = found.scalar_one_or_none()
+        rma_id = await rma_reads.owner_of(conn, caller.organization_id, kind, child_id)
     if rma_id is None:
-        raise NotFoundError(f"{kind} {child_id} not found.", child_id)
+        raise NotFoundError(f"{name} {child_id} not found.", child_id)
     return rma_id
 
 

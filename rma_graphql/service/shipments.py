@@ -6,21 +6,16 @@ A scan the carrier sends twice (same shipment, event and date) is recorded once.
 """
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db.errors import DuplicateRowError
+from rma_graphql.db.shipment_repository import SCAN_CONSTRAINT, ShipmentRepository
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS, ShippingEvent
 from rma_graphql.service.rma_orders import owner_of
-from rma_graphql.service.unit_of_work import Change, UnitOfWork
+from rma_graphql.service.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -62,34 +57,27 @@ async def create_shipment(
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, Action.CREATE_SHIPMENT, expected_version=expected_version)
         events = rma.create_shipment(description)
-        row = change.rma_orders.row(rma_id)
+        shipments = ShipmentRepository(change.conn, caller.organization_id)
         reference = command.reference
         if reference is None:
-            reference = await _next_reference(change.conn, row)
-        await change.conn.execute(
-            insert(t.rma_shipment).values(
-                id=shipment_id,
-                organization_id=caller.organization_id,
-                rma_order_id=rma_id,
-                sequence=change.rma_orders.next_sequence(rma_id),
-                reference=reference,
-                carrier_name=command.carrier_name,
-                tracking=command.tracking,
-                tracking_url=command.tracking_url,
-                label_url=command.label_url,
-                created_at=change.now,
-            )
+            # RMA-2026-1001-1, -2, …: the return's reference and the shipment's number.
+            number = await shipments.count(rma_id) + 1
+            reference = f"{change.rma_orders.row(rma_id)['return_reference']}-{number}"
+        await shipments.add(
+            {
+                "id": shipment_id,
+                "rma_order_id": rma_id,
+                "sequence": change.rma_orders.next_sequence(rma_id),
+                "reference": reference,
+                "carrier_name": command.carrier_name,
+                "tracking": command.tracking,
+                "tracking_url": command.tracking_url,
+                "label_url": command.label_url,
+                "created_at": change.now,
+            }
         )
         await change.rma_orders.save(rma, events)
     return shipment_id
-
-
-async def _next_reference(conn: AsyncConnection, row: Mapping[Any, Any]) -> str:
-    """RMA-2026-1001-1, -2, …: the return's reference and the shipment's number."""
-    count = await conn.execute(
-        select(func.count()).select_from(t.rma_shipment).where(t.rma_shipment.c.rma_order_id == row["id"])
-    )
-    return f"{row['return_reference']}-{int(count.scalar_one()) + 1}"
 
 
 class _RepeatedScanError(Exception):
@@ -106,54 +94,33 @@ async def add_scan(
 ) -> str:
     """Record a carrier scan on a return shipment; returns the RMA order's id. A scan
     already recorded (the same event at the same time) changes nothing."""
-    rma_id = await owner_of(uow, caller, t.rma_shipment, shipment_id, "Shipment")
+    rma_id = await owner_of(uow, caller, "shipments", shipment_id, "Shipment")
     try:
         async with uow.change(caller) as change:
             rma = await change.load(rma_id, Action.ADD_SHIPMENT_EVENT, expected_version=expected_version)
             status, description = SCAN_DELIVERY_STATUS[scan.event], scan.description()
             events = rma.record_scan(change.now, status=status, scanned_at=scan.date, description=description)
-            if await _is_recorded(change.conn, shipment_id, scan):
+            shipments = ShipmentRepository(change.conn, caller.organization_id)
+            if await shipments.has_scan(shipment_id, scan.event.value, scan.date):
                 raise _RepeatedScanError
-            await _record_scan(change, caller, rma_id, shipment_id, scan)
+            await shipments.add_scan(
+                {
+                    "id": str(uuid.uuid4()),
+                    "rma_order_id": rma_id,
+                    "shipment_id": shipment_id,
+                    "sequence": change.rma_orders.next_sequence(rma_id),
+                    "event": scan.event.value,
+                    "date": scan.date,
+                    "message": scan.message,
+                    "location": scan.location,
+                    "created_at": change.now,
+                }
+            )
             await change.rma_orders.save(rma, events)
     except _RepeatedScanError:
         pass
-    except IntegrityError as error:
+    except DuplicateRowError as error:
         # A concurrent copy of the scan committed first: it is recorded once, as it should be.
-        if not any(name in str(error.orig) for name in _SCAN_CONSTRAINT):
+        if not error.names(*SCAN_CONSTRAINT):
             raise
     return rma_id
-
-
-async def _is_recorded(conn: AsyncConnection, shipment_id: str, scan: ScanCommand) -> bool:
-    existing = await conn.execute(
-        select(t.rma_shipment_event.c.id).where(
-            t.rma_shipment_event.c.shipment_id == shipment_id,
-            t.rma_shipment_event.c.event == scan.event.value,
-            t.rma_shipment_event.c.date == scan.date,
-        )
-    )
-    return existing.first() is not None
-
-
-async def _record_scan(
-    change: Change, caller: Caller, rma_id: str, shipment_id: str, scan: ScanCommand
-) -> None:
-    await change.conn.execute(
-        insert(t.rma_shipment_event).values(
-            id=str(uuid.uuid4()),
-            organization_id=caller.organization_id,
-            rma_order_id=rma_id,
-            shipment_id=shipment_id,
-            sequence=change.rma_orders.next_sequence(rma_id),
-            event=scan.event.value,
-            date=scan.date,
-            message=scan.message,
-            location=scan.location,
-            created_at=change.now,
-        )
-    )
-
-
-# How each database names the unique constraint on (shipment, event, date) in its error.
-_SCAN_CONSTRAINT = ("uq_rma_shipment_event_scan", "rma_shipment_event.shipment_id")

@@ -15,9 +15,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
-from sqlalchemy import select
 
-from rma_graphql.db import tables as t
+from rma_graphql.db import rma_reads
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -181,28 +180,12 @@ def _draw_lines(pdf: canvas.Canvas, page_rows: list[list[list[str]]], y: float) 
 async def slip(uow: UnitOfWork, rma_id: str) -> bytes | None:
     """The slip of an RMA order, or None when there is no such order."""
     async with uow.read() as conn:
-        found = await conn.execute(select(t.rma_order).where(t.rma_order.c.id == rma_id))
-        row = found.mappings().first()
+        row = await rma_reads.rma_order_by_id(conn, rma_id)
         if row is None:
             return None
-        lines = list(
-            (
-                await conn.execute(
-                    select(t.rma_order_line)
-                    .where(t.rma_order_line.c.rma_order_id == rma_id)
-                    .order_by(t.rma_order_line.c.position)
-                )
-            ).mappings()
-        )
-        location = await conn.execute(select(t.location).where(t.location.c.id == row["location_id"]))
-        products = await conn.execute(
-            select(t.sku.c.code, t.product.c.name)
-            .join(t.product, t.product.c.id == t.sku.c.product_id)
-            .where(
-                t.sku.c.organization_id == row["organization_id"],
-                t.sku.c.code.in_({line["sku"] for line in lines}),
-            )
-        )
-        names: dict[str, str] = dict(products.all())
-        destination = ship_to(location.mappings().one(), row["delivery_contact"])
-        return render(row, lines, destination, names)
+        organization_id = row["organization_id"]
+        lines = (await rma_reads.children_by_rma(conn, "lines", [rma_id]))[0]
+        location = await rma_reads.rows_by_id(conn, "locations", [row["location_id"]])
+        names = await rma_reads.sku_names(conn, organization_id, (line["sku"] for line in lines))
+    assert location[0] is not None  # an RMA order's location is never deleted
+    return render(row, lines, ship_to(location[0], row["delivery_contact"]), names)

@@ -6,10 +6,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from rma_graphql.db.engine import read_only
+from rma_graphql.db.engine import Connection, Engine, ping, read_only
+from rma_graphql.db.errors import duplicates_named
 from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
@@ -32,7 +30,7 @@ def written_version(rma_id: str) -> int | None:
 class Change:
     """One change, in its transaction: the caller, its repositories and the change's time."""
 
-    conn: AsyncConnection
+    conn: Connection
     now: datetime
     caller: Caller
     rma_orders: RmaOrderRepository
@@ -50,7 +48,7 @@ class Change:
 
 
 class UnitOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = read_only(engine)
         # Told about the events of every transaction that commits (the in-process hub on
@@ -58,13 +56,14 @@ class UnitOfWork:
         self.on_commit: CommitListener | None = None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A writing transaction: committed when the block ends, rolled back on any error."""
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A writing transaction: committed when the block ends, rolled back on any error (a
+        broken unique constraint, in the block or at commit, as ``DuplicateRowError``)."""
         async with self.engine.connect() as connection:
             # The connection's info outlives this checkout: start and end with it empty.
             connection.info.pop(NOTICES, None)
             try:
-                async with connection.begin():
+                async with duplicates_named(), connection.begin():
                     yield connection
             finally:
                 notices: list[EventNotice] = connection.info.pop(NOTICES, [])
@@ -92,11 +91,10 @@ class UnitOfWork:
 
     async def ping(self) -> None:
         """Reach the database (readiness)."""
-        async with self._reader.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(self._reader)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A short read-only transaction (never takes SQLite's write lock)."""
         async with self._reader.connect() as connection:
             yield connection

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from rma_graphql.db import tables as t
+from rma_graphql.db.catalog_repository import CatalogRepository
+from rma_graphql.db.warehouse_repository import WarehouseRepository
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
@@ -30,17 +28,6 @@ MAX_SERIAL_NUMBERS = 1000
 class MovementReason:
     RESTOCK = "RETURN_RESTOCK"
     REPLACEMENT = "REPLACEMENT_ORDER"
-
-
-async def _movement(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(t.inventory_movement).values(id=str(uuid.uuid4()), **values))
-
-
-async def _sku_id(conn: AsyncConnection, organization_id: str, code: str) -> str | None:
-    found = await conn.execute(
-        select(t.sku.c.id).where(t.sku.c.organization_id == organization_id, t.sku.c.code == code)
-    )
-    return found.scalar_one_or_none()
 
 
 # Receiving
@@ -107,7 +94,7 @@ async def inspect_line(
     """Record one inspection of received units of a line; RESTOCK puts them back in stock."""
     if command.quantity <= 0:
         raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
-    rma_id = await owner_of(uow, caller, t.rma_order_line, line_id, "RMA order line")
+    rma_id = await owner_of(uow, caller, "lines", line_id, "RMA order line")
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, Action.INSPECT_LINE, expected_version=expected_version)
         events = rma.perform(
@@ -122,19 +109,21 @@ async def inspect_line(
         )
         sku_id = None
         if command.disposition is Disposition.RESTOCK:
-            sku_id = await _restocked_sku(change.conn, caller.organization_id, rma.line(line_id).sku)
+            sku_id = await _restocked_sku(
+                CatalogRepository(change.conn, caller.organization_id), rma.line(line_id).sku
+            )
         await _record_inspection(change, caller, rma_id, line_id, command, sku_id)
         await change.rma_orders.save(rma, events)
     return rma_id
 
 
-async def _restocked_sku(conn: AsyncConnection, organization_id: str, sku: str) -> str:
-    sku_id = await _sku_id(conn, organization_id, sku)
-    if sku_id is None:
+async def _restocked_sku(catalog: CatalogRepository, sku: str) -> str:
+    found = await catalog.sku_by_code(sku)
+    if found is None:
         raise BadUserInputError(
             f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.", "input.disposition"
         )
-    return sku_id
+    return str(found["id"])
 
 
 async def _record_inspection(
@@ -143,37 +132,37 @@ async def _record_inspection(
     """The inspection's row; restocked units back in the location's stock, with their movement."""
     inspection_id = str(uuid.uuid4())
     row = change.rma_orders.row(rma_id)
-    await change.conn.execute(
-        insert(t.rma_line_inspection).values(
-            id=inspection_id,
-            organization_id=caller.organization_id,
-            rma_order_id=rma_id,
-            line_id=line_id,
-            sequence=change.rma_orders.next_sequence(rma_id),
-            quantity=command.quantity,
-            product_state=command.product_state.value if command.product_state else None,
-            result=command.result.value,
-            disposition=command.disposition.value,
-            notes=command.notes,
-            inspector=dict(caller.actor),
-            created_at=change.now,
-        )
+    warehouse = WarehouseRepository(change.conn, caller.organization_id)
+    await warehouse.add_inspection(
+        {
+            "id": inspection_id,
+            "rma_order_id": rma_id,
+            "line_id": line_id,
+            "sequence": change.rma_orders.next_sequence(rma_id),
+            "quantity": command.quantity,
+            "product_state": command.product_state.value if command.product_state else None,
+            "result": command.result.value,
+            "disposition": command.disposition.value,
+            "notes": command.notes,
+            "inspector": dict(caller.actor),
+            "created_at": change.now,
+        }
     )
     if sku_id is None:
         return
-    await _movement(
-        change.conn,
-        organization_id=caller.organization_id,
-        sku_id=sku_id,
-        location_id=row["location_id"],
-        quantity=command.quantity,
-        reason=MovementReason.RESTOCK,
-        rma_order_id=rma_id,
-        inspection_id=inspection_id,
-        created_at=change.now,
+    await warehouse.add_movement(
+        {
+            "sku_id": sku_id,
+            "location_id": row["location_id"],
+            "quantity": command.quantity,
+            "reason": MovementReason.RESTOCK,
+            "rma_order_id": rma_id,
+            "inspection_id": inspection_id,
+            "created_at": change.now,
+        }
     )
-    await catalog.upsert_stock(
-        change.conn, caller.organization_id, sku_id, row["location_id"], command.quantity, add=True
+    await CatalogRepository(change.conn, caller.organization_id).add_stock(
+        sku_id, row["location_id"], command.quantity
     )
 
 
@@ -187,26 +176,11 @@ class ReplacementLine:
 
 
 async def _reserve(
-    conn: AsyncConnection, organization_id: str, location_id: str, line: Mapping[str, Any], path: str
+    warehouse: WarehouseRepository, location_id: str, line: Mapping[str, Any], path: str
 ) -> None:
     """Take a line's units out of the location's stock, or refuse when they are not all there."""
-    stock = t.sku_stock
-    taken = await conn.execute(
-        update(stock)
-        .where(
-            stock.c.sku_id == line["sku_id"],
-            stock.c.location_id == location_id,
-            stock.c.quantity >= line["quantity"],
-        )
-        .values(quantity=stock.c.quantity - line["quantity"])
-    )
-    if taken.rowcount != 1:
-        found = await conn.execute(
-            select(func.coalesce(func.sum(stock.c.quantity), 0)).where(
-                stock.c.sku_id == line["sku_id"], stock.c.location_id == location_id
-            )
-        )
-        available = int(found.scalar_one())
+    if not await warehouse.take_stock(line["sku_id"], location_id, line["quantity"]):
+        available = await warehouse.stock_at(line["sku_id"], location_id)
         raise BadUserInputError(
             f"Only {available} unit(s) of {line['sku']} are in stock at the return's location; "
             f"{line['quantity']} requested.",
@@ -233,14 +207,13 @@ async def create_replacement_order(
         rma = await change.load(rma_id, Action.CREATE_REPLACEMENT_ORDER, expected_version=expected_version)
         events = rma.perform(Action.CREATE_REPLACEMENT_ORDER, now=change.now, description=description)
         row = change.rma_orders.row(rma_id)
-        await _add_replacement_order(change.conn, caller, row, order_id, lines, change.now)
+        await _add_replacement_order(change, row, order_id, lines, change.now)
         await change.rma_orders.save(rma, events)
     return order_id
 
 
 async def _add_replacement_order(
-    conn: AsyncConnection,
-    caller: Caller,
+    change: Change,
     row: Mapping[Any, Any],
     order_id: str,
     lines: list[ReplacementLine],
@@ -248,64 +221,44 @@ async def _add_replacement_order(
 ) -> None:
     """The order (for the customer of the returned order), its lines, and their units
     taken out of the location's stock."""
-    organization_id, rma_id = caller.organization_id, row["id"]
+    rma_id = row["id"]
+    orders = CatalogRepository(change.conn, change.caller.organization_id)
+    warehouse = WarehouseRepository(change.conn, change.caller.organization_id)
     commands = [
         catalog.OrderLineCommand(sku=line.sku, quantity=line.quantity, unit_price=0) for line in lines
     ]
-    order_lines = await catalog.order_lines(conn, caller, order_id, commands, row["currency"], path="lines")
-    reference = await _replacement_reference(conn, row)
-    await conn.execute(
-        insert(t.sales_order).values(
-            id=order_id,
-            organization_id=organization_id,
-            external_reference=reference,
-            tp_app_id=None,
-            tp_app_key="",
-            customer_id=await _returning_customer(conn, rma_id),
-            currency=row["currency"],
-            shipping_amount=0,
-            status=OrderStatus.PAID.value,
-            ordered_at=now,
-            replacement_for_rma_id=rma_id,
-            search_text=catalog.search_text(reference, *(line["sku"] for line in order_lines)),
-            created_at=now,
-            updated_at=now,
-        )
+    order_lines = await catalog.order_lines(orders, order_id, commands, row["currency"], path="lines")
+    # RMA-2026-1001-R1, -R2, …: the return's reference and the replacement's number.
+    reference = f"{row['return_reference']}-R{await warehouse.replacement_count(rma_id) + 1}"
+    await orders.add(
+        "orders",
+        {
+            "id": order_id,
+            "external_reference": reference,
+            "tp_app_id": None,
+            "tp_app_key": "",
+            "customer_id": await warehouse.returning_customer(rma_id),
+            "currency": row["currency"],
+            "shipping_amount": 0,
+            "status": OrderStatus.PAID.value,
+            "ordered_at": now,
+            "replacement_for_rma_id": rma_id,
+            "search_text": catalog.search_text(reference, *(line["sku"] for line in order_lines)),
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    await conn.execute(insert(t.sales_order_line), order_lines)
+    await orders.add_order_lines(order_lines)
     for i, line in enumerate(order_lines):
-        await _reserve(conn, organization_id, row["location_id"], line, f"lines[{i}]")
-        await _movement(
-            conn,
-            organization_id=organization_id,
-            sku_id=line["sku_id"],
-            location_id=row["location_id"],
-            quantity=-line["quantity"],
-            reason=MovementReason.REPLACEMENT,
-            rma_order_id=rma_id,
-            sales_order_id=order_id,
-            created_at=now,
+        await _reserve(warehouse, row["location_id"], line, f"lines[{i}]")
+        await warehouse.add_movement(
+            {
+                "sku_id": line["sku_id"],
+                "location_id": row["location_id"],
+                "quantity": -line["quantity"],
+                "reason": MovementReason.REPLACEMENT,
+                "rma_order_id": rma_id,
+                "sales_order_id": order_id,
+                "created_at": now,
+            }
         )
-
-
-async def _replacement_reference(conn: AsyncConnection, row: Mapping[Any, Any]) -> str:
-    """RMA-2026-1001-R1, -R2, …: the return's reference and the replacement's number."""
-    count = await conn.execute(
-        select(func.count())
-        .select_from(t.sales_order)
-        .where(t.sales_order.c.replacement_for_rma_id == row["id"])
-    )
-    return f"{row['return_reference']}-R{int(count.scalar_one()) + 1}"
-
-
-async def _returning_customer(conn: AsyncConnection, rma_id: str) -> str | None:
-    """The customer of the first order the return names that has one."""
-    customer = await conn.execute(
-        select(t.sales_order.c.customer_id)
-        .join(t.rma_linked_order, t.rma_linked_order.c.order_id == t.sales_order.c.id)
-        .where(t.rma_linked_order.c.rma_order_id == rma_id, t.sales_order.c.customer_id.is_not(None))
-        .order_by(t.rma_linked_order.c.position)
-        .limit(1)
-    )
-    found: str | None = customer.scalar_one_or_none()
-    return found

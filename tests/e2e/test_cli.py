@@ -301,8 +301,7 @@ async def test_the_demo_command_seeds_any_database_once(settings: Settings, scra
     first = cli(scratch_url, "demo", "--port", "8123")
     second = cli(scratch_url, "demo")
     async with Server(settings.replace(database_url=scratch_url)) as server:
-        async with server.app.state.uow.read() as conn:
-            organization_id = await demo_organization_id(conn)
+        organization_id = await demo_organization_id(server.app.state.uow)
         assert organization_id is not None
         token = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:

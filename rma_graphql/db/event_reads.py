@@ -1,0 +1,64 @@
+"""The event log's read side: the organization's position, event pages and revisions."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.db.revisions import Revision, revision_from_state
+from rma_graphql.domain.criteria import FOR_CUSTOMER, EventFilter
+
+Row = Mapping[Any, Any]
+
+
+def _conditions(organization_id: str, f: EventFilter) -> list[ColumnElement[bool]]:
+    c = t.rma_order_event.c
+    conditions: list[ColumnElement[bool]] = [c.organization_id == organization_id]
+    if f.rma_order_id is not None:
+        conditions.append(c.rma_order_id == f.rma_order_id)
+    if f.types:
+        conditions.append(c.type.in_(sorted(f.types)))
+    if f.customer_id is not None:
+        conditions.append(c.customer_id == f.customer_id)
+        conditions.append(or_(c.visibility.is_(None), c.visibility == FOR_CUSTOMER))
+    return conditions
+
+
+def _events(organization_id: str, after: int | None, f: EventFilter) -> Select[Any]:
+    c = t.rma_order_event.c
+    query = select(t.rma_order_event).where(*_conditions(organization_id, f))
+    if after is not None:
+        query = query.where(c.position > after)
+    return query.order_by(c.position)
+
+
+async def last_position(conn: AsyncConnection, organization_id: str) -> int:
+    result = await conn.execute(
+        select(t.organization.c.last_event_position).where(t.organization.c.id == organization_id)
+    )
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def events(
+    conn: AsyncConnection, organization_id: str, f: EventFilter, *, after: int | None, limit: int
+) -> list[Row]:
+    """The matching events after a position, in position order, at most ``limit``."""
+    result = await conn.execute(_events(organization_id, after, f).limit(limit))
+    return list(result.mappings().all())
+
+
+async def count(conn: AsyncConnection, organization_id: str, f: EventFilter) -> int:
+    query = select(func.count()).select_from(t.rma_order_event).where(*_conditions(organization_id, f))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def revisions(conn: AsyncConnection, rma_id: str, versions: Sequence[int]) -> dict[int, Revision]:
+    result = await conn.execute(
+        select(t.rma_order_revision.c.version, t.rma_order_revision.c.state).where(
+            t.rma_order_revision.c.rma_order_id == rma_id,
+            t.rma_order_revision.c.version.in_(list(versions)),
+        )
+    )
+    return {row.version: revision_from_state(row.state) for row in result}

@@ -1,0 +1,359 @@
+"""Read side: the statements behind the GraphQL types, batched per relation, and keyset pages.
+
+Every function takes the read connection first and answers rows; which rows a caller may
+see is a predicate here (``visible_to``), never a filter applied after the query.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.criteria import RmaOrderFilter
+from rma_graphql.domain.statuses import CommentVisibility, FinancialResolutionStatus, ProcessingStatus
+
+Row = Mapping[Any, Any]
+
+_CHILDREN = {
+    "lines": (t.rma_order_line, (t.rma_order_line.c.position,)),
+    "linked_orders": (t.rma_linked_order, (t.rma_linked_order.c.position,)),
+    "financial_resolutions": (
+        t.rma_financial_resolution,
+        (t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id),
+    ),
+    "comments": (t.rma_order_comment, (t.rma_order_comment.c.sequence,)),
+    "shipments": (t.rma_shipment, (t.rma_shipment.c.sequence,)),
+    "shipment_events": (t.rma_shipment_event, (t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)),
+    "inspections": (t.rma_line_inspection, (t.rma_line_inspection.c.sequence,)),
+    "replacement_orders": (t.sales_order, (t.sales_order.c.created_at, t.sales_order.c.id)),
+}
+# The column that ties a child to its RMA order, where it is not ``rma_order_id``.
+_PARENT = {"replacement_orders": t.sales_order.c.replacement_for_rma_id}
+_BY_ID = {
+    "locations": t.location,
+    "organizations": t.organization,
+    "products": t.product,
+    "customers": t.customer,
+    "orders": t.sales_order,
+}
+
+# sort name -> (column, descending)
+SORTS: dict[str, tuple[str, bool]] = {
+    "CREATED_AT_DESC": ("created_at", True),
+    "CREATED_AT_ASC": ("created_at", False),
+    "UPDATED_AT_DESC": ("updated_at", True),
+    "RETURN_NUMBER_DESC": ("return_number", True),
+    "RETURN_NUMBER_ASC": ("return_number", False),
+}
+
+
+@dataclass(frozen=True)
+class KeysetRows:
+    """Up to ``first`` rows after a position, whether more follow, and how many match."""
+
+    rows: list[Row]
+    has_next_page: bool
+    total_count: int
+
+
+async def children_by_rma(conn: AsyncConnection, relation: str, keys: Sequence[str]) -> list[list[Row]]:
+    table, order = _CHILDREN[relation]
+    parent = _PARENT.get(relation, table.c.get("rma_order_id"))
+    assert parent is not None
+    result = await conn.execute(select(table).where(parent.in_(keys)).order_by(*order))
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for row in result.mappings():
+        grouped[row[parent.name]].append(row)
+    return [grouped.get(key, []) for key in keys]
+
+
+async def rows_by_id(conn: AsyncConnection, kind: str, keys: Sequence[str]) -> list[Row | None]:
+    table = _BY_ID[kind]
+    result = await conn.execute(select(table).where(table.c.id.in_(keys)))
+    found = {row["id"]: row for row in result.mappings()}
+    return [found.get(key) for key in keys]
+
+
+def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
+    """The RMA orders a caller may see: its organization's, and a customer's own only."""
+    conditions: list[ColumnElement[bool]] = [t.rma_order.c.organization_id == caller.organization_id]
+    if caller.customer_id is not None:
+        conditions.append(t.rma_order.c.customer_id == caller.customer_id)
+    return conditions
+
+
+async def rma_order_row(conn: AsyncConnection, caller: Caller, rma_id: str) -> Row | None:
+    result = await conn.execute(select(t.rma_order).where(t.rma_order.c.id == rma_id, *visible_to(caller)))
+    return result.mappings().first()
+
+
+async def rma_order_row_by_external_id(
+    conn: AsyncConnection, caller: Caller, external_id: str, tp_app_id: str | None
+) -> Row | None:
+    result = await conn.execute(
+        select(t.rma_order).where(
+            *visible_to(caller),
+            t.rma_order.c.tp_app_key == (tp_app_id or ""),
+            t.rma_order.c.external_id == external_id,
+        )
+    )
+    return result.mappings().first()
+
+
+async def history(
+    conn: AsyncConnection,
+    rma_id: str,
+    after_sequence: int | None,
+    first: int,
+    *,
+    up_to_sequence: int,
+    public_only: bool = False,
+) -> list[Row]:
+    c = t.rma_order_event.c
+    query = (
+        select(t.rma_order_event)
+        .where(c.rma_order_id == rma_id, c.sequence <= up_to_sequence)
+        .order_by(c.sequence)
+        .limit(first)
+    )
+    if public_only:
+        query = query.where(or_(c.visibility.is_(None), c.visibility == CommentVisibility.CUSTOMER.value))
+    if after_sequence is not None:
+        query = query.where(c.sequence > after_sequence)
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def configurations(conn: AsyncConnection, organization_id: str) -> list[Row]:
+    result = await conn.execute(
+        select(t.rma_configuration)
+        .where(t.rma_configuration.c.organization_id == organization_id)
+        .order_by(t.rma_configuration.c.created_at, t.rma_configuration.c.id)
+    )
+    return list(result.mappings().all())
+
+
+async def configuration(
+    conn: AsyncConnection, organization_id: str, *, id: str | None = None, location_id: str | None = None
+) -> Row | None:
+    query = select(t.rma_configuration).where(t.rma_configuration.c.organization_id == organization_id)
+    if id is not None:
+        query = query.where(t.rma_configuration.c.id == id)
+    if location_id is not None:
+        query = query.where(t.rma_configuration.c.location_id == location_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def locations(conn: AsyncConnection, organization_id: str) -> list[Row]:
+    result = await conn.execute(
+        select(t.location)
+        .where(t.location.c.organization_id == organization_id)
+        .order_by(t.location.c.created_at, t.location.c.id)
+    )
+    return list(result.mappings().all())
+
+
+def rma_order_conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElement[bool]]:
+    c = t.rma_order.c
+    conditions = visible_to(caller)
+    for name in (
+        "processing_status",
+        "delivery_status",
+        "financial_status",
+        "fulfillment_status",
+        "expected_resolution",
+    ):
+        values = getattr(f, name)
+        if values:
+            conditions.append(c[name].in_(values))
+    shows_deleted = f.include_deleted or (
+        f.processing_status is not None and ProcessingStatus.DELETED.value in f.processing_status
+    )
+    if not shows_deleted:
+        conditions.append(c.processing_status != ProcessingStatus.DELETED.value)
+    if f.location_id is not None:
+        conditions.append(c.location_id == f.location_id)
+    if f.created_after is not None:
+        conditions.append(c.created_at >= f.created_after)
+    if f.created_before is not None:
+        conditions.append(c.created_at < f.created_before)
+    if f.search:
+        conditions.append(c.search_text.contains(f.search.casefold(), autoescape=True))
+    return conditions
+
+
+async def rma_order_rows(
+    conn: AsyncConnection,
+    caller: Caller,
+    f: RmaOrderFilter,
+    *,
+    first: int,
+    after: tuple[Any, str] | None,
+    sort: str,
+) -> KeysetRows:
+    return await keyset_rows(
+        conn, t.rma_order, rma_order_conditions(caller, f), first=first, after=after, sort=sort
+    )
+
+
+async def keyset_rows(
+    conn: AsyncConnection,
+    table: Table,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    first: int,
+    after: tuple[Any, str] | None,
+    sort: str = "CREATED_AT_DESC",
+) -> KeysetRows:
+    """Up to ``first`` matching rows in the sort's order, after the (sort value, id) of a row."""
+    column_name, descending = SORTS[sort]
+    column = table.c[column_name]
+    key = table.c.id
+    count_query = select(func.count()).select_from(table).where(*conditions)
+    query: Select[Any] = select(table).where(*conditions)
+    if after is not None:
+        value, row_id = after
+        if descending:
+            query = query.where(or_(column < value, and_(column == value, key < row_id)))
+        else:
+            query = query.where(or_(column > value, and_(column == value, key > row_id)))
+    order = (column.desc(), key.desc()) if descending else (column.asc(), key.asc())
+    query = query.order_by(*order).limit(first + 1)
+    total = int((await conn.execute(count_query)).scalar_one())
+    rows = list((await conn.execute(query)).mappings().all())
+    return KeysetRows(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+
+
+async def organization(conn: AsyncConnection, organization_id: str) -> Row:
+    result = await conn.execute(select(t.organization).where(t.organization.c.id == organization_id))
+    return result.mappings().one()
+
+
+async def shipment_rows(
+    conn: AsyncConnection, organization_id: str, shipment_id: str
+) -> tuple[Row, list[Row]] | None:
+    """A return shipment and its scans in (date, sequence) order."""
+    found = await conn.execute(
+        select(t.rma_shipment).where(
+            t.rma_shipment.c.id == shipment_id, t.rma_shipment.c.organization_id == organization_id
+        )
+    )
+    row = found.mappings().first()
+    if row is None:
+        return None
+    events = await conn.execute(
+        select(t.rma_shipment_event)
+        .where(t.rma_shipment_event.c.shipment_id == shipment_id)
+        .order_by(t.rma_shipment_event.c.date, t.rma_shipment_event.c.sequence)
+    )
+    return row, list(events.mappings())
+
+
+async def voucher_by_resolution(conn: AsyncConnection, resolution_id: str) -> Row | None:
+    result = await conn.execute(select(t.voucher).where(t.voucher.c.resolution_id == resolution_id))
+    return result.mappings().first()
+
+
+async def resolution_row(conn: AsyncConnection, organization_id: str, resolution_id: str) -> Row | None:
+    table = t.rma_financial_resolution
+    result = await conn.execute(
+        select(table).where(table.c.id == resolution_id, table.c.organization_id == organization_id)
+    )
+    return result.mappings().first()
+
+
+_OWNED = {
+    "lines": t.rma_order_line,
+    "shipments": t.rma_shipment,
+    "financial_resolutions": t.rma_financial_resolution,
+}
+
+
+async def owner_of(conn: AsyncConnection, organization_id: str, kind: str, child_id: str) -> str | None:
+    """The id of the RMA order a line, a shipment or a resolution of the organization belongs to."""
+    table = _OWNED[kind]
+    found = await conn.execute(
+        select(table.c.rma_order_id).where(table.c.id == child_id, table.c.organization_id == organization_id)
+    )
+    rma_id: str | None = found.scalar_one_or_none()
+    return rma_id
+
+
+async def default_configuration(conn: AsyncConnection, organization_id: str) -> Row | None:
+    """The configuration of the organization's first location that has one."""
+    result = await conn.execute(
+        select(t.rma_configuration)
+        .join(t.location, t.location.c.id == t.rma_configuration.c.location_id)
+        .where(t.rma_configuration.c.organization_id == organization_id)
+        .order_by(t.location.c.created_at, t.location.c.id)
+        .limit(1)
+    )
+    return result.mappings().first()
+
+
+async def location_exists(conn: AsyncConnection, organization_id: str, location_id: str) -> bool:
+    located = await conn.execute(
+        select(t.location.c.id).where(
+            t.location.c.id == location_id, t.location.c.organization_id == organization_id
+        )
+    )
+    return located.first() is not None
+
+
+async def rma_id_by_external_id(
+    conn: AsyncConnection, organization_id: str, tp_app_id: str | None, external_id: str
+) -> str | None:
+    result = await conn.execute(
+        select(t.rma_order.c.id).where(
+            t.rma_order.c.organization_id == organization_id,
+            t.rma_order.c.tp_app_key == (tp_app_id or ""),
+            t.rma_order.c.external_id == external_id,
+        )
+    )
+    found: str | None = result.scalar_one_or_none()
+    return found
+
+
+async def resolution_paid_with(
+    conn: AsyncConnection, organization_id: str, reference: str, *, other_than: str
+) -> str | None:
+    """The executed resolution, other than ``other_than``, that records this payment reference."""
+    table = t.rma_financial_resolution
+    used = await conn.execute(
+        select(table.c.id).where(
+            table.c.organization_id == organization_id,
+            table.c.reference == reference,
+            table.c.status == FinancialResolutionStatus.EXECUTED.value,
+            table.c.id != other_than,
+        )
+    )
+    found: str | None = used.scalar_one_or_none()
+    return found
+
+
+async def sku_names(conn: AsyncConnection, organization_id: str, codes: Iterable[str]) -> dict[str, str]:
+    """The product name of each of these SKU codes that the catalog knows."""
+    products = await conn.execute(
+        select(t.sku.c.code, t.product.c.name)
+        .join(t.product, t.product.c.id == t.sku.c.product_id)
+        .where(t.sku.c.organization_id == organization_id, t.sku.c.code.in_(sorted(set(codes))))
+    )
+    names: dict[str, str] = dict(products.all())
+    return names
+
+
+async def has_products(conn: AsyncConnection, organization_id: str) -> bool:
+    found = await conn.execute(
+        select(t.product.c.id).where(t.product.c.organization_id == organization_id).limit(1)
+    )
+    return found.first() is not None
+
+
+async def rma_order_by_id(conn: AsyncConnection, rma_id: str) -> Row | None:
+    """An RMA order whatever its organization: for a signed link, which names it alone."""
+    result = await conn.execute(select(t.rma_order).where(t.rma_order.c.id == rma_id))
+    return result.mappings().first()

@@ -1,0 +1,61 @@
+"""What a reader asks for: the criteria of the lists and feeds, in domain words.
+
+The database layer turns each into predicates; the event hub also tests a live event
+against an ``EventFilter`` before it reaches a subscriber.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rma_graphql.domain.statuses import CommentVisibility
+
+# The comments a customer sees; other events have no visibility and every reader sees them.
+FOR_CUSTOMER = CommentVisibility.CUSTOMER.value
+
+
+@dataclass
+class RmaOrderFilter:
+    processing_status: list[str] | None = None
+    delivery_status: list[str] | None = None
+    financial_status: list[str] | None = None
+    fulfillment_status: list[str] | None = None
+    expected_resolution: list[str] | None = None
+    location_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    search: str | None = None
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """Products, customers, SKUs or orders: a substring of their search text, and for orders
+    their status, return status, customer and order date."""
+
+    search: str | None = None
+    statuses: tuple[str, ...] = ()
+    return_statuses: tuple[str, ...] = ()
+    customer_id: str | None = None
+    ordered_after: datetime | None = None
+    ordered_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a reader gets. A customer's filter names it: it sees the events of its
+    own RMA orders only, and never an INTERNAL comment's."""
+
+    rma_order_id: str | None = None
+    types: frozenset[str] | None = None
+    customer_id: str | None = None
+
+    def matches(self, row: Mapping[Any, Any]) -> bool:
+        if self.rma_order_id is not None and row["rma_order_id"] != self.rma_order_id:
+            return False
+        if self.customer_id is not None and (
+            row["customer_id"] != self.customer_id or row["visibility"] not in (None, FOR_CUSTOMER)
+        ):
+            return False
+        return not self.types or row["type"] in self.types
