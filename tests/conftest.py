@@ -29,6 +29,8 @@ from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
+# Under pytest-xdist each worker (gw0, gw1, …) has databases of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 # The address in-process requests come from (a documentation address): the servers that
 # tests start on loopback count 127.0.0.1's requests apart from them.
 IN_PROCESS_CLIENT = ("192.0.2.10", 50000)
@@ -47,6 +49,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def database_url() -> Iterator[str]:
     if DATABASE == "postgresql":
         url = os.environ["RMA_TEST_POSTGRES_URL"]
+        if WORKER:
+            url = asyncio.run(_fresh_database(url, f"rma_test_{WORKER}"))
 
         async def reset() -> None:
             engine = create_async_engine(url)
@@ -112,14 +116,22 @@ async def scratch_url(database_url: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as directory:
             yield f"sqlite+aiosqlite:///{Path(directory) / 'scratch.db'}"
         return
+    name = f"rma_scratch{WORKER}"
+    yield await _fresh_database(database_url, name)
     admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
-        await conn.execute(text("DROP DATABASE IF EXISTS rma_scratch"))
-        await conn.execute(text("CREATE DATABASE rma_scratch"))
-    yield make_url(database_url).set(database="rma_scratch").render_as_string(hide_password=False)
-    async with admin.connect() as conn:
-        await conn.execute(text("DROP DATABASE rma_scratch WITH (FORCE)"))
+        await conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     await admin.dispose()
+
+
+async def _fresh_database(url: str, name: str) -> str:
+    """An empty PostgreSQL database ``name`` on the server of ``url``, and its URL."""
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _free_port() -> int:
