@@ -2,7 +2,6 @@
 their change recorded, a revision of the new version and the return status of the orders
 they return. Every statement of a change to an RMA order is here."""
 
-import copy
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,7 +63,7 @@ class RmaOrderRepository:
         if loaded is None or (self.customer_id is not None and loaded[1]["customer_id"] != self.customer_id):
             raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
         rma, row = loaded
-        self._loaded[rma.id] = _Loaded(row, copy.deepcopy(rma))
+        self._loaded[rma.id] = _Loaded(row, rma.twin())
         return rma
 
     def row(self, rma_id: str) -> Row:

@@ -1,6 +1,5 @@
 """What an RMA order owes and has paid, and its financial resolutions' actions."""
 
-import copy
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -60,6 +59,8 @@ class MoneyRules:
         def _fire(self, dimension: Dimension, action: str, **kwargs: Any) -> StatusChange | None: ...
 
         def available_actions(self) -> list[tuple[Action, bool, str | None]]: ...
+
+        def twin(self) -> "MoneyRules": ...
 
     # -- money ----------------------------------------------------------------------------
 
@@ -213,7 +214,7 @@ class MoneyRules:
         return resolution
 
     def _check_execution(self, resolution_id: str) -> None:
-        trial = copy.deepcopy(self)
+        trial = self.twin()
         trial._fire(Dimension.PROCESSING, Action.EXECUTE_FINANCIAL_RESOLUTION)
         resolution = trial._open_resolution(resolution_id, "executeFinancialResolution", "executed")
         still_due = trial.amount_due() - trial.executed_total()

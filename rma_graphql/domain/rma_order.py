@@ -5,7 +5,6 @@ records. An action runs on a copy and is applied only when it succeeds, so a ref
 action leaves the aggregate exactly as it was.
 """
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +12,7 @@ from typing import Any
 
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, ConflictError, InvalidTransitionError
-from rma_graphql.domain.machines import fire
+from rma_graphql.domain.machines import fire, refusal
 from rma_graphql.domain.rma_parts import (
     PROVIDERS,
     RETURNED_TO_SENDER,
@@ -25,7 +24,9 @@ from rma_graphql.domain.rma_parts import (
     SoldOrder,
     StatusChange,
     initial_financial_status,
+    line_twin,
     moved,
+    twin,
 )
 from rma_graphql.domain.rma_warehouse import WarehouseRules
 from rma_graphql.domain.statuses import (
@@ -150,6 +151,14 @@ class RmaOrder(WarehouseRules):
 
     # -- dispatch -------------------------------------------------------------------------
 
+    def twin(self) -> "RmaOrder":
+        """An independent copy to try an action on: statuses and scalars by value, a copy of
+        each line and resolution (and of their lists); the refund terms are immutable."""
+        copied: RmaOrder = twin(self)
+        copied.lines = [line_twin(line) for line in self.lines]
+        copied.financial_resolutions = [twin(resolution) for resolution in self.financial_resolutions]
+        return copied
+
     def check_version(self, expected_version: int | None) -> None:
         """CONFLICT unless the RMA order is at ``expected_version`` (when one is given)."""
         if expected_version is not None and expected_version != self.version:
@@ -164,7 +173,7 @@ class RmaOrder(WarehouseRules):
         handler = _HANDLERS.get(Action(action))
         if handler is None:
             raise ValueError(f"unknown action {action!r}")
-        trial = copy.deepcopy(self)
+        trial = self.twin()
         try:
             events: list[RecordedEvent] = handler(trial, now, **params)
         except InvalidTransitionError as error:
@@ -212,7 +221,7 @@ class RmaOrder(WarehouseRules):
         target = self.scan_status
         if target is None or target == self.delivery_status:
             return None, []
-        trial = copy.deepcopy(self)
+        trial = self.twin()
         try:
             trial._fire(Dimension.PROCESSING, Action.UPDATE_DELIVERY_STATUS)
             change = trial._fire(Dimension.DELIVERY, Action.UPDATE_DELIVERY_STATUS, status=target)
@@ -243,20 +252,20 @@ class RmaOrder(WarehouseRules):
         return result
 
     def _refusal(self, action: Action) -> str | None:
-        """Why ``action`` would be refused now, or None: the real handler is tried on a copy
-        with each set of parameters ``_attempts`` gives, and one success is enough."""
-        # Every handler asks the processing machine first: its refusal comes first, and a
-        # shallow copy is enough to ask (firing it only sets the processing status).
-        try:
-            copy.copy(self)._fire(Dimension.PROCESSING, action)
-        except InvalidTransitionError as error:
-            return error.message
+        """Why ``action`` would be refused now, or None. Every handler asks the processing
+        machine first, so its table decides most actions, read without changing anything;
+        an action it allows is tried on a twin with each set of parameters ``_attempts``
+        gives (the other dimensions and the money and warehouse rules have their say), and
+        one success is enough."""
+        refused = refusal(Dimension.PROCESSING, self, action)
+        if refused is not None:
+            return refused.message
         attempts = _attempts(self, action)
         if not attempts:
             return _NOTHING_TO_ACT_ON[action]
         first_refusal: str | None = None
         for params in attempts:
-            trial = copy.deepcopy(self)
+            trial = self.twin()
             try:
                 _HANDLERS[action](trial, datetime.min, **params)
             except (InvalidTransitionError, BadUserInputError) as error:
