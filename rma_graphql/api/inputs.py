@@ -1,6 +1,8 @@
 """GraphQL inputs and their conversion to service commands, with field-path validation."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from rma_graphql.api.enums import (
     RmaOrderProductState,
     RmaOrderReturnReason,
 )
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.errors import BadUserInputError, CommandFieldError
 from rma_graphql.service.configurations import camel_case
 from rma_graphql.service.return_requests import LineCommand
 from rma_graphql.service.rma_order_create import CreateRmaOrder
@@ -33,6 +35,17 @@ def parse_uuid(value: str, field: str) -> str:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
         raise BadUserInputError(f"{value!r} is not a valid UUID.", field) from None
+
+
+@contextmanager
+def command_fields_under(argument: str) -> Iterator[None]:
+    """The domain names a refused value by the command's field (``amount``); a client reads
+    it at its GraphQL path, under the argument the command came from (``input.amount``)."""
+    try:
+        yield
+    except CommandFieldError as error:
+        error.field = f"{argument}.{error.field}"
+        raise
 
 
 def text(value: str | None, field: str, limit: int = SHORT_TEXT, *, required: bool = False) -> str | None:

@@ -10,7 +10,7 @@ from rma_graphql.api.enums import (
     RmaInspectionResult,
     RmaOrderProductState,
 )
-from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, parse_uuid, text
+from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, command_fields_under, parse_uuid, text
 from rma_graphql.api.money_types import RmaFinancialResolutionRequest, Voucher
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.rma_order_type import RmaOrderType, rma_payload
@@ -99,9 +99,10 @@ class WarehouseMutation:
     ) -> RmaOrderType:
         ctx = context_of(info)
         line = parse_uuid(line_id, "lineId")
-        rma_id = await warehouse_service.inspect_line(
-            ctx.uow, ctx.authenticated, line, input.to_command(), expected_version=expected_version
-        )
+        with command_fields_under("input"):
+            rma_id = await warehouse_service.inspect_line(
+                ctx.uow, ctx.authenticated, line, input.to_command(), expected_version=expected_version
+            )
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(
@@ -155,9 +156,15 @@ class MoneyMutation:
     ) -> RmaFinancialResolutionRequest:
         ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
-        resolution_id = await resolution_service.create_resolution(
-            ctx.uow, ctx.authenticated, rma_id, input.type, input.amount, expected_version=expected_version
-        )
+        with command_fields_under("input"):
+            resolution_id = await resolution_service.create_resolution(
+                ctx.uow,
+                ctx.authenticated,
+                rma_id,
+                input.type,
+                input.amount,
+                expected_version=expected_version,
+            )
         return await _resolution(info, resolution_id)
 
     @strawberry.mutation(

@@ -146,7 +146,9 @@ class ReturnRequest:
     lines: Sequence[RequestedLine]
     # The staff's reason for returning after the authorization delay, when given.
     override_reason: str | None = None
-    resolution_path: str = "input.expectedResolution"
+    # Where the request names its expected resolution and its linked orders, for refusals.
+    resolution_path: str = "expectedResolution"
+    linked_orders_path: str = "linkedOrders"
 
 
 def order_refusal(
@@ -254,7 +256,7 @@ def check_return(
             order,
             now,
             override=request.override_reason is not None,
-            path=f"{paths[0]}.orderLineId" if paths else "input.linkedOrders",
+            path=f"{paths[0]}.orderLineId" if paths else request.linked_orders_path,
         )
         if refusal is not None:
             raise ReturnRefusedError(refusal)

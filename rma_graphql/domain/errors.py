@@ -28,6 +28,11 @@ class BadUserInputError(DomainError):
         return {"code": self.code, "field": self.field, **self.details}
 
 
+class CommandFieldError(BadUserInputError):
+    """A value of a command is refused; ``field`` names it in the command's own words
+    (``amount``, ``quantity``): the API places it under the argument the command came from."""
+
+
 class NotFoundError(DomainError):
     code = "NOT_FOUND"
 

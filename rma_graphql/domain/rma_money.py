@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rma_graphql.domain.actions import Action
-from rma_graphql.domain.errors import BadUserInputError, InvalidTransitionError
+from rma_graphql.domain.errors import CommandFieldError, InvalidTransitionError
 from rma_graphql.domain.rma_parts import (
     PROVIDERS,
     FinancialResolution,
@@ -168,15 +168,14 @@ class MoneyRules:
         self._fire(Dimension.FINANCIAL, Action.CREATE_FINANCIAL_RESOLUTION)
         remaining = self.remaining_due()
         if remaining == 0:
-            raise BadUserInputError(
-                "Nothing remains due: the executed and open resolutions cover the amount due.", "input.amount"
+            raise CommandFieldError(
+                "Nothing remains due: the executed and open resolutions cover the amount due.", "amount"
             )
         if amount is None:
             amount = remaining
         if not 0 < amount <= remaining:
-            raise BadUserInputError(
-                f"The amount must be above 0 and at most the {remaining} minor units still due.",
-                "input.amount",
+            raise CommandFieldError(
+                f"The amount must be above 0 and at most the {remaining} minor units still due.", "amount"
             )
         resolution = FinancialResolution(
             type=type,

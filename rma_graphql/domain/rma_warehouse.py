@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rma_graphql.domain.actions import Action
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.errors import CommandFieldError
 from rma_graphql.domain.rma_money import MoneyRules
 from rma_graphql.domain.rma_parts import (
     RecordedEvent,
@@ -38,7 +38,7 @@ class WarehouseRules(MoneyRules):
         known = set(line.received_serial_numbers)
         for i, serial in enumerate(serial_numbers):
             if serial in known:
-                raise BadUserInputError(
+                raise CommandFieldError(
                     f"Serial number {serial!r} was already received on this line.", f"serialNumbers[{i}]"
                 )
             known.add(serial)
@@ -74,12 +74,11 @@ class WarehouseRules(MoneyRules):
         line = self.line(line_id)
         waiting = line.received_quantity - line.inspected_quantity
         if quantity > waiting:
-            raise BadUserInputError(
-                f"Only {waiting} received unit(s) of {line.sku} await inspection, not {quantity}.",
-                "input.quantity",
+            raise CommandFieldError(
+                f"Only {waiting} received unit(s) of {line.sku} await inspection, not {quantity}.", "quantity"
             )
         if disposition is Disposition.RESTOCK and result is not InspectionResult.ACCEPTED:
-            raise BadUserInputError("Only accepted units can be restocked.", "input.disposition")
+            raise CommandFieldError("Only accepted units can be restocked.", "disposition")
         line.inspected_quantity += quantity
         if result is InspectionResult.ACCEPTED:
             line.accepted_quantity += quantity

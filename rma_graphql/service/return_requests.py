@@ -137,6 +137,7 @@ async def check_return(
         ],
         override_reason=override_reason,
         resolution_path=f"{prefix}expectedResolution",
+        linked_orders_path=f"{prefix}linkedOrders",
     )
     eligibility.check(policy, request, orders, now)
 

@@ -16,7 +16,7 @@ from rma_graphql.db.catalog_repository import CatalogRepository
 from rma_graphql.db.warehouse_repository import WarehouseRepository
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.actions import Action
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.errors import BadUserInputError, CommandFieldError
 from rma_graphql.domain.statuses import Disposition, InspectionResult, OrderStatus, ProductState
 from rma_graphql.service import catalog
 from rma_graphql.service.rma_orders import owner_of
@@ -93,7 +93,7 @@ async def inspect_line(
 ) -> str:
     """Record one inspection of received units of a line; RESTOCK puts them back in stock."""
     if command.quantity <= 0:
-        raise BadUserInputError("An inspected quantity is at least 1.", "input.quantity")
+        raise CommandFieldError("An inspected quantity is at least 1.", "quantity")
     rma_id = await owner_of(uow, caller, "lines", line_id, "RMA order line")
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, Action.INSPECT_LINE, expected_version=expected_version)
@@ -120,8 +120,8 @@ async def inspect_line(
 async def _restocked_sku(catalog: CatalogRepository, sku: str) -> str:
     found = await catalog.sku_by_code(sku)
     if found is None:
-        raise BadUserInputError(
-            f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.", "input.disposition"
+        raise CommandFieldError(
+            f"SKU {sku!r} is not in the catalog, so its units cannot be restocked.", "disposition"
         )
     return str(found["id"])
 
