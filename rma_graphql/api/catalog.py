@@ -33,9 +33,14 @@ from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import catalog
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.queries import Page
-
-Row = Mapping[Any, Any]
-
+from rma_graphql.service.records import (
+    CustomerRecord,
+    ProductRecord,
+    R,
+    SalesOrderRecord,
+    SkuRecord,
+    SkuStockRecord,
+)
 
 # Types
 
@@ -59,11 +64,11 @@ class Address:
 class SkuStock:
     quantity: int
     location_id: strawberry.ID
-    row: strawberry.Private[Row]
+    row: strawberry.Private[SkuStockRecord]
 
     @strawberry.field
     async def location(self, info: RmaInfo) -> Location:
-        found = await context_of(info).loaders.locations.load(self.row["location_id"])
+        found = await context_of(info).loaders.locations.load(self.row.location_id)
         assert found is not None, "a foreign key keeps the location"
         return Location.from_row(found)
 
@@ -74,30 +79,28 @@ class Sku:
     sku: str
     variation: str | None
     created_at: datetime
-    row: strawberry.Private[Row]
+    row: strawberry.Private[SkuRecord]
 
     @classmethod
-    def from_row(cls, row: Row) -> "Sku":
+    def from_row(cls, row: SkuRecord) -> "Sku":
         return cls(
-            id=strawberry.ID(row["id"]),
-            sku=row["code"],
-            variation=row["variation"],
-            created_at=row["created_at"],
+            id=strawberry.ID(row.id),
+            sku=row.code,
+            variation=row.variation,
+            created_at=row.created_at,
             row=row,
         )
 
     @strawberry.field
     async def product(self, info: RmaInfo) -> "Product":
-        found = await context_of(info).loaders.products.load(self.row["product_id"])
+        found = await context_of(info).loaders.products.load(self.row.product_id)
         assert found is not None, "a foreign key keeps the product"
         return Product.from_row(found)
 
     @strawberry.field(description="Units on hand, per location.")
     async def stock(self, info: RmaInfo) -> list[SkuStock]:
-        rows = await context_of(info).loaders.stock_by_sku.load(self.row["id"])
-        return [
-            SkuStock(quantity=r["quantity"], location_id=strawberry.ID(r["location_id"]), row=r) for r in rows
-        ]
+        rows = await context_of(info).loaders.stock_by_sku.load(self.row.id)
+        return [SkuStock(quantity=r.quantity, location_id=strawberry.ID(r.location_id), row=r) for r in rows]
 
 
 @strawberry.type
@@ -109,24 +112,24 @@ class Product:
     currency: str
     created_at: datetime
     updated_at: datetime
-    row: strawberry.Private[Row]
+    row: strawberry.Private[ProductRecord]
 
     @classmethod
-    def from_row(cls, row: Row) -> "Product":
+    def from_row(cls, row: ProductRecord) -> "Product":
         return cls(
-            id=strawberry.ID(row["id"]),
-            name=row["name"],
-            description=row["description"],
-            price=to_major(row["price"], row["currency"]),
-            currency=row["currency"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            price=to_major(row.price, row.currency),
+            currency=row.currency,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
             row=row,
         )
 
     @strawberry.field
     async def skus(self, info: RmaInfo) -> list[Sku]:
-        return [Sku.from_row(r) for r in await context_of(info).loaders.skus_by_product.load(self.row["id"])]
+        return [Sku.from_row(r) for r in await context_of(info).loaders.skus_by_product.load(self.row.id)]
 
 
 @strawberry.type
@@ -140,15 +143,15 @@ class Customer:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> "Customer":
+    def from_row(cls, row: CustomerRecord) -> "Customer":
         return cls(
-            id=strawberry.ID(row["id"]),
-            name=row["name"],
-            email=row["email"],
-            phone=row["phone"],
-            address=Address.from_json(row["address"]),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            id=strawberry.ID(row.id),
+            name=row.name,
+            email=row.email,
+            phone=row.phone,
+            address=Address.from_json(row.address),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 
@@ -177,46 +180,46 @@ class Order:
     )
     created_at: datetime
     updated_at: datetime
-    row: strawberry.Private[Row]
+    row: strawberry.Private[SalesOrderRecord]
 
     @classmethod
-    def from_row(cls, row: Row) -> "Order":
+    def from_row(cls, row: SalesOrderRecord) -> "Order":
         return cls(
-            id=strawberry.ID(row["id"]),
-            external_reference=row["external_reference"],
-            tp_app_id=row["tp_app_id"],
-            currency=row["currency"],
-            shipping_amount=to_major(row["shipping_amount"], row["currency"]),
-            status=OrderStatus(row["status"]),
-            ordered_at=row["ordered_at"],
-            shipped_at=row["shipped_at"],
-            delivered_at=row["delivered_at"],
-            return_status=OrderReturnStatus(row["return_status"]),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            id=strawberry.ID(row.id),
+            external_reference=row.external_reference,
+            tp_app_id=row.tp_app_id,
+            currency=row.currency,
+            shipping_amount=to_major(row.shipping_amount, row.currency),
+            status=OrderStatus(row.status),
+            ordered_at=row.ordered_at,
+            shipped_at=row.shipped_at,
+            delivered_at=row.delivered_at,
+            return_status=OrderReturnStatus(row.return_status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
             row=row,
         )
 
     @strawberry.field
     async def customer(self, info: RmaInfo) -> Customer | None:
-        if self.row["customer_id"] is None:
+        if self.row.customer_id is None:
             return None
-        found = await context_of(info).loaders.customers.load(self.row["customer_id"])
+        found = await context_of(info).loaders.customers.load(self.row.customer_id)
         assert found is not None, "a foreign key keeps the customer"
         return Customer.from_row(found)
 
     @strawberry.field
     async def lines(self, info: RmaInfo) -> list[OrderLine]:
-        currency = self.row["currency"]
+        currency = self.row.currency
         return [
             OrderLine(
-                id=strawberry.ID(r["id"]),
-                sku=r["sku"],
-                label=r["label"],
-                quantity=r["quantity"],
-                unit_price=to_major(r["unit_price"], currency),
+                id=strawberry.ID(r.id),
+                sku=r.sku,
+                label=r.label,
+                quantity=r.quantity,
+                unit_price=to_major(r.unit_price, currency),
             )
-            for r in await context_of(info).loaders.lines_by_order.load(self.row["id"])
+            for r in await context_of(info).loaders.lines_by_order.load(self.row.id)
         ]
 
 
@@ -239,7 +242,7 @@ class Connection(Generic[T]):
     total_count: int
 
 
-def _page(page: Page, nodes: list[T]) -> Connection[T]:
+def _page(page: Page[Any], nodes: list[T]) -> Connection[T]:
     return Connection(
         edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
         nodes=nodes,
@@ -259,9 +262,9 @@ def _page(page: Page, nodes: list[T]) -> Connection[T]:
 # Operations
 
 
-async def _found(info: RmaInfo, kind: str, id: str, label: str) -> Row:
+async def _found(info: RmaInfo, table: str, kind: type[R], id: str, label: str) -> R:
     row_id = parse_uuid(id, "id")
-    row = await catalog.row(context_of(info).uow, context_of(info).authenticated, kind, row_id)
+    row = await catalog.row(context_of(info).uow, context_of(info).authenticated, table, kind, row_id)
     if row is None:
         raise NotFoundError(f"{label} {row_id} not found.", row_id)
     return row
@@ -271,7 +274,7 @@ async def _found(info: RmaInfo, kind: str, id: str, label: str) -> Row:
 class CatalogQuery:
     @strawberry.field(**scoped(access.VIEW_PRODUCTS))
     async def product(self, info: RmaInfo, id: str) -> Product | None:
-        return Product.from_row(await _found(info, "products", id, "Product"))
+        return Product.from_row(await _found(info, "products", ProductRecord, id, "Product"))
 
     @strawberry.field(**scoped(access.VIEW_PRODUCTS))
     async def products(
@@ -283,7 +286,9 @@ class CatalogQuery:
     ) -> Connection[Product]:
         ctx = context_of(info)
         f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
-        page = await catalog.page(ctx.uow, ctx.authenticated, "products", f, first=first, after=after)
+        page = await catalog.page(
+            ctx.uow, ctx.authenticated, "products", ProductRecord, f, first=first, after=after
+        )
         return _page(page, [Product.from_row(r) for r in page.rows])
 
     @strawberry.field(description="A SKU by its id or by its code.", **scoped(access.VIEW_PRODUCTS))
@@ -292,7 +297,7 @@ class CatalogQuery:
         if (id is None) == (sku is None):
             raise BadUserInputError("Give exactly one of id and sku.", "id" if id else "sku")
         if id is not None:
-            return Sku.from_row(await _found(info, "skus", id, "SKU"))
+            return Sku.from_row(await _found(info, "skus", SkuRecord, id, "SKU"))
         row = await catalog.sku_by_code(ctx.uow, ctx.authenticated, sku or "")
         if row is None:
             raise NotFoundError(f"SKU {sku!r} not found.", sku)
@@ -300,7 +305,7 @@ class CatalogQuery:
 
     @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
     async def customer(self, info: RmaInfo, id: str) -> Customer | None:
-        return Customer.from_row(await _found(info, "customers", id, "Customer"))
+        return Customer.from_row(await _found(info, "customers", CustomerRecord, id, "Customer"))
 
     @strawberry.field(**scoped(access.VIEW_CUSTOMERS))
     async def customers(
@@ -312,12 +317,14 @@ class CatalogQuery:
     ) -> Connection[Customer]:
         ctx = context_of(info)
         f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
-        page = await catalog.page(ctx.uow, ctx.authenticated, "customers", f, first=first, after=after)
+        page = await catalog.page(
+            ctx.uow, ctx.authenticated, "customers", CustomerRecord, f, first=first, after=after
+        )
         return _page(page, [Customer.from_row(r) for r in page.rows])
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
     async def order(self, info: RmaInfo, id: str) -> Order | None:
-        return Order.from_row(await _found(info, "orders", id, "Order"))
+        return Order.from_row(await _found(info, "orders", SalesOrderRecord, id, "Order"))
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
     async def orders(
@@ -333,7 +340,9 @@ class CatalogQuery:
             ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
             ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),
         )
-        page = await catalog.page(ctx.uow, ctx.authenticated, "orders", f, first=first, after=after)
+        page = await catalog.page(
+            ctx.uow, ctx.authenticated, "orders", SalesOrderRecord, f, first=first, after=after
+        )
         return _page(page, [Order.from_row(r) for r in page.rows])
 
 
@@ -352,7 +361,7 @@ class CatalogMutation:
             price=input.price,
             currency=input.currency,
         )
-        return Product.from_row(await _found(info, "products", product_id, "Product"))
+        return Product.from_row(await _found(info, "products", ProductRecord, product_id, "Product"))
 
     @strawberry.mutation(**scoped(access.EDIT_PRODUCTS))
     async def product_update(self, info: RmaInfo, id: str, input: ProductUpdateInput) -> Product:
@@ -364,7 +373,7 @@ class CatalogMutation:
         text(values.get("name"), "input.name", 200)
         text(values.get("description"), "input.description", 10_000)
         await catalog.update_product(ctx.uow, ctx.authenticated, product_id, values)
-        return Product.from_row(await _found(info, "products", product_id, "Product"))
+        return Product.from_row(await _found(info, "products", ProductRecord, product_id, "Product"))
 
     @strawberry.mutation(**scoped(access.CREATE_PRODUCTS))
     async def sku_create(self, info: RmaInfo, input: SkuCreateInput) -> Sku:
@@ -379,7 +388,7 @@ class CatalogMutation:
             variation=input.variation,
             stock=stock_levels(input.stock, "input.stock"),
         )
-        return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
+        return Sku.from_row(await _found(info, "skus", SkuRecord, sku_id, "SKU"))
 
     @strawberry.mutation(
         description="Change a SKU; `stock` sets the quantity at each location given.",
@@ -392,7 +401,7 @@ class CatalogMutation:
         text(values.get("variation"), "input.variation")
         stock = None if input.stock is strawberry.UNSET else stock_levels(input.stock, "input.stock")
         await catalog.update_sku(ctx.uow, ctx.authenticated, sku_id, values=values, stock=stock)
-        return Sku.from_row(await _found(info, "skus", sku_id, "SKU"))
+        return Sku.from_row(await _found(info, "skus", SkuRecord, sku_id, "SKU"))
 
     @strawberry.mutation(**scoped(access.CREATE_CUSTOMERS))
     async def customer_create(self, info: RmaInfo, input: CustomerCreateInput) -> Customer:
@@ -400,7 +409,7 @@ class CatalogMutation:
         customer_id = await catalog.create_customer(
             ctx.uow, ctx.authenticated, customer_values(input, partial=False)
         )
-        return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
+        return Customer.from_row(await _found(info, "customers", CustomerRecord, customer_id, "Customer"))
 
     @strawberry.mutation(**scoped(access.EDIT_CUSTOMERS))
     async def customer_update(self, info: RmaInfo, id: str, input: CustomerUpdateInput) -> Customer:
@@ -409,7 +418,7 @@ class CatalogMutation:
         await catalog.update_customer(
             ctx.uow, ctx.authenticated, customer_id, customer_values(input, partial=True)
         )
-        return Customer.from_row(await _found(info, "customers", customer_id, "Customer"))
+        return Customer.from_row(await _found(info, "customers", CustomerRecord, customer_id, "Customer"))
 
     @strawberry.mutation(**scoped(access.CREATE_ORDERS))
     async def order_create(self, info: RmaInfo, input: OrderCreateInput) -> Order:
@@ -437,7 +446,7 @@ class CatalogMutation:
             delivered_at=_utc(input.delivered_at, "input.deliveredAt"),
         )
         order_id = await catalog.create_order(ctx.uow, ctx.authenticated, command)
-        return Order.from_row(await _found(info, "orders", order_id, "Order"))
+        return Order.from_row(await _found(info, "orders", SalesOrderRecord, order_id, "Order"))
 
     @strawberry.mutation(**scoped(access.EDIT_ORDERS))
     async def order_update(self, info: RmaInfo, id: str, input: OrderUpdateInput) -> Order:
@@ -454,4 +463,4 @@ class CatalogMutation:
         if "status" in values:
             values["status"] = values["status"].value
         await catalog.update_order(ctx.uow, ctx.authenticated, order_id, values)
-        return Order.from_row(await _found(info, "orders", order_id, "Order"))
+        return Order.from_row(await _found(info, "orders", SalesOrderRecord, order_id, "Order"))

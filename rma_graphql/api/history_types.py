@@ -1,8 +1,7 @@
 """An RMA order's history as GraphQL shows it: its events, their status changes, and its comments."""
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -13,12 +12,11 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.domain import statuses as s
 from rma_graphql.service.events import format_position
+from rma_graphql.service.records import RmaOrderCommentRecord, RmaOrderEventRecord
 
 if TYPE_CHECKING:
     pass
 from rma_graphql.api.types import PageInfo, RmaActor, _actor
-
-Row = Mapping[Any, Any]
 
 
 @strawberry.type
@@ -37,13 +35,13 @@ class RmaComment:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaComment":
+    def from_row(cls, row: RmaOrderCommentRecord) -> "RmaComment":
         return cls(
-            id=strawberry.ID(row["id"]),
-            text=row["text"],
-            visibility=s.CommentVisibility(row["visibility"]),
-            author=_actor(row["author"]),
-            created_at=row["created_at"],
+            id=strawberry.ID(row.id),
+            text=row.text,
+            visibility=s.CommentVisibility(row.visibility),
+            author=_actor(row.author),
+            created_at=row.created_at,
         )
 
 
@@ -61,21 +59,21 @@ class RmaOrderEvent:
     version: int
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaOrderEvent":
+    def from_row(cls, row: RmaOrderEventRecord) -> "RmaOrderEvent":
         return cls(
-            id=strawberry.ID(row["id"]),
-            rma_order_id=row["rma_order_id"],
-            sequence=row["sequence"],
-            position=format_position(row["position"]),
-            type=s.EventType(row["type"]),
+            id=strawberry.ID(row.id),
+            rma_order_id=row.rma_order_id,
+            sequence=row.sequence,
+            position=format_position(row.position),
+            type=s.EventType(row.type),
             changes=[
                 RmaStatusChange(dimension=s.Dimension(c["dimension"]), from_=c["from"], to=c["to"])
-                for c in row["changes"]
+                for c in row.changes
             ],
-            actor=_actor(row["actor"]),
-            comment=row["comment"],
-            occurred_at=row["occurred_at"],
-            version=row["version"],
+            actor=_actor(row.actor),
+            comment=row.comment,
+            occurred_at=row.occurred_at,
+            version=row.version,
         )
 
 

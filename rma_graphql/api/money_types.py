@@ -1,9 +1,8 @@
 """Money as GraphQL shows it: financial resolutions and vouchers."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,11 +14,10 @@ from rma_graphql.api.enums import (
 from rma_graphql.domain import statuses as s
 from rma_graphql.service import queries
 from rma_graphql.service.currency import to_major
+from rma_graphql.service.records import RmaFinancialResolutionRecord, VoucherRecord
 
 if TYPE_CHECKING:
     from rma_graphql.api.rma_order_type import RmaOrderType
-
-Row = Mapping[Any, Any]
 
 
 @strawberry.type
@@ -38,7 +36,7 @@ class RmaFinancialResolutionRequest:
         description="Why the last execution failed (FAILED), or why it was rejected (REJECTED)."
     )
     provider: str = strawberry.field(description="The payment provider: manual (refunds) or voucher.")
-    row: strawberry.Private[Row]
+    row: strawberry.Private[RmaFinancialResolutionRecord]
 
     @strawberry.field(
         description="The RMA order the resolution belongs to: as it is now, or in a mutation's answer, "
@@ -49,7 +47,7 @@ class RmaFinancialResolutionRequest:
     ) -> Annotated["RmaOrderType", strawberry.lazy("rma_graphql.api.rma_order_type")]:
         from rma_graphql.api.rma_order_type import rma_payload
 
-        return await rma_payload(info, self.row["rma_order_id"])
+        return await rma_payload(info, self.row.rma_order_id)
 
     @strawberry.field(description="The voucher a VOUCHER resolution issued, once executed.")
     async def voucher(self, info: RmaInfo) -> "Voucher | None":
@@ -62,18 +60,18 @@ class RmaFinancialResolutionRequest:
         return Voucher.from_row(row) if row is not None else None
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaFinancialResolutionRequest":
+    def from_row(cls, row: RmaFinancialResolutionRecord) -> "RmaFinancialResolutionRequest":
         return cls(
-            id=strawberry.ID(row["id"]),
-            type=s.FinancialResolutionType(row["type"]),
-            amount=to_major(row["amount"], row["currency"]),
-            currency=row["currency"],
-            status=s.FinancialResolutionStatus(row["status"]),
-            created_at=row["created_at"],
-            executed_at=row["executed_at"],
-            reference=row["reference"],
-            failure_reason=row["failure_reason"],
-            provider=row["provider"],
+            id=strawberry.ID(row.id),
+            type=s.FinancialResolutionType(row.type),
+            amount=to_major(row.amount, row.currency),
+            currency=row.currency,
+            status=s.FinancialResolutionStatus(row.status),
+            created_at=row.created_at,
+            executed_at=row.executed_at,
+            reference=row.reference,
+            failure_reason=row.failure_reason,
+            provider=row.provider,
             row=row,
         )
 
@@ -106,17 +104,17 @@ class Voucher:
         return VoucherStatus.EXPIRED if self.expires_at <= datetime.now(UTC) else VoucherStatus.ACTIVE
 
     @classmethod
-    def from_row(cls, row: Row) -> "Voucher":
-        currency = row["currency"]
-        redeemed = row["redeemed_amount"]
+    def from_row(cls, row: VoucherRecord) -> "Voucher":
+        currency = row.currency
+        redeemed = row.redeemed_amount
         return cls(
-            id=strawberry.ID(row["id"]),
-            code=row["code"],
-            amount=to_major(row["amount"], currency),
+            id=strawberry.ID(row.id),
+            code=row.code,
+            amount=to_major(row.amount, currency),
             currency=currency,
-            expires_at=row["expires_at"],
-            redeemed_at=row["redeemed_at"],
+            expires_at=row.expires_at,
+            redeemed_at=row.redeemed_at,
             redeemed_amount=None if redeemed is None else to_major(redeemed, currency),
-            rma_order_id=row["rma_order_id"],
-            created_at=row["created_at"],
+            rma_order_id=row.rma_order_id,
+            created_at=row.created_at,
         )

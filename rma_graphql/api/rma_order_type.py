@@ -2,9 +2,9 @@
 and the pages of RMA orders."""
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -26,7 +26,15 @@ from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.service import queries, slips
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.events import Revision, revisions
+from rma_graphql.service.events import revisions
+from rma_graphql.service.records import (
+    RmaFinancialResolutionRecord,
+    RmaLinkedOrderRecord,
+    RmaOrderLineRecord,
+    RmaOrderRecord,
+    RmaOrderVersion,
+    RmaShipmentEventRecord,
+)
 from rma_graphql.service.unit_of_work import written_version
 
 if TYPE_CHECKING:
@@ -46,8 +54,6 @@ from rma_graphql.api.types import (
     RmaReturnPolicy,
     RmaShipment,
 )
-
-Row = Mapping[Any, Any]
 
 
 @strawberry.type
@@ -81,9 +87,9 @@ class RmaOrderType:
     updated_at: datetime
     fulfillment_requested_at: datetime | None
     tp_app_id: str | None
-    row: strawberry.Private[Row]
-    # Children as of the row's version, when the RMA is shown as of a past version.
-    children: strawberry.Private[Mapping[str, Sequence[Row]] | None] = None
+    row: strawberry.Private[RmaOrderRecord]
+    # The RMA order as of the row's version, when it is shown as of a past version.
+    revision: strawberry.Private[RmaOrderVersion | None] = None
     # Loaders of its own: a subscription's context lives as long as its websocket, so
     # each event it sends gets fresh ones instead of the connection's stale caches.
     own_loaders: strawberry.Private[Loaders | None] = None
@@ -91,63 +97,70 @@ class RmaOrderType:
     aggregate_task: strawberry.Private["asyncio.Future[RmaOrder] | None"] = None
 
     @classmethod
-    def from_revision(cls, revision: Revision, loaders: Loaders) -> "RmaOrderType":
+    def from_revision(cls, revision: RmaOrderVersion, loaders: Loaders) -> "RmaOrderType":
         """The RMA order exactly as of one version."""
         rma = cls.from_row(revision.row)
-        rma.children = {
-            "lines": revision.lines,
-            "linked_orders": revision.linked_orders,
-            "financial_resolutions": revision.financial_resolutions,
-        }
+        rma.revision = revision
         rma.own_loaders = loaders
         return rma
 
     def _loaders(self, info: RmaInfo) -> Loaders:
         return self.own_loaders or context_of(info).loaders
 
-    async def _children(self, info: RmaInfo, relation: str) -> Sequence[Row]:
-        if self.children is not None and relation in self.children:
-            return self.children[relation]
-        loader = getattr(self._loaders(info), relation)
-        return await loader.load(self.row["id"])  # type: ignore[no-any-return]
+    # The children a revision keeps come from it; the others from the current rows.
+
+    async def _lines(self, info: RmaInfo) -> Sequence[RmaOrderLineRecord]:
+        if self.revision is not None:
+            return self.revision.lines
+        return await self._loaders(info).lines.load(self.row.id)
+
+    async def _linked_orders(self, info: RmaInfo) -> Sequence[RmaLinkedOrderRecord]:
+        if self.revision is not None:
+            return self.revision.linked_orders
+        return await self._loaders(info).linked_orders.load(self.row.id)
+
+    async def _resolutions(self, info: RmaInfo) -> Sequence[RmaFinancialResolutionRecord]:
+        if self.revision is not None:
+            return self.revision.financial_resolutions
+        return await self._loaders(info).financial_resolutions.load(self.row.id)
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaOrderType":
-        currency = row["currency"]
-        sender = RmaContact.from_json(row["sender"])
-        delivery_contact = RmaContact.from_json(row["delivery_contact"])
+    def from_row(cls, row: RmaOrderRecord) -> "RmaOrderType":
+        currency = row.currency
+        sender = RmaContact.from_json(row.sender)
+        delivery_contact = RmaContact.from_json(row.delivery_contact)
         assert sender is not None
         assert delivery_contact is not None
         return cls(
-            id=strawberry.ID(row["id"]),
-            configuration_id=row["configuration_id"],
-            external_id=row["external_id"],
-            external_reference=row["external_reference"],
-            return_number=row["return_number"],
-            return_reference=row["return_reference"],
+            id=strawberry.ID(row.id),
+            configuration_id=row.configuration_id,
+            external_id=row.external_id,
+            external_reference=row.external_reference,
+            return_number=row.return_number,
+            return_reference=row.return_reference,
             currency=currency,
-            apply_return_fee=row["apply_return_fee"],
+            apply_return_fee=row.apply_return_fee,
             delivery_contact=delivery_contact,
             sender=sender,
-            owner=RmaContact.from_json(row["owner"]),
-            billing_contact=RmaContact.from_json(row["billing_contact"]),
-            received_at=row["received_at"],
-            issued_at=row["issued_at"],
-            expected_resolution=s.ExpectedResolution(row["expected_resolution"]),
-            processing_status=s.ProcessingStatus(row["processing_status"]),
-            delivery_status=s.DeliveryStatus(row["delivery_status"]),
-            financial_status=s.FinancialStatus(row["financial_status"]),
-            fulfillment_status=s.FulfillmentStatus(row["fulfillment_status"]),
-            comment=row["comment"],
-            auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
-            auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
-            retained_amount_for_shipping=to_major(row["retained_amount_for_shipping"], currency),
-            meta=row["meta"],
-            version=row["version"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            fulfillment_requested_at=row["fulfillment_requested_at"],
-            tp_app_id=row["tp_app_id"],
+            owner=RmaContact.from_json(row.owner),
+            billing_contact=RmaContact.from_json(row.billing_contact),
+            received_at=row.received_at,
+            issued_at=row.issued_at,
+            expected_resolution=s.ExpectedResolution(row.expected_resolution),
+            processing_status=s.ProcessingStatus(row.processing_status),
+            delivery_status=s.DeliveryStatus(row.delivery_status),
+            financial_status=s.FinancialStatus(row.financial_status),
+            fulfillment_status=s.FulfillmentStatus(row.fulfillment_status),
+            comment=row.comment,
+            auto_generate_financial_resolution=row.auto_generate_financial_resolution,
+            auto_execute_financial_resolution=row.auto_execute_financial_resolution,
+            retained_amount_for_shipping=to_major(row.retained_amount_for_shipping, currency),
+            meta=row.meta,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            fulfillment_requested_at=row.fulfillment_requested_at,
+            tp_app_id=row.tp_app_id,
             row=row,
         )
 
@@ -156,32 +169,32 @@ class RmaOrderType:
         "the slip this server renders, valid at least 30 days (until the end of a UTC day)."
     )
     def return_slip_url(self, info: RmaInfo) -> str | None:
-        if self.row["return_slip_url"] is not None:
-            return str(self.row["return_slip_url"])
+        if self.row.return_slip_url is not None:
+            return str(self.row.return_slip_url)
         ctx = context_of(info)
         if ctx.accounts is None or ctx.request is None:
             return None
         base = str(ctx.request.base_url).rstrip("/")
         if base.startswith("ws"):
             base = "http" + base[2:]
-        return base + slips.signed_path(ctx.accounts, self.row["id"])
+        return base + slips.signed_path(ctx.accounts, self.row.id)
 
     @strawberry.field
     async def organization(self, info: RmaInfo) -> Organization:
-        row = await self._loaders(info).organizations.load(self.row["organization_id"])
+        row = await self._loaders(info).organizations.load(self.row.organization_id)
         assert row is not None
         return Organization.from_row(row)
 
     @strawberry.field
     async def location(self, info: RmaInfo) -> Location:
-        row = await self._loaders(info).locations.load(self.row["location_id"])
+        row = await self._loaders(info).locations.load(self.row.location_id)
         assert row is not None
         return Location.from_row(row)
 
     @strawberry.field
     async def lines(self, info: RmaInfo) -> list[RmaOrderLine]:
-        rows = await self._children(info, "lines")
-        return [RmaOrderLine.from_row(row, self.row["currency"], self._last_sequence) for row in rows]
+        rows = await self._lines(info)
+        return [RmaOrderLine.from_row(row, self.row.currency, self._last_sequence) for row in rows]
 
     async def _aggregate(self, info: RmaInfo) -> RmaOrder:
         """The RMA order's aggregate, built once per shown RMA order: the fields derived
@@ -191,9 +204,9 @@ class RmaOrderType:
         return await self.aggregate_task
 
     async def _build_aggregate(self, info: RmaInfo) -> RmaOrder:
-        lines = await self._children(info, "lines")
-        resolutions = await self._children(info, "financial_resolutions")
-        return queries.rma_from_rows(self.row, lines, resolutions)
+        lines = await self._lines(info)
+        resolutions = await self._resolutions(info)
+        return queries.rma_from_records(self.row, lines, resolutions)
 
     @strawberry.field(
         description="What the customer is owed: the accepted units at their price (every unit until "
@@ -201,15 +214,15 @@ class RmaOrderType:
         "shipping when the configuration refunds it; never below 0."
     )
     async def amount_due(self, info: RmaInfo) -> float:
-        return to_major((await self._aggregate(info)).amount_due(), self.row["currency"])
+        return to_major((await self._aggregate(info)).amount_due(), self.row.currency)
 
     @strawberry.field(description="The total of the EXECUTED financial resolutions.")
     async def executed_amount(self, info: RmaInfo) -> float:
-        return to_major((await self._aggregate(info)).executed_total(), self.row["currency"])
+        return to_major((await self._aggregate(info)).executed_total(), self.row.currency)
 
     @strawberry.field(description="What no executed or open (PENDING, FAILED) resolution covers yet.")
     async def remaining_due(self, info: RmaInfo) -> float:
-        return to_major((await self._aggregate(info)).remaining_due(), self.row["currency"])
+        return to_major((await self._aggregate(info)).remaining_due(), self.row.currency)
 
     @strawberry.field(
         description="Sales orders created to replace the returned goods.", **scoped(access.VIEW_ORDERS)
@@ -219,17 +232,17 @@ class RmaOrderType:
     ) -> list[Annotated["Order", strawberry.lazy("rma_graphql.api.catalog")]]:
         from rma_graphql.api.catalog import Order  # catalog imports this module
 
-        rows = await self._loaders(info).replacement_orders.load(self.row["id"])
-        return [Order.from_row(row) for row in rows if row["created_at"] <= self.row["updated_at"]]
+        rows = await self._loaders(info).replacement_orders.load(self.row.id)
+        return [Order.from_row(row) for row in rows if row.created_at <= self.row.updated_at]
 
     @strawberry.field
     async def linked_orders(self, info: RmaInfo) -> list[RmaOrderLinkedOrder | None] | None:
-        rows = await self._children(info, "linked_orders")
+        rows = await self._linked_orders(info)
         return [
             RmaOrderLinkedOrder(
-                order_id=row["order_id"],
-                external_reference=row["external_reference"],
-                organization_id=self.row["organization_id"],
+                order_id=row.order_id,
+                external_reference=row.external_reference,
+                organization_id=self.row.organization_id,
             )
             for row in rows
         ]
@@ -237,49 +250,47 @@ class RmaOrderType:
     @strawberry.field(description="Return shipments, oldest first, each with its scans.")
     async def shipments(self, info: RmaInfo) -> list[RmaShipment | None] | None:
         loaders = self._loaders(info)
-        rma_id = self.row["id"]
+        rma_id = self.row.id
         # As of its version, an RMA order has the shipments and scans recorded up to it.
-        shipment_rows = [
-            r for r in await loaders.shipments.load(rma_id) if r["sequence"] <= self._last_sequence
-        ]
+        shipment_rows = [r for r in await loaders.shipments.load(rma_id) if r.sequence <= self._last_sequence]
         if not shipment_rows:
             return []
-        events: dict[str, list[Row]] = {row["id"]: [] for row in shipment_rows}
+        events: dict[str, list[RmaShipmentEventRecord]] = {row.id: [] for row in shipment_rows}
         for event in await loaders.shipment_events.load(rma_id):
-            if event["sequence"] <= self._last_sequence and event["shipment_id"] in events:
-                events[event["shipment_id"]].append(event)
-        return [RmaShipment.from_rows(row, events[row["id"]]) for row in shipment_rows]
+            if event.sequence <= self._last_sequence and event.shipment_id in events:
+                events[event.shipment_id].append(event)
+        return [RmaShipment.from_rows(row, events[row.id]) for row in shipment_rows]
 
     @strawberry.field(description="The return policy in force when the RMA order was created.")
     def return_policy(self) -> RmaReturnPolicy | None:
-        policy = self.row.get("policy")
+        policy = self.row.policy
         return RmaReturnPolicy.from_policy(ReturnPolicy.from_json(policy)) if policy is not None else None
 
     @strawberry.field(description="Why staff took the return after the authorization delay, if they did.")
     def return_window_override_reason(self) -> str | None:
-        return self.row.get("return_window_override_reason")
+        return self.row.return_window_override_reason
 
     @strawberry.field
     async def financial_resolutions(self, info: RmaInfo) -> list[RmaFinancialResolutionRequest | None] | None:
-        rows = await self._children(info, "financial_resolutions")
+        rows = await self._resolutions(info)
         return [RmaFinancialResolutionRequest.from_row(row) for row in rows]
 
     @strawberry.field(description="The RMA order's comments, oldest first.")
     async def comments(self, info: RmaInfo) -> list[RmaComment]:
-        rows = await self._loaders(info).comments.load(self.row["id"])
+        rows = await self._loaders(info).comments.load(self.row.id)
         # A customer never sees the staff's INTERNAL comments.
         public_only = context_of(info).authenticated.customer_id is not None
         return [
             RmaComment.from_row(row)
             for row in rows
-            if row["sequence"] <= self._last_sequence
-            and not (public_only and row["visibility"] != s.CommentVisibility.CUSTOMER.value)
+            if row.sequence <= self._last_sequence
+            and not (public_only and row.visibility != s.CommentVisibility.CUSTOMER.value)
         ]
 
     @property
     def _last_sequence(self) -> int:
         # As of its version, an RMA order has the events (and comments) recorded up to it.
-        return int(self.row["last_event_sequence"])
+        return int(self.row.last_event_sequence)
 
     @strawberry.field(description="The RMA order's events in sequence order: its audit trail.")
     async def history(
@@ -290,7 +301,7 @@ class RmaOrderType:
         ctx = context_of(info)
         rows = await queries.history(
             ctx.uow,
-            self.row["id"],
+            self.row.id,
             after_sequence,
             first,
             up_to_sequence=self._last_sequence,

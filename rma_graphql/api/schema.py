@@ -410,7 +410,7 @@ class Mutation:
             ctx.uow, ctx.authenticated, name=input.name, type=input.type, contact=contact
         )
         rows = await queries.locations(ctx.uow, ctx.authenticated.organization_id)
-        return next(Location.from_row(r) for r in rows if r["id"] == location_id)
+        return next(Location.from_row(r) for r in rows if r.id == location_id)
 
     @strawberry.mutation(
         description="Rename a location or set its contact: the address its return slips ship to.",
@@ -423,7 +423,7 @@ class Mutation:
             ctx.uow, ctx.authenticated, location_id, input.to_values()
         )
         rows = await queries.locations(ctx.uow, ctx.authenticated.organization_id)
-        return next(Location.from_row(r) for r in rows if r["id"] == location_id)
+        return next(Location.from_row(r) for r in rows if r.id == location_id)
 
 
 # The operations that need no token (they ignore any Authorization header).

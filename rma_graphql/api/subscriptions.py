@@ -160,8 +160,8 @@ class Subscription:
             on_overflow=_disconnect(info, hub.queue_limit),
         )
         async for row in _while_authorized(info, events):
-            if row["version"] == version:
+            if row.version == version:
                 continue  # the same change's other events
-            version = row["version"]
+            version = row.version
             revision = (await revisions(ctx.uow, rma_id, [version]))[version]
             yield RmaOrderType.from_revision(revision, make_loaders(ctx.uow))

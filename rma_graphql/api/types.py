@@ -27,12 +27,20 @@ from rma_graphql.domain import statuses as s
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
 from rma_graphql.service.currency import to_major
+from rma_graphql.service.records import (
+    AppUserRecord,
+    LocationRecord,
+    OrganizationRecord,
+    RmaConfigurationRecord,
+    RmaLineInspectionRecord,
+    RmaOrderLineRecord,
+    RmaShipmentEventRecord,
+    RmaShipmentRecord,
+)
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
     from rma_graphql.api.rma_order_type import RmaOrderType
-
-Row = Mapping[Any, Any]
 
 
 @strawberry.type
@@ -44,11 +52,11 @@ class Organization:
     )
 
     @classmethod
-    def from_row(cls, row: Row) -> "Organization":
+    def from_row(cls, row: OrganizationRecord) -> "Organization":
         return cls(
-            id=strawberry.ID(row["id"]),
-            name=row["name"],
-            allow_customer_sign_up=row["allow_customer_sign_up"],
+            id=strawberry.ID(row.id),
+            name=row.name,
+            allow_customer_sign_up=row.allow_customer_sign_up,
         )
 
 
@@ -68,12 +76,12 @@ class User:
     role: UserRole
 
     @classmethod
-    def from_row(cls, row: Row) -> "User":
+    def from_row(cls, row: AppUserRecord) -> "User":
         return cls(
-            id=strawberry.ID(row["id"]),
-            username=row["username"],
-            email=row["email"],
-            role=UserRole(row["role"]),
+            id=strawberry.ID(row.id),
+            username=row.username,
+            email=row.email,
+            role=UserRole(row.role),
         )
 
 
@@ -140,12 +148,12 @@ class Location:
     contact: RmaContact | None
 
     @classmethod
-    def from_row(cls, row: Row) -> "Location":
+    def from_row(cls, row: LocationRecord) -> "Location":
         return cls(
-            id=strawberry.ID(row["id"]),
-            name=row["name"],
-            type=s.LocationType(row["type"]),
-            contact=RmaContact.from_json(row["contact"]),
+            id=strawberry.ID(row.id),
+            name=row.name,
+            type=s.LocationType(row.type),
+            contact=RmaContact.from_json(row.contact),
         )
 
 
@@ -170,42 +178,42 @@ class RmaOrderLine:
     inspected_quantity: int
     accepted_quantity: int = strawberry.field(description="Inspected units accepted for the return.")
     restocked_quantity: int = strawberry.field(description="Accepted units put back in stock.")
-    row: strawberry.Private[Row]
+    row: strawberry.Private[RmaOrderLineRecord]
     # The sequence of the shown RMA version's last event: later inspections are not shown.
     last_sequence: strawberry.Private[int]
 
     @strawberry.field(description="The inspections of the line's received units, oldest first.")
     async def inspections(self, info: RmaInfo) -> list["RmaLineInspection"]:
-        rows = await context_of(info).loaders.inspections.load(self.row["rma_order_id"])
+        rows = await context_of(info).loaders.inspections.load(self.row.rma_order_id)
         return [
             RmaLineInspection.from_row(r)
             for r in rows
-            if r["line_id"] == self.row["id"] and r["sequence"] <= self.last_sequence
+            if r.line_id == self.row.id and r.sequence <= self.last_sequence
         ]
 
     @classmethod
-    def from_row(cls, row: Row, currency: str, last_sequence: int = 2**31) -> "RmaOrderLine":
+    def from_row(cls, row: RmaOrderLineRecord, currency: str, last_sequence: int = 2**31) -> "RmaOrderLine":
         return cls(
-            id=strawberry.ID(row["id"]),
-            label=row["label"],
-            sku=row["sku"],
-            reference=row["reference"],
-            quantity=row["quantity"],
-            reason=s.ReturnReason(row["reason"]),
-            product_state=s.ProductState(row["product_state"]) if row["product_state"] else None,
-            line_state=s.LineState(row["line_state"]),
-            price=None if row["price"] is None else to_major(row["price"], currency),
-            serial_number=row["serial_number"],
-            comment=row["comment"],
+            id=strawberry.ID(row.id),
+            label=row.label,
+            sku=row.sku,
+            reference=row.reference,
+            quantity=row.quantity,
+            reason=s.ReturnReason(row.reason),
+            product_state=s.ProductState(row.product_state) if row.product_state else None,
+            line_state=s.LineState(row.line_state),
+            price=None if row.price is None else to_major(row.price, currency),
+            serial_number=row.serial_number,
+            comment=row.comment,
             # Revisions kept before lines named order lines lack the two keys.
-            order_line_id=row.get("order_line_id"),
-            pictures=list(row.get("pictures") or []),
-            received_quantity=row["received_quantity"],
-            surplus_quantity=max(0, row["received_quantity"] - row["quantity"]),
-            received_serial_numbers=list(row["received_serial_numbers"] or []),
-            inspected_quantity=row["inspected_quantity"],
-            accepted_quantity=row["accepted_quantity"],
-            restocked_quantity=row["restocked_quantity"],
+            order_line_id=row.order_line_id,
+            pictures=list(row.pictures or []),
+            received_quantity=row.received_quantity,
+            surplus_quantity=max(0, row.received_quantity - row.quantity),
+            received_serial_numbers=list(row.received_serial_numbers or []),
+            inspected_quantity=row.inspected_quantity,
+            accepted_quantity=row.accepted_quantity,
+            restocked_quantity=row.restocked_quantity,
             row=row,
             last_sequence=last_sequence,
         )
@@ -226,17 +234,17 @@ class RmaLineInspection:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaLineInspection":
+    def from_row(cls, row: RmaLineInspectionRecord) -> "RmaLineInspection":
         return cls(
-            id=strawberry.ID(row["id"]),
-            line_id=row["line_id"],
-            quantity=row["quantity"],
-            product_state=s.ProductState(row["product_state"]) if row["product_state"] else None,
-            result=s.InspectionResult(row["result"]),
-            disposition=s.Disposition(row["disposition"]),
-            notes=row["notes"],
-            inspector=RmaActor.from_json(row["inspector"]),
-            created_at=row["created_at"],
+            id=strawberry.ID(row.id),
+            line_id=row.line_id,
+            quantity=row.quantity,
+            product_state=s.ProductState(row.product_state) if row.product_state else None,
+            result=s.InspectionResult(row.result),
+            disposition=s.Disposition(row.disposition),
+            notes=row.notes,
+            inspector=RmaActor.from_json(row.inspector),
+            created_at=row.created_at,
         )
 
 
@@ -256,7 +264,7 @@ class RmaOrderLinkedOrder:
         from rma_graphql.api.catalog import Order  # catalog imports this module
 
         row = await context_of(info).loaders.orders.load(self.order_id)
-        if row is None or row["organization_id"] != self.organization_id:
+        if row is None or row.organization_id != self.organization_id:
             return None
         return Order.from_row(row)
 
@@ -275,15 +283,15 @@ class RmaShipmentEvent:
     recorded_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaShipmentEvent":
-        event = ShippingEventEnum(row["event"])
+    def from_row(cls, row: RmaShipmentEventRecord) -> "RmaShipmentEvent":
+        event = ShippingEventEnum(row.event)
         return cls(
             event=event,
-            date=row["date"],
-            message=row["message"],
-            location=row["location"],
+            date=row.date,
+            message=row.message,
+            location=row.location,
             delivery_status=SCAN_DELIVERY_STATUS[event],
-            recorded_at=row["created_at"],
+            recorded_at=row.created_at,
         )
 
 
@@ -323,18 +331,18 @@ class RmaShipment:
         return await rma_payload(info, self.rma_order_id)
 
     @classmethod
-    def from_rows(cls, row: Row, event_rows: Sequence[Row]) -> "RmaShipment":
+    def from_rows(cls, row: RmaShipmentRecord, event_rows: Sequence[RmaShipmentEventRecord]) -> "RmaShipment":
         """``event_rows`` in (date, sequence) order: the last one is the latest scan."""
         events = [RmaShipmentEvent.from_row(event) for event in event_rows]
         return cls(
-            id=strawberry.ID(row["id"]),
-            rma_order_id=row["rma_order_id"],
-            reference=row["reference"],
-            tracking=row["tracking"],
-            tracking_url=row["tracking_url"],
-            label_url=row["label_url"],
-            carrier_name=row["carrier_name"],
-            created_at=row["created_at"],
+            id=strawberry.ID(row.id),
+            rma_order_id=row.rma_order_id,
+            reference=row.reference,
+            tracking=row.tracking,
+            tracking_url=row.tracking_url,
+            label_url=row.label_url,
+            carrier_name=row.carrier_name,
+            created_at=row.created_at,
             events=RmaShipmentEventConnection(nodes=events, total_count=len(events)),
             last_event=events[-1] if events else None,
         )
@@ -427,39 +435,39 @@ class RmaConfiguration:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> "RmaConfiguration":
-        currency = row["currency"]
+    def from_row(cls, row: RmaConfigurationRecord) -> "RmaConfiguration":
+        currency = row.currency
         return cls(
-            id=strawberry.ID(row["id"]),
-            location_id=row["location_id"],
-            portal_is_active=row["portal_is_active"],
-            auto_accept=row["auto_accept"],
-            accept_multi=row["accept_multi"],
-            needs_pictures=row["needs_pictures"],
-            request_product_state=row["request_product_state"],
-            authorization_delay=row["authorization_delay"],
-            max_authorization_delay=row["max_authorization_delay"],
-            reason_lines=[s.ReturnReason(v) for v in row["reason_lines"]]
-            if row["reason_lines"] is not None
+            id=strawberry.ID(row.id),
+            location_id=row.location_id,
+            portal_is_active=row.portal_is_active,
+            auto_accept=row.auto_accept,
+            accept_multi=row.accept_multi,
+            needs_pictures=row.needs_pictures,
+            request_product_state=row.request_product_state,
+            authorization_delay=row.authorization_delay,
+            max_authorization_delay=row.max_authorization_delay,
+            reason_lines=[s.ReturnReason(v) for v in row.reason_lines]
+            if row.reason_lines is not None
             else None,
-            expected_resolutions=[s.ExpectedResolution(v) for v in row["expected_resolutions"]]
-            if row["expected_resolutions"] is not None
+            expected_resolutions=[s.ExpectedResolution(v) for v in row.expected_resolutions]
+            if row.expected_resolutions is not None
             else None,
-            email_contact=row["email_contact"],
-            shop_url=row["shop_url"],
-            domain=row["domain"],
-            custom_css=row["custom_css"],
-            tp_app_ids=row["tp_app_ids"],
-            auto_generate_financial_resolution=row["auto_generate_financial_resolution"],
-            auto_execute_financial_resolution=row["auto_execute_financial_resolution"],
-            retained_amount_for_shipping=to_major(row["retained_amount_for_shipping"], currency),
-            refund_shipping_on_partial_return=row["refund_shipping_on_partial_return"],
-            refund_shipping_on_complete_return=row["refund_shipping_on_complete_return"],
+            email_contact=row.email_contact,
+            shop_url=row.shop_url,
+            domain=row.domain,
+            custom_css=row.custom_css,
+            tp_app_ids=row.tp_app_ids,
+            auto_generate_financial_resolution=row.auto_generate_financial_resolution,
+            auto_execute_financial_resolution=row.auto_execute_financial_resolution,
+            retained_amount_for_shipping=to_major(row.retained_amount_for_shipping, currency),
+            refund_shipping_on_partial_return=row.refund_shipping_on_partial_return,
+            refund_shipping_on_complete_return=row.refund_shipping_on_complete_return,
             currency=currency,
-            return_fee=to_major(row["return_fee"], currency),
-            voucher_validity_days=row["voucher_validity_days"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            return_fee=to_major(row.return_fee, currency),
+            voucher_validity_days=row.voucher_validity_days,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 

@@ -4,10 +4,9 @@ The database layer turns each into predicates; the event hub also tests a live e
 against an ``EventFilter`` before it reaches a subscriber.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from rma_graphql.domain.statuses import CommentVisibility
 
@@ -51,11 +50,24 @@ class EventFilter:
     types: frozenset[str] | None = None
     customer_id: str | None = None
 
-    def matches(self, row: Mapping[Any, Any]) -> bool:
-        if self.rma_order_id is not None and row["rma_order_id"] != self.rma_order_id:
+    def matches(self, event: "Event") -> bool:
+        if self.rma_order_id is not None and event.rma_order_id != self.rma_order_id:
             return False
         if self.customer_id is not None and (
-            row["customer_id"] != self.customer_id or row["visibility"] not in (None, FOR_CUSTOMER)
+            event.customer_id != self.customer_id or event.visibility not in (None, FOR_CUSTOMER)
         ):
             return False
-        return not self.types or row["type"] in self.types
+        return not self.types or event.type in self.types
+
+
+class Event(Protocol):
+    """What a filter reads of an event."""
+
+    @property
+    def rma_order_id(self) -> str: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def visibility(self) -> str | None: ...
+    @property
+    def type(self) -> str: ...

@@ -31,6 +31,7 @@ from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Caller, Role, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
 from rma_graphql.domain.statuses import ActorType
+from rma_graphql.service.records import AppUserRecord, record
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 ISSUER = "rma_graphql"
@@ -333,7 +334,7 @@ class Accounts:
 
     async def sign_up(
         self, *, username: str, email: str, password: str, organization_id: str
-    ) -> tuple[IssuedToken, Mapping[Any, Any]]:
+    ) -> tuple[IssuedToken, AppUserRecord]:
         """A new CUSTOMER of the organization, logged in."""
         _check_username(username, "input.username")
         _check_email(email, "input.email")
@@ -352,9 +353,9 @@ class Accounts:
             password_hash=await self.hash_password(password),
             role=Role.CUSTOMER,
         )
-        return self._user_token(user), user
+        return self._user_token(user), record(AppUserRecord, user)
 
-    async def log_in(self, username: str, password: str) -> tuple[IssuedToken, Mapping[Any, Any]]:
+    async def log_in(self, username: str, password: str) -> tuple[IssuedToken, AppUserRecord]:
         async with self.uow.read() as conn:
             user = await store.user_by_username(conn, username.casefold())
         stored = user["password_hash"] if user is not None else self._decoy_hash
@@ -370,7 +371,7 @@ class Accounts:
             new_hash = await self.hash_password(password)
             async with self.uow.transaction() as conn:
                 await store.set_password_hash(conn, user["id"], new_hash)
-        return self._user_token(user), user
+        return self._user_token(user), record(AppUserRecord, user)
 
     def _user_token(self, user: Mapping[Any, Any]) -> IssuedToken:
         role = Role(user["role"])

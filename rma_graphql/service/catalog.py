@@ -19,6 +19,7 @@ from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service.currency import to_minor, validate_currency
 from rma_graphql.service.queries import Page, check_first, decode_cursor, page_of
+from rma_graphql.service.records import R, SkuRecord, record, records
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -350,30 +351,41 @@ async def update_order(uow: UnitOfWork, caller: Caller, order_id: str, values: d
 # Reads
 
 
-async def row(uow: UnitOfWork, caller: Caller, kind: str, row_id: str) -> Row | None:
+async def row(uow: UnitOfWork, caller: Caller, table: str, kind: type[R], row_id: str) -> R | None:
+    """The organization's row of ``table`` (products, customers, orders, skus) with this id."""
     async with uow.read() as conn:
-        return await CatalogRepository(conn, caller.organization_id).row(kind, row_id)
+        found = await CatalogRepository(conn, caller.organization_id).row(table, row_id)
+    return None if found is None else record(kind, found)
 
 
 async def page(
-    uow: UnitOfWork, caller: Caller, kind: str, f: CatalogFilter, *, first: int, after: str | None
-) -> Page:
+    uow: UnitOfWork,
+    caller: Caller,
+    table: str,
+    kind: type[R],
+    f: CatalogFilter,
+    *,
+    first: int,
+    after: str | None,
+) -> Page[R]:
     check_first(first)
     sort = "CREATED_AT_DESC"
     position = decode_cursor(sort, after)
     async with uow.read() as conn:
         found = await CatalogRepository(conn, caller.organization_id).page(
-            kind, f, first=first, after=position
+            table, f, first=first, after=position
         )
-    return page_of(found, sort, after=after)
+    return page_of(found, kind, sort, after=after)
 
 
-async def children(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
+async def children(uow: UnitOfWork, relation: str, kind: type[R], keys: Sequence[str]) -> list[list[R]]:
     """Rows of a relation for each key, in one query (the DataLoaders' batch)."""
     async with uow.read() as conn:
-        return await catalog_repository.children(conn, relation, keys)
+        found = await catalog_repository.children(conn, relation, keys)
+    return [records(kind, rows) for rows in found]
 
 
-async def sku_by_code(uow: UnitOfWork, caller: Caller, code: str) -> Row | None:
+async def sku_by_code(uow: UnitOfWork, caller: Caller, code: str) -> SkuRecord | None:
     async with uow.read() as conn:
-        return await CatalogRepository(conn, caller.organization_id).sku_by_code(code)
+        found = await CatalogRepository(conn, caller.organization_id).sku_by_code(code)
+    return None if found is None else record(SkuRecord, found)

@@ -5,9 +5,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from rma_graphql.db import event_reads
-from rma_graphql.db.revisions import Revision as Revision  # answered by revisions(): the API reads it
 from rma_graphql.domain.criteria import EventFilter as EventFilter  # the API and the hub build it
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.service.records import (
+    RmaFinancialResolutionRecord,
+    RmaLinkedOrderRecord,
+    RmaOrderEventRecord,
+    RmaOrderLineRecord,
+    RmaOrderRecord,
+    RmaOrderVersion,
+    record,
+    records,
+)
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -31,15 +40,18 @@ async def current_position(uow: UnitOfWork, organization_id: str) -> int:
         return await event_reads.last_position(conn, organization_id)
 
 
-async def events_after(uow: UnitOfWork, organization_id: str, after: int, limit: int) -> list[Row]:
+async def events_after(
+    uow: UnitOfWork, organization_id: str, after: int, limit: int
+) -> list[RmaOrderEventRecord]:
     """The organization's events after a position, all of them, in position order."""
     async with uow.read() as conn:
-        return await event_reads.events(conn, organization_id, EventFilter(), after=after, limit=limit)
+        rows = await event_reads.events(conn, organization_id, EventFilter(), after=after, limit=limit)
+    return records(RmaOrderEventRecord, rows)
 
 
 async def replay_page(
     uow: UnitOfWork, organization_id: str, after: int, f: EventFilter, limit: int
-) -> tuple[list[Row], int]:
+) -> tuple[list[RmaOrderEventRecord], int]:
     """The matching events after a position, and a position the page is complete up to.
 
     The organization's last position is read before the events: every event at or below
@@ -47,14 +59,16 @@ async def replay_page(
     """
     async with uow.read() as conn:
         high = await event_reads.last_position(conn, organization_id)
-        rows = await event_reads.events(conn, organization_id, f, after=after, limit=limit)
-    last = int(rows[-1]["position"]) if rows else after
+        rows = records(
+            RmaOrderEventRecord, await event_reads.events(conn, organization_id, f, after=after, limit=limit)
+        )
+    last = rows[-1].position if rows else after
     return rows, last if len(rows) == limit else max(high, last)
 
 
 @dataclass
 class FeedPage:
-    rows: list[Row]
+    rows: list[RmaOrderEventRecord]
     has_next_page: bool
     total_count: int
 
@@ -67,9 +81,21 @@ async def feed(
     async with uow.read() as conn:
         total = await event_reads.count(conn, organization_id, f)
         rows = await event_reads.events(conn, organization_id, f, after=after, limit=first + 1)
-    return FeedPage(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    return FeedPage(
+        rows=records(RmaOrderEventRecord, rows[:first]), has_next_page=len(rows) > first, total_count=total
+    )
 
 
-async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, Revision]:
+async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, RmaOrderVersion]:
+    """The RMA order as each of these versions was committed."""
     async with uow.read() as conn:
-        return await event_reads.revisions(conn, rma_id, versions)
+        found = await event_reads.revisions(conn, rma_id, versions)
+    return {
+        version: RmaOrderVersion(
+            row=record(RmaOrderRecord, revision.row),
+            lines=records(RmaOrderLineRecord, revision.lines),
+            linked_orders=records(RmaLinkedOrderRecord, revision.linked_orders),
+            financial_resolutions=records(RmaFinancialResolutionRecord, revision.financial_resolutions),
+        )
+        for version, revision in found.items()
+    }

@@ -13,16 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from rma_graphql.db.event_log import EventNotice
 from rma_graphql.service.events import EventFilter, current_position, events_after, replay_page
+from rma_graphql.service.records import RmaOrderEventRecord
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-Row = Mapping[Any, Any]
 FETCH_PAGE = 500
 REPLAY_PAGE = 200
 RETRY_SECONDS = 1.0
@@ -49,13 +48,13 @@ class Subscription:
         # The most events this subscriber's queue ever held (never above the hub's limit).
         self.high_water = 0
         self.on_overflow: Callable[[], None] | None = None
-        self._queue: deque[Row] = deque()
+        self._queue: deque[RmaOrderEventRecord] = deque()
         self._ready = asyncio.Event()
 
-    def offer(self, row: Row) -> None:
-        if self.closed or row["position"] <= self.cursor:
+    def offer(self, row: RmaOrderEventRecord) -> None:
+        if self.closed or row.position <= self.cursor:
             return
-        self.cursor = row["position"]
+        self.cursor = row.position
         if not self.filter.matches(row):
             return
         if len(self._queue) >= self.hub.queue_limit:
@@ -78,7 +77,7 @@ class Subscription:
         if self.on_overflow is not None:
             self.on_overflow()
 
-    async def get(self) -> Row:
+    async def get(self) -> RmaOrderEventRecord:
         while not self._queue:
             if self.overflowed:
                 raise SubscriberTooSlowError(self.hub.queue_limit)
@@ -190,7 +189,7 @@ async def follow(
     *,
     after: int | None,
     on_overflow: Callable[[], None] | None = None,
-) -> AsyncIterator[Row]:
+) -> AsyncIterator[RmaOrderEventRecord]:
     """The organization's matching events: those after ``after`` from the table, then live.
 
     The subscriber registers before replaying, so nothing committed during the replay is

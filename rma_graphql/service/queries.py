@@ -5,7 +5,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 import orjson
 
@@ -16,6 +16,22 @@ from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter as RmaOrderFilter  # the API builds it
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
+from rma_graphql.service.records import (
+    LocationRecord,
+    OrganizationRecord,
+    R,
+    RmaConfigurationRecord,
+    RmaFinancialResolutionRecord,
+    RmaOrderEventRecord,
+    RmaOrderLineRecord,
+    RmaOrderRecord,
+    RmaShipmentEventRecord,
+    RmaShipmentRecord,
+    VoucherRecord,
+    record,
+    records,
+    row_of,
+)
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 Row = Mapping[Any, Any]
@@ -23,31 +39,47 @@ MAX_PAGE = 250
 MAX_HISTORY_PAGE = 1000
 
 
-async def children_by_rma(uow: UnitOfWork, relation: str, keys: Sequence[str]) -> list[list[Row]]:
+async def children_by_rma(
+    uow: UnitOfWork, relation: str, kind: type[R], keys: Sequence[str]
+) -> list[list[R]]:
+    """The ``relation`` of each RMA order (its lines, comments, …) as ``kind`` records."""
     async with uow.read() as conn:
-        return await rma_reads.children_by_rma(conn, relation, keys)
+        found = await rma_reads.children_by_rma(conn, relation, keys)
+    return [records(kind, rows) for rows in found]
 
 
-async def rows_by_id(uow: UnitOfWork, kind: str, keys: Sequence[str]) -> list[Row | None]:
+async def by_id(uow: UnitOfWork, table: str, kind: type[R], keys: Sequence[str]) -> list[R | None]:
+    """The rows of ``table`` (locations, products, …) with these ids, as ``kind`` records."""
     async with uow.read() as conn:
-        return await rma_reads.rows_by_id(conn, kind, keys)
+        found = await rma_reads.rows_by_id(conn, table, keys)
+    return [None if row is None else record(kind, row) for row in found]
 
 
-def rma_from_rows(row: Row, lines: Sequence[Row], resolutions: Sequence[Row]) -> RmaOrder:
-    """The aggregate as rows show it (current or of a past version), for what it computes."""
-    return rma_from_row(row, [line_from_row(r) for r in lines], [resolution_from_row(r) for r in resolutions])
+def rma_from_records(
+    row: RmaOrderRecord,
+    lines: Sequence[RmaOrderLineRecord],
+    resolutions: Sequence[RmaFinancialResolutionRecord],
+) -> RmaOrder:
+    """The aggregate as records show it (current or of a past version), for what it computes."""
+    return rma_from_row(
+        row_of(row),
+        [line_from_row(row_of(line)) for line in lines],
+        [resolution_from_row(row_of(resolution)) for resolution in resolutions],
+    )
 
 
-async def rma_order_row(uow: UnitOfWork, caller: Caller, rma_id: str) -> Row | None:
+async def rma_order_row(uow: UnitOfWork, caller: Caller, rma_id: str) -> RmaOrderRecord | None:
     async with uow.read() as conn:
-        return await rma_reads.rma_order_row(conn, caller, rma_id)
+        row = await rma_reads.rma_order_row(conn, caller, rma_id)
+    return None if row is None else record(RmaOrderRecord, row)
 
 
 async def rma_order_row_by_external_id(
     uow: UnitOfWork, caller: Caller, external_id: str, tp_app_id: str | None
-) -> Row | None:
+) -> RmaOrderRecord | None:
     async with uow.read() as conn:
-        return await rma_reads.rma_order_row_by_external_id(conn, caller, external_id, tp_app_id)
+        row = await rma_reads.rma_order_row_by_external_id(conn, caller, external_id, tp_app_id)
+    return None if row is None else record(RmaOrderRecord, row)
 
 
 async def history(
@@ -58,33 +90,35 @@ async def history(
     *,
     up_to_sequence: int,
     public_only: bool = False,
-) -> list[Row]:
+) -> list[RmaOrderEventRecord]:
     async with uow.read() as conn:
-        return await rma_reads.history(
+        rows = await rma_reads.history(
             conn, rma_id, after_sequence, first, up_to_sequence=up_to_sequence, public_only=public_only
         )
+    return records(RmaOrderEventRecord, rows)
 
 
-async def configurations(uow: UnitOfWork, organization_id: str) -> list[Row]:
+async def configurations(uow: UnitOfWork, organization_id: str) -> list[RmaConfigurationRecord]:
     async with uow.read() as conn:
-        return await rma_reads.configurations(conn, organization_id)
+        return records(RmaConfigurationRecord, await rma_reads.configurations(conn, organization_id))
 
 
 async def configuration(
     uow: UnitOfWork, organization_id: str, *, id: str | None = None, location_id: str | None = None
-) -> Row | None:
+) -> RmaConfigurationRecord | None:
     async with uow.read() as conn:
-        return await rma_reads.configuration(conn, organization_id, id=id, location_id=location_id)
+        row = await rma_reads.configuration(conn, organization_id, id=id, location_id=location_id)
+    return None if row is None else record(RmaConfigurationRecord, row)
 
 
-async def locations(uow: UnitOfWork, organization_id: str) -> list[Row]:
+async def locations(uow: UnitOfWork, organization_id: str) -> list[LocationRecord]:
     async with uow.read() as conn:
-        return await rma_reads.locations(conn, organization_id)
+        return records(LocationRecord, await rma_reads.locations(conn, organization_id))
 
 
 @dataclass
-class Page:
-    rows: list[Row]
+class Page(Generic[R]):
+    rows: list[R]
     cursors: list[str]
     has_next_page: bool
     total_count: int
@@ -123,9 +157,9 @@ def decode_cursor(sort: str, cursor: str | None) -> tuple[Any, str] | None:
     return value, str(row_id)
 
 
-def page_of(found: KeysetRows, sort: str, *, after: str | None) -> Page:
+def page_of(found: KeysetRows, kind: type[R], sort: str, *, after: str | None) -> Page[R]:
     return Page(
-        rows=found.rows,
+        rows=records(kind, found.rows),
         cursors=[_encode_cursor(sort, row) for row in found.rows],
         has_next_page=found.has_next_page,
         total_count=found.total_count,
@@ -141,33 +175,40 @@ async def list_rma_orders(
     first: int,
     after: str | None,
     sort: str,
-) -> Page:
+) -> Page[RmaOrderRecord]:
     check_first(first)
     position = decode_cursor(sort, after)
     async with uow.read() as conn:
         found = await rma_reads.rma_order_rows(conn, caller, f, first=first, after=position, sort=sort)
-    return page_of(found, sort, after=after)
+    return page_of(found, RmaOrderRecord, sort, after=after)
 
 
-async def organization(uow: UnitOfWork, organization_id: str) -> Row:
+async def organization(uow: UnitOfWork, organization_id: str) -> OrganizationRecord:
     async with uow.read() as conn:
-        return await rma_reads.organization(conn, organization_id)
+        return record(OrganizationRecord, await rma_reads.organization(conn, organization_id))
 
 
-async def shipment(uow: UnitOfWork, organization_id: str, shipment_id: str) -> tuple[Row, list[Row]]:
+async def shipment(
+    uow: UnitOfWork, organization_id: str, shipment_id: str
+) -> tuple[RmaShipmentRecord, list[RmaShipmentEventRecord]]:
     """A return shipment of the organization and its scans; NOT_FOUND otherwise."""
     async with uow.read() as conn:
         found = await rma_reads.shipment_rows(conn, organization_id, shipment_id)
     if found is None:
         raise NotFoundError(f"Shipment {shipment_id} not found.", shipment_id)
-    return found
+    row, scans = found
+    return record(RmaShipmentRecord, row), records(RmaShipmentEventRecord, scans)
 
 
-async def voucher_by_resolution(uow: UnitOfWork, resolution_id: str) -> Row | None:
+async def voucher_by_resolution(uow: UnitOfWork, resolution_id: str) -> VoucherRecord | None:
     async with uow.read() as conn:
-        return await rma_reads.voucher_by_resolution(conn, resolution_id)
+        row = await rma_reads.voucher_by_resolution(conn, resolution_id)
+    return None if row is None else record(VoucherRecord, row)
 
 
-async def resolution_row(uow: UnitOfWork, organization_id: str, resolution_id: str) -> Row | None:
+async def resolution_row(
+    uow: UnitOfWork, organization_id: str, resolution_id: str
+) -> RmaFinancialResolutionRecord | None:
     async with uow.read() as conn:
-        return await rma_reads.resolution_row(conn, organization_id, resolution_id)
+        row = await rma_reads.resolution_row(conn, organization_id, resolution_id)
+    return None if row is None else record(RmaFinancialResolutionRecord, row)

@@ -6,9 +6,7 @@ second finds it EXECUTED and is refused. A voucher is redeemed by one conditiona
 so of two redemptions at once exactly one succeeds.
 """
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from rma_graphql.db.voucher_repository import VoucherRepository
 from rma_graphql.domain.access import Caller
@@ -17,6 +15,7 @@ from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.statuses import FinancialResolutionType
 from rma_graphql.service import payments
 from rma_graphql.service.currency import to_minor
+from rma_graphql.service.records import VoucherRecord, record
 from rma_graphql.service.rma_orders import owner_of
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -82,21 +81,22 @@ async def reject_resolution(
 # Vouchers
 
 
-async def voucher_row(uow: UnitOfWork, caller: Caller, code: str) -> Mapping[Any, Any] | None:
+async def voucher_row(uow: UnitOfWork, caller: Caller, code: str) -> VoucherRecord | None:
     async with uow.read() as conn:
-        return await VoucherRepository(conn, caller.organization_id).by_code(code.strip().upper())
+        row = await VoucherRepository(conn, caller.organization_id).by_code(code.strip().upper())
+    return None if row is None else record(VoucherRecord, row)
 
 
-def _refusal(row: Mapping[Any, Any], now: datetime) -> BadUserInputError | None:
-    if row["redeemed_at"] is not None:
+def _refusal(row: VoucherRecord, now: datetime) -> BadUserInputError | None:
+    if row.redeemed_at is not None:
         return BadUserInputError(
-            f"The voucher was already redeemed on {row['redeemed_at'].isoformat()}.",
+            f"The voucher was already redeemed on {row.redeemed_at.isoformat()}.",
             "code",
             reason="VOUCHER_ALREADY_REDEEMED",
         )
-    if row["expires_at"] <= now:
+    if row.expires_at <= now:
         return BadUserInputError(
-            f"The voucher expired on {row['expires_at'].isoformat()}.", "code", reason="VOUCHER_EXPIRED"
+            f"The voucher expired on {row.expires_at.isoformat()}.", "code", reason="VOUCHER_EXPIRED"
         )
     return None
 
@@ -110,17 +110,17 @@ async def redeem_voucher(uow: UnitOfWork, caller: Caller, code: str, amount: flo
     refusal = _refusal(row, now)
     if refusal is not None:
         raise refusal
-    minor = to_minor(amount, row["currency"], "amount")
-    if not 0 < minor <= row["amount"]:
+    minor = to_minor(amount, row.currency, "amount")
+    if not 0 < minor <= row.amount:
         raise BadUserInputError(
-            f"The amount must be above 0 and at most the voucher's {row['amount']} minor units.",
+            f"The amount must be above 0 and at most the voucher's {row.amount} minor units.",
             "amount",
             reason="AMOUNT_EXCEEDS_VOUCHER",
         )
     async with uow.transaction() as conn:
-        redeemed = await VoucherRepository(conn, caller.organization_id).redeem(row["id"], minor, now)
+        redeemed = await VoucherRepository(conn, caller.organization_id).redeem(row.id, minor, now)
     if not redeemed:
-        current = await voucher_row(uow, caller, row["code"])
+        current = await voucher_row(uow, caller, row.code)
         assert current is not None
         raise _refusal(current, now) or BadUserInputError("The voucher cannot be redeemed.", "code")
-    return str(row["code"])
+    return str(row.code)

@@ -108,13 +108,13 @@ async def test_one_aggregate_per_shown_rma_order_serves_every_derived_field(
     for _ in range(3):
         await create(gql)
     built: list[str] = []
-    real = queries.rma_from_rows
+    real = queries.rma_from_records
 
     def counting(row: Any, *args: Any, **kwargs: Any) -> Any:
-        built.append(row["id"])
+        built.append(row.id)
         return real(row, *args, **kwargs)
 
-    monkeypatch.setattr(queries, "rma_from_rows", counting)
+    monkeypatch.setattr(queries, "rma_from_records", counting)
 
     data = await gql.data(
         "{ rmaOrders(first: 3) { nodes { id amountDue executedAmount remainingDue"
