@@ -2,12 +2,15 @@
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import shlex
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -126,18 +129,34 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         _announce_demo(settings, args.host, args.port)
     else:
         print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    uvicorn.run(
-        "rma_graphql.app:create_served_app",
-        factory=True,
-        # Logging is ours (one line per request, in JSON by default), in every worker.
-        log_config=None,
-        access_log=False,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
+    with _shared_metrics(args.workers):
+        uvicorn.run(
+            "rma_graphql.app:create_served_app",
+            factory=True,
+            # Logging is ours (one line per request, in JSON by default), in every worker.
+            log_config=None,
+            access_log=False,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a directory of their own where they keep the metrics a scrape
+    sums (prometheus-client's multiprocess mode), fresh at each start, removed at the end."""
+    if workers <= 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="rma-graphql-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ while the request runs, and into the message of a masked internal error.
 """
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -19,6 +20,7 @@ import structlog
 from graphql import FieldNode, OperationDefinitionNode
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -221,22 +223,34 @@ class _LiveState(Collector):
         yield refusals
 
 
+# Where the workers of one server keep the metrics they share (prometheus-client reads it).
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Metrics:
-    """This app's Prometheus registry (one per app, so that tests can run several)."""
+    """This app's Prometheus registry (one per app, so that tests can run several).
+
+    Under ``serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set) the request counts and
+    latencies are kept in files every worker writes, and a scrape answered by any worker
+    sums them all; the live gauges stay the answering worker's own.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        shared = MULTIPROCESS_DIRECTORY in os.environ
+        if shared:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
         self.requests = Counter(
             "rma_requests",
             "HTTP requests answered, by operation (GraphQL type and root fields, or route) and outcome",
             ["operation", "outcome"],
-            registry=self.registry,
+            registry=None if shared else self.registry,
         )
         self.latency = Histogram(
             "rma_request_duration_seconds",
             "Time to answer an HTTP request, by operation",
             ["operation"],
-            registry=self.registry,
+            registry=None if shared else self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
         self._live = _LiveState()

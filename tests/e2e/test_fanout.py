@@ -29,12 +29,15 @@ RAISED_LIMITS = {"RMA_RATE_LIMIT_PER_MINUTE": "1000000", "RMA_RATE_LIMIT_PER_SEC
 class ServerProcess:
     """``rma-graphql serve`` in its own process, as an operator would run it."""
 
-    def __init__(self, database_url: str, **environment: str) -> None:
+    def __init__(self, database_url: str, *, workers: int = 1, **environment: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = Path(sys.executable).parent / "rma-graphql"
         self.process = subprocess.Popen(
-            [str(command), "serve", "--no-migrate", "--port", str(self.port), "--log-level", "warning"],
+            [
+                *(str(command), "serve", "--no-migrate", "--port", str(self.port)),
+                *("--log-level", "warning", "--workers", str(workers)),
+            ],
             env={**os.environ, "DATABASE_URL": database_url, **RAISED_LIMITS, **environment},
         )
 
