@@ -6,10 +6,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
-from rma_graphql.db.engine import create_engine
 from rma_graphql.domain.access import Role
-from rma_graphql.service.accounts import Accounts, PasswordPolicy, create_user
+from rma_graphql.service.accounts import create_user
 from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from tests.api.test_catalog import ORDER, catalog, order_input
@@ -136,25 +136,30 @@ PRINCIPALS = [
 ]
 
 
-async def user_token(server: Server, organization_id: str, username: str, role: Role) -> str:
+Endpoint = tuple[str, httpx.AsyncBaseTransport | None]
+
+
+def _client(endpoint: Endpoint, token: str | None = None) -> httpx.AsyncClient:
+    base_url, transport = endpoint
+    headers = bearer(token) if token is not None else {}
+    return httpx.AsyncClient(base_url=base_url, transport=transport, headers=headers, timeout=30)
+
+
+async def user_token(
+    endpoint: Endpoint, app: Starlette, organization_id: str, username: str, role: Role
+) -> str:
     """A user of the role, created as `users create` does, logged in over HTTP (usernames are
     unique across organizations: the organization's is added)."""
     username = f"{username}-{organization_id[:8]}"
-    engine = create_engine(server.settings)
-    try:
-        uow = UnitOfWork(engine)
-        accounts = Accounts(uow, "x" * 32, passwords=PasswordPolicy(1, 8, 1))
-        await create_user(
-            uow,
-            organization_id=organization_id,
-            username=username,
-            email=f"{username}@example.com",
-            password_hash=await accounts.hash_password("correct horse"),
-            role=role,
-        )
-    finally:
-        await engine.dispose()
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    await create_user(
+        app.state.uow,
+        organization_id=organization_id,
+        username=username,
+        email=f"{username}@example.com",
+        password_hash=await app.state.accounts.hash_password("correct horse"),
+        role=role,
+    )
+    async with _client(endpoint) as http:
         body = (
             await http.post(
                 "/graphql",
@@ -165,18 +170,16 @@ async def user_token(server: Server, organization_id: str, username: str, role: 
     return token
 
 
-async def principal_token(server: Server, organization_id: str, principal: str) -> tuple[str, set[str]]:
+async def principal_token(
+    endpoint: Endpoint, app: Starlette, organization_id: str, principal: str
+) -> tuple[str, set[str]]:
     kind, _, name = principal.partition(":")
     if kind == "role":
-        return await user_token(server, organization_id, name.lower(), Role(name)), ROLE_SCOPES[name]
-    engine = create_engine(server.settings)
-    try:
-        client_id, secret = await create_client(
-            UnitOfWork(engine), organization_id, scopes=frozenset({name} if name else set())
-        )
-    finally:
-        await engine.dispose()
-    async with httpx.AsyncClient(base_url=server.url) as http:
+        return await user_token(endpoint, app, organization_id, name.lower(), Role(name)), ROLE_SCOPES[name]
+    client_id, secret = await create_client(
+        app.state.uow, organization_id, scopes=frozenset({name} if name else set())
+    )
+    async with _client(endpoint) as http:
         response = await http.post(
             "/oauth2/token",
             data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
@@ -222,15 +225,20 @@ async def _run(http: httpx.AsyncClient, name: str, variables: dict[str, Any]) ->
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 async def test_every_operation_is_allowed_or_refused_by_scope_exactly(
-    server: Server, gql: GraphQLClient, organization_id: str, principal: str, engine: AsyncEngine
+    endpoint: Endpoint,
+    app: Starlette,
+    gql: GraphQLClient,
+    organization_id: str,
+    principal: str,
+    engine: AsyncEngine,
 ) -> None:
-    token, scopes = await principal_token(server, organization_id, principal)
+    token, scopes = await principal_token(endpoint, app, organization_id, principal)
     variables = {"id": (await create(gql))["id"], "input": customer_input(), **await _ids(gql)}
     refused = [name for name, (_, scope) in OPERATIONS.items() if scope is not None and scope not in scopes]
     allowed = [name for name in OPERATIONS if name not in refused]
     customer = principal == "role:CUSTOMER"
 
-    async with httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30) as http:
+    async with _client(endpoint, token) as http:
         before = await snapshot(engine, organization_id)
         refusals = {name: await _run(http, name, variables) for name in refused}
         after_refusals = await snapshot(engine, organization_id)
@@ -273,16 +281,16 @@ async def _create_as(customer: GraphQLClient, **overrides: Any) -> dict[str, Any
     return rma
 
 
-async def _customer(server: Server, organization_id: str, username: str) -> GraphQLClient:
-    token = await user_token(server, organization_id, username, Role.CUSTOMER)
-    return GraphQLClient(httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30))
+async def _customer(endpoint: Endpoint, app: Starlette, organization_id: str, username: str) -> GraphQLClient:
+    token = await user_token(endpoint, app, organization_id, username, Role.CUSTOMER)
+    return GraphQLClient(_client(endpoint, token))
 
 
 async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
-    server: Server, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+    endpoint: Endpoint, app: Starlette, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
-    ada = await _customer(server, organization_id, "ada")
-    bob = await _customer(server, organization_id, "bob")
+    ada = await _customer(endpoint, app, organization_id, "ada")
+    bob = await _customer(endpoint, app, organization_id, "bob")
     own = await _create_as(ada)
     bobs = await _create_as(bob, externalId="B-1")
     staff = await create(gql, externalId="S-1")
@@ -329,9 +337,9 @@ async def test_a_customer_sees_and_acts_on_its_own_rma_orders_only(
 
 
 async def test_a_customer_updates_while_new_submits_and_cancels(
-    server: Server, organization_id: str, engine: AsyncEngine
+    endpoint: Endpoint, app: Starlette, organization_id: str, engine: AsyncEngine
 ) -> None:
-    ada = await _customer(server, organization_id, "ada")
+    ada = await _customer(endpoint, app, organization_id, "ada")
     rma = await _create_as(ada)
 
     updated = await ada.data(
@@ -374,9 +382,14 @@ async def test_a_customer_updates_while_new_submits_and_cancels(
     ],
 )
 async def test_a_customer_may_not_set_staff_fields(
-    server: Server, organization_id: str, overrides: dict[str, Any], field: str, engine: AsyncEngine
+    endpoint: Endpoint,
+    app: Starlette,
+    organization_id: str,
+    overrides: dict[str, Any],
+    field: str,
+    engine: AsyncEngine,
 ) -> None:
-    ada = await _customer(server, organization_id, "ada")
+    ada = await _customer(endpoint, app, organization_id, "ada")
     rma = await _create_as(ada)
     update_input = {k: v for k, v in overrides.items() if k != "accept"}
     before = await snapshot(engine, organization_id)
@@ -403,9 +416,9 @@ async def test_a_customer_may_not_set_staff_fields(
 
 
 async def test_a_customer_never_sees_internal_comments_or_their_events(
-    server: Server, gql: GraphQLClient, organization_id: str
+    server: Server, endpoint: Endpoint, app: Starlette, gql: GraphQLClient, organization_id: str
 ) -> None:
-    ada = await _customer(server, organization_id, "ada")
+    ada = await _customer(endpoint, app, organization_id, "ada")
     rma = await _create_as(ada)
     client = await SubscriptionClient.open(server.url, token=ada.token)
     await client.subscribe("subscription { rmaOrderEvents { type comment } }")
