@@ -1,7 +1,8 @@
 """GraphQL for the sales side: products, SKUs and stock, customers, orders."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -239,10 +240,15 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     nodes: list[T]
     page_info: PageInfo
-    total_count: int
+    # Counted only when a client selects totalCount.
+    counted: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self.counted()
 
 
-def _page(page: Page[Any], nodes: list[T]) -> Connection[T]:
+def _page(page: Page[Any], nodes: list[T], counted: Callable[[], Awaitable[int]]) -> Connection[T]:
     return Connection(
         edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
         nodes=nodes,
@@ -252,7 +258,7 @@ def _page(page: Page[Any], nodes: list[T]) -> Connection[T]:
             start_cursor=page.cursors[0] if page.cursors else None,
             end_cursor=page.cursors[-1] if page.cursors else None,
         ),
-        total_count=page.total_count,
+        counted=counted,
     )
 
 
@@ -289,7 +295,11 @@ class CatalogQuery:
         page = await catalog.page(
             ctx.uow, ctx.authenticated, "products", ProductRecord, f, first=first, after=after
         )
-        return _page(page, [Product.from_row(r) for r in page.rows])
+        return _page(
+            page,
+            [Product.from_row(r) for r in page.rows],
+            partial(catalog.count, ctx.uow, ctx.authenticated, "products", f),
+        )
 
     @strawberry.field(description="A SKU by its id or by its code.", **scoped(access.VIEW_PRODUCTS))
     async def sku(self, info: RmaInfo, id: str | None = None, sku: str | None = None) -> Sku | None:
@@ -320,7 +330,11 @@ class CatalogQuery:
         page = await catalog.page(
             ctx.uow, ctx.authenticated, "customers", CustomerRecord, f, first=first, after=after
         )
-        return _page(page, [Customer.from_row(r) for r in page.rows])
+        return _page(
+            page,
+            [Customer.from_row(r) for r in page.rows],
+            partial(catalog.count, ctx.uow, ctx.authenticated, "customers", f),
+        )
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
     async def order(self, info: RmaInfo, id: str) -> Order | None:
@@ -343,7 +357,11 @@ class CatalogQuery:
         page = await catalog.page(
             ctx.uow, ctx.authenticated, "orders", SalesOrderRecord, f, first=first, after=after
         )
-        return _page(page, [Order.from_row(r) for r in page.rows])
+        return _page(
+            page,
+            [Order.from_row(r) for r in page.rows],
+            partial(catalog.count, ctx.uow, ctx.authenticated, "orders", f),
+        )
 
 
 @strawberry.type

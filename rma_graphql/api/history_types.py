@@ -1,5 +1,6 @@
 """An RMA order's history as GraphQL shows it: its events, their status changes, and its comments."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -88,4 +89,9 @@ class RmaOrderEventConnection:
     edges: list[RmaOrderEventEdge]
     nodes: list[RmaOrderEvent]
     page_info: PageInfo
-    total_count: int
+    # Counted only when a client selects totalCount.
+    counted: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self.counted()

@@ -329,7 +329,20 @@ class RmaOrderConnection:
     edges: list[RmaOrderEdge]
     nodes: list[RmaOrderType]
     page_info: PageInfo
-    total_count: int
+    # Counted only when a client selects totalCount or totalCountEstimate.
+    matches: strawberry.Private[queries.RmaOrderMatches]
+
+    @strawberry.field(description="How many RMA orders match the filter, exactly.")
+    async def total_count(self) -> int:
+        return await self.matches.exact()
+
+    @strawberry.field(
+        description="How many RMA orders match the filter, as PostgreSQL's planner estimates it from "
+        "its statistics: as cheap at a million RMA orders as at ten, close once the statistics are "
+        "fresh (ANALYZE). On the embedded SQLite database it is the exact count."
+    )
+    async def total_count_estimate(self) -> int:
+        return await self.matches.estimate()
 
 
 async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:

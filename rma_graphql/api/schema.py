@@ -151,7 +151,7 @@ class Query:
                 start_cursor=page.cursors[0] if page.cursors else None,
                 end_cursor=page.cursors[-1] if page.cursors else None,
             ),
-            total_count=page.total_count,
+            matches=queries.RmaOrderMatches(ctx.uow, ctx.authenticated, criteria),
         )
 
     @strawberry.field(**scoped(access.VIEW_RMA_CONFIGURATIONS))
@@ -215,7 +215,7 @@ class Query:
                 start_cursor=nodes[0].position if nodes else None,
                 end_cursor=nodes[-1].position if nodes else None,
             ),
-            total_count=page.total_count,
+            counted=partial(event_service.count, ctx.uow, ctx.authenticated.organization_id, f),
         )
 
     @strawberry.field(description="The four status machines, generated from the tables that enforce them.")

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rma_graphql.db import rma_reads
 from rma_graphql.db import tables as t
 from rma_graphql.db.rma_reads import KeysetRows, keyset_rows
 from rma_graphql.domain.criteria import CatalogFilter
@@ -138,6 +139,10 @@ class CatalogRepository:
         table = TABLES[kind]
         conditions = _conditions(table, self.organization_id, f)
         return await keyset_rows(self.conn, table, conditions, first=first, after=after)
+
+    async def count(self, kind: str, f: CatalogFilter) -> int:
+        table = TABLES[kind]
+        return await rma_reads.count(self.conn, table, _conditions(table, self.organization_id, f))
 
     async def add_stock(self, sku_id: str, location_id: str, quantity: int) -> None:
         await upsert_stock(self.conn, self.organization_id, sku_id, location_id, quantity, add=True)

@@ -4,6 +4,7 @@ Every function takes the read connection first and answers rows; which rows a ca
 see is a predicate here (``visible_to``), never a filter applied after the query.
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,11 +55,10 @@ SORTS: dict[str, tuple[str, bool]] = {
 
 @dataclass(frozen=True)
 class KeysetRows:
-    """Up to ``first`` rows after a position, whether more follow, and how many match."""
+    """Up to ``first`` rows after a position, and whether more follow."""
 
     rows: list[Row]
     has_next_page: bool
-    total_count: int
 
 
 async def children_by_rma(conn: AsyncConnection, relation: str, keys: Sequence[str]) -> list[list[Row]]:
@@ -186,6 +186,11 @@ def rma_order_conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElemen
     return conditions
 
 
+async def rma_order_count(conn: AsyncConnection, caller: Caller, f: RmaOrderFilter, *, exact: bool) -> int:
+    conditions = rma_order_conditions(caller, f)
+    return await (count if exact else estimate)(conn, t.rma_order, conditions)
+
+
 async def rma_order_rows(
     conn: AsyncConnection,
     caller: Caller,
@@ -213,7 +218,6 @@ async def keyset_rows(
     column_name, descending = SORTS[sort]
     column = table.c[column_name]
     key = table.c.id
-    count_query = select(func.count()).select_from(table).where(*conditions)
     query: Select[Any] = select(table).where(*conditions)
     if after is not None:
         value, row_id = after
@@ -223,9 +227,26 @@ async def keyset_rows(
             query = query.where(or_(column > value, and_(column == value, key > row_id)))
     order = (column.desc(), key.desc()) if descending else (column.asc(), key.asc())
     query = query.order_by(*order).limit(first + 1)
-    total = int((await conn.execute(count_query)).scalar_one())
     rows = list((await conn.execute(query)).mappings().all())
-    return KeysetRows(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    return KeysetRows(rows=rows[:first], has_next_page=len(rows) > first)
+
+
+async def count(conn: AsyncConnection, table: Table, conditions: Sequence[ColumnElement[bool]]) -> int:
+    """How many rows match, exactly."""
+    return int((await conn.execute(select(func.count()).select_from(table).where(*conditions))).scalar_one())
+
+
+async def estimate(conn: AsyncConnection, table: Table, conditions: Sequence[ColumnElement[bool]]) -> int:
+    """How many rows match by the planner's statistics (PostgreSQL): as cheap at a million
+    rows as at ten, and as close as the statistics are fresh. SQLite keeps no such
+    statistics: there it is the exact count."""
+    if conn.dialect.name != "postgresql":
+        return await count(conn, table, conditions)
+    compiled = select(table.c.id).where(*conditions).compile(dialect=conn.dialect)
+    parameters = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", parameters)).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 async def organization(conn: AsyncConnection, organization_id: str) -> Row:

@@ -378,6 +378,12 @@ async def page(
     return page_of(found, kind, sort, after=after)
 
 
+async def count(uow: UnitOfWork, caller: Caller, table: str, f: CatalogFilter) -> int:
+    """How many rows of ``table`` the filter matches (asked only when a client selects it)."""
+    async with uow.read() as conn:
+        return await CatalogRepository(conn, caller.organization_id).count(table, f)
+
+
 async def children(uow: UnitOfWork, relation: str, kind: type[R], keys: Sequence[str]) -> list[list[R]]:
     """Rows of a relation for each key, in one query (the DataLoaders' batch)."""
     async with uow.read() as conn:

@@ -70,7 +70,6 @@ async def replay_page(
 class FeedPage:
     rows: list[RmaOrderEventRecord]
     has_next_page: bool
-    total_count: int
 
 
 async def feed(
@@ -79,11 +78,14 @@ async def feed(
     if first < 0 or first > MAX_FEED_PAGE:
         raise BadUserInputError(f"first must be between 0 and {MAX_FEED_PAGE}.", "first")
     async with uow.read() as conn:
-        total = await event_reads.count(conn, organization_id, f)
         rows = await event_reads.events(conn, organization_id, f, after=after, limit=first + 1)
-    return FeedPage(
-        rows=records(RmaOrderEventRecord, rows[:first]), has_next_page=len(rows) > first, total_count=total
-    )
+    return FeedPage(rows=records(RmaOrderEventRecord, rows[:first]), has_next_page=len(rows) > first)
+
+
+async def count(uow: UnitOfWork, organization_id: str, f: EventFilter) -> int:
+    """How many events the filter matches (asked only when a client selects it)."""
+    async with uow.read() as conn:
+        return await event_reads.count(conn, organization_id, f)
 
 
 async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, RmaOrderVersion]:

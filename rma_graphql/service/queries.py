@@ -121,8 +121,26 @@ class Page(Generic[R]):
     rows: list[R]
     cursors: list[str]
     has_next_page: bool
-    total_count: int
     has_previous_page: bool = field(default=False)
+
+
+@dataclass(frozen=True)
+class RmaOrderMatches:
+    """How many RMA orders a list's criteria match, counted only when asked for: the page
+    itself never waits on a count."""
+
+    uow: UnitOfWork
+    caller: Caller
+    criteria: RmaOrderFilter
+
+    async def exact(self) -> int:
+        async with self.uow.read() as conn:
+            return await rma_reads.rma_order_count(conn, self.caller, self.criteria, exact=True)
+
+    async def estimate(self) -> int:
+        """The planner's estimate (PostgreSQL; the exact count on SQLite)."""
+        async with self.uow.read() as conn:
+            return await rma_reads.rma_order_count(conn, self.caller, self.criteria, exact=False)
 
 
 def check_first(first: int) -> None:
@@ -162,7 +180,6 @@ def page_of(found: KeysetRows, kind: type[R], sort: str, *, after: str | None) -
         rows=records(kind, found.rows),
         cursors=[_encode_cursor(sort, row) for row in found.rows],
         has_next_page=found.has_next_page,
-        total_count=found.total_count,
         has_previous_page=after is not None,
     )
 

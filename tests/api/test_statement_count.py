@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.conftest import GraphQLClient, Server
+from tests.conftest import DATABASE, GraphQLClient, Server
 from tests.helpers import create
 
 PAGE = """
@@ -36,7 +36,9 @@ def _tag_requests(server: Server) -> None:
     app.middleware_stack = tagged
 
 
-async def _statements(server: Server, gql: GraphQLClient) -> tuple[list[str], dict[str, Any]]:
+async def _statements(
+    server: Server, gql: GraphQLClient, query: str = PAGE
+) -> tuple[list[str], dict[str, Any]]:
     """The statements the request under test ran, and its data."""
     _tag_requests(server)
     statements: list[str] = []
@@ -50,7 +52,7 @@ async def _statements(server: Server, gql: GraphQLClient) -> tuple[list[str], di
     sync_engine = server.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", count)
     try:
-        response = await gql.http.post("/graphql", json={"query": PAGE}, headers={"x-test-request": COUNTED})
+        response = await gql.http.post("/graphql", json={"query": query}, headers={"x-test-request": COUNTED})
     finally:
         event.remove(sync_engine, "before_cursor_execute", count)
     body = response.json()
@@ -124,3 +126,31 @@ async def test_one_aggregate_per_shown_rma_order_serves_every_derived_field(
     ids = [node["id"] for node in data["rmaOrders"]["nodes"]]
     assert len(ids) == 3
     assert sorted(built) == sorted(ids)
+
+
+def _counts(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if "count(" in statement.lower()]
+
+
+async def test_the_matching_rma_orders_are_counted_only_when_asked_for(
+    server: Server, gql: GraphQLClient
+) -> None:
+    for i in range(3):
+        await create(gql, externalId=f"C-{i}")
+
+    without, data = await _statements(server, gql, "{ rmaOrders(first: 2) { nodes { id } } }")
+    counted, counted_data = await _statements(
+        server, gql, "{ rmaOrders(first: 2) { totalCount nodes { id } } }"
+    )
+    _, estimated = await _statements(server, gql, "{ rmaOrders { totalCount totalCountEstimate } }")
+
+    assert len(data["rmaOrders"]["nodes"]) == 2
+    assert _counts(without) == []
+    assert len(_counts(counted)) == 1
+    assert len(counted) == len(without) + 1
+    assert counted_data["rmaOrders"]["totalCount"] == 3
+    assert estimated["rmaOrders"]["totalCount"] == 3
+    assert isinstance(estimated["rmaOrders"]["totalCountEstimate"], int)
+    assert estimated["rmaOrders"]["totalCountEstimate"] >= 0
+    if DATABASE == "sqlite":  # no planner statistics: the estimate is the count
+        assert estimated["rmaOrders"]["totalCountEstimate"] == 3
