@@ -205,16 +205,28 @@ async def rma_order_rows(
     )
 
 
-async def keyset_rows(
-    conn: AsyncConnection,
+def page_query(
+    caller: Caller,
+    f: RmaOrderFilter,
+    *,
+    first: int,
+    after: tuple[Any, str] | None = None,
+    sort: str = "CREATED_AT_DESC",
+) -> Select[Any]:
+    """The statement of a page of RMA orders (for plans: scripts/explain_rma_list.py)."""
+    return keyset_query(t.rma_order, rma_order_conditions(caller, f), first=first, after=after, sort=sort)
+
+
+def keyset_query(
     table: Table,
     conditions: Sequence[ColumnElement[bool]],
     *,
     first: int,
     after: tuple[Any, str] | None,
     sort: str = "CREATED_AT_DESC",
-) -> KeysetRows:
-    """Up to ``first`` matching rows in the sort's order, after the (sort value, id) of a row."""
+) -> Select[Any]:
+    """Up to ``first`` + 1 matching rows in the sort's order, after the (sort value, id) of a
+    row: the extra row says whether another page follows."""
     column_name, descending = SORTS[sort]
     column = table.c[column_name]
     key = table.c.id
@@ -226,7 +238,20 @@ async def keyset_rows(
         else:
             query = query.where(or_(column > value, and_(column == value, key > row_id)))
     order = (column.desc(), key.desc()) if descending else (column.asc(), key.asc())
-    query = query.order_by(*order).limit(first + 1)
+    return query.order_by(*order).limit(first + 1)
+
+
+async def keyset_rows(
+    conn: AsyncConnection,
+    table: Table,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    first: int,
+    after: tuple[Any, str] | None,
+    sort: str = "CREATED_AT_DESC",
+) -> KeysetRows:
+    """Up to ``first`` matching rows in the sort's order, after the (sort value, id) of a row."""
+    query = keyset_query(table, conditions, first=first, after=after, sort=sort)
     rows = list((await conn.execute(query)).mappings().all())
     return KeysetRows(rows=rows[:first], has_next_page=len(rows) > first)
 
@@ -242,7 +267,9 @@ async def estimate(conn: AsyncConnection, table: Table, conditions: Sequence[Col
     statistics: there it is the exact count."""
     if conn.dialect.name != "postgresql":
         return await count(conn, table, conditions)
-    compiled = select(table.c.id).where(*conditions).compile(dialect=conn.dialect)
+    query = select(table.c.id).where(*conditions)
+    # IN lists rendered as one parameter per value, in the order the driver takes them.
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     parameters = tuple(compiled.params[name] for name in compiled.positiontup or ())
     plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", parameters)).scalar_one()
     plan = json.loads(plan) if isinstance(plan, str) else plan

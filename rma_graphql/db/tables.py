@@ -149,6 +149,10 @@ class RmaConfiguration(SQLModel, table=True):
     updated_at: datetime = time_field()
 
 
+# Indexes the migrations create on PostgreSQL only (SQLite has no trigram index).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_rma_order_search"})
+
+
 class RmaOrderRow(SQLModel, table=True):
     __tablename__ = "rma_order"
     __table_args__ = (
@@ -157,8 +161,23 @@ class RmaOrderRow(SQLModel, table=True):
         UniqueConstraint("organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"),
         Index("ix_rma_order_created", "organization_id", "created_at", "id"),
         Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
-        Index("ix_rma_order_processing", "organization_id", "processing_status"),
         Index("ix_rma_order_customer", "organization_id", "customer_id", "created_at"),
+        # The list filtered by one dimension, newest first: a rare value reads only its rows.
+        Index("ix_rma_order_processing_created", "organization_id", "processing_status", "created_at", "id"),
+        Index("ix_rma_order_delivery_created", "organization_id", "delivery_status", "created_at", "id"),
+        Index("ix_rma_order_financial_created", "organization_id", "financial_status", "created_at", "id"),
+        Index(
+            "ix_rma_order_fulfillment_created", "organization_id", "fulfillment_status", "created_at", "id"
+        ),
+        Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
+        # filter.search, a substring of the search text: trigrams (PostgreSQL only; see
+        # POSTGRESQL_ONLY_INDEXES).
+        Index(
+            "ix_rma_order_search",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: str = id_field(primary_key=True)

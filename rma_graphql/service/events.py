@@ -1,8 +1,7 @@
 """The event log's read side: the change feed, replay pages, revisions and comments."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rma_graphql.db import event_reads
 from rma_graphql.domain.criteria import EventFilter as EventFilter  # the API and the hub build it
@@ -19,7 +18,6 @@ from rma_graphql.service.records import (
 )
 from rma_graphql.service.unit_of_work import UnitOfWork
 
-Row = Mapping[Any, Any]
 MAX_FEED_PAGE = 1000
 _POSITION_DIGITS = 12
 

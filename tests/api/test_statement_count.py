@@ -143,6 +143,11 @@ async def test_the_matching_rma_orders_are_counted_only_when_asked_for(
         server, gql, "{ rmaOrders(first: 2) { totalCount nodes { id } } }"
     )
     _, estimated = await _statements(server, gql, "{ rmaOrders { totalCount totalCountEstimate } }")
+    _, filtered = await _statements(
+        server,
+        gql,
+        "{ rmaOrders(filter: {processingStatus: [NEW, REQUESTED]}) { totalCount totalCountEstimate } }",
+    )
 
     assert len(data["rmaOrders"]["nodes"]) == 2
     assert _counts(without) == []
@@ -152,5 +157,8 @@ async def test_the_matching_rma_orders_are_counted_only_when_asked_for(
     assert estimated["rmaOrders"]["totalCount"] == 3
     assert isinstance(estimated["rmaOrders"]["totalCountEstimate"], int)
     assert estimated["rmaOrders"]["totalCountEstimate"] >= 0
+    assert filtered["rmaOrders"]["totalCount"] == 3
+    assert isinstance(filtered["rmaOrders"]["totalCountEstimate"], int)
     if DATABASE == "sqlite":  # no planner statistics: the estimate is the count
         assert estimated["rmaOrders"]["totalCountEstimate"] == 3
+        assert filtered["rmaOrders"]["totalCountEstimate"] == 3

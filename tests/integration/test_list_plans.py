@@ -1,0 +1,33 @@
+"""filter.search can be served by the trigram index (PostgreSQL plans)."""
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rma_graphql.db import rma_reads
+from rma_graphql.db import tables as t
+from rma_graphql.domain.access import Caller
+from rma_graphql.domain.criteria import RmaOrderFilter
+from tests.conftest import DATABASE
+
+pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="plans of PostgreSQL's planner")
+
+
+async def test_the_search_condition_is_served_by_the_trigram_index(
+    engine: AsyncEngine, organization_id: str
+) -> None:
+    conditions = rma_reads.rma_order_conditions(
+        Caller(organization_id=organization_id), RmaOrderFilter(search="Ada@Example.com_%")
+    )
+    search = conditions[-1]  # the server's own condition: LIKE '%…%' with its escapes
+    query = select(t.rma_order.c.id).where(search)
+
+    async with engine.connect() as conn:
+        # Test tables are small, and a plan's choice among scans follows their statistics:
+        # leave only bitmap scans, which need an index that can take the condition itself.
+        for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+            await conn.execute(text(f"SET LOCAL {setting} = off"))
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await conn.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
+
+    assert "Bitmap Index Scan on ix_rma_order_search" in plan, plan
