@@ -5,7 +5,7 @@ from typing import Any
 
 from strawberry.types import Info
 
-from rma_graphql.api.loaders import Loaders, make_loaders
+from rma_graphql.api.loaders import Loaders
 from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
@@ -47,7 +47,7 @@ class Context:
         return cls(
             uow=uow,
             caller=caller,
-            loaders=make_loaders(uow),
+            loaders=Loaders(uow),
             hub=hub,
             accounts=accounts,
             request=request,

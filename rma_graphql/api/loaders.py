@@ -1,7 +1,7 @@
 """Per-request DataLoaders: one ``IN`` query per relation and level, never one per row."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -27,60 +27,91 @@ from rma_graphql.service.records import (
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
-@dataclass
 class Loaders:
-    lines: DataLoader[str, list[RmaOrderLineRecord]]
-    linked_orders: DataLoader[str, list[RmaLinkedOrderRecord]]
-    financial_resolutions: DataLoader[str, list[RmaFinancialResolutionRecord]]
-    comments: DataLoader[str, list[RmaOrderCommentRecord]]
-    shipments: DataLoader[str, list[RmaShipmentRecord]]
-    shipment_events: DataLoader[str, list[RmaShipmentEventRecord]]
-    inspections: DataLoader[str, list[RmaLineInspectionRecord]]
-    replacement_orders: DataLoader[str, list[SalesOrderRecord]]
-    locations: DataLoader[str, LocationRecord | None]
-    organizations: DataLoader[str, OrganizationRecord | None]
-    products: DataLoader[str, ProductRecord | None]
-    customers: DataLoader[str, CustomerRecord | None]
-    orders: DataLoader[str, SalesOrderRecord | None]
-    skus_by_product: DataLoader[str, list[SkuRecord]]
-    stock_by_sku: DataLoader[str, list[SkuStockRecord]]
-    lines_by_order: DataLoader[str, list[SalesOrderLineRecord]]
+    """A request's DataLoaders, each made when a resolver first asks for it: most
+    operations use two or three of the sixteen."""
 
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
-def make_loaders(uow: UnitOfWork) -> Loaders:
-    def children(relation: str, kind: type[R]) -> DataLoader[str, list[R]]:
+    def _children(self, relation: str, kind: type[R]) -> DataLoader[str, list[R]]:
         async def load(keys: Sequence[str]) -> list[list[R]]:
-            return await queries.children_by_rma(uow, relation, kind, keys)
+            return await queries.children_by_rma(self.uow, relation, kind, keys)
 
         return DataLoader(load_fn=load)
 
-    def by_id(table: str, kind: type[R]) -> DataLoader[str, R | None]:
+    def _by_id(self, table: str, kind: type[R]) -> DataLoader[str, R | None]:
         async def load(keys: Sequence[str]) -> list[R | None]:
-            return await queries.by_id(uow, table, kind, keys)
+            return await queries.by_id(self.uow, table, kind, keys)
 
         return DataLoader(load_fn=load)
 
-    def of_catalog(relation: str, kind: type[R]) -> DataLoader[str, list[R]]:
+    def _of_catalog(self, relation: str, kind: type[R]) -> DataLoader[str, list[R]]:
         async def load(keys: Sequence[str]) -> list[list[R]]:
-            return await catalog.children(uow, relation, kind, keys)
+            return await catalog.children(self.uow, relation, kind, keys)
 
         return DataLoader(load_fn=load)
 
-    return Loaders(
-        lines=children("lines", RmaOrderLineRecord),
-        linked_orders=children("linked_orders", RmaLinkedOrderRecord),
-        financial_resolutions=children("financial_resolutions", RmaFinancialResolutionRecord),
-        comments=children("comments", RmaOrderCommentRecord),
-        shipments=children("shipments", RmaShipmentRecord),
-        shipment_events=children("shipment_events", RmaShipmentEventRecord),
-        inspections=children("inspections", RmaLineInspectionRecord),
-        replacement_orders=children("replacement_orders", SalesOrderRecord),
-        locations=by_id("locations", LocationRecord),
-        organizations=by_id("organizations", OrganizationRecord),
-        products=by_id("products", ProductRecord),
-        customers=by_id("customers", CustomerRecord),
-        orders=by_id("orders", SalesOrderRecord),
-        skus_by_product=of_catalog("skus_by_product", SkuRecord),
-        stock_by_sku=of_catalog("stock_by_sku", SkuStockRecord),
-        lines_by_order=of_catalog("lines_by_order", SalesOrderLineRecord),
-    )
+    @cached_property
+    def lines(self) -> DataLoader[str, list[RmaOrderLineRecord]]:
+        return self._children("lines", RmaOrderLineRecord)
+
+    @cached_property
+    def linked_orders(self) -> DataLoader[str, list[RmaLinkedOrderRecord]]:
+        return self._children("linked_orders", RmaLinkedOrderRecord)
+
+    @cached_property
+    def financial_resolutions(self) -> DataLoader[str, list[RmaFinancialResolutionRecord]]:
+        return self._children("financial_resolutions", RmaFinancialResolutionRecord)
+
+    @cached_property
+    def comments(self) -> DataLoader[str, list[RmaOrderCommentRecord]]:
+        return self._children("comments", RmaOrderCommentRecord)
+
+    @cached_property
+    def shipments(self) -> DataLoader[str, list[RmaShipmentRecord]]:
+        return self._children("shipments", RmaShipmentRecord)
+
+    @cached_property
+    def shipment_events(self) -> DataLoader[str, list[RmaShipmentEventRecord]]:
+        return self._children("shipment_events", RmaShipmentEventRecord)
+
+    @cached_property
+    def inspections(self) -> DataLoader[str, list[RmaLineInspectionRecord]]:
+        return self._children("inspections", RmaLineInspectionRecord)
+
+    @cached_property
+    def replacement_orders(self) -> DataLoader[str, list[SalesOrderRecord]]:
+        return self._children("replacement_orders", SalesOrderRecord)
+
+    @cached_property
+    def locations(self) -> DataLoader[str, LocationRecord | None]:
+        return self._by_id("locations", LocationRecord)
+
+    @cached_property
+    def organizations(self) -> DataLoader[str, OrganizationRecord | None]:
+        return self._by_id("organizations", OrganizationRecord)
+
+    @cached_property
+    def products(self) -> DataLoader[str, ProductRecord | None]:
+        return self._by_id("products", ProductRecord)
+
+    @cached_property
+    def customers(self) -> DataLoader[str, CustomerRecord | None]:
+        return self._by_id("customers", CustomerRecord)
+
+    @cached_property
+    def orders(self) -> DataLoader[str, SalesOrderRecord | None]:
+        return self._by_id("orders", SalesOrderRecord)
+
+    @cached_property
+    def skus_by_product(self) -> DataLoader[str, list[SkuRecord]]:
+        return self._of_catalog("skus_by_product", SkuRecord)
+
+    @cached_property
+    def stock_by_sku(self) -> DataLoader[str, list[SkuStockRecord]]:
+        return self._of_catalog("stock_by_sku", SkuStockRecord)
+
+    @cached_property
+    def lines_by_order(self) -> DataLoader[str, list[SalesOrderLineRecord]]:
+        return self._of_catalog("lines_by_order", SalesOrderLineRecord)

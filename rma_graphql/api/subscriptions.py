@@ -12,7 +12,7 @@ from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaOrderEventType
 from rma_graphql.api.history_types import RmaOrderEvent
 from rma_graphql.api.inputs import parse_uuid
-from rma_graphql.api.loaders import make_loaders
+from rma_graphql.api.loaders import Loaders
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.rma_order_type import RmaOrderType
 from rma_graphql.domain.access import VIEW_RMA_ORDERS
@@ -164,4 +164,4 @@ class Subscription:
                 continue  # the same change's other events
             version = row.version
             revision = (await revisions(ctx.uow, rma_id, [version]))[version]
-            yield RmaOrderType.from_revision(revision, make_loaders(ctx.uow))
+            yield RmaOrderType.from_revision(revision, Loaders(ctx.uow))
