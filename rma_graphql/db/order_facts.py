@@ -140,6 +140,8 @@ async def sold(
 ) -> tuple[dict[str, int], dict[str, dict[str, tuple[int, int]]]]:
     """What the orders in ``currency`` among ``order_ids`` charged: their shipping, and per
     order line its (quantity, unit price)."""
+    if not order_ids:
+        return {}, {}  # a return that names no order: nothing to read
     orders = await conn.execute(
         select(t.sales_order.c.id, t.sales_order.c.shipping_amount).where(
             t.sales_order.c.organization_id == organization_id,
@@ -148,6 +150,8 @@ async def sold(
         )
     )
     shipping = {row.id: row.shipping_amount for row in orders}
+    if not shipping:
+        return {}, {}
     lines = await conn.execute(
         select(
             t.sales_order_line.c.id,
