@@ -33,7 +33,6 @@ from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import catalog
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.queries import Page
 from rma_graphql.service.records import (
     CustomerRecord,
     ProductRecord,
@@ -248,7 +247,21 @@ class Connection(Generic[T]):
         return await self.counted()
 
 
-def _page(page: Page[Any], nodes: list[T], counted: Callable[[], Awaitable[int]]) -> Connection[T]:
+async def _list(
+    info: RmaInfo,
+    table: str,
+    kind: type[R],
+    node: Callable[[R], T],
+    f: catalog.CatalogFilter,
+    *,
+    first: int,
+    after: str | None,
+) -> Connection[T]:
+    """One page of the organization's ``table`` as a connection; its totalCount is counted
+    only when selected."""
+    ctx = context_of(info)
+    page = await catalog.page(ctx.uow, ctx.authenticated, table, kind, f, first=first, after=after)
+    nodes = [node(row) for row in page.rows]
     return Connection(
         edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
         nodes=nodes,
@@ -258,7 +271,7 @@ def _page(page: Page[Any], nodes: list[T], counted: Callable[[], Awaitable[int]]
             start_cursor=page.cursors[0] if page.cursors else None,
             end_cursor=page.cursors[-1] if page.cursors else None,
         ),
-        counted=counted,
+        counted=partial(catalog.count, ctx.uow, ctx.authenticated, table, f),
     )
 
 
@@ -290,16 +303,8 @@ class CatalogQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Product]:
-        ctx = context_of(info)
         f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
-        page = await catalog.page(
-            ctx.uow, ctx.authenticated, "products", ProductRecord, f, first=first, after=after
-        )
-        return _page(
-            page,
-            [Product.from_row(r) for r in page.rows],
-            partial(catalog.count, ctx.uow, ctx.authenticated, "products", f),
-        )
+        return await _list(info, "products", ProductRecord, Product.from_row, f, first=first, after=after)
 
     @strawberry.field(description="A SKU by its id or by its code.", **scoped(access.VIEW_PRODUCTS))
     async def sku(self, info: RmaInfo, id: str | None = None, sku: str | None = None) -> Sku | None:
@@ -325,16 +330,8 @@ class CatalogQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Customer]:
-        ctx = context_of(info)
         f = catalog.CatalogFilter(search=filter_search(filter.search if filter else None))
-        page = await catalog.page(
-            ctx.uow, ctx.authenticated, "customers", CustomerRecord, f, first=first, after=after
-        )
-        return _page(
-            page,
-            [Customer.from_row(r) for r in page.rows],
-            partial(catalog.count, ctx.uow, ctx.authenticated, "customers", f),
-        )
+        return await _list(info, "customers", CustomerRecord, Customer.from_row, f, first=first, after=after)
 
     @strawberry.field(**scoped(access.VIEW_ORDERS))
     async def order(self, info: RmaInfo, id: str) -> Order | None:
@@ -344,7 +341,6 @@ class CatalogQuery:
     async def orders(
         self, info: RmaInfo, filter: OrderFilterInput | None = None, first: int = 50, after: str | None = None
     ) -> Connection[Order]:
-        ctx = context_of(info)
         given = filter or OrderFilterInput()
         f = catalog.CatalogFilter(
             search=filter_search(given.search),
@@ -354,14 +350,7 @@ class CatalogQuery:
             ordered_after=_utc(given.ordered_after, "filter.orderedAfter"),
             ordered_before=_utc(given.ordered_before, "filter.orderedBefore"),
         )
-        page = await catalog.page(
-            ctx.uow, ctx.authenticated, "orders", SalesOrderRecord, f, first=first, after=after
-        )
-        return _page(
-            page,
-            [Order.from_row(r) for r in page.rows],
-            partial(catalog.count, ctx.uow, ctx.authenticated, "orders", f),
-        )
+        return await _list(info, "orders", SalesOrderRecord, Order.from_row, f, first=first, after=after)
 
 
 @strawberry.type
