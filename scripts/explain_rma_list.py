@@ -43,8 +43,8 @@ SELECT
     CAST(:start AS timestamptz) + n * interval '1 minute',
     CAST(:start AS timestamptz) + n * interval '1 minute',
     (ARRAY['REFUND', 'VOUCHER', 'REPLACE', 'NONE'])[1 + n % 4],
-    (ARRAY['NEW', 'REQUESTED', 'ACCEPTED', 'PROCESSING', 'COMPLETE', 'REJECTED', 'CANCELED',
-           'ON_HOLD', 'ANOMALY', 'DELETED'])[1 + (n * 7) % 10],
+    COALESCE(CAST(:status AS text), (ARRAY['NEW', 'REQUESTED', 'ACCEPTED', 'PROCESSING', 'COMPLETE',
+           'REJECTED', 'CANCELED', 'ON_HOLD', 'ANOMALY', 'DELETED'])[1 + (n * 7) % 10]),
     (ARRAY['PENDING', 'HANDLED', 'DELIVERING', 'DELIVERED'])[1 + n % 4],
     (ARRAY['PENDING', 'REFUNDED', 'NONE'])[1 + n % 3],
     (ARRAY['PENDING', 'IN_PROGRESS', 'COMPLETE'])[1 + n % 3],
@@ -67,8 +67,9 @@ WHERE o.organization_id = :organization
 """
 
 
-async def _seed(engine: AsyncEngine, count: int) -> str:
-    """A new organization (as the server creates one) with ``count`` RMA orders × 3 lines."""
+async def seed(engine: AsyncEngine, count: int, *, status: str | None = None) -> str:
+    """A new organization (as the server creates one) with ``count`` RMA orders × 3 lines,
+    in every processing status (or all in ``status``)."""
     organization = await create_organization(UnitOfWork(engine), f"Scale {count} {uuid.uuid4().hex[:8]}")
     async with engine.begin() as conn:
         configuration = (
@@ -83,9 +84,15 @@ async def _seed(engine: AsyncEngine, count: int) -> str:
             "location": configuration.location_id,
             "start": datetime.now(UTC) - timedelta(minutes=count + 1),
             "count": count,
+            "status": status,
         }
         await conn.execute(text(SEED), values)
         await conn.execute(text(SEED_LINES), {"organization": organization})
+        # Return numbers the server gives next follow the seeded ones.
+        await conn.execute(
+            text("UPDATE organization SET last_return_number = :last WHERE id = :organization"),
+            {"last": 1000 + count, "organization": organization},
+        )
     return organization
 
 
@@ -121,7 +128,7 @@ async def main() -> None:
     if args.organization:
         organization = args.organization
     else:
-        organization = await _seed(engine, args.rmas)
+        organization = await seed(engine, args.rmas)
         print(f"seeded {args.rmas} RMA orders × 3 lines in {time.perf_counter() - started:.1f} s")
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE rma_order"))

@@ -1,0 +1,249 @@
+"""Write benchmark on PostgreSQL: single transitions and the create → submit → accept
+sequence through our server with 1 and 2 workers, beside pgbench's write TPS on the same
+cluster.
+
+  - single transitions: ``rmaOrderSubmit`` of RMA orders seeded in NEW, each submitted once,
+    driven by wrk as fast as the server answers (req/s, p50, p99), then paced by wrk at half
+    that rate (p50, p99 at a load the server is not saturated by);
+  - the sequence: create, submit, accept one RMA order after the other (each step needs the
+    previous answer), 16 at a time from a Python client (sequences/s, p50, p99 per sequence);
+  - pgbench: its built-in TPC-B-like write transaction, 16 clients, on a scratch database.
+
+Every answer is checked: a GraphQL error in a response fails the run.
+
+    DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_writes.py
+        [--workers 1 2] [--seconds 10] [--connections 16] [--sequences 600]
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+import httpx
+import orjson
+from bench_servers import Figures, client_credentials, milliseconds, our_env, ours, plain_dsn, token
+from explain_rma_list import seed
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from rma_graphql.db.migrate import migrate
+
+SUBMIT = "mutation($id: String!) { rmaOrderSubmit(id: $id) { id version processingStatus } }"
+CREATE = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
+ACCEPT = "mutation($id: String!) { rmaOrderAccept(id: $id) { version } }"
+INPUT = {
+    "expectedResolution": "REFUND",
+    "lines": [{"sku": "SKU-1", "quantity": 1, "reason": "DEFECTIVE", "price": 10}],
+    "sender": {"fullname": "Bench", "email": "bench@example.com"},
+    "deliveryContact": {"fullname": "Warehouse"},
+}
+
+# Each wrk thread takes its own share of the ids (every RMA order is submitted once); a
+# response with GraphQL errors is counted, and the counts are summed at the end. With a
+# delay, each connection waits that long between its requests: a paced load.
+WRK_SCRIPT = """
+local ids = {%(ids)s}
+local headers = {["Content-Type"] = "application/json", ["Authorization"] = "%(authorization)s"}
+local query = [==[%(query)s]==]
+local delay_ms = %(delay_ms)s
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("offset", #threads)
+  thread:set("stride", %(threads)s)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  failures = 0
+  used = 0
+end
+
+function request()
+  local index = offset + 1 + used * stride
+  used = used + 1
+  if index > #ids then
+    wrk.thread:stop()
+  end
+  local body = '{"query": "' .. query .. '", "variables": {"id": "' .. ids[((index - 1) %% #ids) + 1] .. '"}}'
+  return wrk.format("POST", "/graphql", headers, body)
+end
+
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    failures = failures + 1
+  end
+end
+
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("failures")
+  end
+  io.write(string.format("failures: %%d\\n", total))
+end
+"""
+
+
+def transitions(
+    base: str, authorization: str, ids: list[str], *, seconds: int, connections: int, rate: float = 0
+) -> Figures:
+    """``rmaOrderSubmit`` of ``ids`` with wrk: as fast as answered, or paced at ``rate``/s."""
+    threads = 2
+    delay = round(connections * 1000 / rate) if rate else 0
+    script = WRK_SCRIPT % {
+        "ids": ", ".join(f'"{rma_id}"' for rma_id in ids),
+        "authorization": authorization,
+        "query": SUBMIT.replace('"', '\\"'),
+        "delay_ms": delay,
+        "threads": threads,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+        output = subprocess.run(
+            [*command, "-s", lua.name, base], capture_output=True, text=True, check=True
+        ).stdout
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    elapsed = re.search(r"requests in ([\d.]+)(m?s)", output)
+    assert elapsed is not None
+    duration = float(elapsed.group(1)) / (1000 if elapsed.group(2) == "ms" else 1)
+    failures = int(re.search(r"failures: (\d+)", output).group(1))  # type: ignore[union-attr]
+    p50 = milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    return Figures(requests / duration, p50, p99, failures)
+
+
+async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
+    """create → submit → accept, ``count`` times, ``concurrency`` at a time."""
+    latencies: list[float] = []
+    failures = 0
+    todo = iter(range(count))
+    limits = httpx.Limits(max_connections=concurrency)
+    headers = {"Authorization": authorization}
+    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers, timeout=60) as client:
+
+        async def call(query: str, variables: dict[str, Any]) -> Any:
+            nonlocal failures
+            response = await client.post("/graphql", json={"query": query, "variables": variables})
+            body = orjson.loads(response.content)
+            if body.get("errors"):
+                failures += 1
+                raise RuntimeError(body["errors"])
+            return body["data"]
+
+        async def worker() -> None:
+            for _ in todo:
+                started = time.perf_counter()
+                rma_id = (await call(CREATE, {"input": INPUT}))["rmaOrderCreate"]["id"]
+                await call(SUBMIT, {"id": rma_id})
+                await call(ACCEPT, {"id": rma_id})
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Figures(count / elapsed, cuts[49] * 1000, cuts[98] * 1000, failures)
+
+
+def pgbench(url: str, seconds: int, connections: int) -> float:
+    """pgbench's TPC-B-like write TPS on a scratch database of the same cluster."""
+    dsn = plain_dsn(url)
+    scratch = dsn.rsplit("/", 1)[0] + "/rma_pgbench"
+    admin = dsn.rsplit("/", 1)[0] + "/postgres"
+    subprocess.run(
+        ["psql", admin, "-qc", "DROP DATABASE IF EXISTS rma_pgbench"], check=True, capture_output=True
+    )
+    subprocess.run(["psql", admin, "-qc", "CREATE DATABASE rma_pgbench"], check=True, capture_output=True)
+    subprocess.run(["pgbench", "-i", "-q", "-s", "10", scratch], check=True, capture_output=True)
+    output = subprocess.run(
+        ["pgbench", "-c", str(connections), "-j", "2", "-T", str(seconds), scratch],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    subprocess.run(["psql", admin, "-qc", "DROP DATABASE rma_pgbench"], check=True, capture_output=True)
+    return float(re.search(r"tps = ([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+async def _seed(url: str, count: int) -> tuple[str, list[str]]:
+    await asyncio.to_thread(migrate, url)
+    engine = create_async_engine(url)
+    organization = await seed(engine, count, status="NEW")
+    async with engine.begin() as conn:
+        await conn.execute(text("ANALYZE rma_order"))
+        ids = list(
+            (
+                await conn.execute(
+                    text("SELECT id FROM rma_order WHERE organization_id = :o ORDER BY id"),
+                    {"o": organization},
+                )
+            ).scalars()
+        )
+    await engine.dispose()
+    return organization, ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--sequences", type=int, default=600)
+    parser.add_argument("--rmas", type=int, default=40_000, help="RMA orders seeded in NEW per worker count")
+    args = parser.parse_args()
+    url = os.environ["DATABASE_URL"]
+    tps = pgbench(url, args.seconds, args.connections)
+    print(f"pgbench (TPC-B-like writes, {args.connections} clients): {tps:.0f} TPS")
+    for workers in args.workers:
+        organization, ids = asyncio.run(_seed(url, args.rmas))
+        credentials = client_credentials(our_env(url), organization)
+        print(f"== {workers} worker(s), {args.connections} connections, {args.seconds} s")
+        with ours(url, workers) as server:
+            authorization = f"Bearer {token(server.base, credentials)}"
+            # Warm up on a few, then measure on the others.
+            transitions(server.base, authorization, ids[:500], seconds=2, connections=args.connections)
+            full = transitions(
+                server.base, authorization, ids[500:], seconds=args.seconds, connections=args.connections
+            )
+            used = 500 + round(full.rate * args.seconds) + 1000
+            half = transitions(
+                server.base,
+                authorization,
+                ids[used:],
+                seconds=args.seconds,
+                connections=args.connections,
+                rate=full.rate / 2,
+            )
+            sequence = asyncio.run(sequences(server.base, authorization, args.sequences, args.connections))
+        for name, figures in (
+            ("single transitions, saturated", full),
+            (f"single transitions at {full.rate / 2:.0f}/s", half),
+            ("create → submit → accept", sequence),
+        ):
+            if figures.errors:
+                raise SystemExit(f"{name}: {figures.errors} answers had errors")
+            unit = "sequences/s" if "create" in name else "req/s"
+            print(
+                f"  {name:<36} {figures.rate:8.0f} {unit:<11}  p50 {figures.p50_ms:7.2f} ms"
+                f"  p99 {figures.p99_ms:7.2f} ms   ({figures.rate / tps:.2f}× pgbench TPS)"
+            )
+
+
+if __name__ == "__main__":
+    main()
