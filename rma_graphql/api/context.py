@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from rma_graphql.api.loaders import Loaders
 from rma_graphql.domain.access import Caller
@@ -62,3 +63,20 @@ RmaInfo = Info[Context, None]
 def context_of(info: RmaInfo) -> Context:
     """The request's context."""
     return info.context
+
+
+def _selects(selections: Any, path: tuple[str, ...]) -> bool:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == path[0] and (len(path) == 1 or _selects(selection.selections, path[1:])):
+                return True
+        elif _selects(selection.selections, path):  # a fragment spread or an inline fragment
+            return True
+    return False
+
+
+def selects(info: RmaInfo, *paths: tuple[str, ...]) -> bool:
+    """Whether the current field's selection reaches one of ``paths`` (field names as the
+    schema spells them, through fragments too): ``selects(info, ("nodes", "lines"))``."""
+    fields = info.selected_fields
+    return any(_selects(field.selections, path) for field in fields for path in paths)

@@ -20,6 +20,7 @@ from typing import Any
 
 from graphql import (
     ArgumentNode,
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -284,22 +285,67 @@ def _cached_cost(
     return estimated_cost(schema, document, operation_name, dict(firsts))
 
 
+class _Document:
+    """A parsed document as a cache key: equal by its text (hashing the text is cheap;
+    hashing the syntax tree walks all of it)."""
+
+    __slots__ = ("document", "text")
+
+    def __init__(self, text: str, document: DocumentNode) -> None:
+        self.text = text
+        self.document = document
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Document) and other.text == self.text
+
+
+@lru_cache(maxsize=1024)
+def _document_first_variables(document: _Document) -> tuple[str, ...]:
+    return _first_variables(document.document)
+
+
+@lru_cache(maxsize=1024)
+def _cached_text_cost(
+    schema: GraphQLSchema,
+    document: _Document,
+    operation_name: str | None,
+    firsts: tuple[tuple[str, Any], ...],
+) -> int:
+    return estimated_cost(schema, document.document, operation_name, dict(firsts))
+
+
 def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
+    *,
+    text: str | None = None,
 ) -> int:
-    """``estimated_cost``, computed once per document, operation and values of ``first``."""
-    firsts = tuple((name, (variables or {}).get(name)) for name in _first_variables(document))
+    """``estimated_cost``, computed once per document, operation and values of ``first``
+    (the document known by its ``text`` when given)."""
+    key = _Document(text, document) if text is not None else None
+    names = _document_first_variables(key) if key is not None else _first_variables(document)
+    firsts = tuple((name, (variables or {}).get(name)) for name in names)
     if all(isinstance(value, int | None) for _, value in firsts):
+        if key is not None:
+            return _cached_text_cost(schema, key, operation_name, firsts)
         return _cached_cost(schema, document, operation_name, firsts)
     return estimated_cost(schema, document, operation_name, variables)
 
 
 @lru_cache(maxsize=1024)
 def _checked(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ValidationRule], ...], max_fields: int
+    schema: GraphQLSchema, key: _Document, rules: tuple[type[ASTValidationRule], ...], max_fields: int
+) -> list[GraphQLError]:
+    return _check(schema, key.document, rules, max_fields)
+
+
+def _check(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], max_fields: int
 ) -> list[GraphQLError]:
     fields = expanded_fields(document, max_fields)
     if fields > max_fields:
@@ -328,9 +374,13 @@ class LimitedValidation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        context.pre_execution_errors = _checked(
-            context.schema._schema, context.graphql_document, tuple(context.validation_rules), self.max_fields
-        )
+        schema, rules = context.schema._schema, tuple(context.validation_rules)
+        if context.query is None:
+            context.pre_execution_errors = _check(schema, context.graphql_document, rules, self.max_fields)
+        else:
+            # The parser cache gives one document per text: the text is the document's key.
+            key = _Document(context.query, context.graphql_document)
+            context.pre_execution_errors = _checked(schema, key, rules, self.max_fields)
         if not context.pre_execution_errors:
             refused = self._refusal(context.schema._schema, context.graphql_document, context)
             if refused is not None:
@@ -339,7 +389,7 @@ class LimitedValidation(SchemaExtension):
 
     def _refusal(self, schema: GraphQLSchema, document: DocumentNode, context: Any) -> GraphQLError | None:
         """What the request's variables make of a valid document: its cost, its text."""
-        cost = operation_cost(schema, document, context.operation_name, context.variables)
+        cost = operation_cost(schema, document, context.operation_name, context.variables, text=context.query)
         if cost > self.max_cost:
             return GraphQLError(
                 f"The operation's estimated cost is {cost}, over the cost limit of {self.max_cost} "

@@ -2,14 +2,14 @@
 and the pages of RMA orders."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
-from rma_graphql.api.context import RmaInfo, context_of
+from rma_graphql.api.context import RmaInfo, context_of, selects
 from rma_graphql.api.enums import (
     RmaOrderDeliveryStatus,
     RmaOrderExpectedResolution,
@@ -17,7 +17,7 @@ from rma_graphql.api.enums import (
     RmaOrderFulfillmentStatus,
     RmaOrderProcessingStatus,
 )
-from rma_graphql.api.loaders import Loaders
+from rma_graphql.api.loaders import Loaders, loaded
 from rma_graphql.api.permissions import scoped
 from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
@@ -66,10 +66,31 @@ class RmaOrderType:
     return_reference: str
     currency: str | None
     apply_return_fee: bool
-    delivery_contact: RmaContact
-    sender: RmaContact
-    owner: RmaContact | None
-    billing_contact: RmaContact | None
+
+    # The contacts and the amount are made when selected (most lists select none of them).
+    def _delivery_contact(self) -> RmaContact:
+        contact = RmaContact.from_json(self.row.delivery_contact)
+        assert contact is not None
+        return contact
+
+    def _sender(self) -> RmaContact:
+        contact = RmaContact.from_json(self.row.sender)
+        assert contact is not None
+        return contact
+
+    def _owner(self) -> RmaContact | None:
+        return RmaContact.from_json(self.row.owner)
+
+    def _billing_contact(self) -> RmaContact | None:
+        return RmaContact.from_json(self.row.billing_contact)
+
+    def _retained_amount_for_shipping(self) -> float:
+        return to_major(self.row.retained_amount_for_shipping, self.row.currency)
+
+    delivery_contact: RmaContact = strawberry.field(resolver=_delivery_contact)
+    sender: RmaContact = strawberry.field(resolver=_sender)
+    owner: RmaContact | None = strawberry.field(resolver=_owner)
+    billing_contact: RmaContact | None = strawberry.field(resolver=_billing_contact)
     received_at: datetime
     issued_at: datetime
     expected_resolution: RmaOrderExpectedResolution
@@ -80,7 +101,7 @@ class RmaOrderType:
     comment: str | None
     auto_generate_financial_resolution: bool
     auto_execute_financial_resolution: bool
-    retained_amount_for_shipping: float
+    retained_amount_for_shipping: float = strawberry.field(resolver=_retained_amount_for_shipping)
     meta: JSON | None
     version: int
     created_at: datetime
@@ -95,6 +116,8 @@ class RmaOrderType:
     own_loaders: strawberry.Private[Loaders | None] = None
     # The aggregate, built once for every field derived from it (amounts, availableActions).
     aggregate_task: strawberry.Private["asyncio.Future[RmaOrder] | None"] = None
+    # The lines, when the resolver that made this RMA order read them with its siblings'.
+    fetched_lines: strawberry.Private[Sequence[RmaOrderLineRecord] | None] = None
 
     @classmethod
     def from_revision(cls, revision: RmaOrderVersion, loaders: Loaders) -> "RmaOrderType":
@@ -110,6 +133,8 @@ class RmaOrderType:
     # The children a revision keeps come from it; the others from the current rows.
 
     async def _lines(self, info: RmaInfo) -> Sequence[RmaOrderLineRecord]:
+        if self.fetched_lines is not None:
+            return self.fetched_lines
         if self.revision is not None:
             return self.revision.lines
         return await self._loaders(info).lines.load(self.row.id)
@@ -126,11 +151,6 @@ class RmaOrderType:
 
     @classmethod
     def from_row(cls, row: RmaOrderRecord) -> "RmaOrderType":
-        currency = row.currency
-        sender = RmaContact.from_json(row.sender)
-        delivery_contact = RmaContact.from_json(row.delivery_contact)
-        assert sender is not None
-        assert delivery_contact is not None
         return cls(
             id=strawberry.ID(row.id),
             configuration_id=row.configuration_id,
@@ -138,12 +158,8 @@ class RmaOrderType:
             external_reference=row.external_reference,
             return_number=row.return_number,
             return_reference=row.return_reference,
-            currency=currency,
+            currency=row.currency,
             apply_return_fee=row.apply_return_fee,
-            delivery_contact=delivery_contact,
-            sender=sender,
-            owner=RmaContact.from_json(row.owner),
-            billing_contact=RmaContact.from_json(row.billing_contact),
             received_at=row.received_at,
             issued_at=row.issued_at,
             expected_resolution=s.ExpectedResolution(row.expected_resolution),
@@ -154,7 +170,6 @@ class RmaOrderType:
             comment=row.comment,
             auto_generate_financial_resolution=row.auto_generate_financial_resolution,
             auto_execute_financial_resolution=row.auto_execute_financial_resolution,
-            retained_amount_for_shipping=to_major(row.retained_amount_for_shipping, currency),
             meta=row.meta,
             version=row.version,
             created_at=row.created_at,
@@ -191,9 +206,23 @@ class RmaOrderType:
         assert row is not None
         return Location.from_row(row)
 
-    @strawberry.field
-    async def lines(self, info: RmaInfo) -> list[RmaOrderLine]:
-        rows = await self._lines(info)
+    @strawberry.field(graphql_type=list[RmaOrderLine])
+    def lines(self, info: RmaInfo) -> list[RmaOrderLine] | Awaitable[list[RmaOrderLine]]:
+        # Answered at once when the lines are at hand (a revision's, or a page's, loaded
+        # for all its RMA orders together): no coroutine per RMA order.
+        rows = (
+            self.revision.lines
+            if self.revision is not None
+            else loaded(self._loaders(info).lines, self.row.id)
+        )
+        if rows is not None:
+            return self._line_types(rows)
+        return self._lines_later(info)
+
+    async def _lines_later(self, info: RmaInfo) -> list[RmaOrderLine]:
+        return self._line_types(await self._lines(info))
+
+    def _line_types(self, rows: Sequence[RmaOrderLineRecord]) -> list[RmaOrderLine]:
         return [RmaOrderLine.from_row(row, self.row.currency, self._last_sequence) for row in rows]
 
     async def _aggregate(self, info: RmaInfo) -> RmaOrder:
@@ -343,6 +372,17 @@ class RmaOrderConnection:
     )
     async def total_count_estimate(self) -> int:
         return await self.matches.estimate()
+
+
+async def fetch_lines(info: RmaInfo, rmas: Sequence[RmaOrderType], *paths: tuple[str, ...]) -> None:
+    """When the selection reaches the RMA orders' lines by one of ``paths``: read them all in
+    one statement now, so that no RMA order's ``lines`` waits on a loader of its own."""
+    if rmas and selects(info, *paths):
+        found = await queries.children_by_rma(
+            context_of(info).uow, "lines", RmaOrderLineRecord, [rma.row.id for rma in rmas]
+        )
+        for rma, lines in zip(rmas, found, strict=True):
+            rma.fetched_lines = lines
 
 
 async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:

@@ -40,7 +40,13 @@ from rma_graphql.api.limits import LimitedValidation, max_depth_rule
 from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
-from rma_graphql.api.rma_order_type import RmaOrderConnection, RmaOrderEdge, RmaOrderType, rma_payload
+from rma_graphql.api.rma_order_type import (
+    RmaOrderConnection,
+    RmaOrderEdge,
+    RmaOrderType,
+    fetch_lines,
+    rma_payload,
+)
 from rma_graphql.api.state_machines import STATE_MACHINES
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
@@ -111,7 +117,9 @@ class Query:
                     f"No RMA order with externalId {by_external_id.external_id!r}.",
                     by_external_id.external_id,
                 )
-        return RmaOrderType.from_row(row)
+        rma = RmaOrderType.from_row(row)
+        await fetch_lines(info, [rma], ("lines",))
+        return rma
 
     @strawberry.field(**scoped(access.VIEW_RMA_ORDERS))
     async def rma_orders(
@@ -142,6 +150,7 @@ class Query:
             ctx.uow, ctx.authenticated, criteria, first=first, after=after, sort=sort.value
         )
         nodes = [RmaOrderType.from_row(row) for row in page.rows]
+        await fetch_lines(info, nodes, ("nodes", "lines"), ("edges", "node", "lines"))
         return RmaOrderConnection(
             edges=[RmaOrderEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,

@@ -274,9 +274,11 @@ class RmaGraphQL(GraphQL[Context, None]):
             return ExecutionResult(
                 data=None, errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})]
             )
-        return await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
+        # The operation's reads share one connection and one snapshot.
+        async with context.uow.operation():
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A websocket authenticates with ``{"Authorization": "Bearer …"}`` in connection_init."""

@@ -2,8 +2,12 @@
 ``BEGIN IMMEDIATE`` for every writing transaction, so a read-modify-write never runs on a
 stale snapshot (pysqlite's default deferred transactions lose updates)."""
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -23,6 +27,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        json_deserializer=orjson.loads,
     )
 
 
@@ -43,6 +48,7 @@ def _sqlite_engine(settings: Settings) -> AsyncEngine:
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        json_deserializer=orjson.loads,
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
 
@@ -65,3 +71,46 @@ def _sqlite_engine(settings: Settings) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class OperationReads:
+    """The reads of one operation: one pooled connection and one transaction, so one
+    snapshot (REPEATABLE READ, read only, on PostgreSQL; a deferred transaction on SQLite),
+    taken at the first read and given back by ``close``. The reads of concurrent resolvers
+    take turns on it; a task already holding it reads on without waiting for itself."""
+
+    def __init__(self, reader: AsyncEngine) -> None:
+        self._reader = reader
+        self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncConnection]:
+        task = asyncio.current_task()
+        if self._holder is task and self._connection is not None:
+            yield self._connection
+            return
+        async with self._lock:
+            self._holder = task
+            try:
+                if self._connection is None:
+                    self._connection = await self._open()
+                yield self._connection
+            finally:
+                self._holder = None
+
+    async def _open(self) -> AsyncConnection:
+        connection = await self._reader.connect()
+        if connection.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        return connection
+
+    async def close(self) -> None:
+        """End the transaction and give the connection back (the next read opens another)."""
+        if self._holder is not None and self._holder is asyncio.current_task():
+            raise RuntimeError("an operation's reads were ended from inside one of them")
+        async with self._lock:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                await connection.close()

@@ -10,10 +10,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, and_, any_, bindparam, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.driver import PreparedRead, one_of, select_rows
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 from rma_graphql.domain.statuses import CommentVisibility, FinancialResolutionStatus, ProcessingStatus
@@ -61,21 +63,38 @@ class KeysetRows:
     has_next_page: bool
 
 
-async def children_by_rma(conn: AsyncConnection, relation: str, keys: Sequence[str]) -> list[list[Row]]:
-    table, order = _CHILDREN[relation]
-    parent = _PARENT.get(relation, table.c.get("rma_order_id"))
+def _parent(relation: str) -> ColumnElement[str]:
+    parent = _PARENT.get(relation, _CHILDREN[relation][0].c.get("rma_order_id"))
     assert parent is not None
-    result = await conn.execute(select(table).where(parent.in_(keys)).order_by(*order))
+    return parent
+
+
+def _children_statement(relation: str) -> PreparedRead:
+    table, order = _CHILDREN[relation]
+    return PreparedRead(
+        lambda dialect: select(table).where(one_of(dialect, _parent(relation), "keys")).order_by(*order)
+    )
+
+
+def _by_id_statement(table: Table) -> PreparedRead:
+    return PreparedRead(lambda dialect: select(table).where(one_of(dialect, table.c.id, "keys")))
+
+
+_CHILDREN_READS = {relation: _children_statement(relation) for relation in _CHILDREN}
+_BY_ID_READS = {kind: _by_id_statement(table) for kind, table in _BY_ID.items()}
+
+
+async def children_by_rma(conn: AsyncConnection, relation: str, keys: Sequence[str]) -> list[list[Row]]:
+    rows = await _CHILDREN_READS[relation].rows(conn, keys=list(keys))
+    parent = _parent(relation).name
     grouped: dict[str, list[Row]] = defaultdict(list)
-    for row in result.mappings():
-        grouped[row[parent.name]].append(row)
+    for row in rows:
+        grouped[row[parent]].append(row)
     return [grouped.get(key, []) for key in keys]
 
 
 async def rows_by_id(conn: AsyncConnection, kind: str, keys: Sequence[str]) -> list[Row | None]:
-    table = _BY_ID[kind]
-    result = await conn.execute(select(table).where(table.c.id.in_(keys)))
-    found = {row["id"]: row for row in result.mappings()}
+    found = {row["id"]: row for row in await _BY_ID_READS[kind].rows(conn, keys=list(keys))}
     return [found.get(key) for key in keys]
 
 
@@ -87,9 +106,30 @@ def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _rma_order_statement(of_customer: bool) -> PreparedRead:
+    def build(dialect: str) -> Select[Any]:
+        query = select(t.rma_order).where(
+            t.rma_order.c.id == bindparam("id"), t.rma_order.c.organization_id == bindparam("organization")
+        )
+        if of_customer:
+            query = query.where(t.rma_order.c.customer_id == bindparam("customer"))
+        return query
+
+    return PreparedRead(build)
+
+
+# One RMA order by id, as an organization's staff or client sees it, and as a customer does.
+_RMA_ORDER_READS = {False: _rma_order_statement(False), True: _rma_order_statement(True)}
+
+
 async def rma_order_row(conn: AsyncConnection, caller: Caller, rma_id: str) -> Row | None:
-    result = await conn.execute(select(t.rma_order).where(t.rma_order.c.id == rma_id, *visible_to(caller)))
-    return result.mappings().first()
+    """The RMA order ``rma_id`` if the caller sees it (``visible_to``'s predicates)."""
+    of_customer = caller.customer_id is not None
+    params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
+    if of_customer:
+        params["customer"] = caller.customer_id
+    rows = await _RMA_ORDER_READS[of_customer].rows(conn, **params)
+    return rows[0] if rows else None
 
 
 async def rma_order_row_by_external_id(
@@ -157,7 +197,9 @@ async def locations(conn: AsyncConnection, organization_id: str) -> list[Row]:
     return list(result.mappings().all())
 
 
-def rma_order_conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElement[bool]]:
+def rma_order_conditions(caller: Caller, f: RmaOrderFilter, dialect: str = "") -> list[ColumnElement[bool]]:
+    """The RMA orders a caller's criteria match (``= ANY`` of an array for a list of values on
+    PostgreSQL: one statement shape however many values)."""
     c = t.rma_order.c
     conditions = visible_to(caller)
     for name in (
@@ -168,7 +210,9 @@ def rma_order_conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElemen
         "expected_resolution",
     ):
         values = getattr(f, name)
-        if values:
+        if values and dialect == "postgresql":
+            conditions.append(c[name] == any_(literal(list(values), ARRAY(String))))
+        elif values:
             conditions.append(c[name].in_(values))
     shows_deleted = f.include_deleted or (
         f.processing_status is not None and ProcessingStatus.DELETED.value in f.processing_status
@@ -187,7 +231,7 @@ def rma_order_conditions(caller: Caller, f: RmaOrderFilter) -> list[ColumnElemen
 
 
 async def rma_order_count(conn: AsyncConnection, caller: Caller, f: RmaOrderFilter, *, exact: bool) -> int:
-    conditions = rma_order_conditions(caller, f)
+    conditions = rma_order_conditions(caller, f, conn.dialect.name)
     return await (count if exact else estimate)(conn, t.rma_order, conditions)
 
 
@@ -201,7 +245,12 @@ async def rma_order_rows(
     sort: str,
 ) -> KeysetRows:
     return await keyset_rows(
-        conn, t.rma_order, rma_order_conditions(caller, f), first=first, after=after, sort=sort
+        conn,
+        t.rma_order,
+        rma_order_conditions(caller, f, conn.dialect.name),
+        first=first,
+        after=after,
+        sort=sort,
     )
 
 
@@ -252,8 +301,8 @@ async def keyset_rows(
 ) -> KeysetRows:
     """Up to ``first`` matching rows in the sort's order, after the (sort value, id) of a row."""
     query = keyset_query(table, conditions, first=first, after=after, sort=sort)
-    rows = list((await conn.execute(query)).mappings().all())
-    return KeysetRows(rows=rows[:first], has_next_page=len(rows) > first)
+    rows = await select_rows(conn, query)
+    return KeysetRows(rows=list(rows[:first]), has_next_page=len(rows) > first)
 
 
 async def count(conn: AsyncConnection, table: Table, conditions: Sequence[ColumnElement[bool]]) -> int:

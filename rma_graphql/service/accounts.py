@@ -116,6 +116,9 @@ class Accounts:
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         # token id -> monotonic time until which the token is trusted without a query.
         self._trusted: dict[str, float] = {}
+        # token -> the caller its verified claims made: a token is decoded and its signature
+        # checked once; expiry and revocation are still checked on every use.
+        self._callers: dict[str, Caller] = {}
 
     def sign(self, message: str) -> str:
         """An HMAC of ``message`` under the server's signing key (for signed links)."""
@@ -205,6 +208,18 @@ class Accounts:
 
     async def authenticate(self, token: str) -> Caller:
         """The caller a bearer token stands for, or ``AuthenticationError``."""
+        caller = self._callers.get(token)
+        if caller is None:
+            caller = self._caller_of(token)
+            if len(self._callers) >= 10_000:
+                self._callers.clear()
+            self._callers[token] = caller
+        if not await self.still_valid(caller):
+            raise AuthenticationError("expired or revoked")
+        return caller
+
+    def _caller_of(self, token: str) -> Caller:
+        """The caller of a token whose signature and claims are verified."""
         claims = self._decode(token)
         try:
             kind = ActorType(claims["kind"])
@@ -220,8 +235,6 @@ class Accounts:
             )
         except (KeyError, ValueError, TypeError):
             raise AuthenticationError("malformed claims") from None
-        if not await self.still_valid(caller):
-            raise AuthenticationError("revoked")
         return caller
 
     async def still_valid(self, caller: Caller) -> bool:

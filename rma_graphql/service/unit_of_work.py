@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rma_graphql.db.engine import Connection, Engine, ping, read_only
+from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
 from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
@@ -19,6 +19,10 @@ CommitListener = Callable[[Sequence[EventNotice]], None]
 # The version of each RMA order the changes of this task (one request) wrote: the answer to
 # a mutation is the RMA order as of its own change, never a later one made concurrently.
 _written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
+
+
+# The reads of the operation this task runs (an HTTP request's), when it shares one.
+_operation_reads: ContextVar[OperationReads | None] = ContextVar("operation_reads", default=None)
 
 
 def written_version(rma_id: str) -> int | None:
@@ -59,6 +63,10 @@ class UnitOfWork:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back on any error (a
         broken unique constraint, in the block or at commit, as ``DuplicateRowError``)."""
+        # Reads after this change must see it: the operation's snapshot ends here.
+        reads = _operation_reads.get()
+        if reads is not None:
+            await reads.close()
         async with self.engine.connect() as connection:
             # The connection's info outlives this checkout: start and end with it empty.
             connection.info.pop(NOTICES, None)
@@ -94,7 +102,26 @@ class UnitOfWork:
         await ping(self._reader)
 
     @asynccontextmanager
+    async def operation(self) -> AsyncIterator[None]:
+        """Within the block (one GraphQL operation), every ``read`` shares one connection and
+        one snapshot, taken at the first read; a change ends it, so later reads see the
+        change."""
+        reads = OperationReads(self._reader)
+        token = _operation_reads.set(reads)
+        try:
+            yield
+        finally:
+            _operation_reads.reset(token)
+            await reads.close()
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        """A short read-only transaction (never takes SQLite's write lock)."""
+        """A read-only transaction (never takes SQLite's write lock): the operation's, or
+        a short one of its own outside an operation."""
+        reads = _operation_reads.get()
+        if reads is not None:
+            async with reads.use() as connection:
+                yield connection
+            return
         async with self._reader.connect() as connection:
             yield connection

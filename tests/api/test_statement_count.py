@@ -176,3 +176,24 @@ async def test_a_return_naming_no_order_reads_no_orders(server: Server, gql: Gra
     assert data["rmaOrderCreate"]["id"]
     assert [s for s in statements if "sales_order" in s] == []
     assert not any("1 != 1" in s for s in statements)  # no statement that cannot match
+
+
+async def test_a_read_operation_checks_out_one_connection(server: Server, gql: GraphQLClient) -> None:
+    for _ in range(3):
+        await create(gql, linkedOrders=[{"orderId": "O-1"}])
+    checkouts: list[str | None] = []
+
+    def checked_out(*args: Any) -> None:
+        checkouts.append(_REQUEST.get())
+
+    pool = server.engine.sync_engine.pool
+    event.listen(pool, "checkout", checked_out)
+    try:
+        statements, data = await _statements(server, gql)
+    finally:
+        event.remove(pool, "checkout", checked_out)
+
+    assert len(data["rmaOrders"]["nodes"]) == 3
+    # Seven statements, one connection: the page, its count and every relation share it.
+    assert len(statements) == 7
+    assert checkouts.count(COUNTED) == 1
