@@ -99,11 +99,11 @@ end
 
 
 def transitions(
-    base: str, authorization: str, ids: list[str], *, seconds: int, connections: int, rate: float = 0
+    base: str, authorization: str, ids: list[str], *, seconds: int, connections: int, delay: int = 0
 ) -> Figures:
-    """``rmaOrderSubmit`` of ``ids`` with wrk: as fast as answered, or paced at ``rate``/s."""
+    """``rmaOrderSubmit`` of ``ids`` with wrk: as fast as answered, or each connection
+    waiting ``delay`` ms between an answer and its next request."""
     threads = 2
-    delay = round(connections * 1000 / rate) if rate else 0
     script = WRK_SCRIPT % {
         "ids": ", ".join(f'"{rma_id}"' for rma_id in ids),
         "authorization": authorization,
@@ -126,6 +126,18 @@ def transitions(
     p50 = milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     return Figures(requests / duration, p50, p99, failures)
+
+
+def paced(base: str, authorization: str, ids: list[str], rate: float, args: Any) -> Figures:
+    """Transitions at about ``rate``/s: each connection waits between an answer and its next
+    request; a short first run measures the latency to subtract from that wait."""
+    connections = args.connections
+    interval = connections * 1000 / rate
+    probe = transitions(base, authorization, ids, seconds=3, connections=connections, delay=round(interval))
+    latency = connections * 1000 / probe.rate - interval
+    delay = max(0, round(interval - latency))
+    rest = ids[round(probe.rate * 3) + 200 :]
+    return transitions(base, authorization, rest, seconds=args.seconds, connections=connections, delay=delay)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -222,14 +234,7 @@ def main() -> None:
                 server.base, authorization, ids[500:], seconds=args.seconds, connections=args.connections
             )
             used = 500 + round(full.rate * args.seconds) + 1000
-            half = transitions(
-                server.base,
-                authorization,
-                ids[used:],
-                seconds=args.seconds,
-                connections=args.connections,
-                rate=full.rate / 2,
-            )
+            half = paced(server.base, authorization, ids[used:], full.rate / 2, args)
             sequence = asyncio.run(sequences(server.base, authorization, args.sequences, args.connections))
         for name, figures in (
             ("single transitions, saturated", full),

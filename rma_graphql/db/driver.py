@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ClauseElement, Select
 
 Row = Mapping[Any, Any]
 # Builds a statement with bound parameters for a dialect ("postgresql", "sqlite").
-Build = Callable[[str], Select[Any]]
+Build = Callable[[str], Any]
 
 # The cached adapter of SQLAlchemy's asyncpg connection, in the connection's info.
 _ADAPTER = "rma_driver_adapter"
@@ -43,57 +43,112 @@ class _Compiled:
     # (position, result processor) of the columns whose values the driver does not give as
     # the column's Python type (JSON text, for one).
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    # The bound parameters whose values the column type turns into what the driver takes
+    # (JSON as text, for one), by name.
+    bind_processors: Mapping[str, Callable[[Any], Any]]
+    # The values of the bound parameters that carry one (a literal in the statement).
+    defaults: Mapping[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        found = []
+        for name in self.names:
+            value = params[name] if name in params else self.defaults[name]
+            processor = self.bind_processors.get(name)
+            found.append(value if processor is None or value is None else processor(value))
+        return found
 
 
-class PreparedRead:
-    """One read statement's shape: built and compiled once per dialect, run many times."""
+def _compile(dialect: Any, statement: ClauseElement) -> _Compiled:
+    return _compile_with_names(dialect, statement)[0]
+
+
+def _compile_with_names(dialect: Any, statement: ClauseElement) -> tuple[_Compiled, Mapping[Any, str]]:
+    """The statement compiled, and the name of each of its bound parameters."""
+    compiled: Any = statement.compile(dialect=dialect)  # a SQLCompiler
+    columns = list(getattr(statement, "selected_columns", None) or getattr(statement, "_returning", ()) or ())
+    processors = []
+    for index, column in enumerate(columns):
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if processor is not None:
+            processors.append((index, processor))
+    bind_processors = {}
+    for name, bind in compiled.binds.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            bind_processors[name] = processor
+    found = _Compiled(
+        sql=compiled.string,
+        names=tuple(compiled.positiontup or ()),
+        keys=tuple(str(column.key) for column in columns),
+        processors=tuple(processors),
+        bind_processors=bind_processors,
+        defaults={name: bind.value for name, bind in compiled.binds.items() if not bind.required},
+    )
+    return found, compiled.bind_names
+
+
+class Prepared:
+    """One statement's shape (a select, or an insert or update, with RETURNING or not): built
+    with bound parameters and compiled once per dialect, run many times."""
 
     def __init__(self, build: Build) -> None:
         self._build = build
-        self._statements: dict[str, Select[Any]] = {}
+        self._statements: dict[str, Any] = {}
         self._compiled: _Compiled | None = None
 
-    def statement(self, dialect: str) -> Select[Any]:
+    def statement(self, dialect: str) -> Any:
         found = self._statements.get(dialect)
         if found is None:
             found = self._statements[dialect] = self._build(dialect)
         return found
 
-    def _compile(self, conn: AsyncConnection) -> _Compiled:
-        dialect = conn.dialect
-        statement = self.statement(dialect.name)
-        compiled = statement.compile(dialect=dialect)
-        processors = []
-        for index, column in enumerate(statement.selected_columns):
-            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if processor is not None:
-                processors.append((index, processor))
-        return _Compiled(
-            sql=compiled.string,
-            names=tuple(compiled.positiontup or ()),
-            keys=tuple(str(column.key) for column in statement.selected_columns),
-            processors=tuple(processors),
-        )
+    def _compiled_for(self, conn: AsyncConnection) -> _Compiled:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = _compile(conn.dialect, self.statement(conn.dialect.name))
+        return compiled
 
     async def rows(self, conn: AsyncConnection, **params: Any) -> Sequence[Row]:
-        """The rows the statement gives with these parameters, as mappings by column."""
+        """The rows the statement gives (a select's, or RETURNING's), as mappings by column."""
         if conn.dialect.name != "postgresql":
             result = await conn.execute(self.statement(conn.dialect.name), params)
             return list(result.mappings())
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self._compiled = self._compile(conn)
-        return _rows(compiled, await _fetch(conn, compiled.sql, [params[name] for name in compiled.names]))
+        compiled = self._compiled_for(conn)
+        return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params)))
+
+    async def execute(self, conn: AsyncConnection, **params: Any) -> None:
+        """Run the statement (an insert or update without RETURNING)."""
+        if conn.dialect.name != "postgresql":
+            await conn.execute(self.statement(conn.dialect.name), params)
+            return
+        compiled = self._compiled_for(conn)
+        await _fetch(conn, compiled.sql, compiled.arguments(params))
+
+    async def execute_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per parameter set, in one round trip on PostgreSQL."""
+        if not params:
+            return
+        if conn.dialect.name != "postgresql":
+            await conn.execute(self.statement(conn.dialect.name), list(params))
+            return
+        compiled = self._compiled_for(conn)
+        await _fetch(conn, compiled.sql, [compiled.arguments(one) for one in params], many=True)
 
 
-async def _fetch(conn: AsyncConnection, sql: str, arguments: Sequence[Any]) -> list[Any]:
+# What the read side named it first.
+PreparedRead = Prepared
+
+
+async def _fetch(
+    conn: AsyncConnection, sql: str, arguments: Sequence[Any], *, many: bool = False
+) -> list[Any]:
     """asyncpg's ``fetch`` on the connection SQLAlchemy holds, inside the transaction
     SQLAlchemy tracks for it (begun here when no statement has begun it yet), under the
     adapter's own lock, as SQLAlchemy's cursor does it."""
     sync = conn.sync_connection
     if sync is not None and (sync._has_events or sync.engine._has_events):
         # What listens to SQLAlchemy's statements (counters, loggers) hears these too.
-        sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
+        sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, many)
     adapter: Any = conn.info.get(_ADAPTER)
     if adapter is None:
         raw = await conn.get_raw_connection()
@@ -102,6 +157,9 @@ async def _fetch(conn: AsyncConnection, sql: str, arguments: Sequence[Any]) -> l
         if adapter._transaction is None:
             await adapter._start_transaction()
         try:
+            if many:
+                await adapter._connection.executemany(sql, arguments)
+                return []
             return list(await adapter._connection.fetch(sql, *arguments))
         except Exception as error:
             # As SQLAlchemy's cursor does: the adapter forgets a transaction the error ended.
@@ -111,12 +169,11 @@ async def _fetch(conn: AsyncConnection, sql: str, arguments: Sequence[Any]) -> l
 
 @dataclass(frozen=True)
 class _Shape:
-    """A compiled statement of one shape, and how a statement of that shape binds: the
-    statement's bound parameters, in the order its cache key lists them, by name."""
+    """A compiled statement of one shape, and the names of a statement's bound parameters
+    of that shape, in the order its cache key lists them."""
 
     compiled: _Compiled
     names_by_position: tuple[str, ...]
-    bind_processors: Mapping[str, Callable[[Any], Any]]
 
 
 # Compiled statements by their SQLAlchemy cache key (the shape, without the values).
@@ -125,30 +182,10 @@ _MAX_SHAPES = 500
 
 
 def _shape(conn: AsyncConnection, statement: Select[Any], cache_key: Any) -> _Shape | None:
-    dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect)
-    if "POSTCOMPILE" in compiled.string:
+    compiled, bind_names = _compile_with_names(conn.dialect, statement)
+    if "POSTCOMPILE" in compiled.sql:
         return None  # an expanding IN: its SQL depends on its values (SQLAlchemy runs it)
-    processors = []
-    for index, column in enumerate(statement.selected_columns):
-        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        if processor is not None:
-            processors.append((index, processor))
-    bind_processors = {}
-    for bind in cache_key.bindparams:
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            bind_processors[compiled.bind_names[bind]] = processor
-    return _Shape(
-        compiled=_Compiled(
-            sql=compiled.string,
-            names=tuple(compiled.positiontup or ()),
-            keys=tuple(str(column.key) for column in statement.selected_columns),
-            processors=tuple(processors),
-        ),
-        names_by_position=tuple(compiled.bind_names[bind] for bind in cache_key.bindparams),
-        bind_processors=bind_processors,
-    )
+    return _Shape(compiled, tuple(bind_names[bind] for bind in cache_key.bindparams))
 
 
 async def select_rows(conn: AsyncConnection, statement: Select[Any]) -> Sequence[Row]:
@@ -167,12 +204,11 @@ async def select_rows(conn: AsyncConnection, statement: Select[Any]) -> Sequence
         shape = _shapes[cache_key.key] = _shape(conn, statement, cache_key)
     if shape is None:
         return list((await conn.execute(statement)).mappings())
-    values = {}
-    for name, bind in zip(shape.names_by_position, cache_key.bindparams, strict=True):
-        processor = shape.bind_processors.get(name)
-        values[name] = bind.value if processor is None else processor(bind.value)
+    values = {
+        name: bind.value for name, bind in zip(shape.names_by_position, cache_key.bindparams, strict=True)
+    }
     compiled = shape.compiled
-    return _rows(compiled, await _fetch(conn, compiled.sql, [values[name] for name in compiled.names]))
+    return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(values)))
 
 
 def _rows(compiled: _Compiled, found: list[Any]) -> list[Row]:

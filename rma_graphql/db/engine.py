@@ -84,6 +84,7 @@ class OperationReads:
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
+        self._ended = False
 
     @contextlib.asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncConnection]:
@@ -91,20 +92,32 @@ class OperationReads:
         if self._holder is task and self._connection is not None:
             yield self._connection
             return
-        async with self._lock:
-            self._holder = task
-            try:
-                if self._connection is None:
-                    self._connection = await self._open()
-                yield self._connection
-            finally:
-                self._holder = None
+        if not self._ended:
+            async with self._lock:
+                if not self._ended:
+                    self._holder = task
+                    try:
+                        if self._connection is None:
+                            self._connection = await self._open()
+                        yield self._connection
+                    finally:
+                        self._holder = None
+                    return
+        # A task the operation started that outlives it (it inherited the operation's
+        # context): a short read of its own.
+        async with self._reader.connect() as connection:
+            yield connection
 
     async def _open(self) -> AsyncConnection:
         connection = await self._reader.connect()
         if connection.dialect.name == "postgresql":
             await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         return connection
+
+    async def end(self) -> None:
+        """The operation is over: give the connection back; later reads are short ones."""
+        self._ended = True
+        await self.close()
 
     async def close(self) -> None:
         """End the transaction and give the connection back (the next read opens another)."""

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
 from rma_graphql.domain.rma_order import (
     RecordedEvent,
@@ -18,7 +19,7 @@ from rma_graphql.domain.rma_order import (
 Actor = Mapping[str, Any]
 
 
-EVENT_CHANNEL = "rma_order_events"
+EVENT_CHANNEL = statements.EVENT_CHANNEL
 
 
 NOTICES = "rma_event_notices"
@@ -80,39 +81,38 @@ async def append_events(
     until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
     commit order, and a reader that has seen position P never sees a lower one appear.
     """
-    result = await conn.execute(
-        update(t.organization)
-        .where(t.organization.c.id == organization_id)
-        .values(last_event_position=t.organization.c.last_event_position + len(events))
-        .returning(t.organization.c.last_event_position)
-    )
-    last_position = int(result.scalar_one())
+    taken: dict[str, Any] = {"key_id": organization_id, "count": len(events)}
+    if conn.dialect.name == "postgresql":
+        # The same statement queues the notice (delivered to every listening process when,
+        # and only if, the transaction commits).
+        taken.update(rma=rma_id, version=version)
+    positions = await statements.POSITIONS.rows(conn, **taken)
+    last_position = int(positions[0]["last_event_position"])
     first_position = last_position - len(events) + 1
-    await conn.execute(
-        insert(t.rma_order_event),
+    await statements.EVENT.execute_many(
+        conn,
         [
-            {
-                "id": str(uuid.uuid4()),
-                "organization_id": organization_id,
-                "rma_order_id": rma_id,
-                "customer_id": customer_id,
-                "position": first_position + offset,
-                "sequence": first_sequence + offset,
-                "type": event.type.value,
-                "changes": _changes(event),
-                "actor": dict(system_actor if event.system else actor),
-                "comment": event.comment,
-                "visibility": event.visibility.value if event.visibility else None,
-                "occurred_at": now,
-                "version": version,
-            }
+            statements.bound(
+                {
+                    "id": str(uuid.uuid4()),
+                    "organization_id": organization_id,
+                    "rma_order_id": rma_id,
+                    "customer_id": customer_id,
+                    "position": first_position + offset,
+                    "sequence": first_sequence + offset,
+                    "type": event.type.value,
+                    "changes": _changes(event),
+                    "actor": dict(system_actor if event.system else actor),
+                    "comment": event.comment,
+                    "visibility": event.visibility.value if event.visibility else None,
+                    "occurred_at": now,
+                    "version": version,
+                }
+            )
             for offset, event in enumerate(events)
         ],
     )
     notice = EventNotice(organization_id, rma_id, version, last_position)
-    if conn.dialect.name == "postgresql":
-        # Delivered to every listening process when, and only if, the transaction commits.
-        await conn.execute(select(func.pg_notify(EVENT_CHANNEL, notice.payload())))
     conn.info.setdefault(NOTICES, []).append(notice)
     return notice
 

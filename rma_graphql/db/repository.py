@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
@@ -133,15 +134,8 @@ async def load_rma_row(
     With ``lock``, the RMA row stays locked until the transaction ends (PostgreSQL; SQLite
     serialises writing transactions anyway).
     """
-    query = (
-        select(t.rma_order, t.rma_configuration.c.auto_accept, t.rma_configuration.c.voucher_validity_days)
-        .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
-        .where(t.rma_order.c.id == rma_id, t.rma_order.c.organization_id == organization_id)
-    )
-    if lock:
-        query = query.with_for_update(of=t.rma_order)
-    result = await conn.execute(query)
-    return result.mappings().first()
+    found = await statements.LOAD_ROW[lock].rows(conn, id=rma_id, organization=organization_id)
+    return found[0] if found else None
 
 
 async def load_rma(
@@ -150,20 +144,12 @@ async def load_rma(
     row = await load_rma_row(conn, organization_id, rma_id, lock=lock)
     if row is None:
         return None
-    line_rows = await conn.execute(
-        select(t.rma_order_line)
-        .where(t.rma_order_line.c.rma_order_id == rma_id)
-        .order_by(t.rma_order_line.c.position)
-    )
-    resolution_rows = await conn.execute(
-        select(t.rma_financial_resolution)
-        .where(t.rma_financial_resolution.c.rma_order_id == rma_id)
-        .order_by(t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id)
-    )
+    line_rows = await statements.LINES.rows(conn, rma_id=rma_id)
+    resolution_rows = await statements.RESOLUTIONS.rows(conn, rma_id=rma_id)
     rma = rma_from_row(
         row,
-        [line_from_row(r) for r in line_rows.mappings()],
-        [resolution_from_row(r) for r in resolution_rows.mappings()],
+        [line_from_row(r) for r in line_rows],
+        [resolution_from_row(r) for r in resolution_rows],
     )
     rma.auto_accept = bool(row["auto_accept"])
     return rma, row
@@ -200,12 +186,10 @@ async def save_rma(
     Returns the values written, or None when another change got there first.
     """
     values = {**rma_state_columns(rma), **columns, "version": rma.version}
-    result = await conn.execute(
-        update(t.rma_order)
-        .where(t.rma_order.c.id == rma.id, t.rma_order.c.version == expected_version)
-        .values(**values)
+    written = await statements.rma_update(values).rows(
+        conn, key_id=rma.id, expected_version=expected_version, **statements.bound(values)
     )
-    return values if result.rowcount == 1 else None
+    return values if written else None
 
 
 async def replace_lines(
@@ -302,12 +286,7 @@ async def replace_linked_orders(
 
 
 async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str, Any]]:
-    result = await conn.execute(
-        select(t.rma_linked_order)
-        .where(t.rma_linked_order.c.rma_order_id == rma_id)
-        .order_by(t.rma_linked_order.c.position)
-    )
-    return [dict(row) for row in result.mappings()]
+    return [dict(row) for row in await statements.LINKED_ORDERS.rows(conn, rma_id=rma_id)]
 
 
 def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
@@ -323,9 +302,8 @@ async def save_changed_children(
     lines_before = {line.id: line for line in before.lines}
     for line, values in zip(rma.lines, line_rows(organization_id, rma.id, rma.lines), strict=True):
         if lines and lines_before.get(line.id) != line:
-            await conn.execute(
-                update(t.rma_order_line).where(t.rma_order_line.c.id == line.id).values(**values)
-            )
+            del values["id"]
+            await statements.line_update(values).execute(conn, key_id=line.id, **statements.bound(values))
     resolutions_before = {resolution.id: resolution for resolution in before.financial_resolutions}
     for resolution, values in zip(
         rma.financial_resolutions,

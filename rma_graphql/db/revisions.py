@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, insert
+from sqlalchemy import Integer, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.change_statements import REVISION, bound
 from rma_graphql.db.types import UTCDateTime
 
 Row = Mapping[Any, Any]
@@ -52,23 +53,20 @@ async def save_revision(
     lines: Sequence[Row],
     linked_orders: Sequence[Row],
     financial_resolutions: Sequence[Row],
-) -> None:
-    """Keep the RMA order as of this version, so a subscriber is shown exactly that."""
-    await conn.execute(
-        insert(t.rma_order_revision).values(
-            rma_order_id=row["id"],
-            version=row["version"],
-            organization_id=organization_id,
-            state={
-                "row": _jsonable(t.rma_order, row),
-                "lines": [_jsonable(t.rma_order_line, line) for line in lines],
-                "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
-                "financial_resolutions": [
-                    _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
-                ],
-            },
-        )
-    )
+) -> dict[str, Any]:
+    """Keep the RMA order as of this version, so a subscriber is shown exactly that; return
+    the state kept (``revision_from_state`` reads it back)."""
+    state = {
+        "row": _jsonable(t.rma_order, row),
+        "lines": [_jsonable(t.rma_order_line, line) for line in lines],
+        "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
+        "financial_resolutions": [
+            _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
+        ],
+    }
+    revision = {"rma_order_id": row["id"], "version": row["version"], "organization_id": organization_id}
+    await REVISION.execute(conn, **bound({**revision, "state": state}))
+    return state
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ class RmaOrderRepository:
         self.system_actor = system_actor
         self.now = now
         self._loaded: dict[str, _Loaded] = {}
-        # Versions this transaction wrote, by RMA order id.
+        # Versions this transaction wrote, by RMA order id, and their revisions' states.
         self.saved: dict[str, int] = {}
+        self.states: dict[str, Mapping[str, Any]] = {}
 
     async def get(self, rma_id: str, *, lock: bool = False) -> RmaOrder:
         """The RMA order, if the caller may see it; NOT_FOUND otherwise.
@@ -147,7 +148,7 @@ class RmaOrderRepository:
         await refresh_return_status(
             self.conn, self.organization_id, {o["order_id"] for o in linked_orders} | set(unlinked_orders)
         )
-        await save_revision(
+        self.states[rma.id] = await save_revision(
             self.conn,
             organization_id=self.organization_id,
             row=row,

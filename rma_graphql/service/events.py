@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rma_graphql.db import event_reads
+from rma_graphql.db.revisions import Revision, revision_from_state
 from rma_graphql.domain.criteria import EventFilter as EventFilter  # the API and the hub build it
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service.records import (
@@ -16,7 +17,7 @@ from rma_graphql.service.records import (
     record,
     records,
 )
-from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.unit_of_work import UnitOfWork, written_state
 
 MAX_FEED_PAGE = 1000
 _POSITION_DIGITS = 12
@@ -86,16 +87,24 @@ async def count(uow: UnitOfWork, organization_id: str, f: EventFilter) -> int:
         return await event_reads.count(conn, organization_id, f)
 
 
+def _version(revision: Revision) -> RmaOrderVersion:
+    return RmaOrderVersion(
+        row=record(RmaOrderRecord, revision.row),
+        lines=records(RmaOrderLineRecord, revision.lines),
+        linked_orders=records(RmaLinkedOrderRecord, revision.linked_orders),
+        financial_resolutions=records(RmaFinancialResolutionRecord, revision.financial_resolutions),
+    )
+
+
 async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, RmaOrderVersion]:
     """The RMA order as each of these versions was committed."""
     async with uow.read() as conn:
         found = await event_reads.revisions(conn, rma_id, versions)
-    return {
-        version: RmaOrderVersion(
-            row=record(RmaOrderRecord, revision.row),
-            lines=records(RmaOrderLineRecord, revision.lines),
-            linked_orders=records(RmaLinkedOrderRecord, revision.linked_orders),
-            financial_resolutions=records(RmaFinancialResolutionRecord, revision.financial_resolutions),
-        )
-        for version, revision in found.items()
-    }
+    return {version: _version(revision) for version, revision in found.items()}
+
+
+def written_revision(rma_id: str) -> RmaOrderVersion | None:
+    """The RMA order as the last change of this task committed it, from the state that
+    change kept (the same revision ``revisions`` reads back, without reading it)."""
+    state = written_state(rma_id)
+    return None if state is None else _version(revision_from_state(state))

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
@@ -19,6 +20,10 @@ CommitListener = Callable[[Sequence[EventNotice]], None]
 # The version of each RMA order the changes of this task (one request) wrote: the answer to
 # a mutation is the RMA order as of its own change, never a later one made concurrently.
 _written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
+# The revision states those changes kept (what the RMA order is as of that version).
+_written_states: ContextVar[Mapping[str, Mapping[str, Any]] | None] = ContextVar(
+    "written_states", default=None
+)
 
 
 # The reads of the operation this task runs (an HTTP request's), when it shares one.
@@ -28,6 +33,11 @@ _operation_reads: ContextVar[OperationReads | None] = ContextVar("operation_read
 def written_version(rma_id: str) -> int | None:
     """The version the last change of ``rma_id`` made in this task wrote, if any."""
     return (_written_versions.get() or {}).get(rma_id)
+
+
+def written_state(rma_id: str) -> Mapping[str, Any] | None:
+    """The revision state of that version, as the change kept it (no read needed)."""
+    return (_written_states.get() or {}).get(rma_id)
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class UnitOfWork:
             yield Change(conn, now, caller, rma_orders)
         # Committed: answers read these versions.
         _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
+        _written_states.set({**(_written_states.get() or {}), **rma_orders.states})
 
     async def ping(self) -> None:
         """Reach the database (readiness)."""
@@ -112,7 +123,7 @@ class UnitOfWork:
             yield
         finally:
             _operation_reads.reset(token)
-            await reads.close()
+            await reads.end()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

@@ -2,6 +2,7 @@
 token is verified once, and a page's lines come in one statement without a coroutine per
 RMA order."""
 
+import asyncio
 from typing import Any
 
 import jwt
@@ -14,7 +15,7 @@ from rma_graphql.domain.access import Caller
 from rma_graphql.service import queries
 from rma_graphql.service.records import RmaOrderLineRecord
 from rma_graphql.service.unit_of_work import UnitOfWork
-from tests.conftest import GraphQLClient
+from tests.conftest import DATABASE, GraphQLClient
 from tests.helpers import create
 
 
@@ -92,3 +93,27 @@ async def test_a_token_is_verified_once_and_still_refused_once_revoked(
     assert decoded == [gql.token]
     assert logged_out.json() == {"data": {"logOut": True}}
     assert refused.status_code == 401
+
+
+async def test_a_task_that_outlives_its_operation_reads_on_a_connection_of_its_own(
+    app: Starlette, engine: AsyncEngine, gql: GraphQLClient
+) -> None:
+    rma_id = (await create(gql))["id"]
+    uow: UnitOfWork = app.state.uow
+    release = asyncio.Event()
+
+    async def later() -> list[int]:
+        await release.wait()
+        return await _quantities(uow, rma_id)
+
+    async with uow.operation():
+        during = await _quantities(uow, rma_id)
+        # Started inside the operation, so it inherits the operation's context.
+        task = asyncio.create_task(later())
+    checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+    release.set()
+    after = await task
+
+    assert after == during
+    if DATABASE == "sqlite":  # nothing else of the app reads in the background there
+        assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]

@@ -1,0 +1,159 @@
+"""The statements every change of an RMA order runs, prepared once (db/driver.py): the
+reads before the change, the compare-and-set update, the changed lines, the revision and
+the events with their positions.
+
+A statement's values are bound parameters named ``v_<column>`` (SQLAlchemy keeps the
+column names for itself in an insert's VALUES and an update's SET).
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, bindparam, cast, func, insert, select, update
+
+from rma_graphql.db import tables as t
+from rma_graphql.db.driver import Prepared
+
+# The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
+EVENT_CHANNEL = "rma_order_events"
+
+
+def values_of(names: Iterable[str]) -> dict[str, Any]:
+    """An insert's or update's values as bound parameters."""
+    return {name: bindparam(f"v_{name}") for name in names}
+
+
+def bound(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values as the bound parameters ``values_of`` names."""
+    return {f"v_{name}": value for name, value in values.items()}
+
+
+def _load_row(lock: bool) -> Prepared:
+    def build(dialect: str) -> Any:
+        query = (
+            select(
+                t.rma_order, t.rma_configuration.c.auto_accept, t.rma_configuration.c.voucher_validity_days
+            )
+            .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
+            .where(
+                t.rma_order.c.id == bindparam("id"),
+                t.rma_order.c.organization_id == bindparam("organization"),
+            )
+        )
+        return query.with_for_update(of=t.rma_order) if lock else query
+
+    return Prepared(build)
+
+
+# The RMA row with the configuration settings its actions depend on, locked or not.
+LOAD_ROW = {False: _load_row(False), True: _load_row(True)}
+LINES = Prepared(
+    lambda dialect: (
+        select(t.rma_order_line)
+        .where(t.rma_order_line.c.rma_order_id == bindparam("rma_id"))
+        .order_by(t.rma_order_line.c.position)
+    )
+)
+RESOLUTIONS = Prepared(
+    lambda dialect: (
+        select(t.rma_financial_resolution)
+        .where(t.rma_financial_resolution.c.rma_order_id == bindparam("rma_id"))
+        .order_by(t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id)
+    )
+)
+LINKED_ORDERS = Prepared(
+    lambda dialect: (
+        select(t.rma_linked_order)
+        .where(t.rma_linked_order.c.rma_order_id == bindparam("rma_id"))
+        .order_by(t.rma_linked_order.c.position)
+    )
+)
+REVISION = Prepared(
+    lambda dialect: insert(t.rma_order_revision).values(
+        values_of(("rma_order_id", "version", "organization_id", "state"))
+    )
+)
+EVENT_COLUMNS = (
+    "id",
+    "organization_id",
+    "rma_order_id",
+    "customer_id",
+    "position",
+    "sequence",
+    "type",
+    "changes",
+    "actor",
+    "comment",
+    "visibility",
+    "occurred_at",
+    "version",
+)
+EVENT = Prepared(lambda dialect: insert(t.rma_order_event).values(values_of(EVENT_COLUMNS)))
+
+
+def _positions(dialect: str) -> Any:
+    """Take ``count`` positions from the organization row; on PostgreSQL the same statement
+    queues the notice that announces them once the transaction commits."""
+    organization = t.organization.c
+    query = (
+        update(t.organization)
+        .where(organization.id == bindparam("key_id", type_=String))
+        .values(last_event_position=organization.last_event_position + bindparam("count", type_=Integer))
+    )
+    if dialect != "postgresql":
+        return query.returning(organization.last_event_position)
+    notice = func.json_build_object(
+        "o",
+        organization.id,
+        "r",
+        bindparam("rma", type_=String),
+        "v",
+        bindparam("version", type_=Integer),
+        "p",
+        organization.last_event_position,
+    )
+    return query.returning(
+        organization.last_event_position,
+        func.pg_notify(EVENT_CHANNEL, cast(notice, Text)).label("notified"),
+    )
+
+
+POSITIONS = Prepared(_positions)
+
+_RMA_UPDATES: dict[tuple[str, ...], Prepared] = {}
+_LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}
+
+
+def rma_update(names: Iterable[str]) -> Prepared:
+    """The compare-and-set update of these columns of an RMA row: ``key_id``,
+    ``expected_version`` and the values; it returns the row's id when it wrote."""
+    key = tuple(sorted(names))
+    found = _RMA_UPDATES.get(key)
+    if found is None:
+        found = _RMA_UPDATES[key] = Prepared(
+            lambda dialect: (
+                update(t.rma_order)
+                .where(
+                    t.rma_order.c.id == bindparam("key_id"),
+                    t.rma_order.c.version == bindparam("expected_version"),
+                )
+                .values(values_of(key))
+                .returning(t.rma_order.c.id)
+            )
+        )
+    return found
+
+
+def line_update(names: Iterable[str]) -> Prepared:
+    """The update of these columns of one line, by ``key_id``."""
+    key = tuple(sorted(names))
+    found = _LINE_UPDATES.get(key)
+    if found is None:
+        found = _LINE_UPDATES[key] = Prepared(
+            lambda dialect: (
+                update(t.rma_order_line)
+                .where(t.rma_order_line.c.id == bindparam("key_id"))
+                .values(values_of(key))
+            )
+        )
+    return found
