@@ -268,8 +268,8 @@ async def _list(
         page_info=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
         ),
         counted=partial(catalog.count, ctx.uow, ctx.authenticated, table, f),
     )

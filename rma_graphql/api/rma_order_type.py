@@ -16,6 +16,7 @@ from rma_graphql.api.enums import (
     RmaOrderFinancialStatus,
     RmaOrderFulfillmentStatus,
     RmaOrderProcessingStatus,
+    member,
 )
 from rma_graphql.api.loaders import Loaders, loaded
 from rma_graphql.api.permissions import scoped
@@ -162,11 +163,11 @@ class RmaOrderType:
             apply_return_fee=row.apply_return_fee,
             received_at=row.received_at,
             issued_at=row.issued_at,
-            expected_resolution=s.ExpectedResolution(row.expected_resolution),
-            processing_status=s.ProcessingStatus(row.processing_status),
-            delivery_status=s.DeliveryStatus(row.delivery_status),
-            financial_status=s.FinancialStatus(row.financial_status),
-            fulfillment_status=s.FulfillmentStatus(row.fulfillment_status),
+            expected_resolution=member(s.ExpectedResolution, row.expected_resolution),
+            processing_status=member(s.ProcessingStatus, row.processing_status),
+            delivery_status=member(s.DeliveryStatus, row.delivery_status),
+            financial_status=member(s.FinancialStatus, row.financial_status),
+            fulfillment_status=member(s.FulfillmentStatus, row.fulfillment_status),
             comment=row.comment,
             auto_generate_financial_resolution=row.auto_generate_financial_resolution,
             auto_execute_financial_resolution=row.auto_execute_financial_resolution,
@@ -355,11 +356,16 @@ class RmaOrderEdge:
 
 @strawberry.type
 class RmaOrderConnection:
-    edges: list[RmaOrderEdge]
+    def _edges(self) -> list[RmaOrderEdge]:
+        # Made when selected: most clients read nodes, and a cursor costs an encoding.
+        return [RmaOrderEdge(cursor=c, node=n) for c, n in zip(self.page.cursors, self.nodes, strict=True)]
+
+    edges: list[RmaOrderEdge] = strawberry.field(resolver=_edges)
     nodes: list[RmaOrderType]
     page_info: PageInfo
     # Counted only when a client selects totalCount or totalCountEstimate.
     matches: strawberry.Private[queries.RmaOrderMatches]
+    page: strawberry.Private[queries.Page[RmaOrderRecord]]
 
     @strawberry.field(description="How many RMA orders match the filter, exactly.")
     async def total_count(self) -> int:

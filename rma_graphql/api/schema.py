@@ -42,7 +42,6 @@ from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.rma_order_type import (
     RmaOrderConnection,
-    RmaOrderEdge,
     RmaOrderType,
     fetch_lines,
     rma_payload,
@@ -152,13 +151,13 @@ class Query:
         nodes = [RmaOrderType.from_row(row) for row in page.rows]
         await fetch_lines(info, nodes, ("nodes", "lines"), ("edges", "node", "lines"))
         return RmaOrderConnection(
-            edges=[RmaOrderEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            page=page,
             nodes=nodes,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
             ),
             matches=queries.RmaOrderMatches(ctx.uow, ctx.authenticated, criteria),
         )

@@ -20,6 +20,7 @@ from rma_graphql.api.enums import (
     RmaOrderReturnReason,
     RmaStatusDimension,
     ShippingEventEnum,
+    member,
 )
 from rma_graphql.api.permissions import scoped
 from rma_graphql.domain import access
@@ -199,9 +200,9 @@ class RmaOrderLine:
             sku=row.sku,
             reference=row.reference,
             quantity=row.quantity,
-            reason=s.ReturnReason(row.reason),
-            product_state=s.ProductState(row.product_state) if row.product_state else None,
-            line_state=s.LineState(row.line_state),
+            reason=member(s.ReturnReason, row.reason),
+            product_state=member(s.ProductState, row.product_state) if row.product_state else None,
+            line_state=member(s.LineState, row.line_state),
             price=None if row.price is None else to_major(row.price, currency),
             serial_number=row.serial_number,
             comment=row.comment,
@@ -239,7 +240,7 @@ class RmaLineInspection:
             id=strawberry.ID(row.id),
             line_id=row.line_id,
             quantity=row.quantity,
-            product_state=s.ProductState(row.product_state) if row.product_state else None,
+            product_state=member(s.ProductState, row.product_state) if row.product_state else None,
             result=s.InspectionResult(row.result),
             disposition=s.Disposition(row.disposition),
             notes=row.notes,

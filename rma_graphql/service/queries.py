@@ -5,6 +5,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic
 
 import orjson
@@ -119,9 +120,23 @@ async def locations(uow: UnitOfWork, organization_id: str) -> list[LocationRecor
 @dataclass
 class Page(Generic[R]):
     rows: list[R]
-    cursors: list[str]
     has_next_page: bool
     has_previous_page: bool = field(default=False)
+    # The rows as read and their sort: each row's cursor is made only when asked for.
+    found: Sequence[Row] = ()
+    sort: str = "CREATED_AT_DESC"
+
+    @cached_property
+    def cursors(self) -> list[str]:
+        return [_encode_cursor(self.sort, row) for row in self.found]
+
+    @property
+    def start_cursor(self) -> str | None:
+        return _encode_cursor(self.sort, self.found[0]) if self.found else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return _encode_cursor(self.sort, self.found[-1]) if self.found else None
 
 
 @dataclass(frozen=True)
@@ -178,9 +193,10 @@ def decode_cursor(sort: str, cursor: str | None) -> tuple[Any, str] | None:
 def page_of(found: KeysetRows, kind: type[R], sort: str, *, after: str | None) -> Page[R]:
     return Page(
         rows=records(kind, found.rows),
-        cursors=[_encode_cursor(sort, row) for row in found.rows],
         has_next_page=found.has_next_page,
         has_previous_page=after is not None,
+        found=found.rows,
+        sort=sort,
     )
 
 
