@@ -49,7 +49,7 @@ INPUT = {
 # delay, each connection waits that long between its requests: a paced load.
 WRK_SCRIPT = """
 local ids = {%(ids)s}
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "%(authorization)s"}
+local tokens = {%(tokens)s}
 local query = [==[%(query)s]==]
 local delay_ms = %(delay_ms)s
 local threads = {}
@@ -72,7 +72,9 @@ function request()
   if index > #ids then
     wrk.thread:stop()
   end
-  local body = '{"query": "' .. query .. '", "variables": {"id": "' .. ids[((index - 1) %% #ids) + 1] .. '"}}'
+  local pick = ids[((index - 1) %% #ids) + 1]
+  local body = '{"query": "' .. query .. '", "variables": {"id": "' .. pick[1] .. '"}}'
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = tokens[pick[2]]}
   return wrk.format("POST", "/graphql", headers, body)
 end
 
@@ -99,14 +101,20 @@ end
 
 
 def transitions(
-    base: str, authorization: str, ids: list[str], *, seconds: int, connections: int, delay: int = 0
+    base: str,
+    tokens: list[str],
+    ids: list[tuple[str, int]],
+    *,
+    seconds: int,
+    connections: int,
+    delay: int = 0,
 ) -> Figures:
     """``rmaOrderSubmit`` of ``ids`` with wrk: as fast as answered, or each connection
     waiting ``delay`` ms between an answer and its next request."""
     threads = 2
     script = WRK_SCRIPT % {
-        "ids": ", ".join(f'"{rma_id}"' for rma_id in ids),
-        "authorization": authorization,
+        "ids": ", ".join(f'{{"{rma_id}", {which + 1}}}' for rma_id, which in ids),
+        "tokens": ", ".join(f'"{authorization}"' for authorization in tokens),
         "query": SUBMIT.replace('"', '\\"'),
         "delay_ms": delay,
         "threads": threads,
@@ -128,16 +136,16 @@ def transitions(
     return Figures(requests / duration, p50, p99, failures)
 
 
-def paced(base: str, authorization: str, ids: list[str], rate: float, args: Any) -> Figures:
+def paced(base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float, args: Any) -> Figures:
     """Transitions at about ``rate``/s: each connection waits between an answer and its next
     request; a short first run measures the latency to subtract from that wait."""
     connections = args.connections
     interval = connections * 1000 / rate
-    probe = transitions(base, authorization, ids, seconds=3, connections=connections, delay=round(interval))
+    probe = transitions(base, tokens, ids, seconds=3, connections=connections, delay=round(interval))
     latency = connections * 1000 / probe.rate - interval
     delay = max(0, round(interval - latency))
     rest = ids[round(probe.rate * 3) + 200 :]
-    return transitions(base, authorization, rest, seconds=args.seconds, connections=connections, delay=delay)
+    return transitions(base, tokens, rest, seconds=args.seconds, connections=connections, delay=delay)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -193,22 +201,23 @@ def pgbench(url: str, seconds: int, connections: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", output).group(1))  # type: ignore[union-attr]
 
 
-async def _seed(url: str, count: int) -> tuple[str, list[str]]:
+async def _seed(url: str, count: int, organizations: int) -> tuple[list[str], list[tuple[str, int]]]:
+    """``organizations`` new organizations sharing ``count`` RMA orders in NEW; their ids
+    interleaved across the organizations, each with its organization's index."""
     await asyncio.to_thread(migrate, url)
     engine = create_async_engine(url)
-    organization = await seed(engine, count, status="NEW")
+    seeded = [await seed(engine, count // organizations, status="NEW") for _ in range(organizations)]
+    per_organization = []
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE rma_order"))
-        ids = list(
-            (
-                await conn.execute(
-                    text("SELECT id FROM rma_order WHERE organization_id = :o ORDER BY id"),
-                    {"o": organization},
-                )
-            ).scalars()
-        )
+        for organization in seeded:
+            query = text("SELECT id FROM rma_order WHERE organization_id = :o ORDER BY id")
+            per_organization.append(list((await conn.execute(query, {"o": organization})).scalars()))
     await engine.dispose()
-    return organization, ids
+    ids = [
+        (rma_id, index) for row in zip(*per_organization, strict=False) for index, rma_id in enumerate(row)
+    ]
+    return seeded, ids
 
 
 def main() -> None:
@@ -218,24 +227,30 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sequences", type=int, default=600)
     parser.add_argument("--rmas", type=int, default=40_000, help="RMA orders seeded in NEW per worker count")
+    parser.add_argument(
+        "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
+    )
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     tps = pgbench(url, args.seconds, args.connections)
     print(f"pgbench (TPC-B-like writes, {args.connections} clients): {tps:.0f} TPS")
     for workers in args.workers:
-        organization, ids = asyncio.run(_seed(url, args.rmas))
-        credentials = client_credentials(our_env(url), organization)
-        print(f"== {workers} worker(s), {args.connections} connections, {args.seconds} s")
+        organizations, ids = asyncio.run(_seed(url, args.rmas, args.organizations))
+        credentials = [client_credentials(our_env(url), organization) for organization in organizations]
+        print(
+            f"== {workers} worker(s), {args.connections} connections, {args.seconds} s, "
+            f"{args.organizations} organization(s)"
+        )
         with ours(url, workers) as server:
-            authorization = f"Bearer {token(server.base, credentials)}"
+            tokens = [f"Bearer {token(server.base, pair)}" for pair in credentials]
             # Warm up on a few, then measure on the others.
-            transitions(server.base, authorization, ids[:500], seconds=2, connections=args.connections)
+            transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
             full = transitions(
-                server.base, authorization, ids[500:], seconds=args.seconds, connections=args.connections
+                server.base, tokens, ids[500:], seconds=args.seconds, connections=args.connections
             )
             used = 500 + round(full.rate * args.seconds) + 1000
-            half = paced(server.base, authorization, ids[used:], full.rate / 2, args)
-            sequence = asyncio.run(sequences(server.base, authorization, args.sequences, args.connections))
+            half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
+            sequence = asyncio.run(sequences(server.base, tokens[0], args.sequences, args.connections))
         for name, figures in (
             ("single transitions, saturated", full),
             (f"single transitions at {full.rate / 2:.0f}/s", half),
