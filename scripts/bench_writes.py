@@ -46,7 +46,8 @@ INPUT = {
 
 # Each wrk thread takes its own share of the ids (every RMA order is submitted once); a
 # response with GraphQL errors is counted, and the counts are summed at the end. With a
-# delay, each connection waits that long between its requests: a paced load.
+# delay, each connection waits that long on average (uniformly drawn, so that connections do
+# not fire together) between an answer and its next request: a paced load.
 WRK_SCRIPT = """
 local ids = {%(ids)s}
 local tokens = {%(tokens)s}
@@ -85,8 +86,9 @@ function response(status, headers, body)
 end
 
 if delay_ms > 0 then
+  -- Uniform around the mean: connections that waited alike would fire in bursts.
   function delay()
-    return delay_ms
+    return math.random(0, 2 * delay_ms)
   end
 end
 

@@ -9,7 +9,7 @@ column names for itself in an insert's VALUES and an update's SET).
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy import Integer, String, bindparam, insert, select, update
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared
@@ -92,29 +92,14 @@ EVENT = Prepared(lambda dialect: insert(t.rma_order_event).values(values_of(EVEN
 
 
 def _positions(dialect: str) -> Any:
-    """Take ``count`` positions from the organization row; on PostgreSQL the same statement
-    queues the notice that announces them once the transaction commits."""
+    """Take ``count`` positions from the organization row (SQLite; PostgreSQL takes them in
+    ``APPEND_EVENTS``)."""
     organization = t.organization.c
-    query = (
+    return (
         update(t.organization)
         .where(organization.id == bindparam("key_id", type_=String))
         .values(last_event_position=organization.last_event_position + bindparam("count", type_=Integer))
-    )
-    if dialect != "postgresql":
-        return query.returning(organization.last_event_position)
-    notice = func.json_build_object(
-        "o",
-        organization.id,
-        "r",
-        bindparam("rma", type_=String),
-        "v",
-        bindparam("version", type_=Integer),
-        "p",
-        organization.last_event_position,
-    )
-    return query.returning(
-        organization.last_event_position,
-        func.pg_notify(EVENT_CHANNEL, cast(notice, Text)).label("notified"),
+        .returning(organization.last_event_position)
     )
 
 
@@ -157,3 +142,25 @@ def line_update(names: Iterable[str]) -> Prepared:
             )
         )
     return found
+
+
+# On PostgreSQL one statement takes the positions, queues the notice and writes the events:
+# the organization row is then locked for the commit's round trip only, not for three.
+APPEND_EVENTS = f"""
+WITH taken AS (
+    UPDATE organization SET last_event_position = last_event_position + $3::integer
+    WHERE id = $1::varchar
+    RETURNING last_event_position,
+        pg_notify('{EVENT_CHANNEL}', json_build_object(
+            'o', id, 'r', $2::varchar, 'v', $4::integer, 'p', last_event_position)::text) AS notified
+)
+INSERT INTO rma_order_event (
+    id, organization_id, rma_order_id, customer_id, position, sequence, type, changes, actor,
+    comment, visibility, occurred_at, version)
+SELECT e.id, $1::varchar, $2::varchar, $5::varchar, taken.last_event_position - $3::integer + e.n,
+    e.sequence, e.type, e.changes, e.actor, e.comment, e.visibility, $6::timestamptz, $4::integer
+FROM taken, unnest($7::varchar[], $8::integer[], $9::varchar[], $10::jsonb[], $11::jsonb[],
+    $12::varchar[], $13::varchar[]) WITH ORDINALITY
+    AS e(id, sequence, type, changes, actor, comment, visibility, n)
+RETURNING position
+"""

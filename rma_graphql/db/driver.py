@@ -135,6 +135,12 @@ class Prepared:
         await _fetch(conn, compiled.sql, [compiled.arguments(one) for one in params], many=True)
 
 
+async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any) -> list[Any]:
+    """The rows of a PostgreSQL statement written as SQL (one SQLAlchemy cannot express),
+    with the driver's positional arguments."""
+    return await _fetch(conn, sql, arguments)
+
+
 # What the read side named it first.
 PreparedRead = Prepared
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
+from rma_graphql.db.driver import raw_rows
 from rma_graphql.domain.rma_order import (
     RecordedEvent,
 )
@@ -81,12 +82,23 @@ async def append_events(
     until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
     commit order, and a reader that has seen position P never sees a lower one appear.
     """
-    taken: dict[str, Any] = {"key_id": organization_id, "count": len(events)}
     if conn.dialect.name == "postgresql":
-        # The same statement queues the notice (delivered to every listening process when,
-        # and only if, the transaction commits).
-        taken.update(rma=rma_id, version=version)
-    positions = await statements.POSITIONS.rows(conn, **taken)
+        last_position = await _append_in_one_statement(
+            conn,
+            organization_id,
+            rma_id,
+            events,
+            first_sequence,
+            version,
+            customer_id,
+            actor,
+            system_actor,
+            now,
+        )
+        notice = EventNotice(organization_id, rma_id, version, last_position)
+        conn.info.setdefault(NOTICES, []).append(notice)
+        return notice
+    positions = await statements.POSITIONS.rows(conn, key_id=organization_id, count=len(events))
     last_position = int(positions[0]["last_event_position"])
     first_position = last_position - len(events) + 1
     await statements.EVENT.execute_many(
@@ -115,6 +127,41 @@ async def append_events(
     notice = EventNotice(organization_id, rma_id, version, last_position)
     conn.info.setdefault(NOTICES, []).append(notice)
     return notice
+
+
+async def _append_in_one_statement(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma_id: str,
+    events: Sequence[RecordedEvent],
+    first_sequence: int,
+    version: int,
+    customer_id: str | None,
+    actor: Actor,
+    system_actor: Actor,
+    now: datetime,
+) -> int:
+    """PostgreSQL: the positions, the notice (delivered to every listening process when,
+    and only if, the transaction commits) and the events in one statement; the last
+    position."""
+    rows = await raw_rows(
+        conn,
+        statements.APPEND_EVENTS,
+        organization_id,
+        rma_id,
+        len(events),
+        version,
+        customer_id,
+        now,
+        [str(uuid.uuid4()) for _ in events],
+        [first_sequence + offset for offset in range(len(events))],
+        [event.type.value for event in events],
+        [orjson.dumps(_changes(event)).decode() for event in events],
+        [orjson.dumps(dict(system_actor if event.system else actor)).decode() for event in events],
+        [event.comment for event in events],
+        [event.visibility.value if event.visibility else None for event in events],
+    )
+    return max(int(row["position"]) for row in rows)
 
 
 async def insert_comment(
