@@ -281,9 +281,10 @@ def _package(path: str) -> str:
     return path.split("/")[0].removesuffix(".py")
 
 
-def summarise(raw: str, top: int = 25) -> str:
+def summarise(raw: str, top: int = 15) -> str:
+    """Self time per package, and the functions that spend the most of it themselves."""
     own: Counter[str] = Counter()
-    inside: Counter[str] = Counter()
+    functions: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -291,21 +292,13 @@ def summarise(raw: str, top: int = 25) -> str:
             continue
         samples = int(count)
         total += samples
-        frames = [_frame(frame) for frame in stack.split(";")]
-        own[_package(frames[-1][1])] += samples
-        for name, path in set(frames):
-            inside[f"{name} ({path})"] += samples
+        name, path = _frame(stack.split(";")[-1])
+        own[_package(path)] += samples
+        functions[f"{name} ({path})"] += samples
     if not total:
         return "    (no samples)"
     lines = [f"    self time by package ({total} samples):"]
     lines += [f"      {100 * n / total:5.1f}%  {package}" for package, n in own.most_common(12)]
-    lines.append("    time inside (inclusive), the heaviest below the server's entry:")
-    shown = 0
-    for name, n in inside.most_common():
-        if n / total > 0.97:
-            continue
-        lines.append(f"      {100 * n / total:5.1f}%  {name}")
-        shown += 1
-        if shown == top:
-            break
+    lines.append("    self time by function:")
+    lines += [f"      {100 * n / total:5.1f}%  {name}" for name, n in functions.most_common(top)]
     return "\n".join(lines)
