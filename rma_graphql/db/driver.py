@@ -1,5 +1,6 @@
-"""Hot reads run on the database driver itself: a SQLAlchemy Core select, compiled once per
-shape, whose rows asyncpg fetches directly on the pooled connection (PostgreSQL).
+"""Hot statements run on the database driver itself: a SQLAlchemy Core statement (the hot
+reads, every write of an RMA order's change), compiled once per shape, run by asyncpg
+directly on the pooled connection (PostgreSQL).
 
 SQLAlchemy's async engine costs more per statement than a short indexed read: its greenlet
 hop, its cursor adapter and its result machinery outweigh the query itself. The statements
@@ -139,10 +140,6 @@ async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any) -> list[Any
     """The rows of a PostgreSQL statement written as SQL (one SQLAlchemy cannot express),
     with the driver's positional arguments."""
     return await _fetch(conn, sql, arguments)
-
-
-# What the read side named it first.
-PreparedRead = Prepared
 
 
 async def _fetch(

@@ -79,54 +79,55 @@ async def append_events(
     """Record the events and announce them; call it last in the transaction.
 
     The positions come from the organization row, whose lock the transaction then holds
-    until it commits (PostgreSQL; SQLite has one writer at a time): positions follow
-    commit order, and a reader that has seen position P never sees a lower one appear.
+    until it commits (PostgreSQL, where the positions, the notice and the events are one
+    statement, so the lock is held for the commit's round trip; SQLite has one writer at a
+    time): positions follow commit order, and a reader that has seen position P never sees
+    a lower one appear.
     """
-    if conn.dialect.name == "postgresql":
-        last_position = await _append_in_one_statement(
-            conn,
-            organization_id,
-            rma_id,
-            events,
-            first_sequence,
-            version,
-            customer_id,
-            actor,
-            system_actor,
-            now,
-        )
-        notice = EventNotice(organization_id, rma_id, version, last_position)
-        conn.info.setdefault(NOTICES, []).append(notice)
-        return notice
-    positions = await statements.POSITIONS.rows(conn, key_id=organization_id, count=len(events))
-    last_position = int(positions[0]["last_event_position"])
-    first_position = last_position - len(events) + 1
-    await statements.EVENT.execute_many(
-        conn,
-        [
-            statements.bound(
-                {
-                    "id": str(uuid.uuid4()),
-                    "organization_id": organization_id,
-                    "rma_order_id": rma_id,
-                    "customer_id": customer_id,
-                    "position": first_position + offset,
-                    "sequence": first_sequence + offset,
-                    "type": event.type.value,
-                    "changes": _changes(event),
-                    "actor": dict(system_actor if event.system else actor),
-                    "comment": event.comment,
-                    "visibility": event.visibility.value if event.visibility else None,
-                    "occurred_at": now,
-                    "version": version,
-                }
-            )
-            for offset, event in enumerate(events)
-        ],
+    append = _append_in_one_statement if conn.dialect.name == "postgresql" else _append_in_two_statements
+    last_position = await append(
+        conn, organization_id, rma_id, events, first_sequence, version, customer_id, actor, system_actor, now
     )
     notice = EventNotice(organization_id, rma_id, version, last_position)
     conn.info.setdefault(NOTICES, []).append(notice)
     return notice
+
+
+async def _append_in_two_statements(
+    conn: AsyncConnection,
+    organization_id: str,
+    rma_id: str,
+    events: Sequence[RecordedEvent],
+    first_sequence: int,
+    version: int,
+    customer_id: str | None,
+    actor: Actor,
+    system_actor: Actor,
+    now: datetime,
+) -> int:
+    """SQLite: the positions from the organization row, then the events; the last position."""
+    positions = await statements.POSITIONS.rows(conn, key_id=organization_id, count=len(events))
+    last_position = int(positions[0]["last_event_position"])
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "organization_id": organization_id,
+            "rma_order_id": rma_id,
+            "customer_id": customer_id,
+            "position": last_position - len(events) + 1 + offset,
+            "sequence": first_sequence + offset,
+            "type": event.type.value,
+            "changes": _changes(event),
+            "actor": dict(system_actor if event.system else actor),
+            "comment": event.comment,
+            "visibility": event.visibility.value if event.visibility else None,
+            "occurred_at": now,
+            "version": version,
+        }
+        for offset, event in enumerate(events)
+    ]
+    await statements.EVENT.execute_many(conn, [statements.bound(row) for row in rows])
+    return last_position
 
 
 async def _append_in_one_statement(

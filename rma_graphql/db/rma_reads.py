@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import PreparedRead, one_of, select_rows
+from rma_graphql.db.driver import Prepared, one_of, select_rows
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 from rma_graphql.domain.statuses import CommentVisibility, FinancialResolutionStatus, ProcessingStatus
@@ -69,15 +69,15 @@ def _parent(relation: str) -> ColumnElement[str]:
     return parent
 
 
-def _children_statement(relation: str) -> PreparedRead:
+def _children_statement(relation: str) -> Prepared:
     table, order = _CHILDREN[relation]
-    return PreparedRead(
+    return Prepared(
         lambda dialect: select(table).where(one_of(dialect, _parent(relation), "keys")).order_by(*order)
     )
 
 
-def _by_id_statement(table: Table) -> PreparedRead:
-    return PreparedRead(lambda dialect: select(table).where(one_of(dialect, table.c.id, "keys")))
+def _by_id_statement(table: Table) -> Prepared:
+    return Prepared(lambda dialect: select(table).where(one_of(dialect, table.c.id, "keys")))
 
 
 _CHILDREN_READS = {relation: _children_statement(relation) for relation in _CHILDREN}
@@ -106,7 +106,7 @@ def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _rma_order_statement(of_customer: bool) -> PreparedRead:
+def _rma_order_statement(of_customer: bool) -> Prepared:
     def build(dialect: str) -> Select[Any]:
         query = select(t.rma_order).where(
             t.rma_order.c.id == bindparam("id"), t.rma_order.c.organization_id == bindparam("organization")
@@ -115,7 +115,7 @@ def _rma_order_statement(of_customer: bool) -> PreparedRead:
             query = query.where(t.rma_order.c.customer_id == bindparam("customer"))
         return query
 
-    return PreparedRead(build)
+    return Prepared(build)
 
 
 # One RMA order by id, as an organization's staff or client sees it, and as a customer does.
