@@ -211,6 +211,26 @@ def milliseconds(value: str) -> float:
     return number
 
 
+def run_wrk(lua: str, base: str, *, seconds: int, connections: int, threads: int) -> str:
+    """wrk's report of a run of the Lua script ``lua`` against ``base``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+        return subprocess.run(
+            [*command, "-s", script.name, base], capture_output=True, text=True, check=True
+        ).stdout
+
+
+def percentiles(output: str) -> tuple[float, float]:
+    """p50 and p99 in milliseconds from wrk's latency distribution."""
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    assert p50 is not None, output
+    assert p99 is not None, output
+    return milliseconds(p50.group(1)), milliseconds(p99.group(1))
+
+
 def wrk(
     base: str,
     bodies: list[dict[str, Any]],
@@ -226,16 +246,9 @@ def wrk(
         ", ".join(_lua(orjson.dumps(body).decode()) for body in bodies),
         ", ".join(f"[ {_lua(name)} ] = {_lua(value)}" for name, value in all_headers.items()),
     )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(lua)
-        script.flush()
-        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
-        output = subprocess.run(
-            [*command, "-s", script.name, base], capture_output=True, text=True, check=True
-        ).stdout
+    output = run_wrk(lua, base, seconds=seconds, connections=connections, threads=threads)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p50, p99 = percentiles(output)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     if socket_errors:

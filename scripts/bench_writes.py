@@ -21,13 +21,12 @@ import os
 import re
 import statistics
 import subprocess
-import tempfile
 import time
 from typing import Any
 
 import httpx
 import orjson
-from bench_servers import Figures, client_credentials, milliseconds, our_env, ours, plain_dsn, token
+from bench_servers import Figures, client_credentials, our_env, ours, percentiles, plain_dsn, run_wrk, token
 from explain_rma_list import seed
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -121,20 +120,13 @@ def transitions(
         "delay_ms": delay,
         "threads": threads,
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-        lua.write(script)
-        lua.flush()
-        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
-        output = subprocess.run(
-            [*command, "-s", lua.name, base], capture_output=True, text=True, check=True
-        ).stdout
+    output = run_wrk(script, base, seconds=seconds, connections=connections, threads=threads)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     elapsed = re.search(r"requests in ([\d.]+)(m?s)", output)
     assert elapsed is not None
     duration = float(elapsed.group(1)) / (1000 if elapsed.group(2) == "ms" else 1)
     failures = int(re.search(r"failures: (\d+)", output).group(1))  # type: ignore[union-attr]
-    p50 = milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p50, p99 = percentiles(output)
     return Figures(requests / duration, p50, p99, failures)
 
 

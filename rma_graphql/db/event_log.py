@@ -63,6 +63,21 @@ def _changes(event: RecordedEvent) -> list[dict[str, str | None]]:
     ]
 
 
+@dataclass(frozen=True)
+class _Appended:
+    """What ``append_events`` records."""
+
+    organization_id: str
+    rma_id: str
+    events: Sequence[RecordedEvent]
+    first_sequence: int
+    version: int
+    customer_id: str | None
+    actor: Actor
+    system_actor: Actor
+    now: datetime
+
+
 async def append_events(
     conn: AsyncConnection,
     *,
@@ -84,83 +99,62 @@ async def append_events(
     time): positions follow commit order, and a reader that has seen position P never sees
     a lower one appear.
     """
-    append = _append_in_one_statement if conn.dialect.name == "postgresql" else _append_in_two_statements
-    last_position = await append(
-        conn, organization_id, rma_id, events, first_sequence, version, customer_id, actor, system_actor, now
+    appended = _Appended(
+        organization_id, rma_id, events, first_sequence, version, customer_id, actor, system_actor, now
     )
+    append = _append_in_one_statement if conn.dialect.name == "postgresql" else _append_in_two_statements
+    last_position = await append(conn, appended)
     notice = EventNotice(organization_id, rma_id, version, last_position)
     conn.info.setdefault(NOTICES, []).append(notice)
     return notice
 
 
-async def _append_in_two_statements(
-    conn: AsyncConnection,
-    organization_id: str,
-    rma_id: str,
-    events: Sequence[RecordedEvent],
-    first_sequence: int,
-    version: int,
-    customer_id: str | None,
-    actor: Actor,
-    system_actor: Actor,
-    now: datetime,
-) -> int:
+async def _append_in_two_statements(conn: AsyncConnection, a: _Appended) -> int:
     """SQLite: the positions from the organization row, then the events; the last position."""
-    positions = await statements.POSITIONS.rows(conn, key_id=organization_id, count=len(events))
+    positions = await statements.POSITIONS.rows(conn, key_id=a.organization_id, count=len(a.events))
     last_position = int(positions[0]["last_event_position"])
     rows = [
         {
             "id": str(uuid.uuid4()),
-            "organization_id": organization_id,
-            "rma_order_id": rma_id,
-            "customer_id": customer_id,
-            "position": last_position - len(events) + 1 + offset,
-            "sequence": first_sequence + offset,
+            "organization_id": a.organization_id,
+            "rma_order_id": a.rma_id,
+            "customer_id": a.customer_id,
+            "position": last_position - len(a.events) + 1 + offset,
+            "sequence": a.first_sequence + offset,
             "type": event.type.value,
             "changes": _changes(event),
-            "actor": dict(system_actor if event.system else actor),
+            "actor": dict(a.system_actor if event.system else a.actor),
             "comment": event.comment,
             "visibility": event.visibility.value if event.visibility else None,
-            "occurred_at": now,
-            "version": version,
+            "occurred_at": a.now,
+            "version": a.version,
         }
-        for offset, event in enumerate(events)
+        for offset, event in enumerate(a.events)
     ]
     await statements.EVENT.execute_many(conn, [statements.bound(row) for row in rows])
     return last_position
 
 
-async def _append_in_one_statement(
-    conn: AsyncConnection,
-    organization_id: str,
-    rma_id: str,
-    events: Sequence[RecordedEvent],
-    first_sequence: int,
-    version: int,
-    customer_id: str | None,
-    actor: Actor,
-    system_actor: Actor,
-    now: datetime,
-) -> int:
+async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int:
     """PostgreSQL: the positions, the notice (delivered to every listening process when,
     and only if, the transaction commits) and the events in one statement; the last
     position."""
     rows = await raw_rows(
         conn,
         statements.APPEND_EVENTS,
-        organization_id,
-        rma_id,
-        len(events),
-        version,
-        customer_id,
-        now,
-        [str(uuid.uuid4()) for _ in events],
-        [first_sequence + offset for offset in range(len(events))],
-        [event.type.value for event in events],
-        [orjson.dumps(_changes(event)).decode() for event in events],
-        [orjson.dumps(dict(system_actor if event.system else actor)).decode() for event in events],
-        [event.comment for event in events],
-        [event.visibility.value if event.visibility else None for event in events],
+        a.organization_id,
+        a.rma_id,
+        len(a.events),
+        a.version,
+        a.customer_id,
+        a.now,
+        [str(uuid.uuid4()) for _ in a.events],
+        [a.first_sequence + offset for offset in range(len(a.events))],
+        [event.type.value for event in a.events],
+        [orjson.dumps(_changes(event)).decode() for event in a.events],
+        [orjson.dumps(dict(a.system_actor if event.system else a.actor)).decode() for event in a.events],
+        [event.comment for event in a.events],
+        [event.visibility.value if event.visibility else None for event in a.events],
     )
     return max(int(row["position"]) for row in rows)
 
