@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Select
 
@@ -165,8 +166,13 @@ async def _fetch(
                 return []
             return list(await adapter._connection.fetch(sql, *arguments))
         except Exception as error:
-            # As SQLAlchemy's cursor does: the adapter forgets a transaction the error ended.
-            adapter._handle_exception(error)
+            try:
+                # As SQLAlchemy's cursor does: the adapter forgets a transaction the error
+                # ended and raises the error as its DBAPI's.
+                adapter._handle_exception(error)
+            except adapter.dbapi.Error as translated:
+                # Then as SQLAlchemy's engine does: its own exception (IntegrityError, …).
+                raise DBAPIError.instance(sql, arguments, translated, adapter.dbapi.Error) from error
             raise
 
 

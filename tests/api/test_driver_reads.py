@@ -1,17 +1,20 @@
 """The statements run on the driver answer exactly what SQLAlchemy answers for them: the same
-columns, values and types (JSON decoded, datetimes aware in UTC)."""
+columns, values and types (JSON decoded, datetimes aware in UTC), and fail as it fails."""
 
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db import rma_reads
 from rma_graphql.db import tables as t
+from rma_graphql.db.change_statements import REVISION, bound
+from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 from tests.conftest import GraphQLClient
-from tests.helpers import create
+from tests.helpers import create, snapshot
 
 
 def _typed(row: Any) -> dict[str, tuple[type, Any]]:
@@ -79,3 +82,25 @@ async def test_driver_rows_equal_sqlalchemy_rows(
     }
     assert [_typed(row) for row in page.rows] == [_typed(row) for row in expected_page[:2]]
     assert page.has_next_page
+
+
+async def test_a_broken_unique_constraint_on_the_driver_is_a_duplicate_and_rolls_back(
+    app: Any, engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    rma_id = (await create(gql))["id"]
+    uow = app.state.uow
+    revision = bound({"rma_order_id": rma_id, "version": 1, "organization_id": organization_id, "state": {}})
+    before = await snapshot(engine, organization_id)
+
+    async def change() -> None:
+        async with uow.transaction() as conn:
+            await conn.execute(
+                update(t.rma_order).where(t.rma_order.c.id == rma_id).values(comment="written, then undone")
+            )
+            # Version 1 was kept when the RMA order was created.
+            await REVISION.execute(conn, **revision)
+
+    with pytest.raises(DuplicateRowError):
+        await change()
+
+    assert await snapshot(engine, organization_id) == before
