@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import orjson
+from bench_api import ACCEPT, CREATE, INPUT
 from bench_servers import Figures, client_credentials, our_env, ours, percentiles, plain_dsn, run_wrk, token
 from explain_rma_list import seed
 from sqlalchemy import text
@@ -34,14 +35,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from rma_graphql.db.migrate import migrate
 
 SUBMIT = "mutation($id: String!) { rmaOrderSubmit(id: $id) { id version processingStatus } }"
-CREATE = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
-ACCEPT = "mutation($id: String!) { rmaOrderAccept(id: $id) { version } }"
-INPUT = {
-    "expectedResolution": "REFUND",
-    "lines": [{"sku": "SKU-1", "quantity": 1, "reason": "DEFECTIVE", "price": 10}],
-    "sender": {"fullname": "Bench", "email": "bench@example.com"},
-    "deliveryContact": {"fullname": "Warehouse"},
-}
 
 # Each wrk thread takes its own share of the ids (every RMA order is submitted once); a
 # response with GraphQL errors is counted, and the counts are summed at the end. With a

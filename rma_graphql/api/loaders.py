@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -26,16 +25,6 @@ from rma_graphql.service.records import (
     SkuStockRecord,
 )
 from rma_graphql.service.unit_of_work import UnitOfWork
-
-T = TypeVar("T")
-
-
-def loaded(loader: DataLoader[str, T], key: str) -> T | None:
-    """What ``loader`` has already loaded for ``key`` (None when it has not, yet)."""
-    future = loader.cache_map.get(key)
-    if future is None or not future.done() or future.exception() is not None:
-        return None
-    return future.result()
 
 
 class Loaders:

@@ -18,7 +18,7 @@ from rma_graphql.api.enums import (
     RmaOrderProcessingStatus,
     member,
 )
-from rma_graphql.api.loaders import Loaders, loaded
+from rma_graphql.api.loaders import Loaders
 from rma_graphql.api.permissions import scoped
 from rma_graphql.domain import access
 from rma_graphql.domain import statuses as s
@@ -209,13 +209,9 @@ class RmaOrderType:
 
     @strawberry.field(graphql_type=list[RmaOrderLine])
     def lines(self, info: RmaInfo) -> list[RmaOrderLine] | Awaitable[list[RmaOrderLine]]:
-        # Answered at once when the lines are at hand (a revision's, or a page's, loaded
-        # for all its RMA orders together): no coroutine per RMA order.
-        rows = (
-            self.revision.lines
-            if self.revision is not None
-            else loaded(self._loaders(info).lines, self.row.id)
-        )
+        # Answered at once when the lines are at hand (a revision's, or a page's, read for
+        # all its RMA orders together by fetch_lines): no coroutine per RMA order.
+        rows = self.revision.lines if self.revision is not None else self.fetched_lines
         if rows is not None:
             return self._line_types(rows)
         return self._lines_later(info)

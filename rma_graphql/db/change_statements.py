@@ -1,6 +1,7 @@
 """The statements every change of an RMA order runs, prepared once (db/driver.py): the
-reads before the change, the compare-and-set update, the changed lines, the revision and
-the events with their positions.
+read of the row before the change (its children come from the read side's statements),
+the compare-and-set update, the changed lines, the revision and the events with their
+positions.
 
 A statement's values are bound parameters named ``v_<column>`` (SQLAlchemy keeps the
 column names for itself in an insert's VALUES and an update's SET).
@@ -47,27 +48,6 @@ def _load_row(lock: bool) -> Prepared:
 
 # The RMA row with the configuration settings its actions depend on, locked or not.
 LOAD_ROW = {False: _load_row(False), True: _load_row(True)}
-LINES = Prepared(
-    lambda dialect: (
-        select(t.rma_order_line)
-        .where(t.rma_order_line.c.rma_order_id == bindparam("rma_id"))
-        .order_by(t.rma_order_line.c.position)
-    )
-)
-RESOLUTIONS = Prepared(
-    lambda dialect: (
-        select(t.rma_financial_resolution)
-        .where(t.rma_financial_resolution.c.rma_order_id == bindparam("rma_id"))
-        .order_by(t.rma_financial_resolution.c.created_at, t.rma_financial_resolution.c.id)
-    )
-)
-LINKED_ORDERS = Prepared(
-    lambda dialect: (
-        select(t.rma_linked_order)
-        .where(t.rma_linked_order.c.rma_order_id == bindparam("rma_id"))
-        .order_by(t.rma_linked_order.c.position)
-    )
-)
 REVISION = Prepared(
     lambda dialect: insert(t.rma_order_revision).values(
         values_of(("rma_order_id", "version", "organization_id", "state"))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
+from rma_graphql.db.rma_reads import children_by_rma
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
     RefundTerms,
@@ -144,8 +145,8 @@ async def load_rma(
     row = await load_rma_row(conn, organization_id, rma_id, lock=lock)
     if row is None:
         return None
-    line_rows = await statements.LINES.rows(conn, rma_id=rma_id)
-    resolution_rows = await statements.RESOLUTIONS.rows(conn, rma_id=rma_id)
+    [line_rows] = await children_by_rma(conn, "lines", [rma_id])
+    [resolution_rows] = await children_by_rma(conn, "financial_resolutions", [rma_id])
     rma = rma_from_row(
         row,
         [line_from_row(r) for r in line_rows],
@@ -286,7 +287,8 @@ async def replace_linked_orders(
 
 
 async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str, Any]]:
-    return [dict(row) for row in await statements.LINKED_ORDERS.rows(conn, rma_id=rma_id)]
+    [rows] = await children_by_rma(conn, "linked_orders", [rma_id])
+    return [dict(row) for row in rows]
 
 
 def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
