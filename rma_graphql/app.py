@@ -11,6 +11,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from rma_graphql.api import routes
 from rma_graphql.api.assets import CompressedAssets
+from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.middleware import BodySizeLimit, Cors
 from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.observability import Metrics, RequestObserver
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
     # What the token endpoint reads once the lifespan has started.
     state: dict[str, Any] = {}
     metrics = Metrics()
+    if settings.compiled_reads:
+        graphql.read_plans = ReadPlans(graphql.schema, metrics.read_plan)
     middleware = [
         Middleware(RequestObserver, metrics=metrics),
         Middleware(BodySizeLimit),

@@ -27,8 +27,15 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="comma-separated browser origins allowed for CORS and websockets"
     )
-    database_pool_size: int = Field(10, ge=1, description="connections kept in the pool")
-    database_max_overflow: int = Field(20, ge=0, description="connections opened beyond the pool at peaks")
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        description="connections kept in the pool (a connection opened beyond it is closed after each "
+        "use: keep it at least as large as the requests served at once)",
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, description="connections opened beyond the pool at peaks, closed after each use"
+    )
     sqlite_busy_timeout_ms: int = Field(
         30_000, ge=0, description="how long a write waits for SQLite's lock before failing"
     )
@@ -37,6 +44,11 @@ class Settings(BaseSettings):
     )
     listener_health_seconds: float = Field(
         5.0, gt=0, description="how often the `LISTEN` connection is checked (PostgreSQL)"
+    )
+    compiled_reads: bool = Field(
+        True,
+        description="answer the read documents a plan can (RMA orders by id and in pages, with their "
+        "lines) through compiled plans; `0` runs every operation through per-field execution",
     )
     authentication: bool = Field(
         True,

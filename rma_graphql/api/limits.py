@@ -358,6 +358,13 @@ def _check(
     return validate(schema, document, rules)
 
 
+def document_errors(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], max_fields: int
+) -> list[GraphQLError]:
+    """What validation, the field limit included, finds wrong with a document."""
+    return _check(schema, document, rules, max_fields)
+
+
 class LimitedValidation(SchemaExtension):
     """Validation, cached per document, after a check of the document's expanded size;
     then a refusal of any text input no database column takes (a NUL, an unpaired surrogate).

@@ -50,6 +50,11 @@ class RequestRecord:
 _current: ContextVar[RequestRecord | None] = ContextVar("current_request", default=None)
 
 
+def current_record() -> RequestRecord | None:
+    """What the HTTP request being answered has recorded so far (None outside one)."""
+    return _current.get()
+
+
 def current_request_id() -> str | None:
     record = _current.get()
     return record.request_id if record is not None else None
@@ -253,6 +258,13 @@ class Metrics:
             registry=None if shared else self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
+        self.read_plans = Counter(
+            "rma_read_plans",
+            "Query operations a compiled read plan answered (compiled) or handed to per-field "
+            "execution after trying (fallback)",
+            ["outcome"],
+            registry=None if shared else self.registry,
+        )
         self._live = _LiveState()
         self.registry.register(self._live)
 
@@ -263,6 +275,9 @@ class Metrics:
     def observe(self, operation: str, outcome: str, seconds: float) -> None:
         self.requests.labels(operation, outcome).inc()
         self.latency.labels(operation).observe(seconds)
+
+    def read_plan(self, outcome: str) -> None:
+        self.read_plans.labels(outcome).inc()
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

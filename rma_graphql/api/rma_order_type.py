@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 
 from rma_graphql.api.history_types import RmaComment, RmaOrderEvent
+from rma_graphql.api.inputs import RmaOrderFilterInput, parse_uuid, text
 from rma_graphql.api.money_types import RmaFinancialResolutionRequest
 from rma_graphql.api.types import (
     Location,
@@ -400,3 +401,22 @@ async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:
     if row is None:
         raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
     return RmaOrderType.from_row(row)
+
+
+def rma_order_criteria(filter: RmaOrderFilterInput | None) -> queries.RmaOrderFilter:
+    """What a list's filter argument asks for (refusing a search text no column takes)."""
+    f = filter or RmaOrderFilterInput()
+    if f.search is not None:
+        text(f.search, "filter.search")
+    return queries.RmaOrderFilter(
+        processing_status=[v.value for v in f.processing_status] if f.processing_status else None,
+        delivery_status=[v.value for v in f.delivery_status] if f.delivery_status else None,
+        financial_status=[v.value for v in f.financial_status] if f.financial_status else None,
+        fulfillment_status=[v.value for v in f.fulfillment_status] if f.fulfillment_status else None,
+        expected_resolution=[v.value for v in f.expected_resolution] if f.expected_resolution else None,
+        location_id=parse_uuid(f.location_id, "filter.locationId") if f.location_id else None,
+        created_after=f.created_after,
+        created_before=f.created_before,
+        search=f.search,
+        include_deleted=f.include_deleted,
+    )

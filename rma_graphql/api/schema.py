@@ -44,6 +44,7 @@ from rma_graphql.api.rma_order_type import (
     RmaOrderConnection,
     RmaOrderType,
     fetch_lines,
+    rma_order_criteria,
     rma_payload,
 )
 from rma_graphql.api.state_machines import STATE_MACHINES
@@ -130,21 +131,7 @@ class Query:
         sort: RmaOrderSort = RmaOrderSort.CREATED_AT_DESC,
     ) -> RmaOrderConnection:
         ctx = context_of(info)
-        f = filter or RmaOrderFilterInput()
-        if f.search is not None:
-            text(f.search, "filter.search")
-        criteria = queries.RmaOrderFilter(
-            processing_status=[v.value for v in f.processing_status] if f.processing_status else None,
-            delivery_status=[v.value for v in f.delivery_status] if f.delivery_status else None,
-            financial_status=[v.value for v in f.financial_status] if f.financial_status else None,
-            fulfillment_status=[v.value for v in f.fulfillment_status] if f.fulfillment_status else None,
-            expected_resolution=[v.value for v in f.expected_resolution] if f.expected_resolution else None,
-            location_id=parse_uuid(f.location_id, "filter.locationId") if f.location_id else None,
-            created_after=f.created_after,
-            created_before=f.created_before,
-            search=f.search,
-            include_deleted=f.include_deleted,
-        )
+        criteria = rma_order_criteria(filter)
         page = await queries.list_rma_orders(
             ctx.uow, ctx.authenticated, criteria, first=first, after=after, sort=sort.value
         )

@@ -16,6 +16,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.context import Context
 from rma_graphql.api.schema import MAX_TOKENS, PUBLIC_FIELDS
 from rma_graphql.api.websocket import LegacyWSHandler, TransportWSHandler
@@ -217,6 +218,8 @@ class RmaGraphQL(GraphQL[Context, None]):
         self.open_caller: Caller | None = None
         # On the embedded database served on loopback: headers carrying a fresh demo token.
         self.demo_headers: Callable[[], dict[str, str]] | None = None
+        # The compiled read plans (None: every operation runs through strawberry).
+        self.read_plans: ReadPlans | None = None
         self._page = graphiql_page()
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -279,6 +282,25 @@ class RmaGraphQL(GraphQL[Context, None]):
             return await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        plans = self.read_plans
+        if plans is not None and (request_adapter.method != "GET" or self.allow_queries_via_get):
+            data = await plans.run(context, request_data)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
+        result: ExecutionResult = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        return result
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A websocket authenticates with ``{"Authorization": "Bearer …"}`` in connection_init."""

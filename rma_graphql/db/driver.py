@@ -118,6 +118,14 @@ class Prepared:
         compiled = self._compiled_for(conn)
         return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params)))
 
+    async def rows_alone(self, conn: AsyncConnection, **params: Any) -> Sequence[Row]:
+        """``rows`` of a statement that is its reader's only one: on PostgreSQL no transaction
+        is begun for it (one statement is one snapshot), unless one is open already."""
+        if conn.dialect.name != "postgresql":
+            return await self.rows(conn, **params)
+        compiled = self._compiled_for(conn)
+        return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params), begin=False))
+
     async def execute(self, conn: AsyncConnection, **params: Any) -> None:
         """Run the statement (an insert or update without RETURNING)."""
         if conn.dialect.name != "postgresql":
@@ -144,7 +152,7 @@ async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any) -> list[Any
 
 
 async def _fetch(
-    conn: AsyncConnection, sql: str, arguments: Sequence[Any], *, many: bool = False
+    conn: AsyncConnection, sql: str, arguments: Sequence[Any], *, many: bool = False, begin: bool = True
 ) -> list[Any]:
     """asyncpg's ``fetch`` on the connection SQLAlchemy holds, inside the transaction
     SQLAlchemy tracks for it (begun here when no statement has begun it yet), under the
@@ -158,7 +166,7 @@ async def _fetch(
         raw = await conn.get_raw_connection()
         adapter = conn.info[_ADAPTER] = raw.dbapi_connection
     async with adapter._execute_mutex:
-        if adapter._transaction is None:
+        if adapter._transaction is None and begin:
             await adapter._start_transaction()
         try:
             if many:

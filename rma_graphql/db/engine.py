@@ -73,6 +73,16 @@ def _sqlite_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+async def _begin_was_cancelled(connection: AsyncConnection) -> bool:
+    """Whether asyncpg holds a transaction on the connection that SQLAlchemy's adapter does
+    not (asyncpg keeps a cancelled ``BEGIN`` as its top transaction)."""
+    if connection.dialect.name != "postgresql" or connection.closed or connection.invalidated:
+        return False
+    adapter: Any = (await connection.get_raw_connection()).dbapi_connection
+    raw = getattr(adapter, "_connection", None)
+    return adapter._transaction is None and getattr(raw, "_top_xact", None) is not None
+
+
 class OperationReads:
     """The reads of one operation: one pooled connection and one transaction, so one
     snapshot (REPEATABLE READ, read only, on PostgreSQL; a deferred transaction on SQLite),
@@ -108,6 +118,18 @@ class OperationReads:
         async with self._reader.connect() as connection:
             yield connection
 
+    @contextlib.asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncConnection]:
+        """For an operation whose reads are one statement (its own snapshot): a pooled
+        connection on which the driver begins no transaction, unless the operation's reads
+        have begun theirs (then the statement reads in it)."""
+        if self._connection is not None or self._ended:
+            async with self.use() as connection:
+                yield connection
+            return
+        async with self._reader.connect() as connection:
+            yield connection
+
     async def _open(self) -> AsyncConnection:
         connection = await self._reader.connect()
         if connection.dialect.name == "postgresql":
@@ -126,4 +148,9 @@ class OperationReads:
         async with self._lock:
             connection, self._connection = self._connection, None
             if connection is not None:
+                if await _begin_was_cancelled(connection):
+                    # Its BEGIN was cancelled half-way (a resolver cancelled by the execution
+                    # it ran in): the driver thinks a transaction is open that SQLAlchemy does
+                    # not know, and would refuse every later one. The connection is dropped.
+                    await connection.invalidate()
                 await connection.close()

@@ -273,13 +273,19 @@ def keyset_query(
     first: int,
     after: tuple[Any, str] | None,
     sort: str = "CREATED_AT_DESC",
+    columns: Sequence[str] | None = None,
 ) -> Select[Any]:
     """Up to ``first`` + 1 matching rows in the sort's order, after the (sort value, id) of a
-    row: the extra row says whether another page follows."""
+    row: the extra row says whether another page follows. With ``columns``, only those
+    (and the id and the sort's column, which a cursor needs)."""
     column_name, descending = SORTS[sort]
     column = table.c[column_name]
     key = table.c.id
-    query: Select[Any] = select(table).where(*conditions)
+    if columns is None:
+        query: Select[Any] = select(table).where(*conditions)
+    else:
+        names = dict.fromkeys(("id", column_name, *columns))
+        query = select(*(table.c[name] for name in names)).where(*conditions)
     if after is not None:
         value, row_id = after
         if descending:
@@ -298,9 +304,10 @@ async def keyset_rows(
     first: int,
     after: tuple[Any, str] | None,
     sort: str = "CREATED_AT_DESC",
+    columns: Sequence[str] | None = None,
 ) -> KeysetRows:
     """Up to ``first`` matching rows in the sort's order, after the (sort value, id) of a row."""
-    query = keyset_query(table, conditions, first=first, after=after, sort=sort)
+    query = keyset_query(table, conditions, first=first, after=after, sort=sort, columns=columns)
     rows = await select_rows(conn, query)
     return KeysetRows(rows=list(rows[:first]), has_next_page=len(rows) > first)
 

@@ -10,7 +10,7 @@ from typing import Any, Generic
 
 import orjson
 
-from rma_graphql.db import rma_reads
+from rma_graphql.db import plan_reads, rma_reads
 from rma_graphql.db.repository import line_from_row, resolution_from_row, rma_from_row
 from rma_graphql.db.rma_reads import KeysetRows
 from rma_graphql.domain.access import Caller
@@ -245,3 +245,54 @@ async def resolution_row(
     async with uow.read() as conn:
         row = await rma_reads.resolution_row(conn, organization_id, resolution_id)
     return None if row is None else record(RmaFinancialResolutionRecord, row)
+
+
+# Only the columns a compiled read plan asks for, as plain rows (no records).
+
+
+async def rma_order_values(
+    uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
+) -> dict[str, Any] | None:
+    """These columns of an RMA order (``alone``: the operation reads nothing else)."""
+    if alone:
+        async with uow.read_one_statement() as conn:
+            return await plan_reads.rma_order(conn, caller, rma_id, columns, alone=True)
+    async with uow.read() as conn:
+        return await plan_reads.rma_order(conn, caller, rma_id, columns)
+
+
+async def rma_order_with_line_values(
+    uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...]
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """An RMA order and its lines in one statement: for an operation that reads nothing else."""
+    async with uow.read_one_statement() as conn:
+        return await plan_reads.rma_order_with_lines(conn, caller, rma_id, columns, line_columns)
+
+
+async def rma_order_page_values(
+    uow: UnitOfWork,
+    caller: Caller,
+    f: RmaOrderFilter,
+    columns: tuple[str, ...],
+    *,
+    first: int,
+    after: str | None,
+    sort: str,
+) -> Page[dict[str, Any]]:
+    """A page as ``list_rma_orders`` reads it (same checks, same refusals), of these columns."""
+    check_first(first)
+    position = decode_cursor(sort, after)
+    async with uow.read() as conn:
+        rows, has_next_page = await plan_reads.rma_order_page(
+            conn, caller, f, columns, first=first, after=position, sort=sort
+        )
+    return Page(
+        rows=rows, has_next_page=has_next_page, has_previous_page=after is not None, found=rows, sort=sort
+    )
+
+
+async def line_values(
+    uow: UnitOfWork, keys: Sequence[str], columns: tuple[str, ...]
+) -> list[list[dict[str, Any]]]:
+    async with uow.read() as conn:
+        return await plan_reads.lines(conn, keys, columns)

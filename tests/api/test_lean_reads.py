@@ -117,3 +117,22 @@ async def test_a_task_that_outlives_its_operation_reads_on_a_connection_of_its_o
     assert after == during
     if DATABASE == "sqlite":  # nothing else of the app reads in the background there
         assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+
+
+async def test_a_read_cut_short_by_a_failing_sibling_leaves_no_broken_connection(gql: GraphQLClient) -> None:
+    """A root field that fails (first over the limit) while its sibling reads: the execution
+    cancels the sibling, on PostgreSQL possibly half-way through its BEGIN. The connection
+    must not go back to the pool with a transaction SQLAlchemy does not know of (every later
+    transaction on it would fail)."""
+    rma_id = (await create(gql))["id"]
+    failing = (
+        "query($id: String) { rmaOrder(id: $id) { returnNumber lines { sku } } "
+        "rmaOrders(first: 300) { nodes { id } } }"
+    )
+    for _ in range(10):
+        error = await gql.error(failing, {"id": rma_id})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    # Every pooled connection still takes transactions: writes and reads succeed.
+    for _ in range(10):
+        made = await create(gql)
+        assert made["processingStatus"] == "NEW"

@@ -260,3 +260,24 @@ def test_settings_read_each_variable_once_with_its_default(monkeypatch: pytest.M
     assert settings.graphiql is False
     assert settings.token_ttl_seconds == Settings.model_fields["token_ttl_seconds"].default == 3600
     assert settings.replace(token_ttl_seconds=5).token_ttl_seconds == 5
+
+
+async def test_metrics_count_compiled_and_fallback_reads(app: Starlette, gql: GraphQLClient) -> None:
+    """Compiled reads are counted by outcome (a malformed id falls back to per-field execution)."""
+    if not Settings().compiled_reads:
+        pytest.skip("the suite runs with compiled reads off")
+    rma_id = (await create(gql))["id"]
+    by_id = "query($id: String) { rmaOrder(id: $id) { id } }"
+
+    async def counted(outcome: str) -> float:
+        text = (await gql.http.get("/metrics")).text
+        line = next(
+            (x for x in text.splitlines() if x.startswith(f'rma_read_plans_total{{outcome="{outcome}"}}')),
+            None,
+        )
+        return float(line.split()[-1]) if line else 0.0
+
+    before = (await counted("compiled"), await counted("fallback"))
+    assert (await gql.data(by_id, {"id": rma_id}))["rmaOrder"]["id"] == rma_id
+    await gql.error(by_id, {"id": "not-a-uuid"})
+    assert (await counted("compiled"), await counted("fallback")) == (before[0] + 1, before[1] + 1)

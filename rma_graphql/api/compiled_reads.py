@@ -1,0 +1,393 @@
+"""Compiled reads: a validated query document that asks only for what a plan answers (RMA
+orders by id and in pages, their columns and their lines) runs as a few statements reading
+only the selected columns, and builders that make the response's objects directly.
+
+Everything else, and every request the plan cannot answer exactly as strawberry would (an
+error, a null, a refusal), runs through strawberry's execution unchanged: the plan returns
+``None`` and the view executes the operation as usual, in the same snapshot.
+"""
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    NameNode,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    specified_rules,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry.types.arguments import convert_arguments
+
+from rma_graphql.api.compiled_plan import (
+    FallbackError,
+    NotCompilableError,
+    ObjectPlan,
+    Selection,
+    object_plan,
+    scalar_entries,
+)
+from rma_graphql.api.context import Context
+from rma_graphql.api.errors import unstorable_text_error
+from rma_graphql.api.inputs import parse_uuid
+from rma_graphql.api.limits import document_errors, operation_cost
+from rma_graphql.api.observability import current_record
+from rma_graphql.api.rma_order_type import rma_order_criteria
+from rma_graphql.api.schema import _LIMIT_RULES, MAX_COST, MAX_FIELDS, MAX_TOKENS
+from rma_graphql.domain import access
+from rma_graphql.domain.errors import DomainError
+from rma_graphql.service import queries
+
+logger = logging.getLogger("rma_graphql.compiled_reads")
+
+_MAX_DOCUMENTS = 1024
+_PAGE_INFO = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
+_EDGE = {"cursor", "node"}
+_CONNECTION = {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"}
+
+
+@dataclass
+class RootField:
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    # rmaOrder: the RMA order's plan; rmaOrders: the plans of nodes and of edges' nodes.
+    plans: dict[str, ObjectPlan] = field(default_factory=dict)
+    connection: list[tuple[str, str]] = field(default_factory=list)
+    edge: list[tuple[str, str]] = field(default_factory=list)
+    page_info: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    roots: list[RootField]
+    # Whether the operation reads one RMA order and nothing else.
+    single: bool = False
+
+
+@dataclass
+class _Document:
+    """A document that may be compiled: its operation and what its plans depend on."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    operation_name: str | None
+    # The variables @skip and @include read: a plan per combination of their values.
+    directive_variables: tuple[str, ...]
+    plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)
+
+
+def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value in ("skip", "include"):
+                for argument in directive.arguments:
+                    if argument.value.kind == "variable":
+                        found[argument.value.name.value] = None
+        selection_set = getattr(node, "selection_set", None)
+        for selection in selection_set.selections if selection_set is not None else ():
+            walk(selection)
+
+    for definition in document.definitions:
+        walk(definition)
+    return tuple(found)
+
+
+class ReadPlans:
+    """The compiled plans of one schema, by document text and operation name."""
+
+    def __init__(self, schema: Any, count: Callable[[str], None] | None = None) -> None:
+        self.strawberry = schema
+        self.schema = schema._schema
+        self.rules = (*specified_rules, *_LIMIT_RULES)
+        self.count = count or (lambda outcome: None)
+        self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
+        self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
+
+    def _document(self, query: str, operation_name: str | None) -> _Document | None:
+        key = (query, operation_name)
+        if key in self._documents:
+            self._documents.move_to_end(key)
+            return self._documents[key]
+        found = self._analyse(query, operation_name)
+        self._documents[key] = found
+        if len(self._documents) > _MAX_DOCUMENTS:
+            self._documents.popitem(last=False)
+        return found
+
+    def _analyse(self, query: str, operation_name: str | None) -> _Document | None:
+        """The document, if it is a valid query whose root fields a plan may answer."""
+        try:
+            document = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError:
+            return None
+        if document_errors(self.schema, document, self.rules, MAX_FIELDS):
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            chosen = operations if len(operations) == 1 else []
+        else:
+            chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+            return None
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        return _Document(document, chosen[0], fragments, operation_name, _directive_variables(document))
+
+    def _plan(self, found: _Document, variables: VariableValues) -> Plan | None:
+        key = tuple(variables.coerced.get(name) for name in found.directive_variables)
+        if key in found.plans:
+            return found.plans[key]
+        try:
+            plan: Plan | None = self._compile(found, variables)
+        except NotCompilableError as reason:
+            logger.debug("not compiled: %s", reason)
+            plan = None
+        if len(found.plans) < 64:
+            found.plans[key] = plan
+        return plan
+
+    def _compile(self, found: _Document, variables: VariableValues) -> Plan:
+        selection = Selection(found.fragments, variables)
+        roots = []
+        collected = selection.collect("Query", [_root_node(found.operation)])
+        for key, nodes in collected.items():
+            name = nodes[0].name.value
+            root = RootField(key, name, nodes)
+            if name == "rmaOrder":
+                root.plans["rma"] = object_plan(self.schema, selection, "RmaOrderType", nodes)
+            elif name == "rmaOrders":
+                self._compile_connection(selection, root)
+            elif name != "__typename":
+                raise NotCompilableError(f"Query.{name}")
+            roots.append(root)
+        names = [root.name for root in roots if root.name != "__typename"]
+        return Plan(roots, single=names == ["rmaOrder"])
+
+    def _compile_connection(self, selection: Selection, root: RootField) -> None:
+        for key, nodes in selection.collect("RmaOrderConnection", root.nodes).items():
+            name = nodes[0].name.value
+            if name not in _CONNECTION and name != "__typename":
+                raise NotCompilableError(f"RmaOrderConnection.{name}")
+            root.connection.append((key, name))
+            if name == "nodes":
+                root.plans[key] = object_plan(self.schema, selection, "RmaOrderType", nodes)
+            elif name == "pageInfo":
+                root.page_info = scalar_entries(self.schema, selection, "PageInfo", nodes, _PAGE_INFO)
+            elif name == "edges":
+                if root.edge:
+                    raise NotCompilableError("two edges fields")
+                root.edge = scalar_entries(self.schema, selection, "RmaOrderEdge", nodes, _EDGE)
+                for edge_key, edge_nodes in selection.collect("RmaOrderEdge", nodes).items():
+                    if edge_nodes[0].name.value == "node":
+                        root.plans["edge:" + edge_key] = object_plan(
+                            self.schema, selection, "RmaOrderType", edge_nodes
+                        )
+
+    async def run(self, context: Context, request_data: Any) -> dict[str, Any] | None:
+        """The operation's data through its plan, or None: strawberry is to execute it."""
+        query = getattr(request_data, "query", None)
+        if not isinstance(query, str):
+            return None
+        found = self._document(query, request_data.operation_name)
+        if found is None:
+            return None
+        started = time.perf_counter()
+        try:
+            data = await self._run(context, found, query, request_data.variables)
+        except FallbackError as reason:
+            self._observe(context, found, "fallback", started, str(reason))
+            return None
+        if data is None:
+            return None
+        self._observe(context, found, "compiled", started)
+        return data
+
+    async def _run(
+        self, context: Context, found: _Document, query: str, raw: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        coerced = get_variable_values(self.schema, found.operation.variable_definitions or (), raw or {})
+        if isinstance(coerced, list):
+            raise FallbackError("variables")
+        if operation_cost(self.schema, found.document, found.operation_name, raw, text=query) > MAX_COST:
+            raise FallbackError("cost")
+        if unstorable_text_error(query, raw) is not None:
+            raise FallbackError("text")
+        plan = self._plan(found, coerced)
+        if plan is None:
+            return None
+        caller = context.caller
+        if caller is None or access.VIEW_RMA_ORDERS not in caller.scopes:
+            raise FallbackError("scope")
+        data: dict[str, Any] = {}
+        for root in plan.roots:
+            if root.name == "__typename":
+                data[root.key] = self.schema.query_type.name
+            elif root.name == "rmaOrder":
+                data[root.key] = await self._rma_order(context, root, coerced, alone=plan.single)
+            else:
+                data[root.key] = await self._rma_orders(context, root, coerced)
+        return data
+
+    def _arguments(self, root: RootField, variables: VariableValues) -> dict[str, Any]:
+        definition = self.schema.query_type.fields[root.name]
+        try:
+            values = get_argument_values(definition, root.nodes[0], variables)
+            return convert_arguments(
+                values,
+                self._fields[root.name].arguments,
+                scalar_registry=self.strawberry.schema_converter.scalar_registry,
+                config=self.strawberry.config,
+            )
+        except Exception as error:  # what strawberry would refuse, in its own words
+            raise FallbackError("arguments") from error
+
+    async def _rma_order(
+        self, context: Context, root: RootField, variables: VariableValues, *, alone: bool
+    ) -> Any:
+        """One RMA order (``alone``: the operation's only root field, so with at most one
+        list of lines it is one statement, its own snapshot)."""
+        arguments = self._arguments(root, variables)
+        given = arguments.get("id")
+        if given is None or arguments.get("by_external_id") is not None:
+            raise FallbackError("not by id")
+        try:
+            rma_id = parse_uuid(given, "id")
+        except DomainError as error:
+            raise FallbackError("id") from error
+        plan = root.plans["rma"]
+        caller = context.authenticated
+        if alone and len(plan.children) == 1:
+            token, child = plan.children[0]
+            found = await queries.rma_order_with_line_values(
+                context.uow, caller, rma_id, tuple(plan.columns), tuple(child.columns)
+            )
+            if found is None:
+                raise FallbackError("not found")
+            row, row[token] = found  # type: ignore[index]  # a token object keys a row's children
+            return plan.build(row, None)
+        values = await queries.rma_order_values(
+            context.uow, caller, rma_id, tuple(plan.columns), alone=alone and not plan.children
+        )
+        if values is None:
+            raise FallbackError("not found")
+        await _load_children(context, plan, [values])
+        return plan.build(values, None)
+
+    async def _rma_orders(self, context: Context, root: RootField, variables: VariableValues) -> Any:
+        arguments = self._arguments(root, variables)
+        caller = context.authenticated
+        try:
+            criteria = rma_order_criteria(arguments.get("filter"))
+            columns = tuple(dict.fromkeys(c for plan in root.plans.values() for c in plan.columns))
+            page = await queries.rma_order_page_values(
+                context.uow,
+                caller,
+                criteria,
+                columns,
+                first=arguments.get("first", 50),
+                after=arguments.get("after"),
+                sort=arguments["sort"].value if "sort" in arguments else "CREATED_AT_DESC",
+            )
+        except DomainError as error:
+            raise FallbackError("list arguments") from error
+        rows = page.rows
+        for plan in root.plans.values():
+            await _load_children(context, plan, rows)
+        matches = queries.RmaOrderMatches(context.uow, caller, criteria)
+        out: dict[str, Any] = {}
+        for key, name in root.connection:
+            if name == "nodes":
+                out[key] = [root.plans[key].build(row, None) for row in rows]
+            elif name == "edges":
+                out[key] = _edges(root, page, rows)
+            elif name == "pageInfo":
+                out[key] = _page_info(root.page_info, page)
+            elif name == "totalCount":
+                out[key] = await matches.exact()
+            elif name == "totalCountEstimate":
+                out[key] = await matches.estimate()
+            else:
+                out[key] = "RmaOrderConnection"
+        return out
+
+    def _observe(
+        self, context: Context, found: _Document, outcome: str, started: float, reason: str = ""
+    ) -> None:
+        self.count(outcome)
+        record = current_record()
+        if record is None:
+            return
+        record.fields["read_plan"] = outcome
+        record.fields["read_plan_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        if reason:
+            record.fields["read_plan_fallback"] = reason
+        if outcome != "compiled":
+            return  # strawberry's execution names the operation
+        caller = context.caller
+        fields = sorted(
+            {s.name.value for s in found.operation.selection_set.selections if isinstance(s, FieldNode)}
+            - {"__typename"}
+        )
+        record.fields.update(
+            operation_name=found.operation.name.value if found.operation.name else None,
+            operation_type="query",
+            root_fields=fields,
+            organization_id=caller.organization_id if caller is not None else None,
+            actor_type=caller.actor.get("type") if caller is not None else None,
+            actor_id=caller.actor.get("id") if caller is not None else None,
+            outcome="ok",
+            operation_label=f"query {','.join(fields)}",
+        )
+
+
+def _root_node(operation: OperationDefinitionNode) -> FieldNode:
+    """The operation's selection as if it were a field's (to collect it like one)."""
+    return FieldNode(
+        name=NameNode(value="query"), selection_set=operation.selection_set, arguments=(), directives=()
+    )
+
+
+async def _load_children(context: Context, plan: ObjectPlan, rows: list[dict[str, Any]]) -> None:
+    for token, child in plan.children:
+        found = await queries.line_values(context.uow, [row["id"] for row in rows], tuple(child.columns))
+        for row, lines in zip(rows, found, strict=True):
+            row[token] = lines  # type: ignore[index]  # a token object keys a row's children
+
+
+def _edges(root: RootField, page: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cursors = page.cursors
+    edges = []
+    for index, row in enumerate(rows):
+        edge: dict[str, Any] = {}
+        for key, name in root.edge:
+            if name == "cursor":
+                edge[key] = cursors[index]
+            elif name == "node":
+                edge[key] = root.plans["edge:" + key].build(row, None)
+            else:
+                edge[key] = "RmaOrderEdge"
+        edges.append(edge)
+    return edges
+
+
+def _page_info(entries: list[tuple[str, str]], page: Any) -> dict[str, Any]:
+    values = {
+        "hasNextPage": page.has_next_page,
+        "hasPreviousPage": page.has_previous_page,
+        "startCursor": page.start_cursor,
+        "endCursor": page.end_cursor,
+        "__typename": "PageInfo",
+    }
+    return {key: values[name] for key, name in entries}

@@ -1,0 +1,369 @@
+"""Compiled reads answer exactly as per-field execution does: the same bytes, for every role,
+on hand-picked edge cases, on every query document of the suite, and on documents
+generated from the schema (hypothesis-graphql); and they are really taken."""
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    NameNode,
+    ObjectTypeDefinitionNode,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    Visitor,
+    parse,
+    print_ast,
+    visit,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis_graphql import queries as generated_queries
+from starlette.applications import Starlette
+
+import tests.api
+from rma_graphql.api.compiled_fields import LINE_FIELDS, RMA_ORDER_FIELDS
+from rma_graphql.api.compiled_reads import ReadPlans
+from rma_graphql.api.view import RmaGraphQL
+from rma_graphql.domain.access import Role
+from rma_graphql.service.organizations import create_client, create_organization
+from tests.api.test_access import customer_input, user_token
+from tests.conftest import IN_PROCESS_CLIENT, GraphQLClient, issued_token
+from tests.helpers import act, create
+
+COMPILED, FALLBACK, NONE = "compiled", "fallback", None
+ALL_RMA = " ".join(RMA_ORDER_FIELDS)
+ALL_LINE = " ".join(LINE_FIELDS)
+
+
+def _view(app: Starlette) -> RmaGraphQL:
+    return next(
+        route.endpoint for route in app.routes if isinstance(getattr(route, "endpoint", None), RmaGraphQL)
+    )
+
+
+@dataclass
+class World:
+    app: Starlette
+    view: RmaGraphQL
+    ids: list[str]
+    other_id: str
+    own_id: str
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    outcomes: list[str] = field(default_factory=list)
+
+    async def both(
+        self, role: str, query: str, variables: Any = None, **extra: Any
+    ) -> tuple[str | None, Any]:
+        """The answer with compiled reads and without; asserts they are the same bytes.
+        Returns the compiled side's outcome (None: the document was not one to compile)."""
+        http = self.clients[role]
+        body = {"query": query, "variables": variables, **extra}
+        plans = self.view.read_plans
+        self.outcomes.clear()
+        compiled = await http.post("/graphql", json=body)
+        outcome = self.outcomes[-1] if self.outcomes else None
+        self.view.read_plans = None
+        try:
+            executed = await http.post("/graphql", json=body)
+        finally:
+            self.view.read_plans = plans
+        assert compiled.status_code == executed.status_code, (query, variables)
+        assert compiled.content == executed.content, (role, query, variables, compiled.text, executed.text)
+        return outcome, compiled.json()
+
+
+def _client(app: Starlette, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url="http://testserver",
+        transport=httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(app: Starlette) -> AsyncIterator[World]:
+    uow = app.state.uow
+    view = _view(app)
+    organization_id = await create_organization(uow, "Compiled reads")
+    other_organization = await create_organization(uow, "Compiled reads, another")
+    endpoint = ("http://testserver", httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT))
+    tokens = {
+        "admin": await issued_token(app, organization_id),
+        "viewer": await issued_token(app, organization_id, "view_rma_orders"),
+        "none": (await _scopeless_token(app, organization_id)),
+        "agent": await user_token(endpoint, app, organization_id, "agent", Role.AGENT),
+        "customer": await user_token(endpoint, app, organization_id, "cust", Role.CUSTOMER),
+    }
+    world = World(app, view, [], "", "")
+    world.clients = {role: _client(app, token) for role, token in tokens.items()}
+    admin = GraphQLClient(world.clients["admin"])
+    for n in range(5):
+        rma = await create(admin, comment=f"return {n}", meta={"n": n, "tags": ["a", "b"]})
+        world.ids.append(rma["id"])
+    await act(admin, world.ids[0], "submit")
+    await act(admin, world.ids[1], "submit")
+    await act(admin, world.ids[1], "accept")
+    customer = GraphQLClient(world.clients["customer"])
+    create_own = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
+    world.own_id = (await customer.data(create_own, {"input": customer_input()}))["rmaOrderCreate"]["id"]
+    async with _client(app, await issued_token(app, other_organization)) as other:
+        world.other_id = (await create(GraphQLClient(other)))["id"]
+    plans = view.read_plans  # None when the suite runs with compiled reads off
+    view.read_plans = ReadPlans(view.schema, world.outcomes.append)
+    try:
+        yield world
+    finally:
+        view.read_plans = plans
+        for client in world.clients.values():
+            await client.aclose()
+
+
+async def _scopeless_token(app: Starlette, organization_id: str) -> str:
+    client_id, _ = await create_client(app.state.uow, organization_id, scopes=frozenset())
+    issue = await app.state.accounts.token_issuer(client_id)
+    token: str = issue().token
+    return token
+
+
+ROLES = ("admin", "viewer", "agent", "customer", "none")
+
+BY_ID = "query($id: String) { rmaOrder(id: $id) { id processingStatus lines { sku quantity price } } }"
+EVERYTHING = (
+    f"query($id: String) {{ rmaOrder(id: $id) {{ __typename {ALL_RMA} lines {{ __typename {ALL_LINE} }} }} }}"
+)
+PAGE = (
+    "query($first: Int = 2, $after: String, $filter: RmaOrderFilterInput, $sort: RmaOrderSort! = CREATED_AT_DESC) {"
+    " rmaOrders(first: $first, after: $after, filter: $filter, sort: $sort) {"
+    " __typename totalCount totalCountEstimate"
+    " pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }"
+    " edges { __typename cursor node { id returnNumber lines { sku lineState } } }"
+    f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} }} }} }}"
+)
+FRAGMENTS = """
+fragment Line on RmaOrderLine { sku ... on RmaOrderLine { quantity } }
+fragment Rma on RmaOrderType { id ... { version } lines { ...Line } lines { reason } }
+query Named($id: String) { rmaOrder(id: $id) { ...Rma returnNumber ...Rma } }
+query Other { __typename }
+"""
+DIRECTIVES = """
+query($id: String, $lines: Boolean!, $skip: Boolean = false) {
+  rmaOrder(id: $id) {
+    id
+    lines @include(if: $lines) { sku }
+    returnReference @skip(if: $skip)
+    ... @include(if: $lines) { version }
+  }
+}
+"""
+ALIASES = (
+    "query($a: String, $b: String) { __typename first: rmaOrder(id: $a) { ref: returnReference"
+    " l: lines { s: sku q: quantity } l2: lines { id } } second: rmaOrder(id: $b) { id } }"
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_hand_picked_documents_answer_the_same_and_take_the_plan(world: World, role: str) -> None:
+    staff = role != "customer"
+    seen = world.ids[1] if staff else world.own_id
+    allowed = role != "none"
+    expect = COMPILED if allowed else FALLBACK
+    cases: list[tuple[str, dict[str, Any], dict[str, Any], str | None]] = [
+        (BY_ID, {"id": seen}, {}, expect),
+        (EVERYTHING, {"id": seen}, {}, expect),
+        (FRAGMENTS, {"id": seen}, {"operationName": "Named"}, expect),
+        (DIRECTIVES, {"id": seen, "lines": True}, {}, expect),
+        (DIRECTIVES, {"id": seen, "lines": False, "skip": True}, {}, expect),
+        (ALIASES, {"a": seen, "b": seen}, {}, expect),
+        (PAGE, {}, {}, expect),
+        (PAGE, {"filter": {"processingStatus": ["REQUESTED", "ACCEPTED"]}}, {}, expect),
+        (PAGE, {"filter": {"search": "RMA-"}, "sort": "RETURN_NUMBER_ASC", "first": 3}, {}, expect),
+        (PAGE, {"filter": {"includeDeleted": True, "createdAfter": "2020-01-01T00:00:00+00:00"}}, {}, expect),
+        # Each refused or empty in its own words: strawberry's.
+        (BY_ID, {"id": world.other_id}, {}, FALLBACK),  # another organization's
+        (BY_ID, {"id": "00000000-0000-0000-0000-000000000000"}, {}, FALLBACK),
+        (BY_ID, {"id": "not-a-uuid"}, {}, FALLBACK),
+        (BY_ID, {}, {}, FALLBACK),
+        (PAGE, {"first": 300}, {}, FALLBACK),
+        (PAGE, {"after": "garbage"}, {}, FALLBACK),
+        (PAGE, {"filter": {"locationId": "nope"}}, {}, FALLBACK),
+        (DIRECTIVES, {"id": seen}, {}, FALLBACK),  # $lines is required
+        (FRAGMENTS, {"id": seen}, {}, NONE),  # two operations, no name
+        ("query($id: String) { rmaOrder(id: $id) { id sender { fullname } } }", {"id": seen}, {}, NONE),
+        ("query { rmaOrder(id: 1) { id } }", {}, {}, NONE),  # invalid
+        ('mutation { rmaOrderSubmit(id: "not-a-uuid") { id } }', {}, {}, NONE),
+    ]
+    if staff:  # a customer's list and its own RMA order answer as the staff's do
+        cases.append((BY_ID, {"id": world.own_id}, {}, expect))
+    for query, variables, extra, wanted in cases:
+        if wanted == COMPILED and query == BY_ID and role == "customer" and variables["id"] != world.own_id:
+            wanted = FALLBACK
+        outcome, body = await world.both(role, query, variables, **extra)
+        assert outcome == wanted, (role, query, variables, outcome, body)
+    # The page walks on with its cursor, compiled.
+    _, first = await world.both(role, PAGE, {"first": 2})
+    if allowed:
+        cursor = first["data"]["rmaOrders"]["pageInfo"]["endCursor"]
+        outcome, _ = await world.both(role, PAGE, {"first": 2, "after": cursor})
+        assert outcome == COMPILED
+
+
+async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> None:
+    outcome, body = await world.both("customer", PAGE, {"first": 50})
+    assert outcome == COMPILED
+    assert [node["id"] for node in body["data"]["rmaOrders"]["nodes"]] == [world.own_id]
+    outcome, body = await world.both("customer", BY_ID, {"id": world.ids[0]})
+    assert outcome == FALLBACK
+    assert body["data"] == {"rmaOrder": None}
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def _suite_documents() -> Iterator[str]:
+    """Every GraphQL query document the API tests name at module level (in constants,
+    tuples, lists and dicts)."""
+    seen: set[str] = set()
+
+    def strings(value: Any) -> Iterator[str]:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, tuple | list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+
+    for module_info in pkgutil.iter_modules(tests.api.__path__):
+        module = importlib.import_module(f"tests.api.{module_info.name}")
+        for value in vars(module).values():
+            for text in strings(value):
+                if text in seen or "{" not in text:
+                    continue
+                seen.add(text)
+                try:
+                    document = parse(text)
+                except GraphQLError:
+                    continue
+                if any(
+                    isinstance(d, OperationDefinitionNode) and d.operation == OperationType.QUERY
+                    for d in document.definitions
+                ):
+                    yield text
+
+
+def _variables(document: DocumentNode, rma_id: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions or ():
+                name = variable.variable.name.value
+                if name in ("id", "rmaOrderId", "rmaId"):
+                    values[name] = rma_id
+                elif name == "first":
+                    values[name] = 2
+    return values
+
+
+async def test_every_query_document_of_the_suite_answers_the_same(world: World) -> None:
+    documents = list(_suite_documents())
+    assert len(documents) > 20
+    compiled = 0
+    for text in documents:
+        document = parse(text)
+        names = [
+            d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name
+        ]
+        for role in ("admin", "customer"):
+            rma_id = world.ids[1] if role == "admin" else world.own_id
+            for name in names or [None]:
+                outcome, _ = await world.both(role, text, _variables(document, rma_id), operationName=name)
+                compiled += outcome == COMPILED
+    assert compiled > 0
+
+
+def _plannable_schema(sdl: str) -> str:
+    """The schema cut down to what plans answer, so that generated documents mostly compile."""
+    keep = {
+        "Query": {"rmaOrder", "rmaOrders"},
+        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines"},
+        "RmaOrderLine": set(LINE_FIELDS),
+        "RmaOrderConnection": {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"},
+    }
+
+    class Cut(Visitor):
+        def enter_object_type_definition(self, node: ObjectTypeDefinitionNode, *_: Any) -> Any:
+            wanted = keep.get(node.name.value)
+            if wanted is None:
+                return None
+            return node.__class__(
+                name=node.name,
+                interfaces=node.interfaces,
+                directives=node.directives,
+                description=node.description,
+                fields=tuple(f for f in node.fields or () if f.name.value in wanted),
+            )
+
+    return print_ast(visit(parse(sdl), Cut()))
+
+
+def _with_real_ids(text: str, ids: list[str]) -> str:
+    """The document with every rmaOrder's arguments replaced by one real id."""
+    document = parse(text)
+    counter = iter(range(10**6))
+
+    class RealIds(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> Any:
+            if node.name.value != "rmaOrder":
+                return None
+            rma_id = ids[next(counter) % len(ids)]
+            return FieldNode(
+                alias=node.alias,
+                name=node.name,
+                arguments=(ArgumentNode(name=NameNode(value="id"), value=StringValueNode(value=rma_id)),),
+                directives=node.directives,
+                selection_set=node.selection_set,
+            )
+
+    return print_ast(visit(document, RealIds()))
+
+
+def _generated(sdl: str, fields: list[str], count: int) -> list[str]:
+    found: list[str] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(generated_queries(sdl, fields=fields))
+    def collect(query: str) -> None:
+        found.append(query)
+
+    collect()
+    return found
+
+
+async def test_generated_documents_answer_the_same_for_every_role(world: World) -> None:
+    sdl = world.view.schema.as_str()
+    plannable = _plannable_schema(sdl)
+    documents = _generated(plannable, ["rmaOrder", "rmaOrders"], 60) + _generated(sdl, ["rmaOrder"], 15)
+    assert documents
+    compiled = 0
+    for role in ("admin", "customer", "none"):
+        ids = [world.ids[1], world.own_id, world.other_id] if role != "customer" else [world.own_id]
+        for text in documents:
+            outcome, _ = await world.both(role, _with_real_ids(text, ids))
+            compiled += outcome == COMPILED
+    assert compiled >= 20
