@@ -1,6 +1,7 @@
 """The ASGI application: ``create_app(settings)``. The engine is made in the lifespan."""
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -50,6 +51,20 @@ def create_served_app() -> Starlette:
     settings = Settings.from_environment()
     configure_logging(settings.log_format, settings.log_level)
     return create_app(settings)
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process, when the first app has started: move what exists then (modules,
+    the schema, the tables, the pool) out of the garbage collector's sight. Its full
+    collections then walk only what requests made, and stop pausing every request for
+    the whole heap (a page of RMA orders makes thousands of objects)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -> Starlette:
@@ -117,6 +132,7 @@ def _lifespan(
         app.state.engine, app.state.uow, app.state.hub, app.state.listener = engine, uow, hub, listener
         app.state.accounts = accounts
         app.state.token_limiter, app.state.address_limiter = token_limiter, address_limiter
+        _freeze_startup_objects()
         try:
             yield
         finally:

@@ -3,7 +3,7 @@ how its value is made from a row, exactly as the GraphQL type's own field makes 
 (``RmaOrderType.from_row``, ``RmaOrderLine.from_row``). A field that is not here makes the
 operation take strawberry's execution instead."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -12,7 +12,7 @@ from rma_graphql.api.enums import member
 from rma_graphql.domain import statuses as s
 from rma_graphql.service.currency import to_major
 
-Row = dict[str, Any]
+Row = Mapping[Any, Any]
 # A field's value from its object's row and, for a line, the RMA order's row.
 Getter = Callable[[Row, Row | None], Any]
 
@@ -24,10 +24,12 @@ class Leaf:
     # Whether the answer depends on the one column's value only and repeats (an enum's):
     # completed once per value.
     by_value: bool = False
+    # Whether the answer is the column's value as stored.
+    plain: bool = False
 
 
 def column(name: str) -> Leaf:
-    return Leaf((name,), lambda row, parent: row[name])
+    return Leaf((name,), lambda row, parent: row[name], plain=True)
 
 
 def enum_column(name: str, kind: type[Enum], *, optional: bool = False) -> Leaf:

@@ -28,6 +28,7 @@ from graphql import (
     Undefined,
 )
 from graphql.execution.values import VariableValues, get_directive_values
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
 from rma_graphql.api.compiled_fields import LINE_FIELDS, LINE_PARENT_COLUMNS, RMA_ORDER_FIELDS, Leaf, Row
 
@@ -140,9 +141,40 @@ def _value(leaf: Leaf, output_type: Any) -> Callable[[Row, Row | None], Any]:
 LEAF, TYPENAME, CHILDREN = 0, 1, 2
 
 
+# The standard scalars whose serialize gives a value of this class back unchanged.
+_AS_IS: dict[Any, type] = {
+    serialize_string: str,
+    serialize_id: str,
+    serialize_int: int,
+    serialize_boolean: bool,
+}
+
+
+@dataclass(frozen=True)
+class LeafPlan:
+    """A leaf's value (``value(row, parent)``), and when it is a stored column of a standard
+    scalar, what lets the builder take it as it is: the column, the class that needs no
+    serializing, and the completer for any other value (a null, a value to convert)."""
+
+    value: Callable[[Row, Row | None], Any]
+    column: str | None = None
+    as_is: type | None = None
+    complete: Callable[[Any], Any] | None = None
+
+
+def _leaf_plan(leaf: Leaf, output_type: Any) -> LeafPlan:
+    value = _value(leaf, output_type)
+    named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+    as_is = _AS_IS.get(getattr(named, "serialize", None)) if leaf.plain else None
+    if as_is is None:
+        return LeafPlan(value)
+    return LeafPlan(value, leaf.columns[0], as_is, completer(output_type))
+
+
 @dataclass
 class ObjectPlan:
-    """One level: an RMA order or a line. ``entries`` are (response key, kind, payload)."""
+    """One level: an RMA order or a line. ``entries`` are (response key, kind, payload);
+    ``build(row, parent)`` makes the level's object, a function generated once per plan."""
 
     type_name: str
     entries: list[tuple[str, int, Any]] = field(default_factory=list)
@@ -151,18 +183,31 @@ class ObjectPlan:
     parent_columns: dict[str, None] = field(default_factory=dict)
     # (key the children are kept under in each row, the children's plan)
     children: list[tuple[object, "ObjectPlan"]] = field(default_factory=list)
+    build: Callable[[Row, Row | None], dict[str, Any]] = field(init=False)
 
-    def build(self, row: Row, parent: Row | None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, kind, payload in self.entries:
-            if kind == LEAF:
-                out[key] = payload(row, parent)
-            elif kind == TYPENAME:
-                out[key] = payload
-            else:
+    def generate(self) -> None:
+        """Write ``build`` as one dictionary display: no loop over the entries, no call
+        for a stored string, number or flag that needs no serializing."""
+        names: dict[str, Any] = {}
+        items = []
+        for index, (key, kind, payload) in enumerate(self.entries):
+            if kind == TYPENAME:
+                items.append(f"{key!r}: {payload!r}")
+            elif kind == CHILDREN:
                 token, plan = payload
-                out[key] = [plan.build(child, row) for child in row[token]]
-        return out
+                names[f"t{index}"], names[f"b{index}"] = token, plan.build
+                items.append(f"{key!r}: [b{index}(child, row) for child in row[t{index}]]")
+            elif payload.as_is is None:
+                names[f"f{index}"] = payload.value
+                items.append(f"{key!r}: f{index}(row, parent)")
+            else:
+                names[f"c{index}"], names[f"k{index}"] = payload.complete, payload.as_is
+                items.append(
+                    f"{key!r}: v if (v := row[{payload.column!r}]).__class__ is k{index} else c{index}(v)"
+                )
+        source = "def build(row, parent):\n    return {" + ", ".join(items) + "}\n"
+        exec(compile(source, f"<plan of {self.type_name}>", "exec"), names)
+        self.build = names["build"]
 
 
 _TABLES: dict[str, tuple[dict[str, Leaf], str | None]] = {
@@ -189,7 +234,7 @@ def object_plan(
             plan.columns.update(dict.fromkeys(leaf.columns))
             for parent_column in LINE_PARENT_COLUMNS.get(name, ()) if type_name == "RmaOrderLine" else ():
                 plan.parent_columns[parent_column] = None
-            plan.entries.append((key, LEAF, _value(leaf, object_type.fields[name].type)))
+            plan.entries.append((key, LEAF, _leaf_plan(leaf, object_type.fields[name].type)))
         elif name == child_field and not field_nodes[0].arguments:
             child = object_plan(schema, selection, "RmaOrderLine", field_nodes)
             plan.columns.update(child.parent_columns)
@@ -198,6 +243,7 @@ def object_plan(
             plan.entries.append((key, CHILDREN, (token, child)))
         else:
             raise NotCompilableError(f"{type_name}.{name}")
+    plan.generate()
     return plan
 
 

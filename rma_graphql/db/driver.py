@@ -205,9 +205,11 @@ def _shape(conn: AsyncConnection, statement: Select[Any], cache_key: Any) -> _Sh
     return _Shape(compiled, tuple(bind_names[bind] for bind in cache_key.bindparams))
 
 
-async def select_rows(conn: AsyncConnection, statement: Select[Any]) -> Sequence[Row]:
+async def select_rows(conn: AsyncConnection, statement: Select[Any], *, begin: bool = True) -> Sequence[Row]:
     """The rows of any select, as mappings by column: on PostgreSQL compiled once per shape
-    (SQLAlchemy's cache key) and fetched by the driver; through SQLAlchemy otherwise."""
+    (SQLAlchemy's cache key) and fetched by the driver; through SQLAlchemy otherwise.
+    ``begin=False``: the statement is its reader's only one, run without a transaction
+    (unless one is open already) on PostgreSQL."""
     if conn.dialect.name != "postgresql":
         return list((await conn.execute(statement)).mappings())
     cache_key = statement._generate_cache_key()
@@ -225,7 +227,7 @@ async def select_rows(conn: AsyncConnection, statement: Select[Any]) -> Sequence
         name: bind.value for name, bind in zip(shape.names_by_position, cache_key.bindparams, strict=True)
     }
     compiled = shape.compiled
-    return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(values)))
+    return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(values), begin=begin))
 
 
 def _rows(compiled: _Compiled, found: list[Any]) -> list[Row]:

@@ -3,15 +3,15 @@ RMA orders, the lines of many RMA orders. Which rows a caller sees is the same p
 everywhere (``rma_reads.visible_to`` and ``rma_order_conditions``)."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import Prepared, one_of
-from rma_graphql.db.rma_reads import keyset_rows, rma_order_conditions
+from rma_graphql.db.driver import Prepared, one_of, select_rows
+from rma_graphql.db.rma_reads import SORTS, keyset_query, keyset_rows, rma_order_conditions
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 
@@ -142,6 +142,44 @@ async def rma_order_page(
     return [dict(row) for row in found.rows], found.has_next_page
 
 
+async def rma_order_page_with_lines(
+    conn: AsyncConnection,
+    caller: Caller,
+    f: RmaOrderFilter,
+    columns: tuple[str, ...],
+    line_columns: tuple[str, ...],
+    *,
+    first: int,
+    after: tuple[Any, str] | None,
+    sort: str,
+) -> tuple[list[tuple[Row, list[Row]]], bool]:
+    """``rma_order_page`` and each RMA order's lines in one statement (one snapshot, without
+    a transaction: the operation's only read), and whether another page follows."""
+    _check(t.rma_order, columns)
+    line_columns = tuple(dict.fromkeys(("id", *line_columns)))
+    _check(t.rma_order_line, line_columns)
+    conditions = rma_order_conditions(caller, f, conn.dialect.name)
+    page = keyset_query(
+        t.rma_order, conditions, first=first, after=after, sort=sort, columns=columns
+    ).subquery()
+    line = t.rma_order_line.c
+    column_name, descending = SORTS[sort]
+    order = (page.c[column_name], page.c.id)
+    query = (
+        select(*page.c, *(line[name].label(_LINE + name) for name in line_columns))
+        .select_from(page.outerjoin(t.rma_order_line, line.rma_order_id == page.c.id))
+        .order_by(*(c.desc() if descending else c.asc() for c in order), line.position)
+    )
+    found: list[tuple[Row, list[Row]]] = []
+    names = tuple(page.c.keys())
+    for one in await select_rows(conn, query, begin=False):
+        if not found or found[-1][0]["id"] != one["id"]:
+            found.append(({name: one[name] for name in names}, []))
+        if one[_LINE + "id"] is not None:
+            found[-1][1].append({name: one[_LINE + name] for name in line_columns})
+    return found[:first], len(found) > first
+
+
 def _lines_statement(columns: tuple[str, ...]) -> Prepared:
     c = t.rma_order_line.c
     return Prepared(
@@ -153,7 +191,9 @@ def _lines_statement(columns: tuple[str, ...]) -> Prepared:
     )
 
 
-async def lines(conn: AsyncConnection, keys: Sequence[str], columns: tuple[str, ...]) -> list[list[Row]]:
+async def lines(
+    conn: AsyncConnection, keys: Sequence[str], columns: tuple[str, ...]
+) -> list[list[Mapping[str, Any]]]:
     """These columns of the lines of each RMA order of ``keys``, in their order."""
     if "rma_order_id" not in columns:
         columns = (*columns, "rma_order_id")
@@ -163,7 +203,7 @@ async def lines(conn: AsyncConnection, keys: Sequence[str], columns: tuple[str, 
         if len(_lines) >= _MAX_STATEMENTS:
             _lines.clear()
         statement = _lines[columns] = _lines_statement(columns)
-    grouped: dict[str, list[Row]] = defaultdict(list)
+    grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in await statement.rows(conn, keys=list(keys)):
-        grouped[row["rma_order_id"]].append(dict(row))
+        grouped[row["rma_order_id"]].append(row)
     return [grouped.get(key, []) for key in keys]

@@ -291,8 +291,33 @@ async def rma_order_page_values(
     )
 
 
+async def rma_order_page_with_line_values(
+    uow: UnitOfWork,
+    caller: Caller,
+    f: RmaOrderFilter,
+    columns: tuple[str, ...],
+    line_columns: tuple[str, ...],
+    *,
+    first: int,
+    after: str | None,
+    sort: str,
+) -> tuple[Page[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """A page and its RMA orders' lines in one statement: for an operation that reads nothing else."""
+    check_first(first)
+    position = decode_cursor(sort, after)
+    async with uow.read_one_statement() as conn:
+        found, has_next_page = await plan_reads.rma_order_page_with_lines(
+            conn, caller, f, columns, line_columns, first=first, after=position, sort=sort
+        )
+    rows = [row for row, _ in found]
+    page = Page(
+        rows=rows, has_next_page=has_next_page, has_previous_page=after is not None, found=rows, sort=sort
+    )
+    return page, [lines for _, lines in found]
+
+
 async def line_values(
     uow: UnitOfWork, keys: Sequence[str], columns: tuple[str, ...]
-) -> list[list[dict[str, Any]]]:
+) -> list[list[Mapping[str, Any]]]:
     async with uow.read() as conn:
         return await plan_reads.lines(conn, keys, columns)

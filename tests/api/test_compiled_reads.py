@@ -150,6 +150,12 @@ PAGE = (
     " edges { __typename cursor node { id returnNumber lines { sku lineState } } }"
     f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} }} }} }}"
 )
+# A page and one list of lines, nothing counted: one statement.
+LEAN_PAGE = (
+    "query($first: Int = 2, $after: String, $sort: RmaOrderSort! = CREATED_AT_DESC) {"
+    " rmaOrders(first: $first, after: $after, sort: $sort) { pageInfo { hasNextPage hasPreviousPage endCursor }"
+    " edges { cursor node { id returnNumber lines { sku price productState } } } } }"
+)
 FRAGMENTS = """
 fragment Line on RmaOrderLine { sku ... on RmaOrderLine { quantity } }
 fragment Rma on RmaOrderType { id ... { version } lines { ...Line } lines { reason } }
@@ -216,6 +222,28 @@ async def test_hand_picked_documents_answer_the_same_and_take_the_plan(world: Wo
         cursor = first["data"]["rmaOrders"]["pageInfo"]["endCursor"]
         outcome, _ = await world.both(role, PAGE, {"first": 2, "after": cursor})
         assert outcome == COMPILED
+
+
+@pytest.mark.parametrize("sort", ["CREATED_AT_DESC", "RETURN_NUMBER_ASC", "UPDATED_AT_DESC"])
+@pytest.mark.parametrize("first", [0, 1, 2, 5])
+async def test_pages_read_in_one_statement_walk_every_rma_order_once(
+    world: World, sort: str, first: int
+) -> None:
+    seen: list[str] = []
+    after = None
+    for _ in range(12):
+        outcome, body = await world.both("admin", LEAN_PAGE, {"first": first, "after": after, "sort": sort})
+        assert outcome == COMPILED
+        page = body["data"]["rmaOrders"]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"] or first == 0:
+            break
+        after = page["pageInfo"]["endCursor"]
+    if first:
+        assert sorted(seen) == sorted([*world.ids, world.own_id])  # every RMA order of the organization
+        assert len(seen) == len(set(seen))
+    else:
+        assert seen == []
 
 
 async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> None:
