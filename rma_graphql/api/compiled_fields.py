@@ -13,33 +13,34 @@ from rma_graphql.domain import statuses as s
 from rma_graphql.service.currency import to_major
 
 Row = Mapping[Any, Any]
-# A field's value from its object's row and, for a line, the RMA order's row.
-Getter = Callable[[Row, Row | None], Any]
 
 
 @dataclass(frozen=True)
 class Leaf:
+    """A field's value: the stored value of its one column (``compute`` None), or
+    ``compute`` of the values of ``columns`` and then of the parent's ``parent_columns``
+    (a line's price: the RMA order's currency)."""
+
     columns: tuple[str, ...]
-    get: Getter
-    # Whether the answer depends on the one column's value only and repeats (an enum's):
+    compute: Callable[..., Any] | None = None
+    parent_columns: tuple[str, ...] = ()
+    # Whether the answer depends on its one column's value only and repeats (an enum's):
     # completed once per value.
     by_value: bool = False
-    # Whether the answer is the column's value as stored.
-    plain: bool = False
 
 
 def column(name: str) -> Leaf:
-    return Leaf((name,), lambda row, parent: row[name], plain=True)
+    return Leaf((name,))
 
 
 def enum_column(name: str, kind: type[Enum], *, optional: bool = False) -> Leaf:
     if optional:
-        return Leaf((name,), lambda row, parent: member(kind, row[name]) if row[name] else None, True)
-    return Leaf((name,), lambda row, parent: member(kind, row[name]), True)
+        return Leaf((name,), lambda value: member(kind, value) if value else None, by_value=True)
+    return Leaf((name,), lambda value: member(kind, value), by_value=True)
 
 
-def _retained(row: Row, parent: Row | None) -> float:
-    return to_major(row["retained_amount_for_shipping"], row["currency"])
+def _listed(name: str) -> Leaf:
+    return Leaf((name,), lambda value: list(value or []))
 
 
 RMA_ORDER_FIELDS: dict[str, Leaf] = {
@@ -61,7 +62,7 @@ RMA_ORDER_FIELDS: dict[str, Leaf] = {
     "comment": column("comment"),
     "autoGenerateFinancialResolution": column("auto_generate_financial_resolution"),
     "autoExecuteFinancialResolution": column("auto_execute_financial_resolution"),
-    "retainedAmountForShipping": Leaf(("retained_amount_for_shipping", "currency"), _retained),
+    "retainedAmountForShipping": Leaf(("retained_amount_for_shipping", "currency"), to_major),
     "meta": column("meta"),
     "version": column("version"),
     "createdAt": column("created_at"),
@@ -72,17 +73,12 @@ RMA_ORDER_FIELDS: dict[str, Leaf] = {
 }
 
 
-def _price(row: Row, parent: Row | None) -> float | None:
-    assert parent is not None
-    return None if row["price"] is None else to_major(row["price"], parent["currency"])
+def _price(price: int | None, currency: str) -> float | None:
+    return None if price is None else to_major(price, currency)
 
 
-def _listed(name: str) -> Leaf:
-    return Leaf((name,), lambda row, parent: list(row[name] or []))
-
-
-def _surplus(row: Row, parent: Row | None) -> int:
-    return max(0, int(row["received_quantity"]) - int(row["quantity"]))
+def _surplus(received: int, quantity: int) -> int:
+    return max(0, received - quantity)
 
 
 LINE_FIELDS: dict[str, Leaf] = {
@@ -94,7 +90,7 @@ LINE_FIELDS: dict[str, Leaf] = {
     "reason": enum_column("reason", s.ReturnReason),
     "productState": enum_column("product_state", s.ProductState, optional=True),
     "lineState": enum_column("line_state", s.LineState),
-    "price": Leaf(("price",), _price),
+    "price": Leaf(("price",), _price, parent_columns=("currency",)),
     "serialNumber": column("serial_number"),
     "comment": column("comment"),
     "orderLineId": column("order_line_id"),
@@ -106,5 +102,3 @@ LINE_FIELDS: dict[str, Leaf] = {
     "acceptedQuantity": column("accepted_quantity"),
     "restockedQuantity": column("restocked_quantity"),
 }
-# The RMA order's columns its lines' fields read (the price's currency).
-LINE_PARENT_COLUMNS: dict[str, tuple[str, ...]] = {"price": ("currency",)}

@@ -9,7 +9,7 @@ the operation run through strawberry, which answers with the error). A field the
 does not know makes the whole operation uncompilable.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
-from rma_graphql.api.compiled_fields import LINE_FIELDS, LINE_PARENT_COLUMNS, RMA_ORDER_FIELDS, Leaf, Row
+from rma_graphql.api.compiled_fields import LINE_FIELDS, RMA_ORDER_FIELDS, Leaf, Row
 
 Fields = dict[str, list[FieldNode]]
 
@@ -120,26 +120,9 @@ def completer(output_type: Any) -> Callable[[Any], Any]:
     return leaf
 
 
-def _value(leaf: Leaf, output_type: Any) -> Callable[[Row, Row | None], Any]:
-    complete = completer(output_type)
-    get = leaf.get
-    if not leaf.by_value:
-        return lambda row, parent: complete(get(row, parent))
-    name = leaf.columns[0]
-    done: dict[Any, Any] = {}
-
-    def by_value(row: Row, parent: Row | None) -> Any:
-        raw = row[name]
-        if raw in done:
-            return done[raw]
-        value = done[raw] = complete(get(row, parent))
-        return value
-
-    return by_value
-
-
 LEAF, TYPENAME, CHILDREN = 0, 1, 2
-
+# The prefix of a line's columns where they are read joined to their RMA order's.
+JOINED = "line__"
 
 # The standard scalars whose serialize gives a value of this class back unchanged.
 _AS_IS: dict[Any, type] = {
@@ -152,62 +135,88 @@ _AS_IS: dict[Any, type] = {
 
 @dataclass(frozen=True)
 class LeafPlan:
-    """A leaf's value (``value(row, parent)``), and when it is a stored column of a standard
-    scalar, what lets the builder take it as it is: the column, the class that needs no
-    serializing, and the completer for any other value (a null, a value to convert)."""
+    """A leaf, the completer of its type and, for a stored column of a standard scalar, the
+    class of the values that need no serializing."""
 
-    value: Callable[[Row, Row | None], Any]
-    column: str | None = None
-    as_is: type | None = None
-    complete: Callable[[Any], Any] | None = None
+    leaf: Leaf
+    complete: Callable[[Any], Any]
+    as_is: type | None
 
 
 def _leaf_plan(leaf: Leaf, output_type: Any) -> LeafPlan:
-    value = _value(leaf, output_type)
     named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
-    as_is = _AS_IS.get(getattr(named, "serialize", None)) if leaf.plain else None
-    if as_is is None:
-        return LeafPlan(value)
-    return LeafPlan(value, leaf.columns[0], as_is, completer(output_type))
+    as_is = _AS_IS.get(getattr(named, "serialize", None)) if leaf.compute is None else None
+    return LeafPlan(leaf, completer(output_type), as_is)
+
+
+def _by_value(plan: LeafPlan, done: dict[Any, Any]) -> Callable[[Any], Any]:
+    compute, complete = plan.leaf.compute, plan.complete
+    assert compute is not None
+
+    def first_time(value: Any) -> Any:
+        answer = done[value] = complete(compute(value))
+        return answer
+
+    return first_time
+
+
+def _leaf_source(index: int, plan: LeafPlan, prefix: str, names: dict[str, Any]) -> str:
+    """The expression of one leaf's answer in a generated builder."""
+    leaf = plan.leaf
+    values = [f"row[{prefix + name!r}]" for name in leaf.columns]
+    values += [f"parent[{name!r}]" for name in leaf.parent_columns]
+    names[f"c{index}"] = plan.complete
+    if leaf.compute is None and plan.as_is is not None:
+        names[f"k{index}"] = plan.as_is
+        return f"v if (v := {values[0]}).__class__ is k{index} else c{index}(v)"
+    if leaf.compute is None:
+        return f"c{index}({values[0]})"
+    if leaf.by_value:
+        done: dict[Any, Any] = {}
+        names[f"d{index}"], names[f"e{index}"] = done, _by_value(plan, done)
+        return f"d{index}[v] if (v := {values[0]}) in d{index} else e{index}(v)"
+    names[f"f{index}"] = leaf.compute
+    return f"c{index}(f{index}({', '.join(values)}))"
+
+
+Build = Callable[[Row, Row | None, Sequence[Sequence[Row]]], dict[str, Any]]
 
 
 @dataclass
 class ObjectPlan:
     """One level: an RMA order or a line. ``entries`` are (response key, kind, payload);
-    ``build(row, parent)`` makes the level's object, a function generated once per plan."""
+    ``build(row, parent, children)`` makes the level's object from its row, its parent's
+    row and the rows of each of its ``children`` plans, a function generated once per plan;
+    ``build_joined`` does it from rows that join each line to its RMA order."""
 
     type_name: str
     entries: list[tuple[str, int, Any]] = field(default_factory=list)
     columns: dict[str, None] = field(default_factory=dict)
     # The parent's columns this level's values read (a line's price: the currency).
     parent_columns: dict[str, None] = field(default_factory=dict)
-    # (key the children are kept under in each row, the children's plan)
-    children: list[tuple[object, "ObjectPlan"]] = field(default_factory=list)
-    build: Callable[[Row, Row | None], dict[str, Any]] = field(init=False)
+    children: list["ObjectPlan"] = field(default_factory=list)
+    build: Build = field(init=False)
+    build_joined: Build = field(init=False)
 
-    def generate(self) -> None:
-        """Write ``build`` as one dictionary display: no loop over the entries, no call
-        for a stored string, number or flag that needs no serializing."""
+    def generate(self, *, joined: bool) -> Build:
+        """``build`` as one dictionary display: no loop over the entries, no call for a
+        stored string, number or flag that needs no serializing."""
+        prefix = JOINED if joined and self.type_name == "RmaOrderLine" else ""
         names: dict[str, Any] = {}
         items = []
         for index, (key, kind, payload) in enumerate(self.entries):
             if kind == TYPENAME:
                 items.append(f"{key!r}: {payload!r}")
             elif kind == CHILDREN:
-                token, plan = payload
-                names[f"t{index}"], names[f"b{index}"] = token, plan.build
-                items.append(f"{key!r}: [b{index}(child, row) for child in row[t{index}]]")
-            elif payload.as_is is None:
-                names[f"f{index}"] = payload.value
-                items.append(f"{key!r}: f{index}(row, parent)")
+                position, plan = payload
+                names[f"b{index}"] = plan.build_joined if joined else plan.build
+                items.append(f"{key!r}: [b{index}(child, row, ()) for child in children[{position}]]")
             else:
-                names[f"c{index}"], names[f"k{index}"] = payload.complete, payload.as_is
-                items.append(
-                    f"{key!r}: v if (v := row[{payload.column!r}]).__class__ is k{index} else c{index}(v)"
-                )
-        source = "def build(row, parent):\n    return {" + ", ".join(items) + "}\n"
+                items.append(f"{key!r}: {_leaf_source(index, payload, prefix, names)}")
+        source = "def build(row, parent, children):\n    return {" + ", ".join(items) + "}\n"
         exec(compile(source, f"<plan of {self.type_name}>", "exec"), names)
-        self.build = names["build"]
+        built: Build = names["build"]
+        return built
 
 
 _TABLES: dict[str, tuple[dict[str, Leaf], str | None]] = {
@@ -232,18 +241,17 @@ def object_plan(
         elif name in leaves and not field_nodes[0].arguments:
             leaf = leaves[name]
             plan.columns.update(dict.fromkeys(leaf.columns))
-            for parent_column in LINE_PARENT_COLUMNS.get(name, ()) if type_name == "RmaOrderLine" else ():
-                plan.parent_columns[parent_column] = None
+            plan.parent_columns.update(dict.fromkeys(leaf.parent_columns))
             plan.entries.append((key, LEAF, _leaf_plan(leaf, object_type.fields[name].type)))
         elif name == child_field and not field_nodes[0].arguments:
             child = object_plan(schema, selection, "RmaOrderLine", field_nodes)
             plan.columns.update(child.parent_columns)
-            token = object()
-            plan.children.append((token, child))
-            plan.entries.append((key, CHILDREN, (token, child)))
+            plan.entries.append((key, CHILDREN, (len(plan.children), child)))
+            plan.children.append(child)
         else:
             raise NotCompilableError(f"{type_name}.{name}")
-    plan.generate()
+    plan.build = plan.generate(joined=False)
+    plan.build_joined = plan.generate(joined=True)
     return plan
 
 

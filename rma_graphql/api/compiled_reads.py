@@ -10,7 +10,7 @@ error, a null, a refusal), runs through strawberry's execution unchanged: the pl
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,27 +281,26 @@ class ReadPlans:
         plan = root.plans["rma"]
         caller = context.authenticated
         if alone and len(plan.children) == 1:
-            token, child = plan.children[0]
-            found = await queries.rma_order_with_line_values(
-                context.uow, caller, rma_id, tuple(plan.columns), tuple(child.columns)
+            joined = await queries.rma_order_with_line_values(
+                context.uow, caller, rma_id, tuple(plan.columns), tuple(plan.children[0].columns)
             )
-            if found is None:
+            if joined is None:
                 raise FallbackError("not found")
-            row, row[token] = found  # type: ignore[index]  # a token object keys a row's children
-            return plan.build(row, None)
-        values = await queries.rma_order_values(
+            row, lines = joined
+            return plan.build_joined(row, None, (lines,))
+        found = await queries.rma_order_values(
             context.uow, caller, rma_id, tuple(plan.columns), alone=alone and not plan.children
         )
-        if values is None:
+        if found is None:
             raise FallbackError("not found")
-        await _load_children(context, plan, [values])
-        return plan.build(values, None)
+        children = await _load_children(context, plan, [found])
+        return plan.build(found, None, children[0])
 
     async def _rma_orders_alone(self, context: Context, root: RootField, variables: VariableValues) -> Any:
         """A page whose RMA orders read one list of lines, and nothing else: one statement."""
         arguments = self._arguments(root, variables)
         caller = context.authenticated
-        token, child = next(child for plan in root.plans.values() for child in plan.children)
+        child = next(child for plan in root.plans.values() for child in plan.children)
         try:
             criteria = rma_order_criteria(arguments.get("filter"))
             page, lines = await queries.rma_order_page_with_line_values(
@@ -316,9 +315,14 @@ class ReadPlans:
             )
         except DomainError as error:
             raise FallbackError("list arguments") from error
-        for row, found in zip(page.rows, lines, strict=True):
-            row[token] = found  # type: ignore[index]  # a token object keys a row's children
-        return await self._connection(context, root, page, criteria)
+        objects = {
+            key: [
+                plan.build_joined(row, None, (found,) if plan.children else ())
+                for row, found in zip(page.rows, lines, strict=True)
+            ]
+            for key, plan in root.plans.items()
+        }
+        return await self._connection(context, root, page, criteria, objects)
 
     async def _rma_orders(self, context: Context, root: RootField, variables: VariableValues) -> Any:
         arguments = self._arguments(root, variables)
@@ -336,21 +340,30 @@ class ReadPlans:
             )
         except DomainError as error:
             raise FallbackError("list arguments") from error
-        for plan in root.plans.values():
-            await _load_children(context, plan, page.rows)
-        return await self._connection(context, root, page, criteria)
+        objects = {}
+        for key, plan in root.plans.items():
+            children = await _load_children(context, plan, page.rows)
+            objects[key] = [
+                plan.build(row, None, found) for row, found in zip(page.rows, children, strict=True)
+            ]
+        return await self._connection(context, root, page, criteria, objects)
 
     async def _connection(
-        self, context: Context, root: RootField, page: Any, criteria: queries.RmaOrderFilter
+        self,
+        context: Context,
+        root: RootField,
+        page: Any,
+        criteria: queries.RmaOrderFilter,
+        objects: dict[str, list[dict[str, Any]]],
     ) -> dict[str, Any]:
-        rows = page.rows
+        """The connection's fields, with each plan's RMA orders (``objects``) built."""
         matches = queries.RmaOrderMatches(context.uow, context.authenticated, criteria)
         out: dict[str, Any] = {}
         for key, name in root.connection:
             if name == "nodes":
-                out[key] = [root.plans[key].build(row, None) for row in rows]
+                out[key] = objects[key]
             elif name == "edges":
-                out[key] = _edges(root, page, rows)
+                out[key] = _edges(root, page, objects)
             elif name == "pageInfo":
                 out[key] = _page_info(root.page_info, page)
             elif name == "totalCount":
@@ -409,23 +422,27 @@ def _root_node(operation: OperationDefinitionNode) -> FieldNode:
     )
 
 
-async def _load_children(context: Context, plan: ObjectPlan, rows: list[dict[str, Any]]) -> None:
-    for token, child in plan.children:
-        found = await queries.line_values(context.uow, [row["id"] for row in rows], tuple(child.columns))
-        for row, lines in zip(rows, found, strict=True):
-            row[token] = lines  # type: ignore[index]  # a token object keys a row's children
+async def _load_children(
+    context: Context, plan: ObjectPlan, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Sequence[Mapping[str, Any]], ...]]:
+    """Each row's children: for each of the plan's children plans, the row's lines."""
+    found = [
+        await queries.line_values(context.uow, [row["id"] for row in rows], tuple(child.columns))
+        for child in plan.children
+    ]
+    return [tuple(lists[index] for lists in found) for index in range(len(rows))]
 
 
-def _edges(root: RootField, page: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _edges(root: RootField, page: Any, objects: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     cursors = page.cursors
     edges = []
-    for index, row in enumerate(rows):
+    for index in range(len(page.rows)):
         edge: dict[str, Any] = {}
         for key, name in root.edge:
             if name == "cursor":
                 edge[key] = cursors[index]
             elif name == "node":
-                edge[key] = root.plans["edge:" + key].build(row, None)
+                edge[key] = objects["edge:" + key][index]
             else:
                 edge[key] = "RmaOrderEdge"
         edges.append(edge)

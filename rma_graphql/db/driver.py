@@ -118,13 +118,15 @@ class Prepared:
         compiled = self._compiled_for(conn)
         return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params)))
 
-    async def rows_alone(self, conn: AsyncConnection, **params: Any) -> Sequence[Row]:
-        """``rows`` of a statement that is its reader's only one: on PostgreSQL no transaction
-        is begun for it (one statement is one snapshot), unless one is open already."""
+    async def records(self, conn: AsyncConnection, *, begin: bool = True, **params: Any) -> Sequence[Row]:
+        """The rows, read-only: on PostgreSQL the driver's own records when no column needs
+        converting (no dictionary made per row). ``begin=False``: the statement is its
+        reader's only one, run without a transaction (one statement is one snapshot) unless
+        one is open already."""
         if conn.dialect.name != "postgresql":
             return await self.rows(conn, **params)
         compiled = self._compiled_for(conn)
-        return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params), begin=False))
+        return _records(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params), begin=begin))
 
     async def execute(self, conn: AsyncConnection, **params: Any) -> None:
         """Run the statement (an insert or update without RETURNING)."""
@@ -205,11 +207,13 @@ def _shape(conn: AsyncConnection, statement: Select[Any], cache_key: Any) -> _Sh
     return _Shape(compiled, tuple(bind_names[bind] for bind in cache_key.bindparams))
 
 
-async def select_rows(conn: AsyncConnection, statement: Select[Any], *, begin: bool = True) -> Sequence[Row]:
+async def select_rows(
+    conn: AsyncConnection, statement: Select[Any], *, begin: bool = True, read_only: bool = False
+) -> Sequence[Row]:
     """The rows of any select, as mappings by column: on PostgreSQL compiled once per shape
     (SQLAlchemy's cache key) and fetched by the driver; through SQLAlchemy otherwise.
     ``begin=False``: the statement is its reader's only one, run without a transaction
-    (unless one is open already) on PostgreSQL."""
+    (unless one is open already) on PostgreSQL; ``read_only``: rows as ``Prepared.records``."""
     if conn.dialect.name != "postgresql":
         return list((await conn.execute(statement)).mappings())
     cache_key = statement._generate_cache_key()
@@ -227,7 +231,12 @@ async def select_rows(conn: AsyncConnection, statement: Select[Any], *, begin: b
         name: bind.value for name, bind in zip(shape.names_by_position, cache_key.bindparams, strict=True)
     }
     compiled = shape.compiled
-    return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(values), begin=begin))
+    found = await _fetch(conn, compiled.sql, compiled.arguments(values), begin=begin)
+    return _records(compiled, found) if read_only else _rows(compiled, found)
+
+
+def _records(compiled: _Compiled, found: list[Any]) -> Sequence[Row]:
+    return found if not compiled.processors else _rows(compiled, found)
 
 
 def _rows(compiled: _Compiled, found: list[Any]) -> list[Row]:

@@ -10,12 +10,13 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import Prepared, one_of, select_rows
-from rma_graphql.db.rma_reads import SORTS, keyset_query, keyset_rows, rma_order_conditions
+from rma_graphql.db.driver import Prepared, one_of
+from rma_graphql.db.rma_reads import SORTS, filter_conditions, keyset_query, rma_order_filter_values
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 
-Row = dict[str, Any]
+# Rows read only: the driver's own records (or mappings) by column name.
+Row = Mapping[str, Any]
 
 # A plan reads few shapes (one per selection); these bound the caches all the same.
 _MAX_STATEMENTS = 500
@@ -58,8 +59,8 @@ async def rma_order(
     params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
     if of_customer:
         params["customer"] = caller.customer_id
-    rows = await (statement.rows_alone if alone else statement.rows)(conn, **params)
-    return dict(rows[0]) if rows else None
+    rows = await statement.records(conn, begin=not alone, **params)
+    return rows[0] if rows else None
 
 
 _LINE = "line__"
@@ -106,14 +107,66 @@ async def rma_order_with_lines(
     params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
     if of_customer:
         params["customer"] = caller.customer_id
-    found = await statement.rows_alone(conn, **params)
+    found = await statement.records(conn, begin=False, **params)
     if not found:
         return None
-    row = {name: found[0][name] for name in columns}
-    lines = [
-        {name: one[_LINE + name] for name in line_columns} for one in found if one[_LINE + "id"] is not None
-    ]
-    return row, lines
+    return found[0], [row for row in found if row[_LINE + "id"] is not None]
+
+
+# A page's statement per shape: the criteria given, the sort, whether it starts after a
+# cursor, the columns (and the lines' columns, when they are read with it).
+_PageShape = tuple[tuple[str, ...], str, bool, tuple[str, ...], tuple[str, ...] | None]
+_pages: dict[_PageShape, Prepared] = {}
+
+
+def _page_statement(shape: _PageShape) -> Prepared:
+    names, sort, after, columns, line_columns = shape
+
+    def build(dialect: str) -> Select[Any]:
+        conditions = filter_conditions(dict.fromkeys(names), dialect, bound=True)
+        position = (None, "") if after else None
+        query = keyset_query(
+            t.rma_order, conditions, first=0, after=position, sort=sort, columns=columns, bound=True
+        )
+        if line_columns is None:
+            return query
+        page = query.subquery()
+        line = t.rma_order_line.c
+        column_name, descending = SORTS[sort]
+        order = (page.c[column_name], page.c.id)
+        return (
+            select(*page.c, *(line[name].label(_LINE + name) for name in line_columns))
+            .select_from(page.outerjoin(t.rma_order_line, line.rma_order_id == page.c.id))
+            .order_by(*(c.desc() if descending else c.asc() for c in order), line.position)
+        )
+
+    return Prepared(build)
+
+
+async def _page_rows(
+    conn: AsyncConnection,
+    caller: Caller,
+    f: RmaOrderFilter,
+    columns: tuple[str, ...],
+    line_columns: tuple[str, ...] | None,
+    *,
+    first: int,
+    after: tuple[Any, str] | None,
+    sort: str,
+) -> Sequence[Row]:
+    values = rma_order_filter_values(caller, f)
+    shape: _PageShape = (tuple(values), sort, after is not None, columns, line_columns)
+    statement = _pages.get(shape)
+    if statement is None:
+        _check(t.rma_order, columns)
+        _check(t.rma_order_line, line_columns or ())
+        if len(_pages) >= _MAX_STATEMENTS:
+            _pages.clear()
+        statement = _pages[shape] = _page_statement(shape)
+    values["limit"] = first + 1
+    if after is not None:
+        values["after_value"], values["after_id"] = after
+    return await statement.records(conn, begin=line_columns is None, **values)
 
 
 async def rma_order_page(
@@ -128,18 +181,8 @@ async def rma_order_page(
 ) -> tuple[list[Row], bool]:
     """These columns of a page of the RMA orders the criteria match (``rma_order_rows``'s page),
     and whether another page follows."""
-    _check(t.rma_order, columns)
-    found = await keyset_rows(
-        conn,
-        t.rma_order,
-        rma_order_conditions(caller, f, conn.dialect.name),
-        first=first,
-        after=after,
-        sort=sort,
-        columns=columns,
-    )
-    # Rows of their own: a plan keeps each row's children in it.
-    return [dict(row) for row in found.rows], found.has_next_page
+    rows = await _page_rows(conn, caller, f, columns, None, first=first, after=after, sort=sort)
+    return list(rows[:first]), len(rows) > first
 
 
 async def rma_order_page_with_lines(
@@ -154,29 +197,18 @@ async def rma_order_page_with_lines(
     sort: str,
 ) -> tuple[list[tuple[Row, list[Row]]], bool]:
     """``rma_order_page`` and each RMA order's lines in one statement (one snapshot, without
-    a transaction: the operation's only read), and whether another page follows."""
-    _check(t.rma_order, columns)
+    a transaction: the operation's only read), as ``rma_order_with_lines`` gives them, and
+    whether another page follows."""
     line_columns = tuple(dict.fromkeys(("id", *line_columns)))
-    _check(t.rma_order_line, line_columns)
-    conditions = rma_order_conditions(caller, f, conn.dialect.name)
-    page = keyset_query(
-        t.rma_order, conditions, first=first, after=after, sort=sort, columns=columns
-    ).subquery()
-    line = t.rma_order_line.c
-    column_name, descending = SORTS[sort]
-    order = (page.c[column_name], page.c.id)
-    query = (
-        select(*page.c, *(line[name].label(_LINE + name) for name in line_columns))
-        .select_from(page.outerjoin(t.rma_order_line, line.rma_order_id == page.c.id))
-        .order_by(*(c.desc() if descending else c.asc() for c in order), line.position)
-    )
     found: list[tuple[Row, list[Row]]] = []
-    names = tuple(page.c.keys())
-    for one in await select_rows(conn, query, begin=False):
-        if not found or found[-1][0]["id"] != one["id"]:
-            found.append(({name: one[name] for name in names}, []))
+    last = None
+    rows = await _page_rows(conn, caller, f, columns, line_columns, first=first, after=after, sort=sort)
+    for one in rows:
+        if one["id"] != last:
+            last = one["id"]
+            found.append((one, []))
         if one[_LINE + "id"] is not None:
-            found[-1][1].append({name: one[_LINE + name] for name in line_columns})
+            found[-1][1].append(one)
     return found[:first], len(found) > first
 
 
@@ -204,6 +236,6 @@ async def lines(
             _lines.clear()
         statement = _lines[columns] = _lines_statement(columns)
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in await statement.rows(conn, keys=list(keys)):
+    for row in await statement.records(conn, keys=list(keys)):
         grouped[row["rma_order_id"]].append(row)
     return [grouped.get(key, []) for key in keys]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Table, and_, any_, bindparam, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, Table, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -197,37 +197,79 @@ async def locations(conn: AsyncConnection, organization_id: str) -> list[Row]:
     return list(result.mappings().all())
 
 
-def rma_order_conditions(caller: Caller, f: RmaOrderFilter, dialect: str = "") -> list[ColumnElement[bool]]:
-    """The RMA orders a caller's criteria match (``= ANY`` of an array for a list of values on
-    PostgreSQL: one statement shape however many values)."""
-    c = t.rma_order.c
-    conditions = visible_to(caller)
-    for name in (
-        "processing_status",
-        "delivery_status",
-        "financial_status",
-        "fulfillment_status",
-        "expected_resolution",
-    ):
-        values = getattr(f, name)
-        if values and dialect == "postgresql":
-            conditions.append(c[name] == any_(literal(list(values), ARRAY(String))))
-        elif values:
-            conditions.append(c[name].in_(values))
+_LISTED = (
+    "processing_status",
+    "delivery_status",
+    "financial_status",
+    "fulfillment_status",
+    "expected_resolution",
+)
+
+
+def _like_anywhere(text: str) -> str:
+    """A LIKE pattern (escape character ``/``) matching ``text`` anywhere."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]:
+    """The values of a caller's criteria, by the names ``rma_order_conditions`` binds them to
+    (which names there are is the statement's shape)."""
+    values: dict[str, Any] = {"organization": caller.organization_id}
+    if caller.customer_id is not None:
+        values["customer"] = caller.customer_id
+    for name in _LISTED:
+        if getattr(f, name):
+            values[name] = list(getattr(f, name))
     shows_deleted = f.include_deleted or (
         f.processing_status is not None and ProcessingStatus.DELETED.value in f.processing_status
     )
     if not shows_deleted:
-        conditions.append(c.processing_status != ProcessingStatus.DELETED.value)
+        values["deleted"] = ProcessingStatus.DELETED.value
     if f.location_id is not None:
-        conditions.append(c.location_id == f.location_id)
+        values["location_id"] = f.location_id
     if f.created_after is not None:
-        conditions.append(c.created_at >= f.created_after)
+        values["created_after"] = f.created_after
     if f.created_before is not None:
-        conditions.append(c.created_at < f.created_before)
+        values["created_before"] = f.created_before
     if f.search:
-        conditions.append(c.search_text.contains(f.search.casefold(), autoescape=True))
+        values["search"] = _like_anywhere(f.search.casefold())
+    return values
+
+
+def filter_conditions(values: Mapping[str, Any], dialect: str, *, bound: bool) -> list[ColumnElement[bool]]:
+    """The conditions of ``rma_order_filter_values``: with their values, or (``bound``) with
+    parameters of those names only, for a statement prepared once per shape (``= ANY`` of an
+    array for a list of values on PostgreSQL: one shape however many values)."""
+    c = t.rma_order.c
+
+    def value(name: str, type_: Any = None, *, expanding: bool = False) -> Any:
+        return bindparam(name, None if bound else values[name], type_=type_, expanding=expanding)
+
+    conditions: list[ColumnElement[bool]] = [c.organization_id == value("organization")]
+    if "customer" in values:
+        conditions.append(c.customer_id == value("customer"))
+    for name in _LISTED:
+        if name in values and dialect == "postgresql":
+            conditions.append(c[name] == any_(value(name, ARRAY(String))))
+        elif name in values:
+            conditions.append(c[name].in_(value(name, expanding=True)))
+    if "deleted" in values:
+        conditions.append(c.processing_status != value("deleted"))
+    if "location_id" in values:
+        conditions.append(c.location_id == value("location_id"))
+    if "created_after" in values:
+        conditions.append(c.created_at >= value("created_after", c.created_at.type))
+    if "created_before" in values:
+        conditions.append(c.created_at < value("created_before", c.created_at.type))
+    if "search" in values:
+        conditions.append(c.search_text.like(value("search"), escape="/"))
     return conditions
+
+
+def rma_order_conditions(caller: Caller, f: RmaOrderFilter, dialect: str = "") -> list[ColumnElement[bool]]:
+    """The RMA orders a caller's criteria match (and may see: its organization's, a
+    customer's own)."""
+    return filter_conditions(rma_order_filter_values(caller, f), dialect, bound=False)
 
 
 async def rma_order_count(conn: AsyncConnection, caller: Caller, f: RmaOrderFilter, *, exact: bool) -> int:
@@ -274,10 +316,12 @@ def keyset_query(
     after: tuple[Any, str] | None,
     sort: str = "CREATED_AT_DESC",
     columns: Sequence[str] | None = None,
+    bound: bool = False,
 ) -> Select[Any]:
     """Up to ``first`` + 1 matching rows in the sort's order, after the (sort value, id) of a
     row: the extra row says whether another page follows. With ``columns``, only those
-    (and the id and the sort's column, which a cursor needs)."""
+    (and the id and the sort's column, which a cursor needs). ``bound``: the position and the
+    limit are parameters (``after_value``, ``after_id``, ``limit``) of a prepared shape."""
     column_name, descending = SORTS[sort]
     column = table.c[column_name]
     key = table.c.id
@@ -287,13 +331,14 @@ def keyset_query(
         names = dict.fromkeys(("id", column_name, *columns))
         query = select(*(table.c[name] for name in names)).where(*conditions)
     if after is not None:
-        value, row_id = after
+        value: Any = bindparam("after_value", None if bound else after[0], type_=column.type)
+        row_id: Any = bindparam("after_id", None if bound else after[1], type_=key.type)
         if descending:
             query = query.where(or_(column < value, and_(column == value, key < row_id)))
         else:
             query = query.where(or_(column > value, and_(column == value, key > row_id)))
     order = (column.desc(), key.desc()) if descending else (column.asc(), key.asc())
-    return query.order_by(*order).limit(first + 1)
+    return query.order_by(*order).limit(bindparam("limit", None if bound else first + 1, type_=Integer))
 
 
 async def keyset_rows(

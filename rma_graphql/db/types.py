@@ -28,6 +28,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # asyncpg reads a timestamptz as a datetime in UTC already: nothing to do per value
+        # (a page of rows is then taken as the driver gives it).
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 def json_type() -> Any:
     return JSON().with_variant(JSONB(), "postgresql")

@@ -252,7 +252,7 @@ async def resolution_row(
 
 async def rma_order_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
-) -> dict[str, Any] | None:
+) -> Mapping[str, Any] | None:
     """These columns of an RMA order (``alone``: the operation reads nothing else)."""
     if alone:
         async with uow.read_one_statement() as conn:
@@ -263,7 +263,7 @@ async def rma_order_values(
 
 async def rma_order_with_line_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...]
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
     """An RMA order and its lines in one statement: for an operation that reads nothing else."""
     async with uow.read_one_statement() as conn:
         return await plan_reads.rma_order_with_lines(conn, caller, rma_id, columns, line_columns)
@@ -278,7 +278,7 @@ async def rma_order_page_values(
     first: int,
     after: str | None,
     sort: str,
-) -> Page[dict[str, Any]]:
+) -> Page[Mapping[str, Any]]:
     """A page as ``list_rma_orders`` reads it (same checks, same refusals), of these columns."""
     check_first(first)
     position = decode_cursor(sort, after)
@@ -301,7 +301,7 @@ async def rma_order_page_with_line_values(
     first: int,
     after: str | None,
     sort: str,
-) -> tuple[Page[dict[str, Any]], list[list[dict[str, Any]]]]:
+) -> tuple[Page[Mapping[str, Any]], list[list[Mapping[str, Any]]]]:
     """A page and its RMA orders' lines in one statement: for an operation that reads nothing else."""
     check_first(first)
     position = decode_cursor(sort, after)
