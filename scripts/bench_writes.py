@@ -22,12 +22,23 @@ import re
 import statistics
 import subprocess
 import time
+from functools import partial
 from typing import Any
 
 import httpx
 import orjson
 from bench_api import ACCEPT, CREATE, INPUT
-from bench_servers import Figures, client_credentials, our_env, ours, percentiles, plain_dsn, run_wrk, token
+from bench_servers import (
+    Figures,
+    client_credentials,
+    our_env,
+    ours,
+    percentiles,
+    plain_dsn,
+    profile,
+    run_wrk,
+    token,
+)
 from explain_rma_list import seed
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -217,6 +228,13 @@ def main() -> None:
     parser.add_argument(
         "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="print py-spy's profile of ours on transitions",
+    )
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     tps = pgbench(url, args.seconds, args.connections)
@@ -237,6 +255,17 @@ def main() -> None:
             )
             used = 500 + round(full.rate * args.seconds) + 1000
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
+            if args.profile:
+                rest = ids[used + round(full.rate * args.seconds) + 1000 :]
+                load = partial(
+                    transitions,
+                    server.base,
+                    tokens,
+                    rest,
+                    seconds=args.profile + 1,
+                    connections=args.connections,
+                )
+                print(profile(server.pids[-1], args.profile, load))
             sequence = asyncio.run(sequences(server.base, tokens[0], args.sequences, args.connections))
         for name, figures in (
             ("single transitions, saturated", full),

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, one_of
-from rma_graphql.db.rma_reads import SORTS, filter_conditions, keyset_query, rma_order_filter_values
+from rma_graphql.db.list_criteria import filter_conditions, rma_order_filter_values
+from rma_graphql.db.rma_reads import SORTS, keyset_query
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
 

@@ -28,6 +28,8 @@ Actor = Mapping[str, Any]
 class _Loaded:
     row: Row  # as read, with the configuration settings its actions depend on
     before: RmaOrder  # the aggregate as read: what a save compares children against
+    # The linked orders' rows, once read (a change that relinks passes its new ones).
+    linked_orders: list[dict[str, Any]] | None = None
 
 
 class RmaOrderRepository:
@@ -70,6 +72,14 @@ class RmaOrderRepository:
     def row(self, rma_id: str) -> Row:
         """The RMA order's row as ``get`` read it."""
         return self._loaded[rma_id].row
+
+    async def linked_orders(self, rma_id: str) -> list[dict[str, Any]]:
+        """The orders the RMA order returns from, read once per change (its revision keeps
+        them too)."""
+        loaded = self._loaded[rma_id]
+        if loaded.linked_orders is None:
+            loaded.linked_orders = await rows.linked_order_rows(self.conn, rma_id)
+        return loaded.linked_orders
 
     def next_sequence(self, rma_id: str) -> int:
         """The sequence number the first event of this change gets."""
@@ -144,7 +154,11 @@ class RmaOrderRepository:
         order the RMA returns (or stopped returning), the new revision, then the events,
         whose organization row lock comes last."""
         if linked_orders is None:
-            linked_orders = await rows.linked_order_rows(self.conn, rma.id)
+            linked_orders = (
+                await self.linked_orders(rma.id)
+                if rma.id in self._loaded
+                else await rows.linked_order_rows(self.conn, rma.id)
+            )
         await refresh_return_status(
             self.conn, self.organization_id, {o["order_id"] for o in linked_orders} | set(unlinked_orders)
         )

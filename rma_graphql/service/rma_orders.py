@@ -37,7 +37,7 @@ async def _recheck_return(change: Change, rma: RmaOrder) -> None:
     row = change.rma_orders.row(rma.id)
     if row["policy"] is None:
         return  # created before policies were kept
-    linked = await repo.linked_order_rows(change.conn, rma.id)
+    linked = await change.rma_orders.linked_orders(rma.id)
     await check_return(
         change.conn,
         row["organization_id"],
