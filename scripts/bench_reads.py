@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
+import httpx
 from bench_servers import (
     Figures,
     Server,
@@ -38,6 +39,7 @@ from bench_servers import (
     wrk,
 )
 from explain_rma_list import seed
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -134,6 +136,24 @@ def _measure(
     return results
 
 
+def _plan_share(base: str) -> str:
+    """How many of the queries our server answered took a compiled plan (its /metrics)."""
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    counts = {"compiled": 0.0, "fallback": 0.0}
+    queries = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "rma_read_plans_total":
+                counts[sample.labels["outcome"]] += sample.value
+            elif sample.name == "rma_requests_total" and sample.labels["operation"].startswith("query "):
+                queries += sample.value
+    share = counts["compiled"] / queries if queries else 0.0
+    return (
+        f"  ours: {counts['compiled']:.0f} of {queries:.0f} queries took a compiled plan ({share:.1%}), "
+        f"{counts['fallback']:.0f} fell back"
+    )
+
+
 async def _prepare(url: str, rmas: int, organization: str | None) -> tuple[str, list[str]]:
     await asyncio.to_thread(migrate, url)
     engine = create_async_engine(url)
@@ -186,6 +206,8 @@ def main() -> None:
                 results[server.name] = _measure(
                     server, _cases(server.name, organization, ids, args.rmas), headers, args
                 )
+                if key == "ours":
+                    print(_plan_share(server.base))
         mine = results.get("ours", {})
         for other in ("best case", "PostGraphile"):
             for case in (CASE_A, CASE_B):
