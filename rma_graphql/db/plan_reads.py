@@ -3,7 +3,7 @@ RMA orders, the lines of many RMA orders. Which rows a caller sees is the same p
 everywhere (``rma_reads.visible_to`` and ``rma_order_conditions``)."""
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
@@ -19,10 +19,11 @@ from rma_graphql.domain.criteria import RmaOrderFilter
 # Rows read only: the driver's own records (or mappings) by column name.
 Row = Mapping[str, Any]
 
-# A plan reads few shapes (one per selection); these bound the caches all the same.
+# A plan reads few shapes (one per selection); this bounds the statements kept all the same.
 _MAX_STATEMENTS = 500
-_by_id: dict[tuple[tuple[str, ...], bool], Prepared] = {}
-_lines: dict[tuple[str, ...], Prepared] = {}
+_statements: dict[tuple[Any, ...], Prepared] = {}
+# The prefix of a line's columns where they are read joined to their RMA order's.
+_LINE = "line__"
 
 
 def _check(table: Any, columns: Sequence[str]) -> None:
@@ -31,17 +32,60 @@ def _check(table: Any, columns: Sequence[str]) -> None:
         raise ValueError(f"{table.name} has no column {', '.join(unknown)}")
 
 
-def _rma_order_statement(columns: tuple[str, ...], of_customer: bool) -> Prepared:
+def _statement(
+    key: tuple[Any, ...],
+    build: Callable[[str], Select[Any]],
+    columns: Sequence[str] = (),
+    line_columns: Sequence[str] = (),
+) -> Prepared:
+    """The statement of one shape (``key``), prepared once (its columns checked first)."""
+    found = _statements.get(key)
+    if found is None:
+        _check(t.rma_order, columns)
+        _check(t.rma_order_line, line_columns)
+        if len(_statements) >= _MAX_STATEMENTS:
+            _statements.clear()
+        found = _statements[key] = Prepared(build)
+    return found
+
+
+def _by_id(
+    columns: tuple[str, ...], line_columns: tuple[str, ...], of_customer: bool
+) -> Callable[[str], Any]:
+    """An RMA order by id as the caller sees it, with its lines joined when ``line_columns``."""
+
     def build(dialect: str) -> Select[Any]:
-        c = t.rma_order.c
-        query = select(*(c[name] for name in columns)).where(
-            c.id == bindparam("id"), c.organization_id == bindparam("organization")
-        )
+        r, line = t.rma_order.c, t.rma_order_line.c
+        query = select(
+            *(r[name] for name in columns), *(line[name].label(_LINE + name) for name in line_columns)
+        ).where(r.id == bindparam("id"), r.organization_id == bindparam("organization"))
+        if line_columns:
+            query = query.select_from(
+                t.rma_order.outerjoin(t.rma_order_line, line.rma_order_id == r.id)
+            ).order_by(line.position)
         if of_customer:
-            query = query.where(c.customer_id == bindparam("customer"))
+            query = query.where(r.customer_id == bindparam("customer"))
         return query
 
-    return Prepared(build)
+    return build
+
+
+async def _rma_order_rows(
+    conn: AsyncConnection,
+    caller: Caller,
+    rma_id: str,
+    columns: tuple[str, ...],
+    line_columns: tuple[str, ...],
+    *,
+    begin: bool,
+) -> Sequence[Row]:
+    of_customer = caller.customer_id is not None
+    key = ("by id", columns, line_columns, of_customer)
+    statement = _statement(key, _by_id(columns, line_columns, of_customer), columns, line_columns)
+    params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
+    if of_customer:
+        params["customer"] = caller.customer_id
+    return await statement.records(conn, begin=begin, **params)
 
 
 async def rma_order(
@@ -49,41 +93,8 @@ async def rma_order(
 ) -> Row | None:
     """These columns of the RMA order ``rma_id``, if the caller sees it (``alone``: the
     operation's only read, run without a transaction)."""
-    of_customer = caller.customer_id is not None
-    key = (columns, of_customer)
-    statement = _by_id.get(key)
-    if statement is None:
-        _check(t.rma_order, columns)
-        if len(_by_id) >= _MAX_STATEMENTS:
-            _by_id.clear()
-        statement = _by_id[key] = _rma_order_statement(columns, of_customer)
-    params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
-    if of_customer:
-        params["customer"] = caller.customer_id
-    rows = await statement.records(conn, begin=not alone, **params)
+    rows = await _rma_order_rows(conn, caller, rma_id, columns, (), begin=not alone)
     return rows[0] if rows else None
-
-
-_LINE = "line__"
-_with_lines: dict[tuple[tuple[str, ...], tuple[str, ...], bool], Prepared] = {}
-
-
-def _with_lines_statement(
-    columns: tuple[str, ...], line_columns: tuple[str, ...], of_customer: bool
-) -> Prepared:
-    def build(dialect: str) -> Select[Any]:
-        r, line = t.rma_order.c, t.rma_order_line.c
-        query = (
-            select(*(r[name] for name in columns), *(line[name].label(_LINE + name) for name in line_columns))
-            .select_from(t.rma_order.outerjoin(t.rma_order_line, line.rma_order_id == r.id))
-            .where(r.id == bindparam("id"), r.organization_id == bindparam("organization"))
-            .order_by(line.position)
-        )
-        if of_customer:
-            query = query.where(r.customer_id == bindparam("customer"))
-        return query
-
-    return Prepared(build)
 
 
 async def rma_order_with_lines(
@@ -94,21 +105,11 @@ async def rma_order_with_lines(
     line_columns: tuple[str, ...],
 ) -> tuple[Row, list[Row]] | None:
     """These columns of the RMA order ``rma_id``, if the caller sees it, and of its lines, in
-    one statement (so one snapshot, without a transaction: the operation's only read)."""
-    of_customer = caller.customer_id is not None
+    one statement (so one snapshot, without a transaction: the operation's only read). Each
+    row joins a line (its columns prefixed ``line__``) to the RMA order's columns: the first
+    row stands for the RMA order, the rows with a line for its lines."""
     line_columns = tuple(dict.fromkeys(("id", *line_columns)))
-    key = (columns, line_columns, of_customer)
-    statement = _with_lines.get(key)
-    if statement is None:
-        _check(t.rma_order, columns)
-        _check(t.rma_order_line, line_columns)
-        if len(_with_lines) >= _MAX_STATEMENTS:
-            _with_lines.clear()
-        statement = _with_lines[key] = _with_lines_statement(columns, line_columns, of_customer)
-    params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
-    if of_customer:
-        params["customer"] = caller.customer_id
-    found = await statement.records(conn, begin=False, **params)
+    found = await _rma_order_rows(conn, caller, rma_id, columns, line_columns, begin=False)
     if not found:
         return None
     return found[0], [row for row in found if row[_LINE + "id"] is not None]
@@ -117,10 +118,9 @@ async def rma_order_with_lines(
 # A page's statement per shape: the criteria given, the sort, whether it starts after a
 # cursor, the columns (and the lines' columns, when they are read with it).
 _PageShape = tuple[tuple[str, ...], str, bool, tuple[str, ...], tuple[str, ...] | None]
-_pages: dict[_PageShape, Prepared] = {}
 
 
-def _page_statement(shape: _PageShape) -> Prepared:
+def _page(shape: _PageShape) -> Callable[[str], Any]:
     names, sort, after, columns, line_columns = shape
 
     def build(dialect: str) -> Select[Any]:
@@ -141,7 +141,7 @@ def _page_statement(shape: _PageShape) -> Prepared:
             .order_by(*(c.desc() if descending else c.asc() for c in order), line.position)
         )
 
-    return Prepared(build)
+    return build
 
 
 async def _page_rows(
@@ -157,13 +157,7 @@ async def _page_rows(
 ) -> Sequence[Row]:
     values = rma_order_filter_values(caller, f)
     shape: _PageShape = (tuple(values), sort, after is not None, columns, line_columns)
-    statement = _pages.get(shape)
-    if statement is None:
-        _check(t.rma_order, columns)
-        _check(t.rma_order_line, line_columns or ())
-        if len(_pages) >= _MAX_STATEMENTS:
-            _pages.clear()
-        statement = _pages[shape] = _page_statement(shape)
+    statement = _statement(("page", *shape), _page(shape), columns, line_columns or ())
     values["limit"] = first + 1
     if after is not None:
         values["after_value"], values["after_id"] = after
@@ -213,14 +207,12 @@ async def rma_order_page_with_lines(
     return found[:first], len(found) > first
 
 
-def _lines_statement(columns: tuple[str, ...]) -> Prepared:
+def _lines_of(columns: tuple[str, ...]) -> Callable[[str], Any]:
     c = t.rma_order_line.c
-    return Prepared(
-        lambda dialect: (
-            select(*(c[name] for name in columns))
-            .where(one_of(dialect, c.rma_order_id, "keys"))
-            .order_by(c.position)
-        )
+    return lambda dialect: (
+        select(*(c[name] for name in columns))
+        .where(one_of(dialect, c.rma_order_id, "keys"))
+        .order_by(c.position)
     )
 
 
@@ -230,12 +222,7 @@ async def lines(
     """These columns of the lines of each RMA order of ``keys``, in their order."""
     if "rma_order_id" not in columns:
         columns = (*columns, "rma_order_id")
-    statement = _lines.get(columns)
-    if statement is None:
-        _check(t.rma_order_line, columns)
-        if len(_lines) >= _MAX_STATEMENTS:
-            _lines.clear()
-        statement = _lines[columns] = _lines_statement(columns)
+    statement = _statement(("lines", columns), _lines_of(columns), line_columns=columns)
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in await statement.records(conn, keys=list(keys)):
         grouped[row["rma_order_id"]].append(row)
