@@ -2,10 +2,12 @@
 on hand-picked edge cases, on every query document of the suite, and on documents
 generated from the schema (hypothesis-graphql); and they are really taken."""
 
+import ast
 import importlib
 import pkgutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +33,7 @@ from hypothesis_graphql import queries as generated_queries
 from starlette.applications import Starlette
 
 import tests.api
+import tests.e2e
 from rma_graphql.api.compiled_fields import LINE_FIELDS, RMA_ORDER_FIELDS
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.view import RmaGraphQL
@@ -257,8 +260,9 @@ async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> No
 
 
 def _suite_documents() -> Iterator[str]:
-    """Every GraphQL query document the API tests name at module level (in constants,
-    tuples, lists and dicts)."""
+    """Every GraphQL query document of the API and end-to-end tests: the strings their
+    modules hold at module level (constants, tuples, lists, dicts, formatted ones included)
+    and every string literal written anywhere in their source (inside tests too)."""
     seen: set[str] = set()
 
     def strings(value: Any) -> Iterator[str]:
@@ -271,22 +275,31 @@ def _suite_documents() -> Iterator[str]:
             for item in value.values():
                 yield from strings(item)
 
-    for module_info in pkgutil.iter_modules(tests.api.__path__):
-        module = importlib.import_module(f"tests.api.{module_info.name}")
-        for value in vars(module).values():
-            for text in strings(value):
-                if text in seen or "{" not in text:
-                    continue
-                seen.add(text)
-                try:
-                    document = parse(text)
-                except GraphQLError:
-                    continue
-                if any(
-                    isinstance(d, OperationDefinitionNode) and d.operation == OperationType.QUERY
-                    for d in document.definitions
-                ):
-                    yield text
+    found: list[str] = []
+    for package in (tests.api, tests.e2e):
+        for module_info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+            for value in vars(module).values():
+                found.extend(strings(value))
+            source = Path(module.__file__ or "").read_text()
+            found.extend(
+                node.value
+                for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            )
+    for text in found:
+        if text in seen or "{" not in text:
+            continue
+        seen.add(text)
+        try:
+            document = parse(text)
+        except GraphQLError:
+            continue
+        if any(
+            isinstance(d, OperationDefinitionNode) and d.operation == OperationType.QUERY
+            for d in document.definitions
+        ):
+            yield text
 
 
 def _variables(document: DocumentNode, rma_id: str) -> dict[str, Any]:
