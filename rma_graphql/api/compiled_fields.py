@@ -102,3 +102,8 @@ LINE_FIELDS: dict[str, Leaf] = {
     "acceptedQuantity": column("accepted_quantity"),
     "restockedQuantity": column("restocked_quantity"),
 }
+
+LINKED_ORDER_FIELDS: dict[str, Leaf] = {
+    "orderId": column("order_id"),
+    "externalReference": column("external_reference"),
+}

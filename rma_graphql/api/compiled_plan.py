@@ -30,7 +30,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
-from rma_graphql.api.compiled_fields import LINE_FIELDS, RMA_ORDER_FIELDS, Leaf, Row
+from rma_graphql.api.compiled_fields import LINE_FIELDS, LINKED_ORDER_FIELDS, RMA_ORDER_FIELDS, Leaf, Row
 
 Fields = dict[str, list[FieldNode]]
 
@@ -195,6 +195,8 @@ class ObjectPlan:
     # The parent's columns this level's values read (a line's price: the currency).
     parent_columns: dict[str, None] = field(default_factory=dict)
     children: list["ObjectPlan"] = field(default_factory=list)
+    # What reads this level's rows as a child (``lines``, ``linked_orders``).
+    relation: str = ""
     build: Build = field(init=False)
     build_joined: Build = field(init=False)
 
@@ -219,9 +221,15 @@ class ObjectPlan:
         return built
 
 
-_TABLES: dict[str, tuple[dict[str, Leaf], str | None]] = {
-    "RmaOrderType": (RMA_ORDER_FIELDS, "lines"),
-    "RmaOrderLine": (LINE_FIELDS, None),
+# Per object type: its leaves, and its lists of children by field (the child's type and
+# the relation that reads them).
+_TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
+    "RmaOrderType": (
+        RMA_ORDER_FIELDS,
+        {"lines": ("RmaOrderLine", "lines"), "linkedOrders": ("RmaOrderLinkedOrder", "linked_orders")},
+    ),
+    "RmaOrderLine": (LINE_FIELDS, {}),
+    "RmaOrderLinkedOrder": (LINKED_ORDER_FIELDS, {}),
 }
 
 
@@ -231,7 +239,7 @@ def object_plan(
     """The plan of an RMA order or a line, for the merged selection of ``nodes``."""
     object_type = schema.get_type(type_name)
     assert isinstance(object_type, GraphQLObjectType)
-    leaves, child_field = _TABLES[type_name]
+    leaves, child_fields = _TABLES[type_name]
     plan = ObjectPlan(type_name)
     plan.columns["id"] = None
     for key, field_nodes in selection.collect(type_name, nodes).items():
@@ -243,8 +251,10 @@ def object_plan(
             plan.columns.update(dict.fromkeys(leaf.columns))
             plan.parent_columns.update(dict.fromkeys(leaf.parent_columns))
             plan.entries.append((key, LEAF, _leaf_plan(leaf, object_type.fields[name].type)))
-        elif name == child_field and not field_nodes[0].arguments:
-            child = object_plan(schema, selection, "RmaOrderLine", field_nodes)
+        elif name in child_fields and not field_nodes[0].arguments:
+            child_type, relation = child_fields[name]
+            child = object_plan(schema, selection, child_type, field_nodes)
+            child.relation = relation
             plan.columns.update(child.parent_columns)
             plan.entries.append((key, CHILDREN, (len(plan.children), child)))
             plan.children.append(child)

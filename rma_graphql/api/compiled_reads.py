@@ -280,7 +280,7 @@ class ReadPlans:
             raise FallbackError("id") from error
         plan = root.plans["rma"]
         caller = context.authenticated
-        if alone and len(plan.children) == 1:
+        if alone and [child.relation for child in plan.children] == ["lines"]:
             joined = await queries.rma_order_with_line_values(
                 context.uow, caller, rma_id, tuple(plan.columns), tuple(plan.children[0].columns)
             )
@@ -412,7 +412,8 @@ def _columns(root: RootField) -> tuple[str, ...]:
 def _one_statement(root: RootField) -> bool:
     """Whether a page reads its RMA orders and one list of lines, and no count."""
     counts = {name for _, name in root.connection} & {"totalCount", "totalCountEstimate"}
-    return not counts and sum(len(plan.children) for plan in root.plans.values()) == 1
+    relations = [child.relation for plan in root.plans.values() for child in plan.children]
+    return not counts and relations == ["lines"]
 
 
 def _root_node(operation: OperationDefinitionNode) -> FieldNode:
@@ -427,7 +428,9 @@ async def _load_children(
 ) -> list[tuple[Sequence[Mapping[str, Any]], ...]]:
     """Each row's children: for each of the plan's children plans, the row's lines."""
     found = [
-        await queries.line_values(context.uow, [row["id"] for row in rows], tuple(child.columns))
+        await queries.child_values(
+            context.uow, child.relation, [row["id"] for row in rows], tuple(child.columns)
+        )
         for child in plan.children
     ]
     return [tuple(lists[index] for lists in found) for index in range(len(rows))]

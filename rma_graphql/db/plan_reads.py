@@ -207,8 +207,13 @@ async def rma_order_page_with_lines(
     return found[:first], len(found) > first
 
 
-def _lines_of(columns: tuple[str, ...]) -> Callable[[str], Any]:
-    c = t.rma_order_line.c
+# The lists of an RMA order's children a plan reads, in their order.
+_CHILDREN = {"lines": t.rma_order_line, "linked_orders": t.rma_linked_order}
+
+
+def _children_of(relation: str, columns: tuple[str, ...]) -> Callable[[str], Any]:
+    table = _CHILDREN[relation]
+    c = table.c
     return lambda dialect: (
         select(*(c[name] for name in columns))
         .where(one_of(dialect, c.rma_order_id, "keys"))
@@ -216,13 +221,16 @@ def _lines_of(columns: tuple[str, ...]) -> Callable[[str], Any]:
     )
 
 
-async def lines(
-    conn: AsyncConnection, keys: Sequence[str], columns: tuple[str, ...]
+async def children(
+    conn: AsyncConnection, relation: str, keys: Sequence[str], columns: tuple[str, ...]
 ) -> list[list[Mapping[str, Any]]]:
-    """These columns of the lines of each RMA order of ``keys``, in their order."""
+    """These columns of the ``relation`` (lines, linked orders) of each RMA order of ``keys``,
+    in their order."""
     if "rma_order_id" not in columns:
         columns = (*columns, "rma_order_id")
-    statement = _statement(("lines", columns), _lines_of(columns), line_columns=columns)
+    table = _CHILDREN[relation]
+    _check(table, columns)
+    statement = _statement((relation, columns), _children_of(relation, columns))
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in await statement.records(conn, keys=list(keys)):
         grouped[row["rma_order_id"]].append(row)

@@ -316,8 +316,9 @@ async def rma_order_page_with_line_values(
     return page, [lines for _, lines in found]
 
 
-async def line_values(
-    uow: UnitOfWork, keys: Sequence[str], columns: tuple[str, ...]
+async def child_values(
+    uow: UnitOfWork, relation: str, keys: Sequence[str], columns: tuple[str, ...]
 ) -> list[list[Mapping[str, Any]]]:
+    """These columns of each RMA order's ``relation`` (lines, linked orders)."""
     async with uow.read() as conn:
-        return await plan_reads.lines(conn, keys, columns)
+        return await plan_reads.children(conn, relation, keys, columns)

@@ -112,7 +112,12 @@ async def world(app: Starlette) -> AsyncIterator[World]:
     world.clients = {role: _client(app, token) for role, token in tokens.items()}
     admin = GraphQLClient(world.clients["admin"])
     for n in range(5):
-        rma = await create(admin, comment=f"return {n}", meta={"n": n, "tags": ["a", "b"]})
+        linked = [
+            {"orderId": f"EXT-{n}-{k}", "externalReference": f"R-{k}" if k else None} for k in range(n % 3)
+        ]
+        rma = await create(
+            admin, comment=f"return {n}", meta={"n": n, "tags": ["a", "b"]}, linkedOrders=linked
+        )
         world.ids.append(rma["id"])
     await act(admin, world.ids[0], "submit")
     await act(admin, world.ids[1], "submit")
@@ -143,7 +148,8 @@ ROLES = ("admin", "viewer", "agent", "customer", "none")
 
 BY_ID = "query($id: String) { rmaOrder(id: $id) { id processingStatus lines { sku quantity price } } }"
 EVERYTHING = (
-    f"query($id: String) {{ rmaOrder(id: $id) {{ __typename {ALL_RMA} lines {{ __typename {ALL_LINE} }} }} }}"
+    f"query($id: String) {{ rmaOrder(id: $id) {{ __typename {ALL_RMA} lines {{ __typename {ALL_LINE} }}"
+    " linkedOrders { __typename orderId externalReference } } }"
 )
 PAGE = (
     "query($first: Int = 2, $after: String, $filter: RmaOrderFilterInput, $sort: RmaOrderSort! = CREATED_AT_DESC) {"
@@ -151,7 +157,7 @@ PAGE = (
     " __typename totalCount totalCountEstimate"
     " pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }"
     " edges { __typename cursor node { id returnNumber lines { sku lineState } } }"
-    f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} }} }} }}"
+    f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} linkedOrders {{ orderId externalReference }} }} }} }}"
 )
 # A page and one list of lines, nothing counted: one statement.
 LEAN_PAGE = (
@@ -249,6 +255,15 @@ async def test_pages_read_in_one_statement_walk_every_rma_order_once(
         assert seen == []
 
 
+async def test_linked_orders_come_through_the_plan_in_their_order(world: World) -> None:
+    outcome, body = await world.both("admin", EVERYTHING, {"id": world.ids[2]})
+    assert outcome == COMPILED
+    assert body["data"]["rmaOrder"]["linkedOrders"] == [
+        {"__typename": "RmaOrderLinkedOrder", "orderId": "EXT-2-0", "externalReference": None},
+        {"__typename": "RmaOrderLinkedOrder", "orderId": "EXT-2-1", "externalReference": "R-1"},
+    ]
+
+
 async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> None:
     outcome, body = await world.both("customer", PAGE, {"first": 50})
     assert outcome == COMPILED
@@ -336,7 +351,8 @@ def _plannable_schema(sdl: str) -> str:
     """The schema cut down to what plans answer, so that generated documents mostly compile."""
     keep = {
         "Query": {"rmaOrder", "rmaOrders"},
-        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines"},
+        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines", "linkedOrders"},
+        "RmaOrderLinkedOrder": {"orderId", "externalReference"},
         "RmaOrderLine": set(LINE_FIELDS),
         "RmaOrderConnection": {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"},
     }
