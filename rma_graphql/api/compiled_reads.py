@@ -246,10 +246,8 @@ class ReadPlans:
                 data[root.key] = self.schema.query_type.name
             elif root.name == "rmaOrder":
                 data[root.key] = await self._rma_order(context, root, coerced, alone=plan.single)
-            elif plan.single:
-                data[root.key] = await self._rma_orders_alone(context, root, coerced)
             else:
-                data[root.key] = await self._rma_orders(context, root, coerced)
+                data[root.key] = await self._rma_orders(context, root, coerced, alone=plan.single)
         return data
 
     def _arguments(self, root: RootField, variables: VariableValues) -> dict[str, Any]:
@@ -296,56 +294,41 @@ class ReadPlans:
         children = await _load_children(context, plan, [found])
         return plan.build(found, None, children[0])
 
-    async def _rma_orders_alone(self, context: Context, root: RootField, variables: VariableValues) -> Any:
-        """A page whose RMA orders read one list of lines, and nothing else: one statement."""
+    async def _rma_orders(
+        self, context: Context, root: RootField, variables: VariableValues, *, alone: bool
+    ) -> Any:
+        """A page (``alone``: its RMA orders read one list of lines and nothing else, so the
+        page and the lines are one statement)."""
         arguments = self._arguments(root, variables)
-        caller = context.authenticated
-        child = next(child for plan in root.plans.values() for child in plan.children)
-        try:
-            criteria = rma_order_criteria(arguments.get("filter"))
-            page, lines = await queries.rma_order_page_with_line_values(
-                context.uow,
-                caller,
-                criteria,
-                _columns(root),
-                tuple(child.columns),
-                first=arguments.get("first", 50),
-                after=arguments.get("after"),
-                sort=arguments["sort"].value if "sort" in arguments else "CREATED_AT_DESC",
-            )
-        except DomainError as error:
-            raise FallbackError("list arguments") from error
-        objects = {
-            key: [
-                plan.build_joined(row, None, (found,) if plan.children else ())
-                for row, found in zip(page.rows, lines, strict=True)
-            ]
-            for key, plan in root.plans.items()
+        page_of = {
+            "first": arguments.get("first", 50),
+            "after": arguments.get("after"),
+            "sort": arguments["sort"].value if "sort" in arguments else "CREATED_AT_DESC",
         }
-        return await self._connection(context, root, page, criteria, objects)
-
-    async def _rma_orders(self, context: Context, root: RootField, variables: VariableValues) -> Any:
-        arguments = self._arguments(root, variables)
-        caller = context.authenticated
+        uow, caller = context.uow, context.authenticated
         try:
             criteria = rma_order_criteria(arguments.get("filter"))
-            page = await queries.rma_order_page_values(
-                context.uow,
-                caller,
-                criteria,
-                _columns(root),
-                first=arguments.get("first", 50),
-                after=arguments.get("after"),
-                sort=arguments["sort"].value if "sort" in arguments else "CREATED_AT_DESC",
-            )
+            if alone:
+                child = next(child for plan in root.plans.values() for child in plan.children)
+                page, lines = await queries.rma_order_page_with_line_values(
+                    uow, caller, criteria, _columns(root), tuple(child.columns), **page_of
+                )
+            else:
+                page = await queries.rma_order_page_values(uow, caller, criteria, _columns(root), **page_of)
         except DomainError as error:
             raise FallbackError("list arguments") from error
         objects = {}
         for key, plan in root.plans.items():
-            children = await _load_children(context, plan, page.rows)
-            objects[key] = [
-                plan.build(row, None, found) for row, found in zip(page.rows, children, strict=True)
-            ]
+            if alone:
+                objects[key] = [
+                    plan.build_joined(row, None, (found,) if plan.children else ())
+                    for row, found in zip(page.rows, lines, strict=True)
+                ]
+            else:
+                children = await _load_children(context, plan, page.rows)
+                objects[key] = [
+                    plan.build(row, None, found) for row, found in zip(page.rows, children, strict=True)
+                ]
         return await self._connection(context, root, page, criteria, objects)
 
     async def _connection(

@@ -255,7 +255,7 @@ async def rma_order_values(
 ) -> Mapping[str, Any] | None:
     """These columns of an RMA order (``alone``: the operation reads nothing else)."""
     if alone:
-        async with uow.read_one_statement() as conn:
+        async with uow.read(one_statement=True) as conn:
             return await plan_reads.rma_order(conn, caller, rma_id, columns, alone=True)
     async with uow.read() as conn:
         return await plan_reads.rma_order(conn, caller, rma_id, columns)
@@ -265,7 +265,7 @@ async def rma_order_with_line_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...]
 ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
     """An RMA order and its lines in one statement: for an operation that reads nothing else."""
-    async with uow.read_one_statement() as conn:
+    async with uow.read(one_statement=True) as conn:
         return await plan_reads.rma_order_with_lines(conn, caller, rma_id, columns, line_columns)
 
 
@@ -305,7 +305,7 @@ async def rma_order_page_with_line_values(
     """A page and its RMA orders' lines in one statement: for an operation that reads nothing else."""
     check_first(first)
     position = decode_cursor(sort, after)
-    async with uow.read_one_statement() as conn:
+    async with uow.read(one_statement=True) as conn:
         found, has_next_page = await plan_reads.rma_order_page_with_lines(
             conn, caller, f, columns, line_columns, first=first, after=position, sort=sort
         )

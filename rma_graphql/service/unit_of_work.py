@@ -126,24 +126,14 @@ class UnitOfWork:
             await reads.end()
 
     @asynccontextmanager
-    async def read_one_statement(self) -> AsyncIterator[Connection]:
-        """The connection for an operation whose only read is one statement (which is its
-        own snapshot: no transaction needs to be begun for it)."""
-        reads = _operation_reads.get()
-        if reads is not None:
-            async with reads.one_statement() as connection:
-                yield connection
-            return
-        async with self._reader.connect() as connection:
-            yield connection
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Connection]:
+    async def read(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:
         """A read-only transaction (never takes SQLite's write lock): the operation's, or
-        a short one of its own outside an operation."""
+        a short one of its own outside an operation. ``one_statement``: the operation's
+        only read is one statement (its own snapshot), for which no transaction is begun
+        unless the operation's is open already."""
         reads = _operation_reads.get()
         if reads is not None:
-            async with reads.use() as connection:
+            async with reads.one_statement() if one_statement else reads.use() as connection:
                 yield connection
             return
         async with self._reader.connect() as connection:
