@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from rma_graphql.api import routes
 from rma_graphql.api.assets import CompressedAssets
 from rma_graphql.api.compiled_reads import ReadPlans
+from rma_graphql.api.fast_reads import FastReads
 from rma_graphql.api.middleware import BodySizeLimit, Cors
 from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.observability import Metrics, RequestObserver
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
         graphql.read_plans = ReadPlans(graphql.schema, metrics.read_plan)
     middleware = [
         Middleware(RequestObserver, metrics=metrics),
+        Middleware(FastReads, view=graphql),
         Middleware(BodySizeLimit),
         Middleware(Cors, allowed_origins=settings.allowed_origins),
     ]

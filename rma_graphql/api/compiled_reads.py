@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -86,6 +87,19 @@ class _Document:
     directive_variables: tuple[str, ...]
     plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)
 
+    @cached_property
+    def described(self) -> dict[str, Any]:
+        """What the request's log line and metrics say of the operation."""
+        selections = self.operation.selection_set.selections
+        fields = sorted({s.name.value for s in selections if isinstance(s, FieldNode)} - {"__typename"})
+        return {
+            "operation_name": self.operation.name.value if self.operation.name else None,
+            "operation_type": "query",
+            "root_fields": fields,
+            "outcome": "ok",
+            "operation_label": f"query {','.join(fields)}",
+        }
+
 
 def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
     found: dict[str, None] = {}
@@ -115,6 +129,10 @@ class ReadPlans:
         self.count = count or (lambda outcome: None)
         self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
         self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
+
+    def answers(self, query: str | None, operation_name: str | None) -> bool:
+        """Whether a plan may answer the document (a valid query of fields plans read)."""
+        return query is not None and self._document(query, operation_name) is not None
 
     def _document(self, query: str, operation_name: str | None) -> _Document | None:
         key = (query, operation_name)
@@ -371,19 +389,11 @@ class ReadPlans:
         if outcome != "compiled":
             return  # strawberry's execution names the operation
         caller = context.caller
-        fields = sorted(
-            {s.name.value for s in found.operation.selection_set.selections if isinstance(s, FieldNode)}
-            - {"__typename"}
-        )
         record.fields.update(
-            operation_name=found.operation.name.value if found.operation.name else None,
-            operation_type="query",
-            root_fields=fields,
+            found.described,
             organization_id=caller.organization_id if caller is not None else None,
             actor_type=caller.actor.get("type") if caller is not None else None,
             actor_id=caller.actor.get("id") if caller is not None else None,
-            outcome="ok",
-            operation_label=f"query {','.join(fields)}",
         )
 
 

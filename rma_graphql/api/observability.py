@@ -9,8 +9,8 @@ while the request runs, and into the message of a masked internal error.
 import logging
 import os
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -83,7 +83,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        request_id = given if given is not None and _CLIENT_ID.match(given) else uuid.uuid4().hex
+        request_id = given if given is not None and _CLIENT_ID.match(given) else secrets.token_hex(16)
         record = RequestRecord(request_id, "http" if scope["type"] == "http" else "websocket")
         reset = _current.set(record)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -113,6 +113,8 @@ class RequestObserver:
         outcome = record.fields.get("outcome") or ("ok" if status < 400 else f"http_{status}")
         if record.transport == "http":
             self.metrics.observe(operation, outcome, seconds)
+        if not logger.isEnabledFor(logging.INFO):
+            return
         line = {
             "request_id": record.request_id,
             "transport": record.transport,

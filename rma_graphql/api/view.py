@@ -1,6 +1,7 @@
 """The HTTP and websocket GraphQL endpoint: orjson, our context, a GraphiQL served locally."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -199,6 +200,22 @@ def bad_request(message: str, status_code: int = 400) -> JSONResponse:
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
+# Where the fast path (api/fast_reads.py) leaves the admission of a request it passes on.
+ADMITTED = "rma.admitted"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A request's caller and its token's rate limit decision, taken once."""
+
+    caller: Caller
+    decision: Decision | None
+
+
+def client_address(scope: Any) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
 
 class RmaGraphQL(GraphQL[Context, None]):
     """The GraphQL endpoint: authenticates, rate-limits, then lets strawberry run the operation."""
@@ -236,13 +253,29 @@ class RmaGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         assert self.uow is not None, "the app's lifespan has not started"
-        caller = self.open_caller
-        if caller is None and isinstance(request, Request):
-            caller = await self._authenticate(request.headers.get("authorization"))
+        admitted = request.scope.get(ADMITTED)
+        if admitted is not None:
+            caller: Caller | None = admitted.caller
+        elif isinstance(request, Request):
+            caller = await self.caller_of(bearer_token(request.headers.get("authorization")))
+        else:
+            caller = self.open_caller
         return Context.build(self.uow, caller, request, response, hub=self.hub, accounts=self.accounts)
 
-    async def _authenticate(self, header: str | None) -> Caller | None:
-        token = bearer_token(header)
+    async def caller_of(self, token: str | None) -> Caller | None:
+        """Who an HTTP request acts as: the open caller when authentication is off, else its
+        bearer token's caller (None without a valid token)."""
+        if self.open_caller is not None:
+            return self.open_caller
+        return await self._authenticate(token)
+
+    async def hit_token_limit(self, caller: Caller, scope: Any) -> Decision | None:
+        """Counts the request against its token's limit (its address's without a token)."""
+        if self.token_limiter is None:
+            return None
+        return await self.token_limiter.hit(caller.token_id or client_address(scope))
+
+    async def _authenticate(self, token: str | None) -> Caller | None:
         if token is None or self.accounts is None:
             return None
         try:
@@ -259,16 +292,18 @@ class RmaGraphQL(GraphQL[Context, None]):
         root_value: Any,
         sub_response: Response,
     ) -> Any:
-        address = request.client.host if request.client else "unknown"
-        if is_public(request_data):
+        admitted = request.scope.get(ADMITTED)
+        if admitted is not None:
+            decision = admitted.decision
+        elif is_public(request_data):
             # signUp and logIn ignore any Authorization header, and are limited per address.
             context.caller = None
+            address = client_address(request.scope)
             decision = await self.address_limiter.hit(address) if self.address_limiter else None
         else:
             if context.caller is None:
                 raise RefusedError(unauthorized())
-            key = context.caller.token_id or address
-            decision = await self.token_limiter.hit(key) if self.token_limiter else None
+            decision = await self.hit_token_limit(context.caller, request.scope)
         if decision is not None:
             if not decision.allowed:
                 raise RefusedError(too_many_requests(decision))
@@ -293,6 +328,9 @@ class RmaGraphQL(GraphQL[Context, None]):
         request_data: Any,
     ) -> ExecutionResult:
         plans = self.read_plans
+        # A plan that declined on the fast path declines again: per-field execution answers.
+        if ADMITTED in request.scope:
+            plans = None
         if plans is not None and (request_adapter.method != "GET" or self.allow_queries_via_get):
             data = await plans.run(context, request_data)
             if data is not None:
@@ -309,7 +347,7 @@ class RmaGraphQL(GraphQL[Context, None]):
             return UNSET
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         header = params.get("Authorization") or params.get("authorization")
-        caller = await self._authenticate(header if isinstance(header, str) else None)
+        caller = await self._authenticate(bearer_token(header) if isinstance(header, str) else None)
         if caller is None:
             raise ConnectionRejectionError({"message": "Unauthorized"})
         context.caller = caller
