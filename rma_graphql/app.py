@@ -1,5 +1,6 @@
 """The ASGI application: ``create_app(settings)``. The engine is made in the lifespan."""
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -19,6 +20,7 @@ from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.observability import Metrics, RequestObserver
 from rma_graphql.api.schema import build_schema
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
+from rma_graphql.api.webhooks import WebhookBodies
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
@@ -28,6 +30,8 @@ from rma_graphql.service.hub import EventHub
 from rma_graphql.service.organizations import admin_caller, demo_client_id, demo_organization_id
 from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.webhook_sender import WebhookSender
+from rma_graphql.service.webhooks import secret_box
 
 logger = logging.getLogger("rma_graphql")
 
@@ -128,16 +132,18 @@ def _lifespan(
         accounts = await Accounts.from_settings(uow, settings)
         token_limiter, address_limiter = _limiters(settings, uow)
         graphql.uow, graphql.hub, graphql.accounts = uow, hub, accounts
+        webhooks = await _webhooks(settings, uow, hub, graphql)
         graphql.token_limiter, graphql.address_limiter = token_limiter, address_limiter
         await _open_demo(settings, graphql, uow, accounts)
         state.update(engine=engine, accounts=accounts, address_limiter=address_limiter)
         app.state.engine, app.state.uow, app.state.hub, app.state.listener = engine, uow, hub, listener
-        app.state.accounts = accounts
+        app.state.accounts, app.state.webhooks = accounts, webhooks
         app.state.token_limiter, app.state.address_limiter = token_limiter, address_limiter
         _freeze_startup_objects()
         try:
             yield
         finally:
+            await webhooks.stop()
             await token_limiter.stop()
             await address_limiter.stop()
             if listener is not None:
@@ -146,6 +152,41 @@ def _lifespan(
             await engine.dispose()
 
     return lifespan
+
+
+async def _webhooks(settings: Settings, uow: UnitOfWork, hub: EventHub, graphql: RmaGraphQL) -> WebhookSender:
+    """The webhook sender: woken by every commit; sending unless left to worker processes."""
+    sender = WebhookSender(
+        uow, settings, await secret_box(uow, settings), WebhookBodies(graphql.schema).render
+    )
+    graphql.webhooks = sender
+    if settings.webhook_delivery:
+        hub.watchers.append(sender.wake)
+        sender.start()
+    return sender
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """``rma-graphql worker``: send webhooks, and serve nothing, until ``stop`` is set. On
+    PostgreSQL it hears every commit through LISTEN, and shares the work with the servers."""
+    engine = create_engine(settings)
+    uow = UnitOfWork(engine)
+    hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
+    listener = await _listen(settings, uow, hub)
+    sender = WebhookSender(
+        uow, settings, await secret_box(uow, settings), WebhookBodies(build_schema()).render
+    )
+    hub.watchers.append(sender.wake)
+    sender.start()
+    logger.info("sending webhooks")
+    try:
+        await stop.wait()
+    finally:
+        await sender.stop()
+        if listener is not None:
+            await listener.stop()
+        await hub.stop()
+        await engine.dispose()
 
 
 async def _listen(settings: Settings, uow: UnitOfWork, hub: EventHub) -> PostgresListener | None:

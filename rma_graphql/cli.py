@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import shlex
+import signal
 import socket
 import sys
 import tempfile
@@ -165,6 +166,25 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Send webhooks until SIGINT or SIGTERM (servers started with RMA_WEBHOOK_DELIVERY=false
+    then leave them to such workers; both may run together on PostgreSQL)."""
+    from rma_graphql.app import run_worker
+
+    if not args.no_migrate:
+        migrate(settings.database_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings.database_url)
     print("migrations applied", file=sys.stderr)
@@ -240,6 +260,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
+
+    worker = commands.add_parser("worker", help="send webhooks (and serve nothing) until stopped")
+    worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    worker.set_defaults(handler=_worker)
 
     demo_command = commands.add_parser(
         "demo",

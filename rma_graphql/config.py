@@ -82,6 +82,30 @@ class Settings(BaseSettings):
     rate_limit_sync_seconds: float = Field(
         1.0, gt=0, description="how often processes share their rate-limit counts (PostgreSQL)"
     )
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        (5, 300, 1800, 7200, 18000, 36000, 36000),
+        description="comma-separated seconds between a webhook delivery's attempts (jittered by ±10 %); "
+        "after the last the delivery is FAILED",
+    )
+    webhook_disable_after: int = Field(
+        50, ge=1, description="consecutive FAILED deliveries after which a webhook endpoint is disabled"
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="how long a webhook receiver may take")
+    webhook_allow_private_networks: bool = Field(
+        False,
+        description="deliver webhooks to loopback, link-local and private addresses (for tests and "
+        "closed networks)",
+    )
+    webhook_secret_key: str | None = Field(
+        None,
+        min_length=32,
+        description="the key webhook signing secrets are encrypted with (at least 32 characters); when "
+        "unset, one generated once and kept in the database, so that a dump of it can sign",
+    )
+    webhook_delivery: bool = Field(
+        True,
+        description="send webhooks from this process (`false`: leave them to `rma-graphql worker` processes)",
+    )
     log_format: Literal["json", "console"] = Field(
         "json", description="`json`: one JSON object per line; `console`: lines for a person at a terminal"
     )
@@ -101,7 +125,21 @@ class Settings(BaseSettings):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
-    @field_validator("token_secret", mode="before")
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(float(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _not_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(seconds < 0 for seconds in value):
+            raise ValueError("seconds between attempts are 0 or more")
+        return value
+
+    @field_validator("token_secret", "webhook_secret_key", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:
         return value or None

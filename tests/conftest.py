@@ -80,6 +80,10 @@ TEST_SETTINGS: dict[str, Any] = {
     # A token's revocation check is cached for the test's length, so that statement
     # counts do not depend on timing; revocation tests set it to 0.
     "token_check_seconds": 600.0,
+    # The shared app sends no webhooks (a sender reading in the background would disturb
+    # statement counts); the webhook tests serve an app of their own that does.
+    "webhook_delivery": False,
+    "webhook_allow_private_networks": True,
 }
 
 

@@ -130,6 +130,15 @@ class ReadPlans:
         self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
         self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
 
+    def rma_order_plan(self, selection: str) -> ObjectPlan:
+        """The plan of an RMA order selected as ``selection`` (``{ id lines { sku } }``), for
+        objects the server makes of its own accord (webhook bodies)."""
+        found = self._document(f'{{ rmaOrder(id: "") {selection} }}', None)
+        if found is None:
+            raise ValueError(f"not a selection a plan answers: {selection}")
+        plan = self._compile(found, get_variable_values(self.schema, (), {}))  # type: ignore[arg-type]
+        return plan.roots[0].plans["rma"]
+
     def answers(self, query: str | None, operation_name: str | None) -> bool:
         """Whether a plan may answer the document (a valid query of fields plans read)."""
         return query is not None and self._document(query, operation_name) is not None

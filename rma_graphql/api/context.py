@@ -11,6 +11,7 @@ from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.webhook_sender import WebhookSender
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Context:
     response: Any = None
     # The websocket's connection_init payload.
     connection_params: Any = None
+    webhooks: WebhookSender | None = None
 
     @property
     def authenticated(self) -> Caller:
@@ -44,6 +46,7 @@ class Context:
         response: Any = None,
         hub: EventHub | None = None,
         accounts: Accounts | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> "Context":
         return cls(
             uow=uow,
@@ -53,6 +56,7 @@ class Context:
             accounts=accounts,
             request=request,
             response=response,
+            webhooks=webhooks,
         )
 
 

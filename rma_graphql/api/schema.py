@@ -60,6 +60,7 @@ from rma_graphql.api.types import (
     Viewer,
 )
 from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
+from rma_graphql.api.webhooks import WebhookMutation, WebhookQuery
 from rma_graphql.domain import access
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
@@ -458,10 +459,20 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
             partial(OpenTelemetryExtension, arg_filter=lambda args, info: {}, tracer_provider=tracer_provider)
         )
     return RmaSchema(
-        query=strawberry.tools.merge_types("Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery)),
+        query=strawberry.tools.merge_types(
+            "Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery, WebhookQuery)
+        ),
         mutation=strawberry.tools.merge_types(
             "Mutation",
-            (Mutation, ShipmentMutation, WarehouseMutation, MoneyMutation, CatalogMutation, AccountMutation),
+            (
+                Mutation,
+                ShipmentMutation,
+                WarehouseMutation,
+                MoneyMutation,
+                CatalogMutation,
+                AccountMutation,
+                WebhookMutation,
+            ),
         ),
         subscription=Subscription,
         extensions=extensions,

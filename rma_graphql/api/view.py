@@ -26,6 +26,7 @@ from rma_graphql.service.accounts import Accounts, AuthenticationError
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.rate_limits import Decision, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.webhook_sender import WebhookSender
 
 ASSETS = "/graphiql-assets"
 
@@ -235,6 +236,8 @@ class RmaGraphQL(GraphQL[Context, None]):
         self.open_caller: Caller | None = None
         # On the embedded database served on loopback: headers carrying a fresh demo token.
         self.demo_headers: Callable[[], dict[str, str]] | None = None
+        # Sends webhooks, and keeps their secrets (set by the app's lifespan).
+        self.webhooks: WebhookSender | None = None
         # The compiled read plans (None: every operation runs through strawberry).
         self.read_plans: ReadPlans | None = None
         self._page = graphiql_page()
@@ -260,7 +263,9 @@ class RmaGraphQL(GraphQL[Context, None]):
             caller = await self.caller_of(bearer_token(request.headers.get("authorization")))
         else:
             caller = self.open_caller
-        return Context.build(self.uow, caller, request, response, hub=self.hub, accounts=self.accounts)
+        return Context.build(
+            self.uow, caller, request, response, hub=self.hub, accounts=self.accounts, webhooks=self.webhooks
+        )
 
     async def caller_of(self, token: str | None) -> Caller | None:
         """Who an HTTP request acts as: the open caller when authentication is off, else its

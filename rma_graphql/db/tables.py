@@ -23,6 +23,9 @@ from rma_graphql.db.catalog_tables import sales_order_line as sales_order_line
 from rma_graphql.db.catalog_tables import sku as sku
 from rma_graphql.db.catalog_tables import sku_stock as sku_stock
 from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
+from rma_graphql.db.webhook_tables import webhook_attempt as webhook_attempt
+from rma_graphql.db.webhook_tables import webhook_delivery as webhook_delivery
+from rma_graphql.db.webhook_tables import webhook_endpoint as webhook_endpoint
 
 
 class Organization(SQLModel, table=True):

@@ -38,6 +38,9 @@ VIEW_VOUCHERS = "view_vouchers"
 EDIT_VOUCHERS = "edit_vouchers"
 VIEW_ORGANIZATIONS = "view_organizations"
 EDIT_ORGANIZATIONS = "edit_organizations"
+VIEW_WEBHOOKS = "view_webhooks"
+CREATE_WEBHOOKS = "create_webhooks"
+EDIT_WEBHOOKS = "edit_webhooks"
 
 RMA_ORDER_SCOPES = frozenset({VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS, PROCESS_RMA_ORDERS})
 SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
@@ -57,6 +60,9 @@ SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
     EDIT_VOUCHERS,
     VIEW_ORGANIZATIONS,
     EDIT_ORGANIZATIONS,
+    VIEW_WEBHOOKS,
+    CREATE_WEBHOOKS,
+    EDIT_WEBHOOKS,
 }
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {

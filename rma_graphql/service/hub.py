@@ -99,6 +99,8 @@ class EventHub:
         self._fetchers: dict[str, asyncio.Task[None]] = {}
         # Events offered to subscribers since start (one per event and subscriber).
         self.fanned_out = 0
+        # Told of every commit with events (and of every resync), whoever subscribes.
+        self.watchers: list[Callable[[], None]] = []
 
     # -- subscribers ------------------------------------------------------------------------
 
@@ -127,6 +129,10 @@ class EventHub:
     # -- what wakes the hub -------------------------------------------------------------------
 
     def notify(self, notices: Iterable[EventNotice]) -> None:
+        notices = list(notices)
+        if notices:
+            for watcher in self.watchers:
+                watcher()
         for notice in notices:
             if notice.organization_id in self._subscriptions:
                 self._schedule(notice.organization_id)
@@ -136,6 +142,8 @@ class EventHub:
 
     def resync(self) -> None:
         """Read every subscribed organization again from the table (notices may have been lost)."""
+        for watcher in self.watchers:
+            watcher()
         for organization_id in list(self._subscriptions):
             self._schedule(organization_id)
 

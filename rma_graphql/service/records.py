@@ -343,6 +343,55 @@ class ApiClientRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookEndpointRecord:
+    id: str
+    organization_id: str
+    url: str
+    event_types: list[str]
+    enabled: bool
+    description: str | None
+    disabled_reason: str | None
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    cursor: int
+    consecutive_failures: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookDeliveryRecord:
+    id: str
+    organization_id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    event_position: int | None
+    rma_order_id: str | None
+    version: int | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    leased_until: datetime | None
+    body: dict[str, Any] | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookAttemptRecord:
+    id: str
+    organization_id: str
+    delivery_id: str
+    attempted_at: datetime
+    duration_ms: int
+    http_status: int | None
+    error: str | None
+    response_body: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AppUserRecord:
     id: str
     organization_id: str

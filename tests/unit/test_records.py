@@ -34,6 +34,9 @@ RECORDS = {
     "voucher": records.VoucherRecord,
     "api_client": records.ApiClientRecord,
     "app_user": records.AppUserRecord,
+    "webhook_endpoint": records.WebhookEndpointRecord,
+    "webhook_delivery": records.WebhookDeliveryRecord,
+    "webhook_attempt": records.WebhookAttemptRecord,
 }
 
 
