@@ -91,9 +91,12 @@ async def any_endpoint_behind(conn: AsyncConnection) -> bool:
     return (await conn.execute(query)).first() is not None
 
 
-async def next_due(conn: AsyncConnection) -> datetime | None:
-    """When the first pending delivery is due (None: none is pending)."""
-    query = select(func.min(delivery_table.c.next_attempt_at)).where(delivery_table.c.status == "PENDING")
+async def next_due(conn: AsyncConnection, now: datetime) -> datetime | None:
+    """When the first pending delivery no sender holds is due (None: none is pending)."""
+    query = select(func.min(delivery_table.c.next_attempt_at)).where(
+        delivery_table.c.status == "PENDING",
+        or_(delivery_table.c.leased_until.is_(None), delivery_table.c.leased_until < now),
+    )
     found: datetime | None = (await conn.execute(query)).scalar()
     return found
 
@@ -120,7 +123,7 @@ async def events_after(
     """The organization's events in (after, upto], in position order, at most ``limit``."""
     event = t.rma_order_event
     query = (
-        select(event.c.id, event.c.position, event.c.type, event.c.rma_order_id, event.c.version)
+        select(event)
         .where(event.c.organization_id == organization_id, event.c.position > after, event.c.position <= upto)
         .order_by(event.c.position)
         .limit(limit)
@@ -131,15 +134,19 @@ async def events_after(
 # Deliveries
 
 
-async def add_deliveries(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """New deliveries; one that exists already (same endpoint and event) is left as it is."""
+async def add_deliveries(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """New deliveries; one that exists already (same endpoint and event) is left as it is.
+    The ids of those added."""
     if not rows:
-        return
-    statement = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(delivery_table)
-    await conn.execute(
-        statement.on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"]),
-        [dict(row) for row in rows],
+        return set()
+    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert_of(delivery_table)
+        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+        .returning(delivery_table.c.id)
     )
+    result = await conn.execute(statement, [dict(row) for row in rows])
+    return set(result.scalars())
 
 
 async def claim_due(
@@ -173,10 +180,35 @@ async def claim_due(
     return sorted(result.mappings().all(), key=lambda row: (row["event_position"] or 0, row["created_at"]))
 
 
-async def finish_delivery(conn: AsyncConnection, delivery_id: str, values: Mapping[str, Any]) -> None:
+async def finish_delivery(
+    conn: AsyncConnection, delivery_id: str, leased_until: datetime, values: Mapping[str, Any]
+) -> None:
+    """Record an attempt's outcome, unless the delivery was queued again meanwhile (a retry
+    or a replay asked for while it was being sent: that request stands)."""
     await conn.execute(
-        update(delivery_table).where(delivery_table.c.id == delivery_id).values(leased_until=None, **values)
+        update(delivery_table)
+        .where(delivery_table.c.id == delivery_id, delivery_table.c.leased_until == leased_until)
+        .values(leased_until=None, **values)
     )
+
+
+async def succeed(
+    conn: AsyncConnection, delivery_ids: Sequence[str], leased_until: datetime, now: datetime
+) -> None:
+    """These deliveries, leased until ``leased_until``, were answered with a 2xx: done, one
+    attempt more (those queued again meanwhile stay queued)."""
+    if delivery_ids:
+        await conn.execute(
+            update(delivery_table)
+            .where(delivery_table.c.id.in_(list(delivery_ids)), delivery_table.c.leased_until == leased_until)
+            .values(
+                status="SUCCEEDED",
+                attempts=delivery_table.c.attempts + 1,
+                next_attempt_at=None,
+                completed_at=now,
+                leased_until=None,
+            )
+        )
 
 
 async def add_attempts(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -108,6 +108,11 @@ class UnitOfWork:
         _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
         _written_states.set({**(_written_states.get() or {}), **rma_orders.states})
 
+    @property
+    def one_writer(self) -> bool:
+        """Whether the database lets one transaction write at a time (SQLite)."""
+        return bool(self.engine.dialect.name == "sqlite")
+
     async def ping(self) -> None:
         """Reach the database (readiness)."""
         await ping(self._reader)

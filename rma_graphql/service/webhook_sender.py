@@ -5,7 +5,7 @@ leased, sent signed (Standard Webhooks), and their outcome recorded.
 A delivery exists exactly when its event committed, and is sent at least once: a sender
 that stops between sending and recording sends again once its lease has passed. On
 PostgreSQL every process sends, sharing the work with ``FOR UPDATE SKIP LOCKED``; each
-endpoint's deliveries are sent one after another, in position order, by one task, so a
+endpoint's deliveries are sent by one task, started in position order (a few in flight), so a
 slow endpoint holds back only itself.
 """
 
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 import orjson
 from standardwebhooks.webhooks import Webhook
 
@@ -41,9 +41,17 @@ ENDPOINTS_PER_ROUND = 50
 EVENTS_PER_ENDPOINT = 500
 # Results are recorded in batches of this many (fewer at the end of a group).
 RECORD_EVERY = 50
+# Deliveries to one endpoint in flight at once.
+IN_FLIGHT = 4
 POLL_SECONDS = 1.0
+BATCH_SECONDS = 0.01
+# A lease lasts the timeout and this many seconds: a group stops sending this much earlier.
+LEASE_MARGIN = 30
 RETRY_SECONDS = 2.0
 USER_AGENT = "rma_graphql-webhooks"
+# A delivery derived here carries its event's row and its endpoint's under these keys.
+EVENT = "event"
+ENDPOINT = "endpoint"
 
 
 @dataclass
@@ -70,16 +78,18 @@ class WebhookSender:
     sent: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _busy: dict[str, "asyncio.Task[None]"] = field(default_factory=dict)
+    _lanes: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    _signers: dict[str, Webhook] = field(default_factory=dict)
     _task: "asyncio.Task[None] | None" = None
-    _client: httpx.AsyncClient | None = None
+    _client: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
         self.schedule = RetrySchedule(tuple(self.settings.webhook_retry_schedule))
         self.timeout = self.settings.webhook_timeout_seconds
 
     def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            follow_redirects=False, timeout=self.timeout, headers={"user-agent": USER_AGENT}
+        self._client = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout), headers={"user-agent": USER_AGENT}
         )
         self._task = asyncio.create_task(self._run())
 
@@ -96,43 +106,60 @@ class WebhookSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
 
     async def _run(self) -> None:
+        wait = 0.0
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
+            # Commits that come close together are sent in one round.
+            await asyncio.sleep(BATCH_SECONDS)
             try:
-                await self.derive()
+                fresh = await self.derive()
                 claimed, wait = await self._claim()
             except Exception:  # the database is away: try again soon
                 logger.exception("webhook delivery could not read its work; retrying")
-                await asyncio.sleep(RETRY_SECONDS)
+                wait = RETRY_SECONDS
                 continue
-            for endpoint_id, group in _by_endpoint(claimed).items():
-                self._busy[endpoint_id] = asyncio.create_task(self._send_group(endpoint_id, group))
-            if len(claimed) < CLAIM_LIMIT:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+            for endpoint_id, group in _by_endpoint([*fresh, *claimed]).items():
+                self._queue(endpoint_id, group)
+            if len(claimed) == CLAIM_LIMIT:
+                wait = 0.0
 
-    async def derive(self) -> int:
-        """Turn the events committed since each endpoint's cursor into its deliveries."""
-        async with self.uow.read() as conn:
-            if not await store.any_endpoint_behind(conn):
-                return 0
-        made = 0
+    def _queue(self, endpoint_id: str, deliveries: Sequence[Mapping[str, Any]]) -> None:
+        """Give deliveries leased here to their endpoint's lane: one task per endpoint sends
+        its deliveries, started in the order they came."""
+        lane = self._lanes.setdefault(endpoint_id, [])
+        lane.extend(deliveries)
+        if endpoint_id not in self._busy:
+            self._busy[endpoint_id] = asyncio.create_task(self._send_lane(endpoint_id))
+
+    async def derive(self) -> list[dict[str, Any]]:
+        """Turn the events committed since each endpoint's cursor into its deliveries, leased
+        to this sender to send now."""
+        if self.uow.one_writer:
+            # Look before taking the one writer's lock.
+            async with self.uow.read() as conn:
+                if not await store.any_endpoint_behind(conn):
+                    return []
+        leased: list[dict[str, Any]] = []
         while True:
             full = False
             async with self.uow.transaction() as conn:
                 for endpoint in await store.endpoints_behind(conn, ENDPOINTS_PER_ROUND):
                     rows, cursor, more = await self._deliveries_of(conn, endpoint)
-                    await store.add_deliveries(conn, rows)
+                    added = await store.add_deliveries(
+                        conn, [{k: v for k, v in row.items() if k not in (EVENT, ENDPOINT)} for row in rows]
+                    )
                     await store.update_endpoint(
                         conn, endpoint["organization_id"], endpoint["id"], {"cursor": cursor}
                     )
-                    made += len(rows)
+                    leased += [row for row in rows if row["id"] in added]
                     full = full or more
             if not full:
-                return made
+                return leased
 
     async def _deliveries_of(
         self, conn: Any, endpoint: Mapping[str, Any]
@@ -143,6 +170,7 @@ class WebhookSender:
         )
         more = len(events) == EVENTS_PER_ENDPOINT
         now = datetime.now(UTC)
+        lease = now + timedelta(seconds=self.timeout + LEASE_MARGIN)
         rows = [
             {
                 "id": str(uuid.uuid4()),
@@ -156,7 +184,12 @@ class WebhookSender:
                 "status": DeliveryStatus.PENDING.value,
                 "attempts": 0,
                 "next_attempt_at": now,
+                "leased_until": lease,
+                "body": None,
                 "created_at": now,
+                # Read already: the body is made of the event, and the endpoint signs it.
+                EVENT: event,
+                ENDPOINT: endpoint,
             }
             for event in events
             if rules.hears(endpoint["event_types"], event["type"])
@@ -167,44 +200,70 @@ class WebhookSender:
         """Deliveries leased to this sender, and how long to wait for the next due one."""
         now = datetime.now(UTC)
         async with self.uow.read() as conn:
-            due = await store.next_due(conn)
+            due = await store.next_due(conn, now)
         if due is None or due > now:
             wait = POLL_SECONDS if due is None else (due - now).total_seconds()
             return [], min(max(wait, 0.01), POLL_SECONDS)
-        lease = now + timedelta(seconds=self.timeout + 30)
+        lease = now + timedelta(seconds=self.timeout + LEASE_MARGIN)
         async with self.uow.transaction() as conn:
             return await store.claim_due(conn, now, lease, CLAIM_LIMIT, list(self._busy)), POLL_SECONDS
 
-    async def _send_group(self, endpoint_id: str, deliveries: Sequence[Mapping[str, Any]]) -> None:
-        """Send an endpoint's claimed deliveries in order, recording them in batches; stop
-        (and give the rest back) before their lease could pass."""
+    async def _send_lane(self, endpoint_id: str) -> None:
+        """Send what the endpoint's lane holds until it is empty, a batch at a time (bodies
+        read and outcomes recorded per batch); a delivery whose lease is about to pass is
+        given back instead (another sender may take it)."""
+        lane = self._lanes[endpoint_id]
         try:
-            async with self.uow.read() as conn:
-                endpoint = await store.endpoint(conn, deliveries[0]["organization_id"], endpoint_id)
-                bodies = await self._bodies(conn, deliveries)
-            outcomes: list[_Outcome] = []
-            deadline = time.monotonic() + 25
-            for index, delivery in enumerate(deliveries):
-                if endpoint is None or time.monotonic() > deadline:
-                    async with self.uow.transaction() as conn:
-                        await store.release(conn, [d["id"] for d in deliveries[index:]])
-                    break
-                outcomes.append(await self._send(endpoint, delivery, bodies[delivery["id"]]))
-                if len(outcomes) == RECORD_EVERY:
-                    await self._record(endpoint, outcomes)
-                    outcomes = []
-            if outcomes and endpoint is not None:
-                await self._record(endpoint, outcomes)
+            while lane:
+                batch, lane[:] = lane[:RECORD_EVERY], lane[RECORD_EVERY:]
+                await self._send_batch(endpoint_id, batch)
         except Exception:
             logger.exception(
                 "sending the webhooks of endpoint %s failed; they are sent again later", endpoint_id
             )
         finally:
+            self._lanes.pop(endpoint_id, None)
             self._busy.pop(endpoint_id, None)
             self.wake()
 
+    async def _send_batch(self, endpoint_id: str, deliveries: Sequence[Mapping[str, Any]]) -> None:
+        async with self.uow.read() as conn:
+            endpoint = deliveries[0].get(ENDPOINT) or await store.endpoint(
+                conn, deliveries[0]["organization_id"], endpoint_id
+            )
+            bodies = await self._bodies(conn, deliveries)
+        expired: list[str] = []
+        sends: list[asyncio.Task[_Outcome]] = []
+        # A few in flight at once, each started after the one before it (in position order).
+        in_flight = asyncio.Semaphore(IN_FLIGHT)
+
+        async def send(delivery: Mapping[str, Any]) -> _Outcome:
+            try:
+                assert endpoint is not None
+                return await self._send(endpoint, delivery, bodies[delivery["id"]])
+            finally:
+                in_flight.release()
+
+        async with asyncio.TaskGroup() as group:
+            for delivery in deliveries:
+                left = (delivery["leased_until"] - datetime.now(UTC)).total_seconds()
+                if endpoint is None or left < self.timeout + 5:
+                    expired.append(delivery["id"])
+                    continue
+                await in_flight.acquire()
+                sends.append(group.create_task(send(delivery)))
+        outcomes = [sent.result() for sent in sends]
+        if expired:
+            async with self.uow.transaction() as conn:
+                await store.release(conn, expired)
+        if outcomes and endpoint is not None:
+            await self._record(endpoint, outcomes)
+
     async def _bodies(self, conn: Any, deliveries: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
-        events = await store.events_by_id(conn, [d["event_id"] for d in deliveries if d["body"] is None])
+        events = {d["event_id"]: d[EVENT] for d in deliveries if EVENT in d}
+        missing = [d["event_id"] for d in deliveries if d["body"] is None and d["event_id"] not in events]
+        if missing:
+            events.update(await store.events_by_id(conn, missing))
         pairs = [(event["rma_order_id"], event["version"]) for event in events.values()]
         revisions = await store.revisions_of(conn, pairs)
         bodies = {}
@@ -226,15 +285,22 @@ class WebhookSender:
         if endpoint["previous_secret"] is not None and expires is not None and expires > now:
             secrets.append(endpoint["previous_secret"])
         text = body.decode()
-        signatures = [
-            Webhook(self.box.open(sealed)).sign(delivery["event_id"], now, text) for sealed in secrets
-        ]
+        signatures = [self._signer(sealed).sign(delivery["event_id"], now, text) for sealed in secrets]
         return {
             "content-type": "application/json",
             "webhook-id": delivery["event_id"],
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": " ".join(signatures),
         }
+
+    def _signer(self, sealed: str) -> Webhook:
+        """The signer of a sealed secret (opened once)."""
+        signer = self._signers.get(sealed)
+        if signer is None:
+            if len(self._signers) > 1000:
+                self._signers.clear()
+            signer = self._signers[sealed] = Webhook(self.box.open(sealed))
+        return signer
 
     async def _send(self, endpoint: Mapping[str, Any], delivery: Mapping[str, Any], body: bytes) -> _Outcome:
         started = datetime.now(UTC)
@@ -247,14 +313,14 @@ class WebhookSender:
                 outcome.error = refusal
             else:
                 headers = self._headers(endpoint, delivery, body)
-                async with self._client.stream(
-                    "POST", endpoint["url"], content=body, headers=headers
+                async with self._client.post(
+                    endpoint["url"], data=body, headers=headers, allow_redirects=False
                 ) as answer:
-                    outcome.http_status = answer.status_code
+                    outcome.http_status = answer.status
                     outcome.answer = await _first_bytes(answer)
-        except httpx.TimeoutException:
+        except TimeoutError:
             outcome.error = f"no answer within {self.timeout:g} s"
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             outcome.error = f"{type(error).__name__}: {error}"[:500]
         outcome.duration_ms = round((time.perf_counter() - clock) * 1000)
         self.sent += 1
@@ -282,24 +348,29 @@ class WebhookSender:
         now = datetime.now(UTC)
         failed_since_success, succeeded = 0, False
         async with self.uow.transaction() as conn:
+            succeeded_by_lease: dict[datetime, list[str]] = {}
             for outcome in outcomes:
+                if outcome.ok:
+                    succeeded_by_lease.setdefault(outcome.delivery["leased_until"], []).append(
+                        outcome.delivery["id"]
+                    )
+            for leased_until, ids in succeeded_by_lease.items():
+                await store.succeed(conn, ids, leased_until, now)
+            for outcome in outcomes:
+                if outcome.ok:
+                    failed_since_success, succeeded = 0, True
+                    continue
                 attempts = outcome.delivery["attempts"] + 1
                 values: dict[str, Any] = {"attempts": attempts}
-                if outcome.ok:
-                    values.update(
-                        status=DeliveryStatus.SUCCEEDED.value, next_attempt_at=None, completed_at=now
-                    )
-                    failed_since_success, succeeded = 0, True
+                retry_at = self.schedule.next_attempt(attempts, now)
+                if retry_at is None:
+                    values.update(status=DeliveryStatus.FAILED.value, next_attempt_at=None, completed_at=now)
+                    failed_since_success += 1
                 else:
-                    retry_at = self.schedule.next_attempt(attempts, now)
-                    if retry_at is None:
-                        values.update(
-                            status=DeliveryStatus.FAILED.value, next_attempt_at=None, completed_at=now
-                        )
-                        failed_since_success += 1
-                    else:
-                        values["next_attempt_at"] = retry_at
-                await store.finish_delivery(conn, outcome.delivery["id"], values)
+                    values["next_attempt_at"] = retry_at
+                await store.finish_delivery(
+                    conn, outcome.delivery["id"], outcome.delivery["leased_until"], values
+                )
             await store.add_attempts(conn, [_attempt(outcome) for outcome in outcomes])
             if succeeded or failed_since_success:
                 count = await store.count_endpoint_outcome(
@@ -324,14 +395,15 @@ def _attempt(outcome: _Outcome) -> dict[str, Any]:
     }
 
 
-async def _first_bytes(answer: httpx.Response) -> str:
+async def _first_bytes(answer: aiohttp.ClientResponse) -> str:
     """The first KiB of an answer (the rest is not read)."""
     kept = b""
-    async for chunk in answer.aiter_bytes():
-        kept += chunk
-        if len(kept) >= rules.ANSWER_BYTES:
+    while len(kept) < rules.ANSWER_BYTES:
+        chunk = await answer.content.read(rules.ANSWER_BYTES - len(kept))
+        if not chunk:
             break
-    return kept[: rules.ANSWER_BYTES].decode(errors="replace")
+        kept += chunk
+    return kept.decode(errors="replace")
 
 
 def _by_endpoint(deliveries: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
