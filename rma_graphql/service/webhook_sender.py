@@ -45,8 +45,10 @@ RECORD_EVERY = 50
 IN_FLIGHT = 4
 POLL_SECONDS = 1.0
 BATCH_SECONDS = 0.01
-# A lease lasts the timeout and this many seconds: a group stops sending this much earlier.
-LEASE_MARGIN = 30
+# A lease lasts twice the timeout and this many seconds; a delivery is sent only while its
+# lease has the timeout and this margin left (else it is given back), so a sender that
+# stopped without a word holds its deliveries for that long at most.
+LEASE_MARGIN = 5
 RETRY_SECONDS = 2.0
 USER_AGENT = "rma_graphql-webhooks"
 # A delivery derived here carries its event's row and its endpoint's under these keys.
@@ -170,7 +172,7 @@ class WebhookSender:
         )
         more = len(events) == EVENTS_PER_ENDPOINT
         now = datetime.now(UTC)
-        lease = now + timedelta(seconds=self.timeout + LEASE_MARGIN)
+        lease = now + timedelta(seconds=2 * self.timeout + LEASE_MARGIN)
         rows = [
             {
                 "id": str(uuid.uuid4()),
@@ -204,7 +206,7 @@ class WebhookSender:
         if due is None or due > now:
             wait = POLL_SECONDS if due is None else (due - now).total_seconds()
             return [], min(max(wait, 0.01), POLL_SECONDS)
-        lease = now + timedelta(seconds=self.timeout + LEASE_MARGIN)
+        lease = now + timedelta(seconds=2 * self.timeout + LEASE_MARGIN)
         async with self.uow.transaction() as conn:
             return await store.claim_due(conn, now, lease, CLAIM_LIMIT, list(self._busy)), POLL_SECONDS
 
@@ -247,7 +249,7 @@ class WebhookSender:
         async with asyncio.TaskGroup() as group:
             for delivery in deliveries:
                 left = (delivery["leased_until"] - datetime.now(UTC)).total_seconds()
-                if endpoint is None or left < self.timeout + 5:
+                if endpoint is None or left < self.timeout + LEASE_MARGIN:
                     expired.append(delivery["id"])
                     continue
                 await in_flight.acquire()

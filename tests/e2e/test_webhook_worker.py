@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from starlette.applications import Starlette
 
 from rma_graphql.service.organizations import create_organization
-from tests.api.test_webhooks import _client, _endpoint, _history, _lifecycle
+from tests.api.test_webhooks import _client, _endpoint, _history, _lifecycle, _wait_for_status
+from tests.conftest import DATABASE
+from tests.helpers import create
 from tests.webhook_receiver import Receiver
 
 COMMAND = str(Path(sys.executable).parent / "rma-graphql")
@@ -42,3 +45,81 @@ async def test_the_worker_delivers_what_the_server_committed(app: Starlette, dat
     assert worker.returncode == 0, errors.decode()
     assert sorted(r.webhook_id for r in got) == sorted(e["id"] for e in events)
     assert {r.verified(secret)["data"]["rmaOrder"]["id"] for r in got} == {rma_id}
+
+
+async def test_a_worker_killed_while_sending_loses_nothing(app: Starlette, database_url: str) -> None:
+    """Killed (SIGKILL) with deliveries leased and on the wire: once their lease has passed,
+    the next worker sends them."""
+    organization_id = await create_organization(app.state.uow, "Webhooks, killed worker")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+        "RMA_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "RMA_LOG_LEVEL": "warning",
+    }
+    answering = asyncio.Event()
+
+    async def held(_: int) -> int:
+        await answering.wait()
+        return 200
+
+    async with Receiver(held) as receiver, _client(app, organization_id) as gql:
+        _, secret = await _endpoint(gql, receiver.url)
+        rma_id = await _lifecycle(gql)
+        events = await _history(gql, rma_id)
+        first = await asyncio.create_subprocess_exec(COMMAND, "worker", "--no-migrate", env=environment)
+        # It has taken the deliveries and is waiting for the receiver's answer.
+        await receiver.wait_for(lambda r: len(r) >= 1, within=60)
+        first.kill()
+        await first.wait()
+        answering.set()
+        seen = len(receiver.received)
+        second = await asyncio.create_subprocess_exec(
+            COMMAND, "worker", "--no-migrate", env=environment, stderr=subprocess.PIPE
+        )
+        try:
+            got = await receiver.wait_for(
+                lambda r: {x.webhook_id for x in r[seen:]} >= {e["id"] for e in events}, within=60
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                await second.communicate()
+
+    assert {r.webhook_id for r in got[seen:]} >= {e["id"] for e in events}
+    assert {r.verified(secret)["data"]["rmaOrder"]["id"] for r in got} == {rma_id}
+
+
+@pytest.mark.skipif(DATABASE != "postgresql", reason="processes share the work on PostgreSQL only")
+async def test_two_worker_processes_deliver_each_event_exactly_once(
+    app: Starlette, database_url: str
+) -> None:
+    organization_id = await create_organization(app.state.uow, "Webhooks, two workers")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+        "RMA_LOG_LEVEL": "warning",
+    }
+    async with Receiver() as receiver, _client(app, organization_id) as gql:
+        endpoint_id, _ = await _endpoint(gql, receiver.url)
+        workers = [
+            await asyncio.create_subprocess_exec(COMMAND, "worker", "--no-migrate", env=environment)
+            for _ in range(2)
+        ]
+        try:
+            created = [(await create(gql))["id"] for _ in range(30)]
+            await receiver.wait_for(lambda r: len(r) >= len(created), within=60)
+            # Once every delivery is recorded as sent, nothing is left to send again.
+            await _wait_for_status(gql, endpoint_id, "SUCCEEDED", count=len(created))
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                codes = [await worker.wait() for worker in workers]
+
+    ids = [r.webhook_id for r in receiver.received]
+    assert codes == [0, 0]
+    assert len(ids) == len(set(ids)) == len(created)
+    assert {r.json["data"]["rmaOrder"]["id"] for r in receiver.received} == set(created)
