@@ -21,6 +21,7 @@ from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
 from rma_graphql.service import queries
+from rma_graphql.service.history_messages import check_language
 
 
 @strawberry.input
@@ -35,6 +36,7 @@ class SignUpInput:
 class OrganizationUpdateInput:
     name: str | None = strawberry.UNSET
     allow_customer_sign_up: bool | None = strawberry.UNSET
+    default_language: str | None = strawberry.UNSET
 
 
 def _accounts(info: RmaInfo) -> accounts_service.Accounts:
@@ -77,5 +79,9 @@ class AccountMutation:
             if input.allow_customer_sign_up is None:
                 raise BadUserInputError("allowCustomerSignUp cannot be null.", "input.allowCustomerSignUp")
             values["allow_customer_sign_up"] = input.allow_customer_sign_up
+        if input.default_language is not strawberry.UNSET:
+            if input.default_language is None:
+                raise BadUserInputError("defaultLanguage cannot be null.", "input.defaultLanguage")
+            values["default_language"] = check_language(input.default_language, "input.defaultLanguage")
         await configuration_service.update_organization(ctx.uow, ctx.authenticated, values)
         return Organization.from_row(await queries.organization(ctx.uow, ctx.authenticated.organization_id))

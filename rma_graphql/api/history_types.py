@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import (
     RmaCommentVisibility,
     RmaOrderEventType,
@@ -13,6 +14,7 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.domain import statuses as s
 from rma_graphql.service.events import format_position
+from rma_graphql.service.history_messages import check_language
 from rma_graphql.service.records import RmaOrderCommentRecord, RmaOrderEventRecord
 
 if TYPE_CHECKING:
@@ -58,6 +60,17 @@ class RmaOrderEvent:
     comment: str | None
     occurred_at: datetime
     version: int
+    record: strawberry.Private[RmaOrderEventRecord]
+
+    @strawberry.field(
+        description="The event in a sentence, in `language` (BCP 47), else the organization's default "
+        "language, else English (each as given, then its base language: fr-CA, then fr)."
+    )
+    async def message(self, info: RmaInfo, language: str | None = None) -> str:
+        tag = check_language(language, "language") if language is not None else None
+        ctx = context_of(info)
+        told = await ctx.loaders.history_languages.load(ctx.authenticated.organization_id)
+        return told.message(self.record, tag)
 
     @classmethod
     def from_row(cls, row: RmaOrderEventRecord) -> "RmaOrderEvent":
@@ -75,6 +88,7 @@ class RmaOrderEvent:
             comment=row.comment,
             occurred_at=row.occurred_at,
             version=row.version,
+            record=row,
         )
 
 

@@ -6,6 +6,7 @@ from functools import cached_property
 from strawberry.dataloader import DataLoader
 
 from rma_graphql.service import catalog, queries
+from rma_graphql.service.history_messages import HistoryLanguage, history_language
 from rma_graphql.service.records import (
     CustomerRecord,
     LocationRecord,
@@ -87,6 +88,15 @@ class Loaders:
     @cached_property
     def locations(self) -> DataLoader[str, LocationRecord | None]:
         return self._by_id("locations", LocationRecord)
+
+    @cached_property
+    def history_languages(self) -> DataLoader[str, HistoryLanguage]:
+        """Per organization: its default language and its own texts of history messages."""
+
+        async def load(keys: Sequence[str]) -> list[HistoryLanguage]:
+            return [await history_language(self.uow, key) for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def organizations(self) -> DataLoader[str, OrganizationRecord | None]:

@@ -22,6 +22,7 @@ from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter, format_errors
+from rma_graphql.api.history_messages import HistoryMessageMutation, HistoryMessageQuery
 from rma_graphql.api.history_types import RmaOrderEvent, RmaOrderEventConnection, RmaOrderEventEdge
 from rma_graphql.api.inputs import (
     LocationInput,
@@ -460,7 +461,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
         )
     return RmaSchema(
         query=strawberry.tools.merge_types(
-            "Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery, WebhookQuery)
+            "Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery, WebhookQuery, HistoryMessageQuery)
         ),
         mutation=strawberry.tools.merge_types(
             "Mutation",
@@ -472,6 +473,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 CatalogMutation,
                 AccountMutation,
                 WebhookMutation,
+                HistoryMessageMutation,
             ),
         ),
         subscription=Subscription,

@@ -51,6 +51,9 @@ class Organization:
     allow_customer_sign_up: bool = strawberry.field(
         description="Whether customers may sign up to this organization themselves."
     )
+    default_language: str = strawberry.field(
+        description="What its messages are in when a reader names no language (BCP 47: en, fr, fr-CA)."
+    )
 
     @classmethod
     def from_row(cls, row: OrganizationRecord) -> "Organization":
@@ -58,6 +61,7 @@ class Organization:
             id=strawberry.ID(row.id),
             name=row.name,
             allow_customer_sign_up=row.allow_customer_sign_up,
+            default_language=row.default_language,
         )
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -62,4 +62,37 @@ class OrganizationRepository:
     async def change_configuration(self, configuration_id: str, values: Mapping[str, Any]) -> None:
         await self.conn.execute(
             update(t.rma_configuration).where(t.rma_configuration.c.id == configuration_id).values(**values)
+        )
+
+
+# History messages
+
+
+async def history_messages(conn: AsyncConnection, organization_id: str) -> list[Row]:
+    """The organization's own texts of history messages, by event type and language."""
+    table = t.history_message
+    result = await conn.execute(
+        select(table.c.event_type, table.c.language, table.c.text).where(
+            table.c.organization_id == organization_id
+        )
+    )
+    return list(result.mappings().all())
+
+
+async def set_history_message(
+    conn: AsyncConnection, organization_id: str, event_type: str, language: str, text: str | None
+) -> None:
+    """Replace (or with None, forget) the organization's text of a message."""
+    table = t.history_message
+    key = (
+        table.c.organization_id == organization_id,
+        table.c.event_type == event_type,
+        table.c.language == language,
+    )
+    await conn.execute(delete(table).where(*key))
+    if text is not None:
+        await conn.execute(
+            insert(table).values(
+                organization_id=organization_id, event_type=event_type, language=language, text=text
+            )
         )

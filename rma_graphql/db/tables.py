@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from rma_graphql.db.account_tables import rate_limit_counter as rate_limit_counter
+from rma_graphql.db.account_tables import revoked_token as revoked_token
+from rma_graphql.db.account_tables import server_secret as server_secret
 from rma_graphql.db.catalog_tables import Customer as Customer
 from rma_graphql.db.catalog_tables import Product as Product
 from rma_graphql.db.catalog_tables import SalesOrder as SalesOrder
@@ -40,6 +43,10 @@ class Organization(SQLModel, table=True):
     # follow commit order: once a reader has seen position P, nothing below P commits later.
     last_event_position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     allow_customer_sign_up: bool = True
+    # What the organization's messages are in when a reader names no language (BCP 47).
+    default_language: str = Field(
+        default="en", sa_column=Column(String(35), nullable=False, server_default="en")
+    )
     # Set on the organization that `serve` creates on an empty embedded database.
     demo: bool = False
     created_at: datetime = time_field()
@@ -72,36 +79,6 @@ class AppUser(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=20)
     created_at: datetime = time_field()
-
-
-class RevokedToken(SQLModel, table=True):
-    """Tokens revoked before their expiry (log-out); kept until they would have expired."""
-
-    __tablename__ = "revoked_token"
-
-    id: str = id_field(primary_key=True)
-    expires_at: datetime = time_field()
-    revoked_at: datetime = time_field()
-
-
-class ServerSecret(SQLModel, table=True):
-    """Secrets the server generates once and every process shares (the token signing key)."""
-
-    __tablename__ = "server_secret"
-
-    name: str = Field(sa_column=Column(String(40), primary_key=True, nullable=False))
-    value: str = Field(max_length=200)
-    created_at: datetime = time_field()
-
-
-class RateLimitCounter(SQLModel, table=True):
-    """Requests per rate-limit key and window, summed across server processes (PostgreSQL)."""
-
-    __tablename__ = "rate_limit_counter"
-
-    key: str = Field(sa_column=Column(String(120), primary_key=True, nullable=False))
-    window_start: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
-    count: int = 0
 
 
 class Location(SQLModel, table=True):
@@ -464,6 +441,17 @@ class VoucherRow(SQLModel, table=True):
     created_at: datetime = time_field()
 
 
+class HistoryMessage(SQLModel, table=True):
+    """An organization's own text of an event type's history message, in one language."""
+
+    __tablename__ = "history_message"
+
+    organization_id: str = id_field(primary_key=True, foreign="organization.id")
+    event_type: str = Field(sa_column=Column(String(40), primary_key=True, nullable=False))
+    language: str = Field(sa_column=Column(String(35), primary_key=True, nullable=False))
+    text: str = Field(max_length=500)
+
+
 class RmaOrderRevisionRow(SQLModel, table=True):
     """The RMA order as of each version: its row and its children, as JSON."""
 
@@ -488,11 +476,9 @@ rma_shipment: Table = RmaShipmentRow.__table__  # type: ignore[attr-defined]  # 
 rma_shipment_event: Table = RmaShipmentEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_line_inspection: Table = RmaLineInspectionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 inventory_movement: Table = InventoryMovementRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+history_message: Table = HistoryMessage.__table__  # type: ignore[attr-defined]  # set by SQLModel
 voucher: Table = VoucherRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
 app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel
-revoked_token: Table = RevokedToken.__table__  # type: ignore[attr-defined]  # set by SQLModel
-server_secret: Table = ServerSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
-rate_limit_counter: Table = RateLimitCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -21,6 +21,7 @@ class OrganizationRecord:
     last_return_number: int
     last_event_position: int
     allow_customer_sign_up: bool
+    default_language: str
     demo: bool
     created_at: datetime
 
