@@ -361,6 +361,7 @@ class RmaOrderFilterInput:
     financial_status: list[RmaOrderFinancialStatus] | None = None
     fulfillment_status: list[RmaOrderFulfillmentStatus] | None = None
     expected_resolution: list[RmaOrderExpectedResolution] | None = None
+    custom_state: list[str] | None = strawberry.field(default=None, description="Custom state codes.")
     location_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None

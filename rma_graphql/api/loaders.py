@@ -5,7 +5,7 @@ from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
-from rma_graphql.service import catalog, queries
+from rma_graphql.service import catalog, custom_states, queries
 from rma_graphql.service.history_messages import HistoryLanguage, history_language
 from rma_graphql.service.records import (
     CustomerRecord,
@@ -13,6 +13,7 @@ from rma_graphql.service.records import (
     OrganizationRecord,
     ProductRecord,
     R,
+    RmaCustomStateRecord,
     RmaFinancialResolutionRecord,
     RmaLineInspectionRecord,
     RmaLinkedOrderRecord,
@@ -88,6 +89,15 @@ class Loaders:
     @cached_property
     def locations(self) -> DataLoader[str, LocationRecord | None]:
         return self._by_id("locations", LocationRecord)
+
+    @cached_property
+    def custom_states(self) -> DataLoader[str, dict[str, RmaCustomStateRecord]]:
+        """Per organization: its custom states by code."""
+
+        async def load(keys: Sequence[str]) -> list[dict[str, RmaCustomStateRecord]]:
+            return [{row.code: row for row in await custom_states.states(self.uow, key)} for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def history_languages(self) -> DataLoader[str, HistoryLanguage]:

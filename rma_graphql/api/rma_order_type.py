@@ -40,6 +40,7 @@ from rma_graphql.service.unit_of_work import written_version
 
 if TYPE_CHECKING:
     from rma_graphql.api.catalog import Order
+    from rma_graphql.api.custom_states import RmaCustomState
 
 
 from rma_graphql.api.history_types import RmaComment, RmaOrderEvent
@@ -201,6 +202,20 @@ class RmaOrderType:
         row = await self._loaders(info).organizations.load(self.row.organization_id)
         assert row is not None
         return Organization.from_row(row)
+
+    @strawberry.field(description="The organization's custom state it is in, if any.")
+    async def custom_state(
+        self, info: RmaInfo
+    ) -> Annotated["RmaCustomState", strawberry.lazy("rma_graphql.api.custom_states")] | None:
+        code = self.row.custom_state
+        if code is None:
+            return None
+        # Imported here: that module imports this one.
+        from rma_graphql.api.custom_states import RmaCustomState
+
+        ctx = context_of(info)
+        found = (await ctx.loaders.custom_states.load(ctx.authenticated.organization_id)).get(code)
+        return RmaCustomState.from_row(found) if found is not None else None
 
     @strawberry.field
     async def location(self, info: RmaInfo) -> Location:
@@ -414,6 +429,7 @@ def rma_order_criteria(filter: RmaOrderFilterInput | None) -> queries.RmaOrderFi
         financial_status=[v.value for v in f.financial_status] if f.financial_status else None,
         fulfillment_status=[v.value for v in f.fulfillment_status] if f.fulfillment_status else None,
         expected_resolution=[v.value for v in f.expected_resolution] if f.expected_resolution else None,
+        custom_state=list(f.custom_state) if f.custom_state else None,
         location_id=parse_uuid(f.location_id, "filter.locationId") if f.location_id else None,
         created_after=f.created_after,
         created_before=f.created_before,

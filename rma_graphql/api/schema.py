@@ -20,6 +20,7 @@ from rma_graphql.api import inputs
 from rma_graphql.api.accounts import AccountMutation
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
+from rma_graphql.api.custom_states import CustomStateMutation, CustomStateQuery
 from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter, format_errors
 from rma_graphql.api.history_messages import HistoryMessageMutation, HistoryMessageQuery
@@ -461,7 +462,16 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
         )
     return RmaSchema(
         query=strawberry.tools.merge_types(
-            "Query", (Query, CatalogQuery, ReturnsQuery, MoneyQuery, WebhookQuery, HistoryMessageQuery)
+            "Query",
+            (
+                Query,
+                CatalogQuery,
+                ReturnsQuery,
+                MoneyQuery,
+                WebhookQuery,
+                HistoryMessageQuery,
+                CustomStateQuery,
+            ),
         ),
         mutation=strawberry.tools.merge_types(
             "Mutation",
@@ -474,6 +484,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 AccountMutation,
                 WebhookMutation,
                 HistoryMessageMutation,
+                CustomStateMutation,
             ),
         ),
         subscription=Subscription,

@@ -18,6 +18,7 @@ _LISTED = (
     "financial_status",
     "fulfillment_status",
     "expected_resolution",
+    "custom_state",
 )
 
 

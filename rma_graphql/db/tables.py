@@ -26,6 +26,7 @@ from rma_graphql.db.catalog_tables import sales_order_line as sales_order_line
 from rma_graphql.db.catalog_tables import sku as sku
 from rma_graphql.db.catalog_tables import sku_stock as sku_stock
 from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
+from rma_graphql.db.custom_state_tables import rma_custom_state as rma_custom_state
 from rma_graphql.db.webhook_tables import webhook_attempt as webhook_attempt
 from rma_graphql.db.webhook_tables import webhook_delivery as webhook_delivery
 from rma_graphql.db.webhook_tables import webhook_endpoint as webhook_endpoint
@@ -150,6 +151,7 @@ class RmaOrderRow(SQLModel, table=True):
             "ix_rma_order_fulfillment_created", "organization_id", "fulfillment_status", "created_at", "id"
         ),
         Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
+        Index("ix_rma_order_custom_state_created", "organization_id", "custom_state", "created_at", "id"),
         # filter.search, a substring of the search text: trigrams (PostgreSQL only; see
         # POSTGRESQL_ONLY_INDEXES).
         Index(
@@ -211,6 +213,8 @@ class RmaOrderRow(SQLModel, table=True):
     # What the returned orders paid (shipping, unit prices) and the shipping-refund settings,
     # fixed when the orders are linked (see ``RefundTerms``).
     refund_terms: dict[str, Any] | None = json_field()
+    # The code of the organization's custom state it is in, if any (see ``RmaCustomState``).
+    custom_state: str | None = Field(default=None, max_length=40)
     created_at: datetime = time_field()
     updated_at: datetime = time_field()
 

@@ -35,6 +35,7 @@ class Action(StrEnum):
     ADD_COMMENT = "addComment"
     CREATE_SHIPMENT = "createShipment"
     ADD_SHIPMENT_EVENT = "addShipmentEvent"
+    SET_CUSTOM_STATE = "setCustomState"
 
     @property
     def words(self) -> str:
@@ -53,4 +54,5 @@ _WORDS = {
     Action.FAIL_FINANCIAL_RESOLUTION: "fail a financial resolution of",
     Action.REJECT_FINANCIAL_RESOLUTION: "reject a financial resolution of",
     Action.CREATE_REPLACEMENT_ORDER: "create a replacement order for",
+    Action.SET_CUSTOM_STATE: "set the custom state of",
 }

@@ -21,6 +21,7 @@ class RmaOrderFilter:
     financial_status: list[str] | None = None
     fulfillment_status: list[str] | None = None
     expected_resolution: list[str] | None = None
+    custom_state: list[str] | None = None
     location_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None

@@ -66,6 +66,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.FINANCIAL_RESOLUTION_FAILED: "Financial resolution failed, recorded by {actor}",
         _E.FINANCIAL_RESOLUTION_REJECTED: "Financial resolution rejected by {actor}",
         _E.REPLACEMENT_ORDER_CREATED: "Replacement order created by {actor}",
+        _E.CUSTOM_STATE_CHANGED: "State set to {comment} by {actor}",
     },
     "fr": {
         _E.CREATED: "Créé par {actor}",
@@ -94,6 +95,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.FINANCIAL_RESOLUTION_FAILED: "Échec de la résolution financière, enregistré par {actor}",
         _E.FINANCIAL_RESOLUTION_REJECTED: "Résolution financière refusée par {actor}",
         _E.REPLACEMENT_ORDER_CREATED: "Commande de remplacement créée par {actor}",
+        _E.CUSTOM_STATE_CHANGED: "État {comment} fixé par {actor}",
     },
 }
 

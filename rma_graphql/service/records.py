@@ -111,6 +111,7 @@ class RmaOrderRecord:
     scan_status: str | None
     scan_at: datetime | None
     refund_terms: dict[str, Any] | None
+    custom_state: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -341,6 +342,19 @@ class ApiClientRecord:
     scopes: list[str] | None
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RmaCustomStateRecord:
+    id: str
+    organization_id: str
+    code: str
+    names: dict[str, str]
+    descriptions: dict[str, str]
+    position: int
+    processing_statuses: list[str]
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,7 @@ RECORDS = {
     "voucher": records.VoucherRecord,
     "api_client": records.ApiClientRecord,
     "app_user": records.AppUserRecord,
+    "rma_custom_state": records.RmaCustomStateRecord,
     "webhook_endpoint": records.WebhookEndpointRecord,
     "webhook_delivery": records.WebhookDeliveryRecord,
     "webhook_attempt": records.WebhookAttemptRecord,
