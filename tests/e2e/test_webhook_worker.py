@@ -19,6 +19,39 @@ from tests.webhook_receiver import Receiver
 COMMAND = str(Path(sys.executable).parent / "rma-graphql")
 
 
+class Worker:
+    """An `rma-graphql worker` process; ``ready`` once it says it is sending (its signal
+    handlers are in place by then). Its log lines are kept."""
+
+    def __init__(self, environment: dict[str, str]) -> None:
+        self.environment = {**environment, "RMA_LOG_LEVEL": "info", "RMA_LOG_FORMAT": "json"}
+        self.lines: list[str] = []
+        self.ready = asyncio.Event()
+
+    async def start(self) -> "Worker":
+        self.process = await asyncio.create_subprocess_exec(
+            COMMAND, "worker", "--no-migrate", env=self.environment, stderr=subprocess.PIPE
+        )
+        self._reading = asyncio.create_task(self._read())
+        async with asyncio.timeout(60):
+            await self.ready.wait()
+        return self
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.lines.append(line.decode(errors="replace"))
+            if "sending webhooks" in self.lines[-1]:
+                self.ready.set()
+
+    async def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            code = await self.process.wait()
+            await self._reading
+        return code
+
+
 async def test_the_worker_delivers_what_the_server_committed(app: Starlette, database_url: str) -> None:
     """The shared app sends nothing (RMA_WEBHOOK_DELIVERY is off for it): the worker does."""
     organization_id = await create_organization(app.state.uow, "Webhooks, worker")
@@ -104,22 +137,16 @@ async def test_two_worker_processes_deliver_each_event_exactly_once(
     }
     async with Receiver() as receiver, _client(app, organization_id) as gql:
         endpoint_id, _ = await _endpoint(gql, receiver.url)
-        workers = [
-            await asyncio.create_subprocess_exec(COMMAND, "worker", "--no-migrate", env=environment)
-            for _ in range(2)
-        ]
+        workers = [await Worker(environment).start() for _ in range(2)]
         try:
             created = [(await create(gql))["id"] for _ in range(30)]
             await receiver.wait_for(lambda r: len(r) >= len(created), within=60)
             # Once every delivery is recorded as sent, nothing is left to send again.
             await _wait_for_status(gql, endpoint_id, "SUCCEEDED", count=len(created))
         finally:
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                codes = [await worker.wait() for worker in workers]
+            codes = [await worker.stop() for worker in workers]
 
     ids = [r.webhook_id for r in receiver.received]
-    assert codes == [0, 0]
+    assert codes == [0, 0], [worker.lines[-5:] for worker in workers]
     assert len(ids) == len(set(ids)) == len(created)
     assert {r.json["data"]["rmaOrder"]["id"] for r in receiver.received} == set(created)
