@@ -21,6 +21,7 @@ from rma_graphql.api.enums import (
 )
 from rma_graphql.domain.errors import BadUserInputError, CommandFieldError
 from rma_graphql.service.configurations import camel_case
+from rma_graphql.service.history_messages import check_language
 from rma_graphql.service.return_requests import LineCommand
 from rma_graphql.service.rma_order_create import CreateRmaOrder
 
@@ -79,6 +80,7 @@ class RmaContactInput:
     city: str | None = None
     zipcode: str | None = None
     country: str | None = None
+    language: str | None = strawberry.field(default=None, description="What the contact reads (BCP 47).")
 
     def to_json(self, path: str) -> dict[str, Any]:
         text(self.fullname, f"{path}.fullname", required=True)
@@ -95,6 +97,8 @@ class RmaContactInput:
         }
         for key, value in data.items():
             text(value, f"{path}.{key}")
+        if self.language is not None:
+            data["language"] = check_language(self.language, f"{path}.language")
         return data
 
 

@@ -131,6 +131,9 @@ class RmaContact:
     city: str | None = None
     zipcode: str | None = None
     country: str | None = None
+    language: str | None = strawberry.field(
+        default=None, description="What the contact reads (BCP 47); null: the organization's language."
+    )
 
     @classmethod
     def from_json(cls, data: Mapping[Any, Any] | None) -> "RmaContact | None":
@@ -141,6 +144,7 @@ class RmaContact:
             email=data.get("email"),
             phone=data.get("phone"),
             company=data.get("company"),
+            language=data.get("language"),
             **address_parts(data),
         )
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from rma_graphql.domain.statuses import EventType
 from tests.conftest import GraphQLClient
-from tests.helpers import act, create
+from tests.helpers import act, create, rma_input
 
 HISTORY = (
     "query($id: String, $language: String) { rmaOrder(id: $id) "
@@ -90,3 +90,21 @@ async def test_a_refused_text_or_language_changes_nothing(gql: GraphQLClient) ->
     assert await gql.data(MESSAGES, {"language": "fr"}) == before
     assert len(before["historyMessages"]) == len(EventType)
     assert {m["language"] for m in before["historyMessages"]} == {"fr"}
+
+
+async def test_a_contact_says_what_language_it_reads(gql: GraphQLClient) -> None:
+    sender = {"fullname": "Élise Martin", "email": "elise@example.fr", "language": "fr-ca"}
+    query = "query($id: String) { rmaOrder(id: $id) { sender { fullname language } owner { language } } }"
+
+    count = "{ rmaOrders(first: 1) { totalCount } }"
+    rma_id = (await create(gql, sender=sender, owner={"fullname": "Ada"}))["id"]
+    found = (await gql.data(query, {"id": rma_id}))["rmaOrder"]
+    before = await gql.data(count)
+    refused = await gql.error(
+        "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }",
+        {"input": rma_input(sender={**sender, "language": "not a tag!"})},
+    )
+
+    assert found == {"sender": {"fullname": "Élise Martin", "language": "fr-CA"}, "owner": {"language": None}}
+    assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.sender.language"}
+    assert await gql.data(count) == before
