@@ -139,6 +139,9 @@ class Customer:
     email: str | None
     phone: str | None
     address: Address | None
+    language: str | None = strawberry.field(
+        description="What the customer reads (BCP 47); null: the organization's."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -150,6 +153,7 @@ class Customer:
             email=row.email,
             phone=row.phone,
             address=Address.from_json(row.address),
+            language=row.language,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

@@ -9,6 +9,7 @@ from rma_graphql.api.enums import OrderReturnStatus, OrderStatus
 from rma_graphql.api.inputs import parse_uuid, text
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import catalog
+from rma_graphql.service.history_messages import check_language
 
 
 @strawberry.input
@@ -79,6 +80,7 @@ class CustomerCreateInput:
     email: str | None = None
     phone: str | None = None
     address: AddressInput | None = None
+    language: str | None = strawberry.field(default=None, description="What the customer reads (BCP 47).")
 
 
 @strawberry.input
@@ -87,6 +89,7 @@ class CustomerUpdateInput:
     email: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
     address: AddressInput | None = strawberry.UNSET
+    language: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -150,13 +153,14 @@ def required(values: dict[str, Any], name: str, path: str) -> None:
 
 def customer_values(data: Any, partial: bool) -> dict[str, Any]:
     values = (
-        given(data, ("name", "email", "phone", "address"))
+        given(data, ("name", "email", "phone", "address", "language"))
         if partial
         else {
             "name": data.name,
             "email": data.email,
             "phone": data.phone,
             "address": data.address,
+            "language": data.language,
         }
     )
     required(values, "name", "input.name")
@@ -165,6 +169,8 @@ def customer_values(data: Any, partial: bool) -> dict[str, Any]:
             text(values[name], f"input.{name}", limit)
     if values.get("address") is not None:
         values["address"] = values["address"].to_json("input.address")
+    if values.get("language") is not None:
+        values["language"] = check_language(values["language"], "input.language")
     return values
 
 

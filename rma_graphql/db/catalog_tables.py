@@ -61,6 +61,8 @@ class Customer(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=50)
     address: dict[str, Any] | None = json_field()
     search_text: str = ""
+    # What the customer reads (BCP 47); None: the organization's default language.
+    language: str | None = Field(default=None, max_length=35)
     created_at: datetime = time_field()
     updated_at: datetime = time_field()
 

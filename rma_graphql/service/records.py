@@ -314,6 +314,7 @@ class CustomerRecord:
     phone: str | None
     address: dict[str, Any] | None
     search_text: str
+    language: str | None
     created_at: datetime
     updated_at: datetime
 

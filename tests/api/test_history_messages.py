@@ -108,3 +108,25 @@ async def test_a_contact_says_what_language_it_reads(gql: GraphQLClient) -> None
     assert found == {"sender": {"fullname": "Élise Martin", "language": "fr-CA"}, "owner": {"language": None}}
     assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.sender.language"}
     assert await gql.data(count) == before
+
+
+async def test_a_customer_says_what_language_it_reads(gql: GraphQLClient) -> None:
+    create_customer = (
+        "mutation($input: CustomerCreateInput!) { customerCreate(input: $input) { id language } }"
+    )
+    update_customer = (
+        "mutation($id: String!, $language: String) { customerUpdate(id: $id, input: {language: $language}) "
+        "{ language } }"
+    )
+
+    made = (await gql.data(create_customer, {"input": {"name": "Élise", "language": "FR"}}))["customerCreate"]
+    plain = (await gql.data(create_customer, {"input": {"name": "Ada"}}))["customerCreate"]
+    refused = await gql.error(update_customer, {"id": made["id"], "language": "??"})
+    kept = await gql.data("query($id: String!) { customer(id: $id) { language } }", {"id": made["id"]})
+    cleared = (await gql.data(update_customer, {"id": made["id"], "language": None}))["customerUpdate"]
+
+    assert made["language"] == "fr"
+    assert plain["language"] is None
+    assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.language"}
+    assert kept == {"customer": {"language": "fr"}}
+    assert cleared == {"language": None}

@@ -19,6 +19,17 @@ from tests.webhook_receiver import Receiver
 COMMAND = str(Path(sys.executable).parent / "rma-graphql")
 
 
+def _environment(database_url: str, **extra: str) -> dict[str, str]:
+    """A worker's environment: the test database, receivers on loopback allowed."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+        "RMA_LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
 class Worker:
     """An `rma-graphql worker` process; ``ready`` once it says it is sending (its signal
     handlers are in place by then). Its log lines are kept."""
@@ -55,12 +66,7 @@ class Worker:
 async def test_the_worker_delivers_what_the_server_committed(app: Starlette, database_url: str) -> None:
     """The shared app sends nothing (RMA_WEBHOOK_DELIVERY is off for it): the worker does."""
     organization_id = await create_organization(app.state.uow, "Webhooks, worker")
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
-        "RMA_LOG_LEVEL": "warning",
-    }
+    environment = _environment(database_url)
     async with Receiver() as receiver, _client(app, organization_id) as gql:
         _, secret = await _endpoint(gql, receiver.url)
         worker = await asyncio.create_subprocess_exec(
@@ -84,13 +90,7 @@ async def test_a_worker_killed_while_sending_loses_nothing(app: Starlette, datab
     """Killed (SIGKILL) with deliveries leased and on the wire: once their lease has passed,
     the next worker sends them."""
     organization_id = await create_organization(app.state.uow, "Webhooks, killed worker")
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
-        "RMA_WEBHOOK_TIMEOUT_SECONDS": "2",
-        "RMA_LOG_LEVEL": "warning",
-    }
+    environment = _environment(database_url, RMA_WEBHOOK_TIMEOUT_SECONDS="2")
     answering = asyncio.Event()
 
     async def held(_: int) -> int:
@@ -129,12 +129,7 @@ async def test_two_worker_processes_deliver_each_event_exactly_once(
     app: Starlette, database_url: str
 ) -> None:
     organization_id = await create_organization(app.state.uow, "Webhooks, two workers")
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "RMA_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
-        "RMA_LOG_LEVEL": "warning",
-    }
+    environment = _environment(database_url)
     async with Receiver() as receiver, _client(app, organization_id) as gql:
         endpoint_id, _ = await _endpoint(gql, receiver.url)
         workers = [await Worker(environment).start() for _ in range(2)]
