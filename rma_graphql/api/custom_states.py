@@ -37,10 +37,8 @@ async def _told(info: RmaInfo, texts: dict[str, str], language: str | None) -> s
     ctx = context_of(info)
     tag = check_language(language, "language") if language is not None else None
     told = await ctx.loaders.history_languages.load(ctx.authenticated.organization_id)
-    for candidate in messages.candidates(tag, told.default_language):
-        if candidate in texts:
-            return texts[candidate]
-    return next(iter(texts.values()), None)
+    found = messages.told_in(texts, tag, told.default_language)
+    return found[0] if found is not None else next(iter(texts.values()), None)
 
 
 @strawberry.type(

@@ -30,7 +30,7 @@ async def _messages(info: RmaInfo, language: str | None) -> list[HistoryMessage]
     found = []
     for event_type in s.EventType:
         text, told_in = told.template(event_type, tag)
-        own = told.texts.get((event_type.value, told_in)) == text
+        own = told.is_own(event_type, told_in)
         found.append(HistoryMessage(event_type=event_type, language=told_in, text=text, own=own))
     return found
 

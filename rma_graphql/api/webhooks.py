@@ -297,9 +297,9 @@ class WebhookMutation:
     )
     async def webhook_delivery_retry(self, info: RmaInfo, id: str) -> WebhookDelivery:
         ctx = context_of(info)
-        row = await service.retry_delivery(ctx.uow, ctx.authenticated, parse_uuid(id, "id"))
+        row, attempts = await service.retry_delivery(ctx.uow, ctx.authenticated, parse_uuid(id, "id"))
         _sender(info).wake()
-        return WebhookDelivery.from_row(row, [])
+        return WebhookDelivery.from_row(row, attempts)
 
     @strawberry.mutation(
         description="Deliver again every event of the endpoint's types from a position on (a `position` "

@@ -182,13 +182,12 @@ def check_template(text: str, field: str) -> str:
     return text
 
 
-def shipped(event_type: EventType, languages: Sequence[str]) -> tuple[str, str]:
-    """The shipped template of an event type, and its language, from the first language that
-    ships one."""
-    for language in languages:
-        if language in TEMPLATES:
-            return TEMPLATES[language][event_type], language
-    return TEMPLATES[DEFAULT_LANGUAGE][event_type], DEFAULT_LANGUAGE
+def told_in(texts: Mapping[str, str], language: str | None, default: str | None) -> tuple[str, str] | None:
+    """The text of the first candidate language that has one, and that language."""
+    for candidate in candidates(language, default):
+        if candidate in texts:
+            return texts[candidate], candidate
+    return None
 
 
 def render(

@@ -37,15 +37,15 @@ class HistoryLanguage:
 
     def template(self, event_type: EventType, language: str | None) -> tuple[str, str]:
         """The template of an event type and the language it is in: the organization's own
-        text in the first language that has one, else the shipped text."""
-        tried = messages.candidates(language, self.default_language)
-        for candidate in tried:
-            own = self.texts.get((event_type.value, candidate))
-            if own is not None:
-                return own, candidate
-            if candidate in messages.TEMPLATES:
-                return messages.TEMPLATES[candidate][event_type], candidate
-        return messages.shipped(event_type, tried)
+        text or the shipped one, in the first candidate language that has either."""
+        own = {tag: text for (kind, tag), text in self.texts.items() if kind == event_type.value}
+        shipped = {tag: templates[event_type] for tag, templates in messages.TEMPLATES.items()}
+        found = messages.told_in({**shipped, **own}, language, self.default_language)
+        assert found is not None, "English always ships"
+        return found
+
+    def is_own(self, event_type: EventType, language: str) -> bool:
+        return (event_type.value, language) in self.texts
 
     def message(self, event: RmaOrderEventRecord, language: str | None) -> str:
         template, told_in = self.template(EventType(event.type), language)

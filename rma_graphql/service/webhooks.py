@@ -234,14 +234,18 @@ async def deliveries_page(
 # Repairs
 
 
-async def retry_delivery(uow: UnitOfWork, caller: Caller, delivery_id: str) -> WebhookDeliveryRecord:
-    """Send a delivery again now, with a full schedule of attempts (a SUCCEEDED one too)."""
+async def retry_delivery(
+    uow: UnitOfWork, caller: Caller, delivery_id: str
+) -> tuple[WebhookDeliveryRecord, list[WebhookAttemptRecord]]:
+    """Send a delivery again now, with a full schedule of attempts (a SUCCEEDED one too); the
+    delivery and the attempts it has had."""
     async with uow.transaction() as conn:
         if not await store.requeue_delivery(conn, caller.organization_id, delivery_id, _now()):
             raise NotFoundError(f"Webhook delivery {delivery_id} not found.", delivery_id)
         found = await store.delivery(conn, caller.organization_id, delivery_id)
+        attempts = records(WebhookAttemptRecord, await store.attempts(conn, [delivery_id]))
     assert found is not None
-    return record(WebhookDeliveryRecord, found)
+    return record(WebhookDeliveryRecord, found), attempts
 
 
 async def replay(

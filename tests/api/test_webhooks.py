@@ -287,6 +287,11 @@ async def test_after_every_attempt_failed_the_delivery_is_failed_and_the_endpoin
         endpoint_id, _ = await _endpoint(admin, receiver.url, eventTypes=["CREATED"])
         await create(admin)
         failed = await _wait_for_status(admin, endpoint_id, "FAILED")
+        # Asked again, it is pending with the attempts it had.
+        retried = await admin.data(
+            "mutation($id: String!) { webhookDeliveryRetry(id: $id) { status attempts { httpStatus } } }",
+            {"id": failed[0]["id"]},
+        )
     endpoint = next(
         node
         for node in (await admin.data(ENDPOINTS, {"first": 100}))["webhookEndpoints"]["nodes"]
@@ -295,6 +300,8 @@ async def test_after_every_attempt_failed_the_delivery_is_failed_and_the_endpoin
 
     assert [a["httpStatus"] for a in failed[0]["attempts"]] == [503, 503, 503, 503]
     assert failed[0]["nextAttemptAt"] is None
+    assert retried["webhookDeliveryRetry"]["status"] == "PENDING"
+    assert [a["httpStatus"] for a in retried["webhookDeliveryRetry"]["attempts"]] == [503, 503, 503, 503]
     assert endpoint["enabled"] is False
     assert endpoint["disabledReason"] == "1 consecutive deliveries failed every attempt"
 
