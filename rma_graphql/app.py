@@ -25,8 +25,10 @@ from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
 from rma_graphql.logs import configure_logging
+from rma_graphql.service import slips
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.organizations import admin_caller, demo_client_id, demo_organization_id
 from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -133,16 +135,20 @@ def _lifespan(
         token_limiter, address_limiter = _limiters(settings, uow)
         graphql.uow, graphql.hub, graphql.accounts = uow, hub, accounts
         webhooks = await _webhooks(settings, uow, hub, graphql)
+        notifications = _notifications(settings, uow, hub, accounts)
+        graphql.notifications = notifications
         graphql.token_limiter, graphql.address_limiter = token_limiter, address_limiter
         await _open_demo(settings, graphql, uow, accounts)
         state.update(engine=engine, accounts=accounts, address_limiter=address_limiter)
         app.state.engine, app.state.uow, app.state.hub, app.state.listener = engine, uow, hub, listener
         app.state.accounts, app.state.webhooks = accounts, webhooks
+        app.state.notifications = notifications
         app.state.token_limiter, app.state.address_limiter = token_limiter, address_limiter
         _freeze_startup_objects()
         try:
             yield
         finally:
+            await notifications.stop()
             await webhooks.stop()
             await token_limiter.stop()
             await address_limiter.stop()
@@ -166,8 +172,20 @@ async def _webhooks(settings: Settings, uow: UnitOfWork, hub: EventHub, graphql:
     return sender
 
 
+def _notifications(
+    settings: Settings, uow: UnitOfWork, hub: EventHub, accounts: Accounts, *, start: bool | None = None
+) -> NotificationSender:
+    """The notification sender: woken by every commit; sending unless left to worker processes."""
+    base = settings.public_url.rstrip("/")
+    sender = NotificationSender(uow, settings, lambda rma_id: base + slips.signed_path(accounts, rma_id))
+    if settings.notification_delivery if start is None else start:
+        hub.watchers.append(sender.wake)
+        sender.start()
+    return sender
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """``rma-graphql worker``: send webhooks, and serve nothing, until ``stop`` is set. On
+    """``rma-graphql worker``: send webhooks and notifications, and serve nothing, until ``stop`` is set. On
     PostgreSQL it hears every commit through LISTEN, and shares the work with the servers."""
     engine = create_engine(settings)
     uow = UnitOfWork(engine)
@@ -178,10 +196,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     )
     hub.watchers.append(sender.wake)
     sender.start()
+    notifications = _notifications(
+        settings, uow, hub, await Accounts.from_settings(uow, settings), start=True
+    )
     logger.info("sending webhooks")
     try:
         await stop.wait()
     finally:
+        await notifications.stop()
         await sender.stop()
         if listener is not None:
             await listener.stop()

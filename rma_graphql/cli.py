@@ -123,6 +123,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    # Links in emails point at this server unless told otherwise (read by every worker).
+    if "RMA_PUBLIC_URL" not in os.environ:
+        os.environ["RMA_PUBLIC_URL"] = f"http://{args.host}:{args.port}"
     if not args.no_migrate:
         migrate(settings.database_url)
         log.info("database ready")
@@ -167,8 +170,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Send webhooks until SIGINT or SIGTERM (servers started with RMA_WEBHOOK_DELIVERY=false
-    then leave them to such workers; both may run together on PostgreSQL)."""
+    """Send webhooks and notifications until SIGINT or SIGTERM (servers started with
+    RMA_WEBHOOK_DELIVERY=false or RMA_NOTIFICATION_DELIVERY=false then leave them to such
+    workers; both may run together on PostgreSQL)."""
     from rma_graphql.app import run_worker
 
     if not args.no_migrate:
@@ -261,7 +265,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
 
-    worker = commands.add_parser("worker", help="send webhooks (and serve nothing) until stopped")
+    worker = commands.add_parser("worker", help="send webhooks and notifications until stopped")
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     worker.set_defaults(handler=_worker)
 

@@ -106,6 +106,30 @@ class Settings(BaseSettings):
         True,
         description="send webhooks from this process (`false`: leave them to `rma-graphql worker` processes)",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the server's address as customers reach it, for the links in emails "
+        "(`rma-graphql serve` takes its host and port when unset)",
+    )
+    smtp_host: str | None = Field(
+        None, description="the SMTP server notifications are sent through; unset: recorded, not sent"
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="the SMTP server's port")
+    smtp_username: str | None = Field(None, description="the SMTP user name, when the server asks for one")
+    smtp_password: str | None = Field(None, description="the SMTP password")
+    smtp_starttls: bool = Field(False, description="require STARTTLS on the SMTP connection")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="how long the SMTP server may take")
+    mail_from: str = Field("returns@localhost", description="the From address of notification emails")
+    notification_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        (60, 300, 1800, 7200, 21600, 43200),
+        description="comma-separated seconds between a notification's attempts (jittered by ±10 %); "
+        "after the last it is FAILED",
+    )
+    notification_delivery: bool = Field(
+        True,
+        description="send notifications from this process (`false`: leave them to `rma-graphql worker` "
+        "processes)",
+    )
     log_format: Literal["json", "console"] = Field(
         "json", description="`json`: one JSON object per line; `console`: lines for a person at a terminal"
     )
@@ -125,21 +149,23 @@ class Settings(BaseSettings):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
-    @field_validator("webhook_retry_schedule", mode="before")
+    @field_validator("webhook_retry_schedule", "notification_retry_schedule", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(float(part) for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("webhook_retry_schedule")
+    @field_validator("webhook_retry_schedule", "notification_retry_schedule")
     @classmethod
     def _not_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(seconds < 0 for seconds in value):
             raise ValueError("seconds between attempts are 0 or more")
         return value
 
-    @field_validator("token_secret", "webhook_secret_key", mode="before")
+    @field_validator(
+        "token_secret", "webhook_secret_key", "smtp_host", "smtp_username", "smtp_password", mode="before"
+    )
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:
         return value or None

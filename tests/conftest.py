@@ -84,6 +84,8 @@ TEST_SETTINGS: dict[str, Any] = {
     # statement counts); the webhook tests serve an app of their own that does.
     "webhook_delivery": False,
     "webhook_allow_private_networks": True,
+    # Nor notifications: the notification tests serve an app of their own that does.
+    "notification_delivery": False,
 }
 
 

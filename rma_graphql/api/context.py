@@ -10,6 +10,7 @@ from rma_graphql.api.loaders import Loaders
 from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.unit_of_work import UnitOfWork
 from rma_graphql.service.webhook_sender import WebhookSender
 
@@ -28,6 +29,7 @@ class Context:
     # The websocket's connection_init payload.
     connection_params: Any = None
     webhooks: WebhookSender | None = None
+    notifications: NotificationSender | None = None
 
     @property
     def authenticated(self) -> Caller:
@@ -47,6 +49,7 @@ class Context:
         hub: EventHub | None = None,
         accounts: Accounts | None = None,
         webhooks: WebhookSender | None = None,
+        notifications: NotificationSender | None = None,
     ) -> "Context":
         return cls(
             uow=uow,
@@ -57,6 +60,7 @@ class Context:
             request=request,
             response=response,
             webhooks=webhooks,
+            notifications=notifications,
         )
 
 

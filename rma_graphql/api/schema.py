@@ -39,6 +39,7 @@ from rma_graphql.api.inputs import (
     text,
 )
 from rma_graphql.api.limits import LimitedValidation, max_depth_rule
+from rma_graphql.api.notifications import NotificationMutation, NotificationQuery
 from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
@@ -471,6 +472,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 WebhookQuery,
                 HistoryMessageQuery,
                 CustomStateQuery,
+                NotificationQuery,
             ),
         ),
         mutation=strawberry.tools.merge_types(
@@ -485,6 +487,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 WebhookMutation,
                 HistoryMessageMutation,
                 CustomStateMutation,
+                NotificationMutation,
             ),
         ),
         subscription=Subscription,

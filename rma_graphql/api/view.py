@@ -24,6 +24,7 @@ from rma_graphql.api.websocket import LegacyWSHandler, TransportWSHandler
 from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts, AuthenticationError
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.rate_limits import Decision, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
 from rma_graphql.service.webhook_sender import WebhookSender
@@ -238,6 +239,8 @@ class RmaGraphQL(GraphQL[Context, None]):
         self.demo_headers: Callable[[], dict[str, str]] | None = None
         # Sends webhooks, and keeps their secrets (set by the app's lifespan).
         self.webhooks: WebhookSender | None = None
+        # Sends notification emails (set by the app's lifespan).
+        self.notifications: NotificationSender | None = None
         # The compiled read plans (None: every operation runs through strawberry).
         self.read_plans: ReadPlans | None = None
         self._page = graphiql_page()
@@ -264,7 +267,14 @@ class RmaGraphQL(GraphQL[Context, None]):
         else:
             caller = self.open_caller
         return Context.build(
-            self.uow, caller, request, response, hub=self.hub, accounts=self.accounts, webhooks=self.webhooks
+            self.uow,
+            caller,
+            request,
+            response,
+            hub=self.hub,
+            accounts=self.accounts,
+            webhooks=self.webhooks,
+            notifications=self.notifications,
         )
 
     async def caller_of(self, token: str | None) -> Caller | None:

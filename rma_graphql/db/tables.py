@@ -27,6 +27,10 @@ from rma_graphql.db.catalog_tables import sku as sku
 from rma_graphql.db.catalog_tables import sku_stock as sku_stock
 from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
 from rma_graphql.db.custom_state_tables import rma_custom_state as rma_custom_state
+from rma_graphql.db.notification_tables import notification_cursor as notification_cursor
+from rma_graphql.db.notification_tables import notification_delivery as notification_delivery
+from rma_graphql.db.notification_tables import notification_rule as notification_rule
+from rma_graphql.db.notification_tables import notification_template as notification_template
 from rma_graphql.db.webhook_tables import webhook_attempt as webhook_attempt
 from rma_graphql.db.webhook_tables import webhook_delivery as webhook_delivery
 from rma_graphql.db.webhook_tables import webhook_endpoint as webhook_endpoint

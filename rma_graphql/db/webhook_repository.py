@@ -19,7 +19,7 @@ delivery_table = t.webhook_delivery
 attempt_table = t.webhook_attempt
 
 
-def _after(table: Any, after: tuple[datetime, str] | None) -> Any:
+def created_before(table: Any, after: tuple[datetime, str] | None) -> Any:
     """Rows after a (created_at, id) cursor, newest first."""
     if after is None:
         return True
@@ -52,7 +52,7 @@ async def endpoints(
     says there is a next page)."""
     query = (
         select(endpoint_table)
-        .where(endpoint_table.c.organization_id == organization_id, _after(endpoint_table, after))
+        .where(endpoint_table.c.organization_id == organization_id, created_before(endpoint_table, after))
         .order_by(endpoint_table.c.created_at.desc(), endpoint_table.c.id.desc())
         .limit(first + 1)
     )
@@ -269,7 +269,7 @@ async def deliveries(
     conditions = [
         delivery_table.c.organization_id == organization_id,
         delivery_table.c.endpoint_id == endpoint_id,
-        _after(delivery_table, after),
+        created_before(delivery_table, after),
     ]
     if status is not None:
         conditions.append(delivery_table.c.status == status)

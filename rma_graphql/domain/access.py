@@ -41,6 +41,9 @@ EDIT_ORGANIZATIONS = "edit_organizations"
 VIEW_WEBHOOKS = "view_webhooks"
 CREATE_WEBHOOKS = "create_webhooks"
 EDIT_WEBHOOKS = "edit_webhooks"
+VIEW_NOTIFICATIONS = "view_notifications"
+CREATE_NOTIFICATIONS = "create_notifications"
+EDIT_NOTIFICATIONS = "edit_notifications"
 
 RMA_ORDER_SCOPES = frozenset({VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS, PROCESS_RMA_ORDERS})
 SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
@@ -63,6 +66,9 @@ SCOPES: frozenset[str] = RMA_ORDER_SCOPES | {
     VIEW_WEBHOOKS,
     CREATE_WEBHOOKS,
     EDIT_WEBHOOKS,
+    VIEW_NOTIFICATIONS,
+    CREATE_NOTIFICATIONS,
+    EDIT_NOTIFICATIONS,
 }
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {

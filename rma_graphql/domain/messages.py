@@ -13,11 +13,12 @@ event type in a language.
 
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.statuses import EventType
 
+T = TypeVar("T")
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = ("en", "fr")
 MAX_LANGUAGE_LENGTH = 35
@@ -162,6 +163,11 @@ _WORDS = {
 }
 
 
+def status_words(language: str) -> dict[str, str]:
+    """Dimensions and statuses in words of ``language`` (English where it has none)."""
+    return _WORDS.get(language.split("-", 1)[0], _WORDS[DEFAULT_LANGUAGE])
+
+
 def check_template(text: str, field: str) -> str:
     """A template may use only the placeholders above (BAD_USER_INPUT naming the first other)."""
     if not text.strip() or len(text) > MAX_MESSAGE_LENGTH:
@@ -182,7 +188,7 @@ def check_template(text: str, field: str) -> str:
     return text
 
 
-def told_in(texts: Mapping[str, str], language: str | None, default: str | None) -> tuple[str, str] | None:
+def told_in(texts: Mapping[str, T], language: str | None, default: str | None) -> tuple[T, str] | None:
     """The text of the first candidate language that has one, and that language."""
     for candidate in candidates(language, default):
         if candidate in texts:
@@ -199,7 +205,7 @@ def render(
 ) -> str:
     """The sentence: the template with the event's values, in words of ``language``."""
     base = language.split("-", 1)[0]
-    words = _WORDS.get(base, _WORDS[DEFAULT_LANGUAGE])
+    words = status_words(language)
     naming = _ACTORS.get(base, _ACTORS[DEFAULT_LANGUAGE])
     kind = str(actor.get("type") or "SYSTEM")
     who = naming.get(kind, "{name}").format(name=actor.get("name") or actor.get("id") or "?")

@@ -22,6 +22,7 @@ from rma_graphql.service.accounts import (
     scope_text,
 )
 from rma_graphql.service.configurations import CONFIGURATION_DEFAULTS
+from rma_graphql.service.notifications import install_defaults
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -33,7 +34,7 @@ async def create_organization(
     uow: UnitOfWork, name: str, *, demo: bool = False, conn: Connection | None = None
 ) -> str:
     """A new organization with one warehouse location and its default RMA configuration,
-    so that it can take returns at once."""
+    so that it can take returns at once, and the default notifications."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise BadUserInputError("An organization name has 1 to 200 characters.", "name")
@@ -66,6 +67,7 @@ async def create_organization(
             **CONFIGURATION_DEFAULTS,
         }
     )
+    await install_defaults(conn, organization_id)
     return organization_id
 
 

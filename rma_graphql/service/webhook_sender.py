@@ -86,6 +86,7 @@ class WebhookSender:
     _client: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
+        self._stopping = False
         self.schedule = RetrySchedule(tuple(self.settings.webhook_retry_schedule))
         self.timeout = self.settings.webhook_timeout_seconds
 
@@ -101,6 +102,10 @@ class WebhookSender:
 
     async def stop(self) -> None:
         """Stop sending; what was leased and not recorded is sent again once its lease passes."""
+        # The flag as well as the cancellation: on 3.11 a library's wait_for can swallow a
+        # cancellation that lands as its own wait ends.
+        self._stopping = True
+        self._wake.set()
         tasks = [task for task in (self._task, *self._busy.values()) if task is not None]
         for task in tasks:
             task.cancel()
@@ -112,9 +117,12 @@ class WebhookSender:
 
     async def _run(self) -> None:
         wait = 0.0
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
+            # that stops the sender when it lands as the wake-up does.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
             self._wake.clear()
             # Commits that come close together are sent in one round.
             await asyncio.sleep(BATCH_SECONDS)
@@ -216,7 +224,7 @@ class WebhookSender:
         given back instead (another sender may take it)."""
         lane = self._lanes[endpoint_id]
         try:
-            while lane:
+            while lane and not self._stopping:
                 batch, lane[:] = lane[:RECORD_EVERY], lane[RECORD_EVERY:]
                 await self._send_batch(endpoint_id, batch)
         except Exception:

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from rma_graphql.db import tables as t
-from rma_graphql.service import records
+from rma_graphql.service import notification_records, records
 
 MODELS = {
     model.__tablename__: model for model in SQLModel.__subclasses__() if hasattr(model, "__tablename__")
@@ -38,6 +38,9 @@ RECORDS = {
     "webhook_endpoint": records.WebhookEndpointRecord,
     "webhook_delivery": records.WebhookDeliveryRecord,
     "webhook_attempt": records.WebhookAttemptRecord,
+    "notification_template": notification_records.NotificationTemplateRecord,
+    "notification_rule": notification_records.NotificationRuleRecord,
+    "notification_delivery": notification_records.NotificationDeliveryRecord,
 }
 
 

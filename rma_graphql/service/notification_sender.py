@@ -1,0 +1,293 @@
+"""Sending notifications: deliveries are derived from the event log (each organization keeps
+a cursor over its positions, moved in the transaction that writes the deliveries, each
+rendered once in its recipient's language), then leased, sent over SMTP, and their outcome
+recorded; a failed send is tried again on a schedule. As with webhooks, a delivery exists
+exactly when its event committed, and every process shares the work on PostgreSQL."""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import aiosmtplib
+
+from rma_graphql.config import Settings
+from rma_graphql.db import notification_repository as store
+from rma_graphql.db import webhook_repository
+from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.notifications import NotificationStatus, Trigger, check_address
+from rma_graphql.domain.webhooks import RetrySchedule
+from rma_graphql.service import notification_templates as templates
+from rma_graphql.service.notification_mail import SlipLink, mail_facts, read_facts, recipients
+from rma_graphql.service.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("rma_graphql.notifications")
+
+ORGANIZATIONS_PER_ROUND = 50
+EVENTS_PER_ROUND = 500
+CLAIM_LIMIT = 100
+POLL_SECONDS = 1.0
+BATCH_SECONDS = 0.01
+RETRY_SECONDS = 2.0
+LEASE_MARGIN = 5
+# How long stopping waits for the step under way before cancelling it.
+STOP_SECONDS = 10.0
+NO_SMTP = "not sent: no SMTP server is set (RMA_SMTP_HOST)"
+
+
+@dataclass
+class NotificationSender:
+    uow: UnitOfWork
+    settings: Settings
+    slip_link: SlipLink
+    # Attempts made since start (sent or not).
+    attempted: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: "asyncio.Task[None] | None" = None
+
+    def __post_init__(self) -> None:
+        self._stopping = False
+        self.schedule = RetrySchedule(tuple(self.settings.notification_retry_schedule))
+        self.timeout = self.settings.smtp_timeout_seconds
+
+    @property
+    def sends(self) -> bool:
+        return self.settings.smtp_host is not None
+
+    def start(self) -> None:
+        if not self.sends:
+            logger.warning("no SMTP server is set (RMA_SMTP_HOST): notifications are recorded, not sent")
+        self._task = asyncio.create_task(self._run())
+
+    def wake(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop at the next step's end (a step cut short by a cancellation could leave a
+        transaction half begun on SQLite); cancel only a step that outlasts STOP_SECONDS."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_SECONDS)
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        wait = 0.0
+        while not self._stopping:
+            # asyncio.timeout, not wait_for (which on 3.11 can swallow a cancellation).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(BATCH_SECONDS)
+            if self._stopping:
+                return
+            try:
+                await self.derive()
+                wait = await self.send_due()
+            except Exception:  # the database is away: try again soon
+                logger.exception("notifications could not be derived or sent; retrying")
+                wait = RETRY_SECONDS
+
+    # Deriving
+
+    async def derive(self) -> int:
+        """Turn the events committed since each organization's cursor into deliveries; how
+        many were made."""
+        if self.uow.one_writer:
+            async with self.uow.read() as conn:
+                if not await store.any_cursor_behind(conn):
+                    return 0
+        made = 0
+        while True:
+            full = False
+            async with self.uow.transaction() as conn:
+                for cursor in await store.cursors_behind(conn, ORGANIZATIONS_PER_ROUND):
+                    organization_id, high = cursor["organization_id"], cursor["last_event_position"]
+                    events = await webhook_repository.events_after(
+                        conn, organization_id, cursor["position"], high, EVENTS_PER_ROUND
+                    )
+                    more = len(events) == EVENTS_PER_ROUND
+                    rows = await self._deliveries_of(conn, organization_id, events)
+                    await store.add_deliveries(conn, rows)
+                    await store.move_cursor(conn, organization_id, events[-1]["position"] if more else high)
+                    made, full = made + len(rows), full or more
+            if not full or self._stopping:
+                return made
+
+    async def _deliveries_of(
+        self, conn: Any, organization_id: str, events: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        rules = await store.rules(conn, organization_id, enabled_only=True)
+        fired = [
+            (rule, event)
+            for event in events
+            for rule in rules
+            if Trigger.from_dict(rule["trigger"]).fires(event["type"], event["changes"], event["comment"])
+        ]
+        if not fired:
+            return []
+        found = await store.templates(conn, organization_id, list({rule["template_id"] for rule, _ in fired}))
+        by_id = {template["id"]: template for template in found}
+        pairs = list({(event["rma_order_id"], event["version"]) for _, event in fired})
+        revisions = await webhook_repository.revisions_of(conn, pairs)
+        fired_events = [event for _, event in fired]
+        facts = await read_facts(conn, organization_id, fired_events, list(revisions.values()))
+        rows: list[dict[str, Any]] = []
+        for rule, event in fired:
+            revision = revisions.get((event["rma_order_id"], event["version"]))
+            template = by_id.get(rule["template_id"])
+            if revision is None or template is None:
+                continue
+            for recipient in recipients(rule["recipient_kinds"], rule["addresses"], revision.row, facts):
+                made = mail_facts(event, revision, facts, recipient, self.slip_link)
+                rows.append(self._delivery(rule, template, event, recipient, made, facts.default_language))
+        return rows
+
+    def _delivery(
+        self, rule: Any, template: Any, event: Any, recipient: Any, made: Any, default_language: str
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        row: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "organization_id": rule["organization_id"],
+            "rule_id": rule["id"],
+            "template_key": template["key"],
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "event_position": event["position"],
+            "rma_order_id": event["rma_order_id"],
+            "recipient": recipient.email,
+            "recipient_kind": recipient.kind,
+            "language": recipient.language or default_language,
+            "subject": "",
+            "text_body": "",
+            "html_body": "",
+            "status": NotificationStatus.PENDING.value if self.sends else NotificationStatus.NOT_SENT.value,
+            "attempts": 0,
+            "next_attempt_at": now if self.sends else None,
+            "leased_until": None,
+            "last_error": None if self.sends else NO_SMTP,
+            "created_at": now,
+            "completed_at": None,
+        }
+        failed = {"status": NotificationStatus.FAILED.value, "next_attempt_at": None, "completed_at": now}
+        try:
+            check_address(recipient.email, "recipient")
+        except BadUserInputError as error:  # a contact's email as the RMA order was given it
+            row.update(failed, last_error=str(error))
+            return row
+        try:
+            mail = templates.render(template["translations"], made.context, row["language"], default_language)
+        except Exception as error:  # a template that fails on this RMA order: visible, not lost
+            row.update(failed, last_error=f"the template failed: {error}"[:500])
+            return row
+        row.update(language=mail.language, subject=mail.subject, text_body=mail.text, html_body=mail.html)
+        return row
+
+    # Sending
+
+    async def send_due(self) -> float:
+        """Send the deliveries that are due; how long until the next one is."""
+        if not self.sends:
+            return POLL_SECONDS
+        while not self._stopping:
+            now = datetime.now(UTC)
+            async with self.uow.read() as conn:
+                due = await store.next_due(conn, now)
+            if due is None or due > now:
+                wait = POLL_SECONDS if due is None else (due - now).total_seconds()
+                return min(max(wait, 0.01), POLL_SECONDS)
+            lease = now + timedelta(seconds=2 * self.timeout + LEASE_MARGIN)
+            async with self.uow.transaction() as conn:
+                claimed = await store.claim_due(conn, now, lease, CLAIM_LIMIT)
+            if not claimed:
+                return POLL_SECONDS
+            await self._record(await self._send(claimed))
+        return 0.0
+
+    def _message(self, delivery: Mapping[str, Any]) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.mail_from
+        message["To"] = delivery["recipient"]
+        message["Subject"] = delivery["subject"]
+        message["Date"] = format_datetime(datetime.now(UTC))
+        # The same on every attempt, so a receiver can tell a retry from a new mail.
+        message["Message-ID"] = f"<{delivery['id']}@rma-graphql>"
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(delivery["text_body"])
+        message.add_alternative(delivery["html_body"], subtype="html")
+        # After the content: setting it clears the Content-* headers.
+        message["Content-Language"] = delivery["language"]
+        return message
+
+    async def _send(
+        self, deliveries: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Mapping[str, Any], str | None]]:
+        """Send over one SMTP session; each delivery with its error (None: accepted)."""
+        settings = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            start_tls=settings.smtp_starttls,
+            timeout=self.timeout,
+        )
+        outcomes: list[tuple[Mapping[str, Any], str | None]] = []
+        try:
+            await smtp.connect()
+            if settings.smtp_username:
+                await smtp.login(settings.smtp_username, settings.smtp_password or "")
+        except (aiosmtplib.SMTPException, OSError) as error:
+            self.attempted += len(deliveries)
+            return [(delivery, _said(error)) for delivery in deliveries]
+        try:
+            for delivery in deliveries:
+                self.attempted += 1
+                try:
+                    message = self._message(delivery)
+                except (ValueError, TypeError) as error:  # a header the mail cannot carry
+                    outcomes.append((delivery, f"the mail cannot be made: {error}"[:500]))
+                    continue
+                try:
+                    await smtp.send_message(message)
+                    outcomes.append((delivery, None))
+                except (aiosmtplib.SMTPException, OSError) as error:
+                    outcomes.append((delivery, _said(error)))
+                    if not smtp.is_connected:
+                        outcomes += [(d, "the SMTP connection closed") for d in deliveries[len(outcomes) :]]
+                        break
+        finally:
+            if smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await smtp.quit()
+        return outcomes
+
+    async def _record(self, outcomes: Sequence[tuple[Mapping[str, Any], str | None]]) -> None:
+        now = datetime.now(UTC)
+        async with self.uow.transaction() as conn:
+            for delivery, error in outcomes:
+                values: dict[str, Any] = {"last_error": error}
+                if error is None:
+                    values.update(
+                        status=NotificationStatus.SENT.value, next_attempt_at=None, completed_at=now
+                    )
+                else:
+                    retry_at = self.schedule.next_attempt(delivery["attempts"] + 1, now)
+                    values["next_attempt_at"] = retry_at
+                    if retry_at is None:
+                        values.update(status=NotificationStatus.FAILED.value, completed_at=now)
+                await store.finish(conn, delivery["id"], delivery["leased_until"], values)
+
+
+def _said(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]

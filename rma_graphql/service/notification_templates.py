@@ -1,0 +1,259 @@
+"""Notification templates: written in Jinja2's sandbox over the variables of
+``domain.notifications.VARIABLES``, checked when saved (a template that does not compile,
+names an unknown variable or fails on an example RMA order is refused, naming the language,
+the part and the line), and rendered in the recipient's language with amounts and dates
+formatted by Babel."""
+
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from rma_graphql.domain import messages
+from rma_graphql.domain import notifications as rules
+from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.service.currency import minor_unit_exponent
+from rma_graphql.service.history_messages import check_language
+
+PARTS = ("subject", "text", "html")
+MAX_SOURCE_LENGTH = 20_000
+_PLAIN = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+
+
+def _environment(part: str) -> SandboxedEnvironment:
+    return _HTML if part == "html" else _PLAIN
+
+
+@dataclass(frozen=True)
+class Mail:
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+def _error_line(error: BaseException) -> int | None:
+    """The template line a rendering error happened on (from the traceback Jinja rewrites)."""
+    line, trace = None, error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
+def _refuse(language: str, part: str, line: int | None, message: str, field: str) -> BadUserInputError:
+    where = f"line {line} of " if line is not None else ""
+    return BadUserInputError(
+        f"The {part} in {language!r} is refused at {where}the template: {message}",
+        field,
+        language=language,
+        part=part,
+        line=line,
+    )
+
+
+def check_part(source: str, language: str, part: str, field: str) -> str:
+    """A template part that compiles, uses only known variables, and renders an example RMA
+    order (BAD_USER_INPUT naming the language, the part and the line otherwise)."""
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise _refuse(language, part, None, f"it is over {MAX_SOURCE_LENGTH} characters.", field)
+    environment = _environment(part)
+    try:
+        tree = environment.parse(source)
+    except TemplateSyntaxError as error:
+        raise _refuse(language, part, error.lineno, error.message or "it does not compile.", field) from None
+    unknown = sorted(meta.find_undeclared_variables(tree) - rules.VARIABLES.keys())
+    if unknown:
+        line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == unknown[0]), None)
+        raise _refuse(
+            language,
+            part,
+            line,
+            f"unknown variable {unknown[0]!r} (the variables: {', '.join(sorted(rules.VARIABLES))}).",
+            field,
+        )
+    try:
+        _render(environment, source, example(language))
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as error:
+        raise _refuse(language, part, _error_line(error), str(error), field) from None
+    return source
+
+
+def check_translations(
+    translations: Mapping[str, Mapping[str, str]], field: str
+) -> dict[str, dict[str, str]]:
+    """Every language's subject, text and HTML checked; the tags made canonical."""
+    if not translations:
+        raise BadUserInputError("A template has at least one language.", field)
+    checked: dict[str, dict[str, str]] = {}
+    for index, (tag, parts) in enumerate(translations.items()):
+        language = check_language(tag, f"{field}[{index}].language")
+        checked[language] = {
+            part: check_part(parts.get(part) or "", language, part, f"{field}[{index}].{part}")
+            for part in PARTS
+        }
+        if not checked[language]["subject"].strip():
+            raise BadUserInputError(f"The subject in {language!r} is empty.", f"{field}[{index}].subject")
+    return checked
+
+
+def _render(environment: SandboxedEnvironment, source: str, context: Mapping[str, Any]) -> str:
+    text = environment.from_string(source).render(context)
+    if len(text) > rules.MAX_BODY_LENGTH:
+        raise ValueError(f"it renders {len(text)} characters, more than {rules.MAX_BODY_LENGTH}")
+    return text
+
+
+def render(
+    translations: Mapping[str, Mapping[str, str]], context_of: Any, language: str, default: str
+) -> Mail:
+    """The mail in the recipient's language (else the organization's, else English, else the
+    template's first); ``context_of(language)`` gives the variables in that language."""
+    found = messages.told_in(translations, language, default)
+    parts, told = (
+        found if found is not None else (next(iter(translations.values())), next(iter(translations)))
+    )
+    context = context_of(told)
+    # One line (a header cannot carry a line break), its non-breaking spaces kept.
+    lines = _render(_PLAIN, parts["subject"], context).splitlines()
+    subject = " ".join(line.strip(" \t") for line in lines if line.strip())[: rules.MAX_SUBJECT_LENGTH]
+    return Mail(
+        told, subject, _render(_PLAIN, parts["text"], context), _render(_HTML, parts["html"], context)
+    )
+
+
+# Formatting
+
+
+def _locale(language: str) -> Locale:
+    return Locale.parse(language, sep="-")
+
+
+def money(minor: int | None, currency: str, language: str) -> str | None:
+    if minor is None:
+        return None
+    amount = Decimal(minor).scaleb(-minor_unit_exponent(currency))
+    return str(format_currency(amount, currency, locale=_locale(language)))
+
+
+def when(moment: datetime | str | None, language: str, *, date_only: bool = False) -> str | None:
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if date_only:
+        return str(format_date(moment, format="long", locale=_locale(language)))
+    return str(format_datetime(moment, format="medium", tzinfo=UTC, locale=_locale(language)))
+
+
+def _frozen(value: Any) -> Any:
+    """Mappings a template reads as ``a.b`` and cannot change."""
+    if isinstance(value, Mapping):
+        return types.MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class MailFacts:
+    """What a mail about one event says, before a language is chosen."""
+
+    organization: str
+    recipient: Mapping[str, Any]
+    event: Mapping[str, Any]
+    row: Mapping[str, Any]
+    lines: Sequence[Mapping[str, Any]]
+    resolution: Mapping[str, Any] | None
+    voucher: Mapping[str, Any] | None
+    shipment: Mapping[str, Any] | None
+    slip_link: str
+    custom_state_names: Mapping[str, str] | None
+    sentence: Any  # (language) -> the history sentence
+
+    def context(self, language: str) -> dict[str, Any]:
+        row, currency = self.row, self.row["currency"]
+        words = messages.status_words(language)
+        statuses = {d: row[f"{d}_status"] for d in ("processing", "delivery", "financial", "fulfillment")}
+        total = sum((line.get("price") or 0) * line["quantity"] for line in self.lines)
+        state = row.get("custom_state")
+        names = self.custom_state_names or {}
+        named = messages.told_in(names, language, None)
+        context = {
+            "reference": row["return_reference"],
+            "rma_order_id": row["id"],
+            "organization": self.organization,
+            "recipient": self.recipient,
+            "language": language,
+            "event": {
+                "type": self.event["type"],
+                "message": self.sentence(language),
+                "occurred_at": when(self.event["occurred_at"], language),
+            },
+            "reason": self.event.get("comment") or "",
+            "status": {name: words.get(value, value) for name, value in statuses.items()},
+            "status_code": statuses,
+            "lines": [
+                {
+                    "sku": line["sku"],
+                    "label": line.get("label") or line["sku"],
+                    "quantity": line["quantity"],
+                    "reason": line["reason"],
+                    "price": money(line.get("price"), currency, language),
+                }
+                for line in self.lines
+            ],
+            "total": money(total, currency, language),
+            "amount": money(self.resolution["amount"], currency, language) if self.resolution else None,
+            "voucher": None,
+            "slip_link": self.slip_link,
+            "tracking_number": self.shipment.get("tracking") if self.shipment else None,
+            "tracking_link": self.shipment.get("tracking_url") if self.shipment else None,
+            "custom_state": (named[0] if named else state) if state else None,
+            "custom_state_code": state,
+        }
+        if self.voucher is not None:
+            context["voucher"] = {
+                "code": self.voucher["code"],
+                "amount": money(self.voucher["amount"], self.voucher["currency"], language),
+                "expires_at": when(self.voucher["expires_at"], language, date_only=True),
+            }
+        return {key: _frozen(value) for key, value in context.items()}
+
+
+def example(language: str) -> dict[str, Any]:
+    """Every variable filled, for checking a template when it is saved."""
+    now = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
+    facts = MailFacts(
+        organization="Example shop",
+        recipient={"name": "Ada Lovelace", "email": "ada@example.com"},
+        event={"type": "ACCEPTED", "comment": "Example reason", "occurred_at": now},
+        row={
+            "id": "00000000-0000-0000-0000-000000000000",
+            "return_reference": "RMA-1001",
+            "currency": "EUR",
+            "processing_status": "ACCEPTED",
+            "delivery_status": "PENDING",
+            "financial_status": "PENDING",
+            "fulfillment_status": "PENDING",
+            "custom_state": "EXAMPLE",
+        },
+        lines=[{"sku": "SKU-1", "label": "Shirt", "quantity": 2, "reason": "SIZE_PROBLEM", "price": 2550}],
+        resolution={"amount": 5100},
+        voucher={"code": "ABCD-EFGH-JKMN", "amount": 5100, "currency": "EUR", "expires_at": now},
+        shipment={"tracking": "1Z999", "tracking_url": "https://carrier.example/track/1Z999"},
+        slip_link="https://returns.example/return-slips/example.pdf",
+        custom_state_names={"en": "Example state"},
+        sentence=lambda _: "Accepted by Ada (user)",
+    )
+    return facts.context(language)
