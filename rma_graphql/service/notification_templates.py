@@ -4,8 +4,8 @@ names an unknown variable or fails on an example RMA order is refused, naming th
 the part and the line), and rendered in the recipient's language with amounts and dates
 formatted by Babel."""
 
-import types
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,8 +14,8 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from rma_graphql.domain import messages
 from rma_graphql.domain import notifications as rules
@@ -25,8 +25,11 @@ from rma_graphql.service.history_messages import check_language
 
 PARTS = ("subject", "text", "html")
 MAX_SOURCE_LENGTH = 20_000
-_PLAIN = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+# The immutable sandbox: a template reads its variables and changes none of them.
+_PLAIN = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
+_HTML = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
 
 
 def _environment(part: str) -> SandboxedEnvironment:
@@ -107,23 +110,38 @@ def check_translations(
     return checked
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(environment: SandboxedEnvironment, source: str) -> Template:
+    """A template compiled once (compiling costs about a hundred times rendering)."""
+    return environment.from_string(source)
+
+
 def _render(environment: SandboxedEnvironment, source: str, context: Mapping[str, Any]) -> str:
-    text = environment.from_string(source).render(context)
+    text = _compiled(environment, source).render(context)
     if len(text) > rules.MAX_BODY_LENGTH:
         raise ValueError(f"it renders {len(text)} characters, more than {rules.MAX_BODY_LENGTH}")
     return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(environment: SandboxedEnvironment, source: str) -> frozenset[str]:
+    """The variables a template uses."""
+    return frozenset(meta.find_undeclared_variables(environment.parse(source)))
 
 
 def render(
     translations: Mapping[str, Mapping[str, str]], context_of: Any, language: str, default: str
 ) -> Mail:
     """The mail in the recipient's language (else the organization's, else English, else the
-    template's first); ``context_of(language)`` gives the variables in that language."""
+    template's first); ``context_of(language, names)`` gives the variables named, in that
+    language."""
     found = messages.told_in(translations, language, default)
     parts, told = (
         found if found is not None else (next(iter(translations.values())), next(iter(translations)))
     )
-    context = context_of(told)
+    environments = {"subject": _PLAIN, "text": _PLAIN, "html": _HTML}
+    names = frozenset().union(*(_names(environments[part], parts[part]) for part in PARTS))
+    context = context_of(told, names)
     # One line (a header cannot carry a line break), its non-breaking spaces kept.
     lines = _render(_PLAIN, parts["subject"], context).splitlines()
     subject = " ".join(line.strip(" \t") for line in lines if line.strip())[: rules.MAX_SUBJECT_LENGTH]
@@ -135,6 +153,7 @@ def render(
 # Formatting
 
 
+@functools.lru_cache(maxsize=256)
 def _locale(language: str) -> Locale:
     return Locale.parse(language, sep="-")
 
@@ -156,15 +175,6 @@ def when(moment: datetime | str | None, language: str, *, date_only: bool = Fals
     return str(format_datetime(moment, format="medium", tzinfo=UTC, locale=_locale(language)))
 
 
-def _frozen(value: Any) -> Any:
-    """Mappings a template reads as ``a.b`` and cannot change."""
-    if isinstance(value, Mapping):
-        return types.MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
 @dataclass(frozen=True)
 class MailFacts:
     """What a mail about one event says, before a language is chosen."""
@@ -181,57 +191,81 @@ class MailFacts:
     custom_state_names: Mapping[str, str] | None
     sentence: Any  # (language) -> the history sentence
 
-    def context(self, language: str) -> dict[str, Any]:
-        row, currency = self.row, self.row["currency"]
-        words = messages.status_words(language)
-        statuses = {d: row[f"{d}_status"] for d in ("processing", "delivery", "financial", "fulfillment")}
-        total = sum((line.get("price") or 0) * line["quantity"] for line in self.lines)
-        state = row.get("custom_state")
-        names = self.custom_state_names or {}
-        named = messages.told_in(names, language, None)
-        context = {
-            "reference": row["return_reference"],
-            "rma_order_id": row["id"],
-            "organization": self.organization,
-            "recipient": self.recipient,
-            "language": language,
-            "event": {
-                "type": self.event["type"],
-                "message": self.sentence(language),
-                "occurred_at": when(self.event["occurred_at"], language),
-            },
-            "reason": self.event.get("comment") or "",
-            "status": {name: words.get(value, value) for name, value in statuses.items()},
-            "status_code": statuses,
-            "lines": [
-                {
-                    "sku": line["sku"],
-                    "label": line.get("label") or line["sku"],
-                    "quantity": line["quantity"],
-                    "reason": line["reason"],
-                    "price": money(line.get("price"), currency, language),
-                }
-                for line in self.lines
-            ],
-            "total": money(total, currency, language),
-            "amount": money(self.resolution["amount"], currency, language) if self.resolution else None,
-            "voucher": None,
-            "slip_link": self.slip_link,
-            "tracking_number": self.shipment.get("tracking") if self.shipment else None,
-            "tracking_link": self.shipment.get("tracking_url") if self.shipment else None,
-            "custom_state": (named[0] if named else state) if state else None,
-            "custom_state_code": state,
-        }
-        if self.voucher is not None:
-            context["voucher"] = {
-                "code": self.voucher["code"],
-                "amount": money(self.voucher["amount"], self.voucher["currency"], language),
-                "expires_at": when(self.voucher["expires_at"], language, date_only=True),
+    def context(self, language: str, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """The variables in ``names`` (default: all), in words of ``language``: only those
+        a template uses are made."""
+        wanted = _VALUES.keys() if names is None else names
+        return {name: _VALUES[name](self, language) for name in wanted if name in _VALUES}
+
+    def _statuses(self) -> dict[str, str]:
+        return {d: self.row[f"{d}_status"] for d in ("processing", "delivery", "financial", "fulfillment")}
+
+    def _lines(self, language: str) -> list[dict[str, Any]]:
+        currency = self.row["currency"]
+        return [
+            {
+                "sku": line["sku"],
+                "label": line.get("label") or line["sku"],
+                "quantity": line["quantity"],
+                "reason": line["reason"],
+                "price": money(line.get("price"), currency, language),
             }
-        return {key: _frozen(value) for key, value in context.items()}
+            for line in self.lines
+        ]
+
+    def _total(self, language: str) -> str | None:
+        total = sum((line.get("price") or 0) * line["quantity"] for line in self.lines)
+        return money(total, self.row["currency"], language)
+
+    def _voucher(self, language: str) -> dict[str, Any] | None:
+        if self.voucher is None:
+            return None
+        return {
+            "code": self.voucher["code"],
+            "amount": money(self.voucher["amount"], self.voucher["currency"], language),
+            "expires_at": when(self.voucher["expires_at"], language, date_only=True),
+        }
+
+    def _custom_state(self, language: str) -> str | None:
+        state = self.row.get("custom_state")
+        if not state:
+            return None
+        named = messages.told_in(self.custom_state_names or {}, language, None)
+        return named[0] if named else str(state)
 
 
-def example(language: str) -> dict[str, Any]:
+_VALUES: dict[str, Callable[[MailFacts, str], Any]] = {
+    "reference": lambda f, _: f.row["return_reference"],
+    "rma_order_id": lambda f, _: f.row["id"],
+    "organization": lambda f, _: f.organization,
+    "recipient": lambda f, _: f.recipient,
+    "language": lambda _, language: language,
+    "event": lambda f, language: {
+        "type": f.event["type"],
+        "message": f.sentence(language),
+        "occurred_at": when(f.event["occurred_at"], language),
+    },
+    "reason": lambda f, _: f.event.get("comment") or "",
+    "status": lambda f, language: {
+        name: messages.status_words(language).get(value, value) for name, value in f._statuses().items()
+    },
+    "status_code": lambda f, _: f._statuses(),
+    "lines": lambda f, language: f._lines(language),
+    "total": lambda f, language: f._total(language),
+    "amount": lambda f, language: (
+        money(f.resolution["amount"], f.row["currency"], language) if f.resolution else None
+    ),
+    "voucher": lambda f, language: f._voucher(language),
+    "slip_link": lambda f, _: f.slip_link,
+    "tracking_number": lambda f, _: f.shipment.get("tracking") if f.shipment else None,
+    "tracking_link": lambda f, _: f.shipment.get("tracking_url") if f.shipment else None,
+    "custom_state": lambda f, language: f._custom_state(language),
+    "custom_state_code": lambda f, _: f.row.get("custom_state"),
+}
+assert _VALUES.keys() == rules.VARIABLES.keys(), "every documented variable is made"
+
+
+def example(language: str, names: Iterable[str] | None = None) -> dict[str, Any]:
     """Every variable filled, for checking a template when it is saved."""
     now = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
     facts = MailFacts(
@@ -256,4 +290,4 @@ def example(language: str) -> dict[str, Any]:
         custom_state_names={"en": "Example state"},
         sentence=lambda _: "Accepted by Ada (user)",
     )
-    return facts.context(language)
+    return facts.context(language, names)

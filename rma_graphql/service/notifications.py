@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rma_graphql.db import notification_repository as store
-from rma_graphql.db import webhook_repository
 from rma_graphql.db.engine import Connection
 from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain import notifications as rules
@@ -255,9 +254,7 @@ async def preview(
         event = await store.last_event(conn, rma_order_id) if version is not None else None
         if version is None or event is None:
             raise NotFoundError(f"RMA order {rma_order_id} not found.", rma_order_id)
-        revision = (await webhook_repository.revisions_of(conn, [(rma_order_id, version)]))[
-            (rma_order_id, version)
-        ]
+        revision = (await store.revisions(conn, [(rma_order_id, version)]))[(rma_order_id, version)]
         facts = await read_facts(conn, organization_id, [event], [revision])
     sender = revision.row.get("sender") or {}
     recipient = Recipient(

@@ -84,7 +84,7 @@ def test_every_default_rule_sends_a_default_template() -> None:
 def test_html_is_escaped_and_text_is_not() -> None:
     parts = {"subject": "{{ reason }}", "text": "{{ reason }}", "html": "<p>{{ reason }}</p>"}
 
-    def context(language: str) -> dict[str, object]:
+    def context(language: str, names: object) -> dict[str, object]:
         return {**templates.example(language), "reason": "<b>broken</b> & bent"}
 
     mail = templates.render({"en": parts}, context, "en", "en")
@@ -114,3 +114,9 @@ def test_a_template_that_renders_too_much_is_refused() -> None:
             "{% for i in range(60000) %}xx{% endfor %}", "en", "text", "input.translations[0].text"
         )
     assert refused.value.details["part"] == "text"
+
+
+def test_a_template_changes_none_of_its_variables() -> None:
+    with pytest.raises(BadUserInputError) as refused:
+        templates.check_part("{{ lines.append(1) }}", "en", "text", "input.translations[0].text")
+    assert "append" in str(refused.value)
