@@ -26,6 +26,7 @@ from rma_graphql.domain.webhooks import RetrySchedule
 from rma_graphql.service import notification_templates as templates
 from rma_graphql.service.notification_mail import SlipLink, mail_facts, read_facts, recipients
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.wakeups import Wakeups
 
 logger = logging.getLogger("rma_graphql.notifications")
 
@@ -50,11 +51,10 @@ class NotificationSender:
     slip_link: SlipLink
     # Attempts made since start (sent or not).
     attempted: int = 0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _wakeups: Wakeups = field(default_factory=Wakeups)
     _task: "asyncio.Task[None] | None" = None
 
     def __post_init__(self) -> None:
-        self._stopping = False
         self.schedule = RetrySchedule(tuple(self.settings.notification_retry_schedule))
         self.timeout = self.settings.smtp_timeout_seconds
 
@@ -68,13 +68,12 @@ class NotificationSender:
         self._task = asyncio.create_task(self._run())
 
     def wake(self, *_: Any) -> None:
-        self._wake.set()
+        self._wakeups.wake()
 
     async def stop(self) -> None:
         """Stop at the next step's end (a step cut short by a cancellation could leave a
         transaction half begun on SQLite); cancel only a step that outlasts STOP_SECONDS."""
-        self._stopping = True
-        self._wake.set()
+        self._wakeups.stop()
         if self._task is None:
             return
         done, _ = await asyncio.wait({self._task}, timeout=STOP_SECONDS)
@@ -85,15 +84,7 @@ class NotificationSender:
 
     async def _run(self) -> None:
         wait = 0.0
-        while not self._stopping:
-            # asyncio.timeout, not wait_for (which on 3.11 can swallow a cancellation).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(BATCH_SECONDS)
-            if self._stopping:
-                return
+        while await self._wakeups.next(wait, BATCH_SECONDS):
             try:
                 await self.derive()
                 wait = await self.send_due()
@@ -124,7 +115,7 @@ class NotificationSender:
                     await store.add_deliveries(conn, rows)
                     await store.move_cursor(conn, organization_id, events[-1]["position"] if more else high)
                     made, full = made + len(rows), full or more
-            if not full or self._stopping:
+            if not full or self._wakeups.stopping:
                 return made
 
     async def _deliveries_of(
@@ -203,7 +194,7 @@ class NotificationSender:
         """Send the deliveries that are due; how long until the next one is."""
         if not self.sends:
             return POLL_SECONDS
-        while not self._stopping:
+        while not self._wakeups.stopping:
             now = datetime.now(UTC)
             async with self.uow.read() as conn:
                 due = await store.next_due(conn, now)

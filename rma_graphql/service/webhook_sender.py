@@ -29,6 +29,7 @@ from rma_graphql.db import webhook_repository as store
 from rma_graphql.domain import webhooks as rules
 from rma_graphql.domain.webhooks import DeliveryStatus, RetrySchedule
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.wakeups import Wakeups
 from rma_graphql.service.webhooks import SecretBox
 
 logger = logging.getLogger("rma_graphql.webhooks")
@@ -78,7 +79,7 @@ class WebhookSender:
     render: Render
     # Sends made since start (attempts, succeeded or not).
     sent: int = 0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _wakeups: Wakeups = field(default_factory=Wakeups)
     _busy: dict[str, "asyncio.Task[None]"] = field(default_factory=dict)
     _lanes: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
     _signers: dict[str, Webhook] = field(default_factory=dict)
@@ -86,7 +87,6 @@ class WebhookSender:
     _client: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
-        self._stopping = False
         self.schedule = RetrySchedule(tuple(self.settings.webhook_retry_schedule))
         self.timeout = self.settings.webhook_timeout_seconds
 
@@ -98,14 +98,11 @@ class WebhookSender:
 
     def wake(self, *_: Any) -> None:
         """Look for new events and due deliveries now (a commit, a retry asked for)."""
-        self._wake.set()
+        self._wakeups.wake()
 
     async def stop(self) -> None:
         """Stop sending; what was leased and not recorded is sent again once its lease passes."""
-        # The flag as well as the cancellation: on 3.11 a library's wait_for can swallow a
-        # cancellation that lands as its own wait ends.
-        self._stopping = True
-        self._wake.set()
+        self._wakeups.stop()
         tasks = [task for task in (self._task, *self._busy.values()) if task is not None]
         for task in tasks:
             task.cancel()
@@ -117,15 +114,8 @@ class WebhookSender:
 
     async def _run(self) -> None:
         wait = 0.0
-        while not self._stopping:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
-            # that stops the sender when it lands as the wake-up does.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-            self._wake.clear()
-            # Commits that come close together are sent in one round.
-            await asyncio.sleep(BATCH_SECONDS)
+        # Commits that come close together are sent in one round.
+        while await self._wakeups.next(wait, BATCH_SECONDS):
             try:
                 fresh = await self.derive()
                 claimed, wait = await self._claim()
@@ -224,7 +214,7 @@ class WebhookSender:
         given back instead (another sender may take it)."""
         lane = self._lanes[endpoint_id]
         try:
-            while lane and not self._stopping:
+            while lane and not self._wakeups.stopping:
                 batch, lane[:] = lane[:RECORD_EVERY], lane[RECORD_EVERY:]
                 await self._send_batch(endpoint_id, batch)
         except Exception:
