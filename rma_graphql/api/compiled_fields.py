@@ -1,6 +1,7 @@
 """The fields a compiled read plan answers from columns: for each, the columns it needs and
 how its value is made from a row, exactly as the GraphQL type's own field makes it
-(``RmaOrderType.from_row``, ``RmaOrderLine.from_row``). A field that is not here makes the
+(``RmaOrderType.from_row``, ``RmaOrderLine.from_row``,
+``RmaFinancialResolutionRequest.from_row``). A field that is not here makes the
 operation take strawberry's execution instead."""
 
 from collections.abc import Callable, Mapping
@@ -106,4 +107,17 @@ LINE_FIELDS: dict[str, Leaf] = {
 LINKED_ORDER_FIELDS: dict[str, Leaf] = {
     "orderId": column("order_id"),
     "externalReference": column("external_reference"),
+}
+
+FINANCIAL_RESOLUTION_FIELDS: dict[str, Leaf] = {
+    "id": column("id"),
+    "type": enum_column("type", s.FinancialResolutionType),
+    "amount": Leaf(("amount", "currency"), to_major),
+    "currency": column("currency"),
+    "status": enum_column("status", s.FinancialResolutionStatus),
+    "createdAt": column("created_at"),
+    "executedAt": column("executed_at"),
+    "reference": column("reference"),
+    "failureReason": column("failure_reason"),
+    "provider": column("provider"),
 }

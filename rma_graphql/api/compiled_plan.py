@@ -30,7 +30,14 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
-from rma_graphql.api.compiled_fields import LINE_FIELDS, LINKED_ORDER_FIELDS, RMA_ORDER_FIELDS, Leaf, Row
+from rma_graphql.api.compiled_fields import (
+    FINANCIAL_RESOLUTION_FIELDS,
+    LINE_FIELDS,
+    LINKED_ORDER_FIELDS,
+    RMA_ORDER_FIELDS,
+    Leaf,
+    Row,
+)
 
 Fields = dict[str, list[FieldNode]]
 
@@ -226,10 +233,15 @@ class ObjectPlan:
 _TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
     "RmaOrderType": (
         RMA_ORDER_FIELDS,
-        {"lines": ("RmaOrderLine", "lines"), "linkedOrders": ("RmaOrderLinkedOrder", "linked_orders")},
+        {
+            "lines": ("RmaOrderLine", "lines"),
+            "linkedOrders": ("RmaOrderLinkedOrder", "linked_orders"),
+            "financialResolutions": ("RmaFinancialResolutionRequest", "financial_resolutions"),
+        },
     ),
     "RmaOrderLine": (LINE_FIELDS, {}),
     "RmaOrderLinkedOrder": (LINKED_ORDER_FIELDS, {}),
+    "RmaFinancialResolutionRequest": (FINANCIAL_RESOLUTION_FIELDS, {}),
 }
 
 

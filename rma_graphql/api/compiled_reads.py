@@ -1,5 +1,6 @@
 """Compiled reads: a validated query document that asks only for what a plan answers (RMA
-orders by id and in pages, their columns and their lines) runs as a few statements reading
+orders by id and in pages, their columns, lines, linked orders and financial resolutions)
+runs as a few statements reading
 only the selected columns, and builders that make the response's objects directly.
 
 Everything else, and every request the plan cannot answer exactly as strawberry would (an

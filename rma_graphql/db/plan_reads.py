@@ -207,17 +207,22 @@ async def rma_order_page_with_lines(
     return found[:first], len(found) > first
 
 
-# The lists of an RMA order's children a plan reads, in their order.
-_CHILDREN = {"lines": t.rma_order_line, "linked_orders": t.rma_linked_order}
+# The lists of an RMA order's children a plan reads, and their order (as the per-field
+# loaders read them).
+_CHILDREN = {
+    "lines": (t.rma_order_line, ("position",)),
+    "linked_orders": (t.rma_linked_order, ("position",)),
+    "financial_resolutions": (t.rma_financial_resolution, ("created_at", "id")),
+}
 
 
 def _children_of(relation: str, columns: tuple[str, ...]) -> Callable[[str], Any]:
-    table = _CHILDREN[relation]
+    table, order = _CHILDREN[relation]
     c = table.c
     return lambda dialect: (
         select(*(c[name] for name in columns))
         .where(one_of(dialect, c.rma_order_id, "keys"))
-        .order_by(c.position)
+        .order_by(*(c[name] for name in order))
     )
 
 
@@ -228,7 +233,7 @@ async def children(
     in their order."""
     if "rma_order_id" not in columns:
         columns = (*columns, "rma_order_id")
-    table = _CHILDREN[relation]
+    table, _ = _CHILDREN[relation]
     _check(table, columns)
     statement = _statement((relation, columns), _children_of(relation, columns))
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)

@@ -34,7 +34,7 @@ from starlette.applications import Starlette
 
 import tests.api
 import tests.e2e
-from rma_graphql.api.compiled_fields import LINE_FIELDS, RMA_ORDER_FIELDS
+from rma_graphql.api.compiled_fields import FINANCIAL_RESOLUTION_FIELDS, LINE_FIELDS, RMA_ORDER_FIELDS
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.view import RmaGraphQL
 from rma_graphql.domain.access import Role
@@ -46,6 +46,7 @@ from tests.helpers import act, create
 COMPILED, FALLBACK, NONE = "compiled", "fallback", None
 ALL_RMA = " ".join(RMA_ORDER_FIELDS)
 ALL_LINE = " ".join(LINE_FIELDS)
+ALL_RESOLUTION = " ".join(FINANCIAL_RESOLUTION_FIELDS)
 
 
 def _view(app: Starlette) -> RmaGraphQL:
@@ -131,6 +132,7 @@ async def world(app: Starlette) -> AsyncIterator[World]:
     await act(admin, world.ids[0], "submit")
     await act(admin, world.ids[1], "submit")
     await act(admin, world.ids[1], "accept")
+    await _resolutions(admin, world.ids[1])
     customer = GraphQLClient(world.clients["customer"])
     create_own = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
     world.own_id = (await customer.data(create_own, {"input": customer_input()}))["rmaOrderCreate"]["id"]
@@ -146,6 +148,33 @@ async def world(app: Starlette) -> AsyncIterator[World]:
             await client.aclose()
 
 
+async def _resolutions(admin: GraphQLClient, rma_id: str) -> None:
+    """Two financial resolutions of an RMA order at the warehouse: one executed, one pending."""
+    await act(admin, rma_id, "startFulfillment")
+    lines = await admin.data("query($id: String) { rmaOrder(id: $id) { lines { id } } }", {"id": rma_id})
+    line_id = lines["rmaOrder"]["lines"][0]["id"]
+    await admin.data(
+        "mutation($id: String!, $line: String!) { rmaOrderLineReceive(rmaOrderId: $id, lineId: $line, "
+        "quantity: 2) { id } }",
+        {"id": rma_id, "line": line_id},
+    )
+    await admin.data(
+        "mutation($line: String!) { rmaOrderLineInspect(lineId: $line, input: {quantity: 2, result: ACCEPTED, "
+        "disposition: SCRAP}) { id } }",
+        {"line": line_id},
+    )
+    create = (
+        "mutation($id: String!, $amount: Float) { rmaFinancialResolutionCreate(rmaOrderId: $id, "
+        "input: {type: REFUND, amount: $amount}) { id } }"
+    )
+    paid = (await admin.data(create, {"id": rma_id, "amount": 10.5}))["rmaFinancialResolutionCreate"]
+    await admin.data(
+        'mutation($id: String!) { rmaFinancialResolutionExecute(id: $id, reference: "PSP-1") { id } }',
+        {"id": paid["id"]},
+    )
+    await admin.data(create, {"id": rma_id, "amount": 5})
+
+
 async def _scopeless_token(app: Starlette, organization_id: str) -> str:
     client_id, _ = await create_client(app.state.uow, organization_id, scopes=frozenset())
     issue = await app.state.accounts.token_issuer(client_id)
@@ -158,7 +187,8 @@ ROLES = ("admin", "viewer", "agent", "customer", "none")
 BY_ID = "query($id: String) { rmaOrder(id: $id) { id processingStatus lines { sku quantity price } } }"
 EVERYTHING = (
     f"query($id: String) {{ rmaOrder(id: $id) {{ __typename {ALL_RMA} lines {{ __typename {ALL_LINE} }}"
-    " linkedOrders { __typename orderId externalReference } } }"
+    " linkedOrders { __typename orderId externalReference }"
+    f" financialResolutions {{ __typename {ALL_RESOLUTION} }} }} }}"
 )
 PAGE = (
     "query($first: Int = 2, $after: String, $filter: RmaOrderFilterInput, $sort: RmaOrderSort! = CREATED_AT_DESC) {"
@@ -166,7 +196,8 @@ PAGE = (
     " __typename totalCount totalCountEstimate"
     " pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }"
     " edges { __typename cursor node { id returnNumber lines { sku lineState } } }"
-    f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} linkedOrders {{ orderId externalReference }} }} }} }}"
+    f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} linkedOrders {{ orderId externalReference }}"
+    f" financialResolutions {{ {ALL_RESOLUTION} }} }} }} }}"
 )
 # A page and one list of lines, nothing counted: one statement.
 LEAN_PAGE = (
@@ -273,6 +304,23 @@ async def test_linked_orders_come_through_the_plan_in_their_order(world: World) 
     ]
 
 
+async def test_financial_resolutions_come_through_the_plan_oldest_first(world: World) -> None:
+    outcome, body = await world.both("admin", EVERYTHING, {"id": world.ids[1]})
+    assert outcome == COMPILED
+    resolutions = body["data"]["rmaOrder"]["financialResolutions"]
+    assert [(r["type"], r["amount"], r["status"], r["reference"]) for r in resolutions] == [
+        ("REFUND", 10.5, "EXECUTED", "PSP-1"),
+        ("REFUND", 5, "PENDING", None),
+    ]
+    assert resolutions[0]["__typename"] == "RmaFinancialResolutionRequest"
+    assert resolutions[0]["executedAt"] is not None
+    # A field no plan answers (the voucher): the document runs per field, with the same answer.
+    voucher = "query($id: String) { rmaOrder(id: $id) { financialResolutions { id voucher { code } } } }"
+    outcome, body = await world.both("admin", voucher, {"id": world.ids[1]})
+    assert outcome is NONE
+    assert [r["voucher"] for r in body["data"]["rmaOrder"]["financialResolutions"]] == [None, None]
+
+
 async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> None:
     outcome, body = await world.both("customer", PAGE, {"first": 50})
     assert outcome == COMPILED
@@ -360,7 +408,8 @@ def _plannable_schema(sdl: str) -> str:
     """The schema cut down to what plans answer, so that generated documents mostly compile."""
     keep = {
         "Query": {"rmaOrder", "rmaOrders"},
-        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines", "linkedOrders"},
+        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines", "linkedOrders", "financialResolutions"},
+        "RmaFinancialResolutionRequest": set(FINANCIAL_RESOLUTION_FIELDS),
         "RmaOrderLinkedOrder": {"orderId", "externalReference"},
         "RmaOrderLine": set(LINE_FIELDS),
         "RmaOrderConnection": {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"},
