@@ -15,21 +15,21 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment
 
 from rma_graphql.domain import messages
 from rma_graphql.domain import notifications as rules
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service.currency import minor_unit_exponent
 from rma_graphql.service.history_messages import check_language
+from rma_graphql.service.template_sandbox import BoundedSandbox, check_shape
 
 PARTS = ("subject", "text", "html")
 MAX_SOURCE_LENGTH = 20_000
-# The immutable sandbox: a template reads its variables and changes none of them.
-_PLAIN = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
-_HTML = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+# The bounded immutable sandbox: a template reads its variables, changes none of them, and
+# cannot run long or grow large (see ``template_sandbox``).
+_PLAIN = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_HTML = BoundedSandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
 
 
 def _environment(part: str) -> SandboxedEnvironment:
@@ -75,7 +75,14 @@ def check_part(source: str, language: str, part: str, field: str) -> str:
         tree = environment.parse(source)
     except TemplateSyntaxError as error:
         raise _refuse(language, part, error.lineno, error.message or "it does not compile.", field) from None
-    unknown = sorted(meta.find_undeclared_variables(tree) - rules.VARIABLES.keys())
+    shape = check_shape(tree)
+    if shape is not None:
+        raise _refuse(language, part, shape[0], shape[1] + ".", field)
+    try:
+        used = meta.find_undeclared_variables(tree)
+    except TemplateSyntaxError as error:  # an unknown filter or test
+        raise _refuse(language, part, error.lineno, error.message or "it does not compile.", field) from None
+    unknown = sorted(used - rules.VARIABLES.keys())
     if unknown:
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == unknown[0]), None)
         raise _refuse(
@@ -87,7 +94,7 @@ def check_part(source: str, language: str, part: str, field: str) -> str:
         )
     try:
         _render(environment, source, example(language))
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as error:
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as error:
         raise _refuse(language, part, _error_line(error), str(error), field) from None
     return source
 

@@ -120,3 +120,29 @@ def test_a_template_changes_none_of_its_variables() -> None:
     with pytest.raises(BadUserInputError) as refused:
         templates.check_part("{{ lines.append(1) }}", "en", "text", "input.translations[0].text")
     assert "append" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        (
+            "{% for i in range(99) %}{% for j in range(99) %}\n{% for k in range(99) %}x{% endfor %}"
+            "{% endfor %}{% endfor %}",
+            "loops nest 2 deep",
+        ),
+        ("{% for i in range(10**9) %}x{% endfor %}", "range"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "macro"),
+        ('{% set ns = namespace(s="x") %}{{ ns.s }}', "namespace"),
+        ('{{ "x" * 10**9 }}', "repetition"),
+        ("{{ 2 ** 100000 }}", "exponent"),
+        ('{{ "%0999999999d" % 1 }}', "formatted"),
+        ('{{ "x".ljust(10**9) }}', "ljust"),
+        ('{{ "{:>999999999}".format(1) }}', "format"),
+        ("{{ reference|center(10**9) }}", "No filter named 'center'"),
+        ("{{ lipsum(10**6) }}", "lipsum"),
+    ],
+)
+def test_a_template_cannot_run_long_or_grow_large(source: str, says: str) -> None:
+    with pytest.raises(BadUserInputError) as refused:
+        templates.check_part(source, "en", "text", "input.translations[0].text")
+    assert says in str(refused.value)
