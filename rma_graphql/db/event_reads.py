@@ -1,13 +1,14 @@
-"""The event log's read side: the organization's position, event pages and revisions."""
+"""The event log's read side: the organization's position, event pages, the events a sender
+turns into deliveries, and revisions."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.revisions import Revision, revision_from_state
+from rma_graphql.db.revisions import Revision, revision_as_kept, revision_from_state
 from rma_graphql.domain.criteria import FOR_CUSTOMER, EventFilter
 
 Row = Mapping[Any, Any]
@@ -62,3 +63,35 @@ async def revisions(conn: AsyncConnection, rma_id: str, versions: Sequence[int])
         )
     )
     return {row.version: revision_from_state(row.state) for row in result}
+
+
+async def events_between(
+    conn: AsyncConnection, organization_id: str, after: int, upto: int, limit: int
+) -> list[Row]:
+    """The organization's events in (after, upto], in position order, at most ``limit`` (what
+    the webhook and notification senders turn into deliveries)."""
+    event = t.rma_order_event
+    query = (
+        select(event)
+        .where(event.c.organization_id == organization_id, event.c.position > after, event.c.position <= upto)
+        .order_by(event.c.position)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def revisions_of(
+    conn: AsyncConnection, pairs: Sequence[tuple[str, int]], *, as_kept: bool = False
+) -> dict[tuple[str, int], Revision]:
+    """The RMA orders as of these (id, version) pairs (``as_kept``: their columns not
+    converted, see ``revision_as_kept``)."""
+    if not pairs:
+        return {}
+    revision = t.rma_order_revision
+    result = await conn.execute(
+        select(revision.c.rma_order_id, revision.c.version, revision.c.state).where(
+            tuple_(revision.c.rma_order_id, revision.c.version).in_(list(pairs))
+        )
+    )
+    make = revision_as_kept if as_kept else revision_from_state
+    return {(row.rma_order_id, row.version): make(row.state) for row in result}

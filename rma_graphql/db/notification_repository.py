@@ -5,13 +5,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.revisions import Revision
 from rma_graphql.db.webhook_repository import created_before
 
 Row = Mapping[Any, Any]
@@ -313,27 +312,3 @@ async def last_event(conn: AsyncConnection, rma_order_id: str) -> Row | None:
         select(event).where(event.c.rma_order_id == rma_order_id).order_by(event.c.sequence.desc()).limit(1)
     )
     return (await conn.execute(query)).mappings().first()
-
-
-async def revisions(
-    conn: AsyncConnection, pairs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], Revision]:
-    """The RMA orders as of these (id, version) pairs, as kept: times stay ISO texts (a mail
-    formats none of the row's), which spares converting every column of every row."""
-    if not pairs:
-        return {}
-    revision = t.rma_order_revision
-    result = await conn.execute(
-        select(revision.c.rma_order_id, revision.c.version, revision.c.state).where(
-            tuple_(revision.c.rma_order_id, revision.c.version).in_(list(pairs))
-        )
-    )
-    return {
-        (row.rma_order_id, row.version): Revision(
-            row=row.state["row"],
-            lines=row.state["lines"],
-            linked_orders=row.state.get("linked_orders", []),
-            financial_resolutions=row.state.get("financial_resolutions", []),
-        )
-        for row in result
-    }

@@ -87,3 +87,14 @@ def revision_from_state(state: Mapping[str, Any]) -> Revision:
             for resolution in state["financial_resolutions"]
         ],
     )
+
+
+def revision_as_kept(state: Mapping[str, Any]) -> Revision:
+    """The revision without converting its columns (times stay ISO texts, columns added since
+    are missing): for readers that format none of them, such as mails."""
+    return Revision(
+        row=dict(state["row"]),
+        lines=list(state["lines"]),
+        linked_orders=list(state.get("linked_orders", [])),
+        financial_resolutions=list(state.get("financial_resolutions", [])),
+    )

@@ -5,13 +5,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.revisions import Revision, revision_from_state
 
 Row = Mapping[Any, Any]
 endpoint_table = t.webhook_endpoint
@@ -113,20 +112,6 @@ async def endpoints_behind(conn: AsyncConnection, limit: int) -> list[Row]:
         .order_by(endpoint_table.c.id)
         .limit(limit)
         .with_for_update(of=endpoint_table, skip_locked=True)
-    )
-    return list((await conn.execute(query)).mappings().all())
-
-
-async def events_after(
-    conn: AsyncConnection, organization_id: str, after: int, upto: int, limit: int
-) -> list[Row]:
-    """The organization's events in (after, upto], in position order, at most ``limit``."""
-    event = t.rma_order_event
-    query = (
-        select(event)
-        .where(event.c.organization_id == organization_id, event.c.position > after, event.c.position <= upto)
-        .order_by(event.c.position)
-        .limit(limit)
     )
     return list((await conn.execute(query)).mappings().all())
 
@@ -324,18 +309,3 @@ async def events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[
     event = t.rma_order_event
     result = await conn.execute(select(event).where(event.c.id.in_(list(event_ids))))
     return {row["id"]: row for row in result.mappings()}
-
-
-async def revisions_of(
-    conn: AsyncConnection, pairs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], Revision]:
-    """The RMA orders as of these (id, version) pairs."""
-    if not pairs:
-        return {}
-    revision = t.rma_order_revision
-    result = await conn.execute(
-        select(revision.c.rma_order_id, revision.c.version, revision.c.state).where(
-            tuple_(revision.c.rma_order_id, revision.c.version).in_(list(pairs))
-        )
-    )
-    return {(row.rma_order_id, row.version): revision_from_state(row.state) for row in result}

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.rma_money import resolution_named
 from rma_graphql.domain.statuses import (
     DeliveryStatus,
     Dimension,
@@ -107,7 +108,8 @@ class Trigger:
         if self.event_type is not None:
             if event_type != self.event_type:
                 return False
-            return self.resolution_type is None or (comment or "").startswith(self.resolution_type + " ")
+            named = resolution_named(comment)
+            return self.resolution_type is None or (named is not None and named[0] == self.resolution_type)
         if self.dimension is not None:
             return any(c.get("dimension") == self.dimension and c.get("to") == self.status for c in changes)
         return event_type == EventType.CUSTOM_STATE_CHANGED and comment == self.custom_state

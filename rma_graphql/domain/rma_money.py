@@ -28,6 +28,20 @@ from rma_graphql.domain.statuses import (
 )
 
 
+def resolution_comment(kind: FinancialResolutionType, resolution_id: str, detail: str | None = None) -> str:
+    """The comment of a financial resolution's event: ``REFUND <id>``, then ``: <detail>``
+    (the payment reference, or why it failed or was rejected)."""
+    return f"{kind.value} {resolution_id}" + (f": {detail}" if detail else "")
+
+
+def resolution_named(comment: str | None) -> tuple[str, str] | None:
+    """The (type, id) of the financial resolution an event's comment names, if it names one."""
+    words = (comment or "").split(":", 1)[0].split()
+    if len(words) == 2 and words[0] in FinancialResolutionType.__members__:
+        return words[0], words[1]
+    return None
+
+
 class MoneyRules:
     """The money of an RMA order: mixed into ``RmaOrder``, whose fields it reads."""
 
@@ -189,7 +203,7 @@ class MoneyRules:
         return [
             RecordedEvent(
                 EventType.FINANCIAL_RESOLUTION_CREATED,
-                comment=f"{type.value} {resolution.id}",
+                comment=resolution_comment(type, resolution.id),
                 system=system,
             )
         ]
@@ -240,7 +254,7 @@ class MoneyRules:
             RecordedEvent(
                 EventType.FINANCIAL_RESOLUTION_EXECUTED,
                 moved([change]),
-                comment=f"{resolution.type.value} {resolution.id}" + (f": {reference}" if reference else ""),
+                comment=resolution_comment(resolution.type, resolution.id, reference),
                 system=system,
             )
         ]
@@ -257,7 +271,7 @@ class MoneyRules:
             RecordedEvent(
                 EventType.FINANCIAL_RESOLUTION_FAILED,
                 moved([change]),
-                comment=f"{resolution.type.value} {resolution.id}: {reason}",
+                comment=resolution_comment(resolution.type, resolution.id, reason),
                 system=system,
             )
         ]
@@ -270,5 +284,5 @@ class MoneyRules:
         resolution.status = FinancialResolutionStatus.REJECTED
         resolution.failure_reason = reason
         change = self._fire(Dimension.FINANCIAL, Action.REJECT_FINANCIAL_RESOLUTION)
-        words = f"{resolution.type.value} {resolution.id}" + (f": {reason}" if reason else "")
-        return [RecordedEvent(EventType.FINANCIAL_RESOLUTION_REJECTED, moved([change]), comment=words)]
+        comment = resolution_comment(resolution.type, resolution.id, reason)
+        return [RecordedEvent(EventType.FINANCIAL_RESOLUTION_REJECTED, moved([change]), comment=comment)]

@@ -9,7 +9,8 @@ from typing import Any
 from rma_graphql.db import notification_repository as store
 from rma_graphql.db import organization_repository
 from rma_graphql.db.revisions import Revision
-from rma_graphql.domain.notifications import RecipientKind
+from rma_graphql.domain.notifications import RESOLUTION_EVENTS, RecipientKind
+from rma_graphql.domain.rma_money import resolution_named
 from rma_graphql.service.history_messages import HistoryLanguage
 from rma_graphql.service.notification_templates import MailFacts
 from rma_graphql.service.records import RmaOrderEventRecord, record
@@ -42,11 +43,11 @@ class OrganizationFacts:
 
 
 def _resolution_id(event: Mapping[str, Any]) -> str | None:
-    """The financial resolution a FINANCIAL_RESOLUTION_* event's comment names ("REFUND <id>…")."""
-    if not str(event["type"]).startswith("FINANCIAL_RESOLUTION_"):
+    """The financial resolution a FINANCIAL_RESOLUTION_* event names."""
+    if event["type"] not in RESOLUTION_EVENTS:
         return None
-    words = (event.get("comment") or "").replace(":", " ").split()
-    return words[1] if len(words) > 1 else None
+    named = resolution_named(event.get("comment"))
+    return named[1] if named is not None else None
 
 
 async def read_facts(

@@ -18,13 +18,14 @@ from typing import Any
 import aiosmtplib
 
 from rma_graphql.config import Settings
+from rma_graphql.db import event_reads
 from rma_graphql.db import notification_repository as store
-from rma_graphql.db import webhook_repository
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.notifications import NotificationStatus, Trigger, check_address
 from rma_graphql.domain.webhooks import RetrySchedule
 from rma_graphql.service import notification_templates as templates
-from rma_graphql.service.notification_mail import SlipLink, mail_facts, read_facts, recipients
+from rma_graphql.service.notification_mail import Recipient, SlipLink, mail_facts, read_facts, recipients
+from rma_graphql.service.notification_templates import MailFacts
 from rma_graphql.service.unit_of_work import UnitOfWork
 from rma_graphql.service.wakeups import Wakeups
 
@@ -107,7 +108,7 @@ class NotificationSender:
             async with self.uow.transaction() as conn:
                 for cursor in await store.cursors_behind(conn, ORGANIZATIONS_PER_ROUND):
                     organization_id, high = cursor["organization_id"], cursor["last_event_position"]
-                    events = await webhook_repository.events_after(
+                    events = await event_reads.events_between(
                         conn, organization_id, cursor["position"], high, EVENTS_PER_ROUND
                     )
                     more = len(events) == EVENTS_PER_ROUND
@@ -133,7 +134,7 @@ class NotificationSender:
         found = await store.templates(conn, organization_id, list({rule["template_id"] for rule, _ in fired}))
         by_id = {template["id"]: template for template in found}
         pairs = list({(event["rma_order_id"], event["version"]) for _, event in fired})
-        revisions = await store.revisions(conn, pairs)
+        revisions = await event_reads.revisions_of(conn, pairs, as_kept=True)
         fired_events = [event for _, event in fired]
         facts = await read_facts(conn, organization_id, fired_events, list(revisions.values()))
         rows: list[dict[str, Any]] = []
@@ -148,7 +149,13 @@ class NotificationSender:
         return rows
 
     def _delivery(
-        self, rule: Any, template: Any, event: Any, recipient: Any, made: Any, default_language: str
+        self,
+        rule: Mapping[str, Any],
+        template: Mapping[str, Any],
+        event: Mapping[str, Any],
+        recipient: Recipient,
+        made: MailFacts,
+        default_language: str,
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
         row: dict[str, Any] = {

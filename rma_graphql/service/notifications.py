@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rma_graphql.db import event_reads
 from rma_graphql.db import notification_repository as store
 from rma_graphql.db.engine import Connection
 from rma_graphql.db.errors import DuplicateRowError
@@ -254,7 +255,8 @@ async def preview(
         event = await store.last_event(conn, rma_order_id) if version is not None else None
         if version is None or event is None:
             raise NotFoundError(f"RMA order {rma_order_id} not found.", rma_order_id)
-        revision = (await store.revisions(conn, [(rma_order_id, version)]))[(rma_order_id, version)]
+        key = (rma_order_id, version)
+        revision = (await event_reads.revisions_of(conn, [key], as_kept=True))[key]
         facts = await read_facts(conn, organization_id, [event], [revision])
     sender = revision.row.get("sender") or {}
     recipient = Recipient(

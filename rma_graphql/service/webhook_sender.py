@@ -25,6 +25,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook
 
 from rma_graphql.config import Settings
+from rma_graphql.db import event_reads
 from rma_graphql.db import webhook_repository as store
 from rma_graphql.domain import webhooks as rules
 from rma_graphql.domain.webhooks import DeliveryStatus, RetrySchedule
@@ -165,7 +166,7 @@ class WebhookSender:
         self, conn: Any, endpoint: Mapping[str, Any]
     ) -> tuple[list[dict[str, Any]], int, bool]:
         high = endpoint["last_event_position"]
-        events = await store.events_after(
+        events = await event_reads.events_between(
             conn, endpoint["organization_id"], endpoint["cursor"], high, EVENTS_PER_ENDPOINT
         )
         more = len(events) == EVENTS_PER_ENDPOINT
@@ -265,7 +266,7 @@ class WebhookSender:
         if missing:
             events.update(await store.events_by_id(conn, missing))
         pairs = [(event["rma_order_id"], event["version"]) for event in events.values()]
-        revisions = await store.revisions_of(conn, pairs)
+        revisions = await event_reads.revisions_of(conn, pairs)
         bodies = {}
         for delivery in deliveries:
             if delivery["body"] is not None:

@@ -27,6 +27,7 @@ from tests.api.test_custom_states import CREATE_STATE, SET
 from tests.api.test_custom_states import _input as state_input
 from tests.api.test_returns import line, return_input, shop
 from tests.api.test_warehouse import CREATE, EXECUTE, RESOLVE, get, inspect, receive
+from tests.api.test_webhooks import _client as client_of
 from tests.conftest import IN_PROCESS_CLIENT, TEST_SETTINGS, GraphQLClient, issued_token
 from tests.helpers import LOG_IN, act
 from tests.smtp_server import SmtpServer, free_port
@@ -105,16 +106,10 @@ async def _serving(settings: Settings) -> AsyncIterator[Starlette]:
 
 @contextlib.asynccontextmanager
 async def _client(app: Starlette, scopes: str | None = None) -> AsyncIterator[GraphQLClient]:
+    """A client of a new organization's own."""
     organization_id = await create_organization(app.state.uow, f"Shop {uuid.uuid4().hex[:8]}")
-    token = await issued_token(app, organization_id, scopes)
-    transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
-    async with httpx.AsyncClient(
-        base_url="http://testserver",
-        transport=transport,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    ) as http:
-        yield GraphQLClient(http)
+    async with client_of(app, organization_id, scopes) as client:
+        yield client
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -7,6 +7,8 @@ import pytest
 
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.notifications import Trigger, check_address, check_recipients, check_trigger
+from rma_graphql.domain.rma_money import resolution_comment, resolution_named
+from rma_graphql.domain.statuses import FinancialResolutionType
 from rma_graphql.service import notification_templates as templates
 from rma_graphql.service.notification_defaults import DEFAULT_RULES, DEFAULT_TEMPLATES
 
@@ -146,3 +148,12 @@ def test_a_template_cannot_run_long_or_grow_large(source: str, says: str) -> Non
     with pytest.raises(BadUserInputError) as refused:
         templates.check_part(source, "en", "text", "input.translations[0].text")
     assert says in str(refused.value)
+
+
+def test_a_resolution_events_comment_is_read_as_it_is_written() -> None:
+    comment = resolution_comment(FinancialResolutionType.VOUCHER, "1f2e", "PSP: 42")
+    assert comment == "VOUCHER 1f2e: PSP: 42"
+    assert resolution_named(comment) == ("VOUCHER", "1f2e")
+    assert resolution_named(resolution_comment(FinancialResolutionType.REFUND, "9a")) == ("REFUND", "9a")
+    assert resolution_named("AT_REPAIR") is None
+    assert resolution_named(None) is None
