@@ -5,23 +5,67 @@ from typing import Any
 import strawberry
 import strawberry.tools
 
+from rma_graphql.api.catalog import Customer
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.inputs import (
     parse_uuid,
     text,
 )
 from rma_graphql.api.permissions import scoped
-from rma_graphql.api.types import (
-    AuthPayload,
-    Organization,
-    User,
-)
+from rma_graphql.api.types import Organization, UserRole
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
-from rma_graphql.service import queries
+from rma_graphql.service import queries, users
 from rma_graphql.service.history_messages import check_language
+from rma_graphql.service.records import AppUserRecord
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+    role: UserRole
+    customer_id: strawberry.Private[str | None]
+    # The user who logs in or signs up reads its own customer.
+    is_caller: strawberry.Private[bool] = False
+
+    @classmethod
+    def from_row(cls, row: AppUserRecord, *, is_caller: bool = False) -> "User":
+        return cls(
+            id=strawberry.ID(row.id),
+            username=row.username,
+            email=row.email,
+            role=UserRole(row.role),
+            customer_id=row.customer_id,
+            is_caller=is_caller,
+        )
+
+    @strawberry.field(
+        description="A CUSTOMER user's catalog customer: its orders and returns are that customer's. "
+        "Shown to staff who view customers, and to the user itself."
+    )
+    async def customer(self, info: RmaInfo) -> Customer | None:
+        caller = context_of(info).caller
+        if self.customer_id is None:
+            return None
+        shown = self.is_caller or (
+            caller is not None
+            and (access.VIEW_CUSTOMERS in caller.scopes or caller.catalog_customer_id == self.customer_id)
+        )
+        if not shown:
+            return None
+        found = await context_of(info).loaders.customers.load(self.customer_id)
+        return None if found is None else Customer.from_row(found)
+
+
+@strawberry.type
+class AuthPayload:
+    token: str
+    expires_in: int = strawberry.field(description="Seconds until the token expires.")
+    user: User
 
 
 @strawberry.input
@@ -56,18 +100,35 @@ class AccountMutation:
             password=input.password,
             organization_id=organization_id,
         )
-        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
+        return AuthPayload(
+            token=issued.token, expires_in=issued.expires_in, user=User.from_row(user, is_caller=True)
+        )
 
     @strawberry.mutation(description="Log in with a username and password; no token needed.")
     async def log_in(self, info: RmaInfo, username: str, password: str) -> AuthPayload:
         text(username, "username", 150, required=True)
         issued, user = await _accounts(info).log_in(username, password)
-        return AuthPayload(token=issued.token, expires_in=issued.expires_in, user=User.from_row(user))
+        return AuthPayload(
+            token=issued.token, expires_in=issued.expires_in, user=User.from_row(user, is_caller=True)
+        )
 
     @strawberry.mutation(description="Revoke the token this request carries.")
     async def log_out(self, info: RmaInfo) -> bool:
         await _accounts(info).revoke(context_of(info).authenticated)
         return True
+
+    @strawberry.mutation(
+        description="Link a CUSTOMER user to a catalog customer (`customerId: null` unlinks it): its "
+        "orders and returns are that customer's. The tokens the user holds end; it logs in again.",
+        **scoped(access.EDIT_CUSTOMERS),
+    )
+    async def user_link_customer(self, info: RmaInfo, user_id: str, customer_id: str | None) -> User:
+        ctx = context_of(info)
+        user = parse_uuid(user_id, "userId")
+        customer = parse_uuid(customer_id, "customerId") if customer_id is not None else None
+        linked = await users.link_customer(ctx.uow, ctx.authenticated, user, customer)
+        _accounts(info).recheck_subject(linked.id)
+        return User.from_row(linked)
 
     @strawberry.mutation(**scoped(access.EDIT_ORGANIZATIONS))
     async def organization_update(self, info: RmaInfo, input: OrganizationUpdateInput) -> Organization:

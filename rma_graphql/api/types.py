@@ -29,7 +29,6 @@ from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.shipping import SCAN_DELIVERY_STATUS
 from rma_graphql.service.currency import to_major
 from rma_graphql.service.records import (
-    AppUserRecord,
     LocationRecord,
     OrganizationRecord,
     RmaConfigurationRecord,
@@ -71,30 +70,6 @@ class UserRole(Enum):
     AGENT = "AGENT"
     INSPECTOR = "INSPECTOR"
     CUSTOMER = "CUSTOMER"
-
-
-@strawberry.type
-class User:
-    id: strawberry.ID
-    username: str
-    email: str
-    role: UserRole
-
-    @classmethod
-    def from_row(cls, row: AppUserRecord) -> "User":
-        return cls(
-            id=strawberry.ID(row.id),
-            username=row.username,
-            email=row.email,
-            role=UserRole(row.role),
-        )
-
-
-@strawberry.type
-class AuthPayload:
-    token: str
-    expires_in: int = strawberry.field(description="Seconds until the token expires.")
-    user: User
 
 
 @strawberry.type(description="Who the request's token stands for.")

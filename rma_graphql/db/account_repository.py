@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -117,6 +117,30 @@ async def user_by_username(conn: AsyncConnection, username_key: str) -> Row | No
     return result.mappings().first()
 
 
+async def user(conn: AsyncConnection, organization_id: str, user_id: str) -> Row | None:
+    result = await conn.execute(
+        select(t.app_user).where(t.app_user.c.id == user_id, t.app_user.c.organization_id == organization_id)
+    )
+    return result.mappings().first()
+
+
+async def link_customer(conn: AsyncConnection, user_id: str, customer_id: str | None) -> None:
+    await conn.execute(update(t.app_user).where(t.app_user.c.id == user_id).values(customer_id=customer_id))
+
+
+async def customer_with_email(conn: AsyncConnection, organization_id: str, email: str) -> str | None:
+    """The oldest catalog customer of the organization with this email, whatever its case."""
+    c = t.customer.c
+    result = await conn.execute(
+        select(c.id)
+        .where(c.organization_id == organization_id, func.lower(c.email) == email.casefold())
+        .order_by(c.created_at, c.id)
+        .limit(1)
+    )
+    found: str | None = result.scalar_one_or_none()
+    return found
+
+
 async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
     await conn.execute(
         update(t.app_user).where(t.app_user.c.id == user_id).values(password_hash=password_hash)
@@ -127,9 +151,10 @@ async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: 
 
 
 async def principal_exists(
-    conn: AsyncConnection, organization_id: str, subject: str, *, client: bool
+    conn: AsyncConnection, organization_id: str, subject: str, *, client: bool, customer_id: str | None = None
 ) -> bool:
-    """Whether the subject of a token still exists: an unrevoked API client, or a user."""
+    """Whether the subject of a token still exists: an unrevoked API client, or a user still
+    linked to the catalog customer its token names (a changed link ends its tokens)."""
     if client:
         principal = select(t.api_client.c.id).where(
             t.api_client.c.id == subject,
@@ -137,8 +162,11 @@ async def principal_exists(
             t.api_client.c.revoked_at.is_(None),
         )
     else:
+        linked = t.app_user.c.customer_id
         principal = select(t.app_user.c.id).where(
-            t.app_user.c.id == subject, t.app_user.c.organization_id == organization_id
+            t.app_user.c.id == subject,
+            t.app_user.c.organization_id == organization_id,
+            linked.is_(None) if customer_id is None else linked == customer_id,
         )
     return (await conn.execute(principal)).first() is not None
 

@@ -68,6 +68,7 @@ async def order_facts(
                 for line in lines_by_order[order_id]
             },
             other_active_rmas=active_rmas.get(order_id, 0),
+            customer_id=order["customer_id"],
         )
         for order_id, order in orders.items()
     }
@@ -121,11 +122,18 @@ async def _active_rmas(
 async def order_lines(
     conn: AsyncConnection, organization_id: str, line_ids: Collection[str]
 ) -> dict[str, Row]:
-    """The organization's order lines among ``line_ids``, with their order's currency."""
+    """The organization's order lines among ``line_ids``, with their order's currency and
+    customer (``order_customer_id``)."""
     if not line_ids:
         return {}
+    order = t.sales_order.c
     result = await conn.execute(
-        select(t.sales_order_line, t.sales_order.c.currency, t.sales_order.c.external_reference)
+        select(
+            t.sales_order_line,
+            order.currency,
+            order.external_reference,
+            order.customer_id.label("order_customer_id"),
+        )
         .join(t.sales_order, t.sales_order.c.id == t.sales_order_line.c.order_id)
         .where(
             t.sales_order_line.c.organization_id == organization_id,

@@ -84,6 +84,10 @@ class AppUser(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=20)
     created_at: datetime = time_field()
+    # A CUSTOMER user's catalog customer: its orders and returns are that customer's.
+    customer_id: str | None = Field(
+        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("customer.id"), nullable=True)
+    )
 
 
 class Location(SQLModel, table=True):

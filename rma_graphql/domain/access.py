@@ -77,8 +77,11 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.AGENT: RMA_ORDER_SCOPES
     | {VIEW_RMA_CONFIGURATIONS, VIEW_PRODUCTS, VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_VOUCHERS},
     Role.INSPECTOR: frozenset({VIEW_RMA_ORDERS, PROCESS_RMA_ORDERS, VIEW_PRODUCTS}),
-    # What a customer may do is narrowed further to its own RMA orders and the actions below.
-    Role.CUSTOMER: frozenset({VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS}),
+    # What a customer may do is narrowed further to its own RMA orders and the actions below,
+    # and to the orders of the catalog customer it is linked to; the return policy it reads.
+    Role.CUSTOMER: frozenset(
+        {VIEW_RMA_ORDERS, CREATE_RMA_ORDERS, EDIT_RMA_ORDERS, VIEW_ORDERS, VIEW_RMA_CONFIGURATIONS}
+    ),
 }
 
 # The actions a customer may take on an RMA order it owns.
@@ -119,11 +122,20 @@ class Caller:
     role: Role | None = None
     token_id: str | None = None
     expires_at: datetime | None = None
+    # A CUSTOMER user's catalog customer (User.customer) when it is linked to one.
+    catalog_customer_id: str | None = None
 
     @property
     def customer_id(self) -> str | None:
         """The user id when the caller is a CUSTOMER: it sees and acts on its own RMAs only."""
         return str(self.actor["id"]) if self.role is Role.CUSTOMER else None
+
+    def sees_order_of(self, customer_id: str | None) -> bool:
+        """Whether the caller sees an order of this catalog customer: staff see every order,
+        a customer only those of the catalog customer it is linked to."""
+        if self.role is not Role.CUSTOMER:
+            return True
+        return self.catalog_customer_id is not None and customer_id == self.catalog_customer_id
 
     def check_may(self, action: Action, processing_status: ProcessingStatus) -> None:
         """FORBIDDEN unless the caller may take ``action`` on an RMA order it sees (a

@@ -126,6 +126,8 @@ class OrderFacts:
     lines: Mapping[str, OrderLineFacts]
     # Other active RMA orders that return goods of this order.
     other_active_rmas: int = 0
+    # The catalog customer who placed the order.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)

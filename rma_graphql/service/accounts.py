@@ -172,6 +172,7 @@ class Accounts:
         name: str,
         scopes: frozenset[str],
         role: Role | None = None,
+        customer_id: str | None = None,
     ) -> IssuedToken:
         now = time.time()
         token_id = str(uuid.uuid4())
@@ -190,6 +191,8 @@ class Accounts:
         }
         if role is not None:
             claims["role"] = role.value
+        if customer_id is not None:
+            claims["cus"] = customer_id
         token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
         return IssuedToken(token, self.token_ttl_seconds, scopes, token_id)
 
@@ -232,6 +235,7 @@ class Accounts:
                 role=role,
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                catalog_customer_id=str(claims["cus"]) if "cus" in claims else None,
             )
         except (KeyError, ValueError, TypeError):
             raise AuthenticationError("malformed claims") from None
@@ -264,8 +268,19 @@ class Accounts:
                 return False
             is_client = caller.actor["type"] == ActorType.API_CLIENT.value
             return await store.principal_exists(
-                conn, caller.organization_id, caller.actor["id"], client=is_client
+                conn,
+                caller.organization_id,
+                caller.actor["id"],
+                client=is_client,
+                customer_id=caller.catalog_customer_id,
             )
+
+    def recheck_subject(self, subject: str) -> None:
+        """Check the tokens of this user or client again at their next use, in this process
+        (other processes do within ``token_check_seconds``)."""
+        for caller in self._callers.values():
+            if caller.actor.get("id") == subject and caller.token_id is not None:
+                self._trusted.pop(caller.token_id, None)
 
     def recheck_in(self, caller: Caller) -> float:
         """Seconds until the caller's token should be checked again (a subscription's timer)."""
@@ -395,6 +410,7 @@ class Accounts:
             name=user["username"],
             scopes=ROLE_SCOPES[role],
             role=role,
+            customer_id=user.get("customer_id") if role is Role.CUSTOMER else None,
         )
 
 
@@ -445,9 +461,11 @@ async def create_user(
     password_hash: str,
     role: Role,
 ) -> Mapping[str, Any]:
+    """A user of the organization; a CUSTOMER is linked to the catalog customer with its
+    email (case-folded) when there is one."""
     _check_username(username, "input.username")
     _check_email(email, "input.email")
-    values = {
+    values: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "organization_id": organization_id,
         "username": username,
@@ -456,6 +474,7 @@ async def create_user(
         "password_hash": password_hash,
         "role": role.value,
         "created_at": _now(),
+        "customer_id": None,
     }
     taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
     try:
@@ -464,6 +483,8 @@ async def create_user(
                 raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
             if await store.user_by_username(conn, username.casefold()) is not None:
                 raise taken
+            if role is Role.CUSTOMER:
+                values["customer_id"] = await store.customer_with_email(conn, organization_id, email)
             await store.add_user(conn, values)
     except DuplicateRowError:
         raise taken from None  # a concurrent sign-up took it between the check and the insert

@@ -6,14 +6,14 @@ converted here with the currency) and the GraphQL path of each input for its err
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from rma_graphql.db import catalog_repository
 from rma_graphql.db.catalog_repository import CatalogRepository
 from rma_graphql.db.errors import DuplicateRowError
-from rma_graphql.domain.access import Caller
+from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.criteria import CatalogFilter as CatalogFilter  # the API builds it
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.statuses import OrderStatus
@@ -351,11 +351,26 @@ async def update_order(uow: UnitOfWork, caller: Caller, order_id: str, values: d
 # Reads
 
 
+# No customer has this id: a customer linked to none sees no order.
+NO_CUSTOMER = "00000000-0000-0000-0000-000000000000"
+
+
+def _seen_by(caller: Caller, table: str, f: CatalogFilter) -> CatalogFilter:
+    """The filter narrowed to what the caller sees: a customer, its own orders only."""
+    if table != "orders" or caller.role is not Role.CUSTOMER:
+        return f
+    own = caller.catalog_customer_id or NO_CUSTOMER
+    return replace(f, customer_id=own if f.customer_id in (None, own) else NO_CUSTOMER)
+
+
 async def row(uow: UnitOfWork, caller: Caller, table: str, kind: type[R], row_id: str) -> R | None:
-    """The organization's row of ``table`` (products, customers, orders, skus) with this id."""
+    """The organization's row of ``table`` (products, customers, orders, skus) with this id;
+    a customer's own orders only."""
     async with uow.read() as conn:
         found = await CatalogRepository(conn, caller.organization_id).row(table, row_id)
-    return None if found is None else record(kind, found)
+    if found is None or (table == "orders" and not caller.sees_order_of(found["customer_id"])):
+        return None
+    return record(kind, found)
 
 
 async def page(
@@ -373,7 +388,7 @@ async def page(
     position = decode_cursor(sort, after)
     async with uow.read() as conn:
         found = await CatalogRepository(conn, caller.organization_id).page(
-            table, f, first=first, after=position
+            table, _seen_by(caller, table, f), first=first, after=position
         )
     return page_of(found, kind, sort, after=after)
 
@@ -381,7 +396,7 @@ async def page(
 async def count(uow: UnitOfWork, caller: Caller, table: str, f: CatalogFilter) -> int:
     """How many rows of ``table`` the filter matches (asked only when a client selects it)."""
     async with uow.read() as conn:
-        return await CatalogRepository(conn, caller.organization_id).count(table, f)
+        return await CatalogRepository(conn, caller.organization_id).count(table, _seen_by(caller, table, f))
 
 
 async def children(uow: UnitOfWork, relation: str, kind: type[R], keys: Sequence[str]) -> list[list[R]]:

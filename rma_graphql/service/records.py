@@ -417,6 +417,7 @@ class AppUserRecord:
     password_hash: str
     role: str
     created_at: datetime
+    customer_id: str | None
 
 
 _NAMES: dict[type[Any], tuple[str, ...]] = {}

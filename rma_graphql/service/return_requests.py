@@ -117,11 +117,15 @@ async def check_return(
     exclude_rma_id: str | None,
     prefix: str,
     now: datetime,
+    seen_by: Caller | None = None,
 ) -> None:
-    """Apply the return policy, with the returned orders locked until the change commits."""
+    """Apply the return policy, with the returned orders locked until the change commits;
+    with ``seen_by``, the orders must be ones that caller sees."""
     orders = await eligibility.order_facts(
         conn, organization_id, [order_id for order_id, _ in linked], exclude_rma_id=exclude_rma_id, lock=True
     )
+    if seen_by is not None:
+        eligibility.check_orders_seen(seen_by, orders, f"{prefix}linkedOrders")
     request = ReturnRequest(
         expected_resolution=expected_resolution,
         lines=[
@@ -204,7 +208,7 @@ async def returnable_items(
     (the organization's default location when none is given)."""
     async with uow.read() as conn:
         configuration = await configuration_for(conn, caller.organization_id, location_id, "locationId")
-    return await eligibility.returnable_items(uow, caller.organization_id, order_id, configuration)
+    return await eligibility.returnable_items(uow, caller, order_id, configuration)
 
 
 async def existing_by_external_id(

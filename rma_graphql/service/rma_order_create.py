@@ -93,7 +93,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
         conn, now = change.conn, change.now
         configuration = await configuration_for(conn, organization_id, command.location_id)
         order_lines = await eligibility.order_lines(
-            conn, organization_id, [line.order_line_id for line in command.lines if line.order_line_id]
+            conn, caller, [line.order_line_id for line in command.lines if line.order_line_id]
         )
         currency = _currency(command, configuration, order_lines)
         lines = lines_from_commands(command.lines, currency, "input.lines", order_lines)
@@ -112,6 +112,7 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             exclude_rma_id=None,
             prefix="input.",
             now=now,
+            seen_by=caller,
         )
         terms = await refund_terms_for(
             conn,

@@ -57,7 +57,7 @@ async def update_rma_order(
         named = changes["lines"] if changes.get("lines") is not None else rma.lines
         order_lines = await eligibility.order_lines(
             conn,
-            organization_id,
+            caller,
             [line.order_line_id for line in named if line.order_line_id] if relink else [],
         )
         domain_changes = _domain_changes(changes, rma.currency, order_lines)
@@ -70,7 +70,7 @@ async def update_rma_order(
         if relink:
             linked = with_line_orders(linked, order_lines, rma.lines)
         if policy_applies and row["policy"] is not None:
-            await _recheck_policy(conn, organization_id, rma, row, linked, columns, now)
+            await _recheck_policy(conn, caller, rma, row, linked, columns, now)
         if relink:
             await _refresh_refund_terms(conn, organization_id, rma, linked)
             columns["refund_terms"] = rma.refund_terms.to_json()
@@ -149,7 +149,7 @@ async def _check_external_id(
 
 async def _recheck_policy(
     conn: Connection,
-    organization_id: str,
+    caller: Caller,
     rma: RmaOrder,
     row: Mapping[Any, Any],
     linked: list[tuple[str, str | None]],
@@ -159,7 +159,7 @@ async def _recheck_policy(
     """The policy snapshotted at creation, on the return as the update leaves it."""
     await check_return(
         conn,
-        organization_id,
+        caller.organization_id,
         ReturnPolicy.from_json(row["policy"]),
         expected_resolution=rma.expected_resolution,
         lines=rma.lines,
@@ -168,6 +168,7 @@ async def _recheck_policy(
         exclude_rma_id=rma.id,
         prefix="input.",
         now=now,
+        seen_by=caller,
     )
 
 

@@ -256,7 +256,13 @@ async def test_sign_up_log_in_and_log_out(server: Server, organization_id: str) 
         "role": "CUSTOMER",
     }
     assert viewer["role"] == "CUSTOMER"
-    assert viewer["scopes"] == ["create_rma_orders", "edit_rma_orders", "view_rma_orders"]
+    assert viewer["scopes"] == [
+        "create_rma_orders",
+        "edit_rma_orders",
+        "view_orders",
+        "view_rma_configurations",
+        "view_rma_orders",
+    ]
     assert viewer["actor"] == {"type": "USER", "id": signed_up["user"]["id"], "name": user["username"]}
     assert logged_out == {"data": {"logOut": True}}
     assert (after.status_code, after.json()) == (401, UNAUTHORIZED)
