@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from rma_graphql.api import routes
-from rma_graphql.api.assets import CompressedAssets
+from rma_graphql.api.assets import CompressedAssets, web_routes
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.fast_reads import FastReads
 from rma_graphql.api.middleware import BodySizeLimit, Cors
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
             Route("/oauth2/token", token_endpoint(state), methods=["POST"]),
             *routes.plain_routes(graphql.schema.as_str() + "\n", introspection=settings.introspection),
             Route(ASSETS + "/{name}", CompressedAssets(asset_directory())),
+            *web_routes(),
             Route("/metrics", metrics.endpoint),
         ],
         middleware=middleware,

@@ -47,15 +47,16 @@ def _announce_demo(settings: Settings, host: str, port: int) -> None:
     """The demo organization (with its demo data when it has none), its API client's
     credentials, which stay the same from one start to the next, and a fresh token."""
 
-    async def work(uow: UnitOfWork) -> tuple[str, str, str, str, bool]:
+    async def work(uow: UnitOfWork) -> tuple[str, str, str, str, bool, tuple[list[str], str]]:
         organization_id = await organizations.ensure_demo_organization(uow)
         seeded = await demo.seed(uow, organizations.admin_caller(organization_id))
         service = await accounts.Accounts.from_settings(uow, settings)
         client_id, client_secret = await organizations.demo_credentials(uow, organization_id, service)
+        users = await demo.demo_users(uow, service, organization_id)
         issue = await service.token_issuer(client_id)
-        return organization_id, client_id, client_secret, issue().token, seeded
+        return organization_id, client_id, client_secret, issue().token, seeded, users
 
-    organization_id, client_id, client_secret, token, seeded = _run(settings, work)
+    organization_id, client_id, client_secret, token, seeded, (usernames, password) = _run(settings, work)
     if seeded:
         print(
             "rma_graphql: demo data added: 4 products (7 SKUs with stock), 2 customers, 3 orders "
@@ -79,6 +80,8 @@ def _announce_demo(settings: Settings, host: str, port: int) -> None:
                 f"  export TOKEN={token}",
                 "  get another one:",
                 f"  export TOKEN=$({fetch})",
+                f"  back office: {base}/admin  return portal: {base}/portal?organization={organization_id}",
+                f"  users {', '.join(usernames)}, each with the password {password}",
                 f"  GraphiQL (opens with a demo token when browsed from this machine): {base}/graphql",
             ]
         ),

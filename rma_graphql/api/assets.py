@@ -8,10 +8,30 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 # A day: the files change only with the server's version, and the ETag revalidates them.
 CACHE_CONTROL = "public, max-age=86400"
+# The portal and the back office run their own scripts only and talk to this server only.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+WEB = Path(__file__).resolve().parent.parent / "static" / "web"
+
+
+def web_routes() -> list[Route]:
+    """The customer return portal at /portal, the back office at /admin, and their files at
+    /web/… (no token needed: their data comes through /graphql with one)."""
+    return [
+        Route("/portal", CompressedAssets(WEB, name="portal.html", headers=PAGE_HEADERS)),
+        Route("/admin", CompressedAssets(WEB, name="admin.html", headers=PAGE_HEADERS)),
+        Route("/web/{name}", CompressedAssets(WEB, headers={"X-Content-Type-Options": "nosniff"})),
+    ]
 
 
 @dataclass(frozen=True)
@@ -23,10 +43,15 @@ class _Asset:
 
 
 class CompressedAssets:
-    """An ASGI app serving the files of one directory (read when first asked for)."""
+    """An ASGI app serving the files of one directory (read when first asked for), or always
+    the one file ``name`` (a page), with ``headers`` added to every answer."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(
+        self, directory: str | Path, *, name: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.directory = Path(directory)
+        self.name = name
+        self.headers = headers or {}
         self._assets: dict[str, _Asset | None] = {}
 
     def _asset(self, name: str) -> _Asset | None:
@@ -45,11 +70,17 @@ class CompressedAssets:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        asset = self._asset(request.path_params.get("name") or scope["path"].rsplit("/", 1)[-1])
+        name = self.name or request.path_params.get("name") or scope["path"].rsplit("/", 1)[-1]
+        asset = self._asset(name)
         if asset is None or request.method not in ("GET", "HEAD"):
             await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return
-        headers = {"ETag": asset.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+        headers = {
+            "ETag": asset.etag,
+            "Cache-Control": CACHE_CONTROL,
+            "Vary": "Accept-Encoding",
+            **self.headers,
+        }
         if asset.etag in request.headers.get("if-none-match", ""):
             await Response(status_code=304, headers=headers)(scope, receive, send)
             return

@@ -360,6 +360,12 @@ class Accounts:
         # Argon2id is deliberately slow: keep it off the event loop.
         return await asyncio.to_thread(self._hasher.hash, password)
 
+    async def password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return await asyncio.to_thread(self._hasher.verify, password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
     async def sign_up(
         self, *, username: str, email: str, password: str, organization_id: str
     ) -> tuple[IssuedToken, AppUserRecord]:

@@ -9,10 +9,11 @@ product yet: running it twice changes nothing the second time.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from rma_graphql.db import rma_reads
-from rma_graphql.domain.access import Caller
+from rma_graphql.db import account_repository, rma_reads
+from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.statuses import OrderStatus
 from rma_graphql.service import catalog
+from rma_graphql.service.accounts import Accounts, create_user
 from rma_graphql.service.catalog import CreateOrder, OrderLineCommand, StockLevel
 from rma_graphql.service.configurations import update_location
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -149,3 +150,41 @@ def _orders(ada: str, alan: str, now: datetime) -> tuple[CreateOrder, ...]:
             lines=[OrderLineCommand("TSHIRT-L", 1)],
         ),
     )
+
+
+# Who logs in to the back office and the portal of the demo organization; the customers'
+# emails link them to the demo customers Ada and Alan.
+USERS = (
+    ("demo-admin", "admin@example.com", Role.ADMIN),
+    ("demo-agent", "agent@example.com", Role.AGENT),
+    ("demo-inspector", "inspector@example.com", Role.INSPECTOR),
+    ("demo-ada", "ada@example.com", Role.CUSTOMER),
+    ("demo-alan", "alan@example.com", Role.CUSTOMER),
+)
+
+
+async def demo_users(uow: UnitOfWork, accounts: Accounts, organization_id: str) -> tuple[list[str], str]:
+    """The demo users' names and their one password, derived from the server's signing key
+    like the demo client's secret: every start prints the same one. Made when missing."""
+    password = accounts.sign(f"demo-user-password:{organization_id}")[:20]
+    for username, email, role in USERS:
+        async with uow.read() as conn:
+            found = await account_repository.user_by_username(conn, username)
+        if found is None:
+            await create_user(
+                uow,
+                organization_id=organization_id,
+                username=username,
+                email=email,
+                password_hash=await accounts.hash_password(password),
+                role=role,
+            )
+        elif found["organization_id"] == organization_id and not await accounts.password_matches(
+            found["password_hash"], password
+        ):
+            # Only when the signing key changed (RMA_TOKEN_SECRET set or changed).
+            async with uow.transaction() as conn:
+                await account_repository.set_password_hash(
+                    conn, found["id"], await accounts.hash_password(password)
+                )
+    return [username for username, _, _ in USERS], password

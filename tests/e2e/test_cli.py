@@ -216,6 +216,26 @@ def test_serve_prints_demo_credentials_and_a_working_token() -> None:
                 f"{serving.base}/graphql", json={"query": "{ viewer { scopes } }"}, headers=bearer(renewed)
             ).json()
             page = httpx.get(f"{serving.base}/graphql", headers={"Accept": "text/html"}).text
+            # The printed demo users log in to the back office and the portal.
+            users = next(line for line in serving.printed if "each with the password" in line)
+            password = users.rsplit(" ", 1)[-1].strip()
+            logged = {
+                name: httpx.post(
+                    f"{serving.base}/graphql",
+                    json={
+                        "query": "mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) "
+                        "{ token user { role customer { name } } } }",
+                        "variables": {"u": name, "p": password},
+                    },
+                ).json()["data"]["logIn"]
+                for name in ("demo-admin", "demo-agent", "demo-inspector", "demo-ada", "demo-alan")
+            }
+            ada_orders = httpx.post(
+                f"{serving.base}/graphql",
+                json={"query": "{ orders { nodes { externalReference } } }"},
+                headers=bearer(logged["demo-ada"]["token"]),
+            ).json()
+            portal = httpx.get(f"{serving.base}/portal")
         finally:
             serving.stop()
 
@@ -226,6 +246,19 @@ def test_serve_prints_demo_credentials_and_a_working_token() -> None:
     assert renewed.count(".") == 2
     assert renewed_viewer == viewer
     assert "Bearer ey" in page
+    assert {name: (user["user"]["role"], user["user"]["customer"]) for name, user in logged.items()} == {
+        "demo-admin": ("ADMIN", None),
+        "demo-agent": ("AGENT", None),
+        "demo-inspector": ("INSPECTOR", None),
+        "demo-ada": ("CUSTOMER", {"name": "Ada Lovelace"}),
+        "demo-alan": ("CUSTOMER", {"name": "Alan Turing"}),
+    }
+    assert sorted(o["externalReference"] for o in ada_orders["data"]["orders"]["nodes"]) == [
+        "DEMO-1001",
+        "DEMO-1003",
+    ]
+    assert portal.status_code == 200
+    assert '<script type="module" src="/web/portal.js">' in portal.text
 
 
 RETURNABLE = """

@@ -1,0 +1,129 @@
+// The warehouse screen: scan (or type) a return slip's reference, then receive and inspect
+// its lines, all from the keyboard. A keyboard-wedge scanner types the Code 128 and Enter.
+import { gql, subscribe } from "./api.js";
+import { field, go, h, mount, notice, select } from "./dom.js";
+import { t, word } from "./i18n.js";
+
+const FIND = `query Find($search: String!) {
+  rmaOrders(filter: {search: $search}, first: 5) { nodes { id returnReference } }
+}`;
+const RMA = `id version returnReference processingStatus deliveryStatus
+  availableActions { action allowed }
+  lines { id sku label quantity receivedQuantity inspectedQuantity acceptedQuantity }`;
+const START = `mutation Start($id: String!, $v: Int) { rmaOrderStartFulfillment(id: $id, expectedVersion: $v) { id } }`;
+const LOAD = `query Load($id: String!) { rmaOrder(id: $id) { ${RMA} } }`;
+const UPDATED = `subscription Updated($id: String!) { rmaOrderUpdated(id: $id) { ${RMA} } }`;
+const RECEIVE = `mutation Receive($id: String!, $line: String!, $quantity: Int!, $serials: [String!],
+  $v: Int) {
+  rmaOrderLineReceive(rmaOrderId: $id, lineId: $line, quantity: $quantity, serialNumbers: $serials,
+    expectedVersion: $v) { id }
+}`;
+const INSPECT = `mutation Inspect($line: String!, $input: RmaLineInspectionInput!, $v: Int) {
+  rmaOrderLineInspect(lineId: $line, input: $input, expectedVersion: $v) { id }
+}`;
+const RESULTS = ["ACCEPTED", "REJECTED"];
+const DISPOSITIONS = ["RESTOCK", "REFURBISH", "SCRAP", "RETURN_TO_CUSTOMER"];
+
+function scanForm(root, reference) {
+  const input = h("input", { name: "reference", autocomplete: "off", value: reference || "",
+    inputmode: "text", required: true });
+  const message = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "card", role: "search", onsubmit: async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    const found = (await gql(FIND, { search: text })).rmaOrders.nodes;
+    const exact = found.find((rma) => rma.returnReference.toLowerCase() === text.toLowerCase());
+    if (!exact) {
+      notice(message, `${t("error.notFound")} ${text}`, "error");
+      input.select();
+      return;
+    }
+    go(`/warehouse/${exact.id}`);
+  } },
+  field(t("warehouse.scan"), input, "scan"),
+  h("button", { type: "submit" }, t("warehouse.open")),
+  message);
+  root.append(form);
+  return input;
+}
+
+function lineForm(rma, line, reload) {
+  const message = h("div", { "aria-live": "polite" });
+  const open = line.quantity - line.receivedQuantity;
+  const toInspect = line.receivedQuantity - line.inspectedQuantity;
+  const quantity = h("input", { type: "number", min: 1, value: Math.max(open, 1), name: "quantity" });
+  const serials = h("input", { name: "serials", autocomplete: "off" });
+  const inspectQuantity = h("input", { type: "number", min: 1, value: Math.max(toInspect, 1),
+    name: "inspectQuantity" });
+  const result = select("result", RESULTS.map((r) => [r, word(r)]), "ACCEPTED");
+  const disposition = select("disposition", DISPOSITIONS.map((d) => [d, t(`disposition.${d}`)]), "RESTOCK");
+  const run = async (document, variables) => {
+    try {
+      await gql(document, { ...variables, v: rma.version });
+      await reload();
+    } catch (error) {
+      if (error.code === "CONFLICT") await reload();
+      notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
+    }
+  };
+  const id = line.id.slice(0, 8);
+  return h("section", { class: "card line", dataset: { sku: line.sku } },
+    h("h3", {}, `${line.sku} · ${line.label || ""}`),
+    h("p", {}, t("warehouse.counts", { quantity: line.quantity, received: line.receivedQuantity,
+      inspected: line.inspectedQuantity })),
+    h("form", { class: "inline", onsubmit: (event) => {
+      event.preventDefault();
+      const list = serials.value.split(/[\s,]+/).filter(Boolean);
+      run(RECEIVE, { id: rma.id, line: line.id, quantity: Number(quantity.value),
+        serials: list.length ? list : null });
+    } },
+    field(t("warehouse.receiveQuantity"), quantity, `receive-${id}`),
+    field(t("warehouse.serials"), serials, `serials-${id}`),
+    h("button", { type: "submit" }, t("warehouse.receive"))),
+    h("form", { class: "inline", onsubmit: (event) => {
+      event.preventDefault();
+      run(INSPECT, { line: line.id, input: { quantity: Number(inspectQuantity.value), result: result.value,
+        disposition: disposition.value } });
+    } },
+    field(t("warehouse.inspectQuantity"), inspectQuantity, `inspect-${id}`),
+    field(t("warehouse.result"), result, `result-${id}`),
+    field(t("warehouse.disposition"), disposition, `disposition-${id}`),
+    h("button", { type: "submit", disabled: toInspect <= 0 }, t("warehouse.inspect"))),
+    message);
+}
+
+// Renders the screen in root; answers the function that stops its live updates.
+export async function warehouse(root, query, id = location.hash.split("/")[2]) {
+  mount(root, h("h2", {}, t("nav.warehouse")));
+  const rmaId = id && id.split("?")[0];
+  if (!rmaId) {
+    scanForm(root, query.get("reference")).focus();
+    return () => {};
+  }
+  const place = h("div");
+  root.append(place);
+  const show = (rma) => {
+    // An accepted return is opened for receiving first (its processing starts).
+    const start = rma.availableActions.find((a) => a.action === "startFulfillment" && a.allowed);
+    const message = h("div", { "aria-live": "polite" });
+    mount(place,
+      h("h3", { id: "rma-title" }, h("a", { href: `#/rma/${rma.id}` }, rma.returnReference), " · ",
+        word(rma.processingStatus), " · ", word(rma.deliveryStatus)),
+      start && h("p", {}, h("button", { type: "button", id: "start", onclick: async () => {
+        try {
+          await gql(START, { id: rma.id, v: rma.version });
+          await reload();
+          place.querySelector("input")?.focus();
+        } catch (error) {
+          if (error.code === "CONFLICT") await reload();
+          notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
+        }
+      } }, t("warehouse.start")), message),
+      rma.lines.map((line) => lineForm(rma, line, reload)));
+  };
+  const reload = async () => show((await gql(LOAD, { id: rmaId })).rmaOrder);
+  scanForm(root, "");
+  await reload();
+  (place.querySelector("#start") || place.querySelector("input"))?.focus();
+  return subscribe(UPDATED, { id: rmaId }, (data) => show(data.rmaOrderUpdated));
+}

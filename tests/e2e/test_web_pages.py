@@ -1,0 +1,232 @@
+"""The return portal and the back office in headless Chromium, against a real server: a
+customer files a return from an order and gets the slip, an agent accepts it and the
+customer's page shows it without a reload, the warehouse receives and inspects it by its
+reference; a customer never sees another's return or a staff comment. Each page leaves a
+screenshot in ``test-artifacts/``."""
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from rma_graphql.domain.access import Role
+from rma_graphql.service import demo
+from rma_graphql.service.accounts import create_user
+from rma_graphql.service.organizations import admin_caller
+from tests.conftest import GraphQLClient, Server
+from tests.e2e.test_graphiql_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, async_playwright, pytestmark
+
+__all__ = ["pytestmark"]
+
+PASSWORD = "correct horse battery"
+
+with contextlib.suppress(ImportError):  # make test installs it
+    from playwright.async_api import Browser, Page, expect
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator["Browser"]:
+    assert CHROMIUM is not None, "Chromium is not installed (Debian's chromium package)"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _page(browser: "Browser", *, phone: bool = False, locale: str = "en-US") -> "Page":
+    viewport = {"width": 390, "height": 844} if phone else {"width": 1400, "height": 900}
+    context = await browser.new_context(viewport=viewport, locale=locale)
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+async def shot(page: "Page", name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+
+
+async def _world(server: Server, organization_id: str) -> dict[str, str]:
+    """The demo catalog (Ada's DEMO-1001 delivered, Alan's DEMO-1002 shipped) and users: an
+    agent, an inspector, Ada and Alan as customers (linked by their emails)."""
+    uow, accounts = server.app.state.uow, server.app.state.accounts
+    await demo.seed(uow, admin_caller(organization_id))
+    names = {}
+    for name, email, role in (
+        ("agent", "agent@example.com", Role.AGENT),
+        ("inspector", "inspector@example.com", Role.INSPECTOR),
+        ("ada", "ada@example.com", Role.CUSTOMER),
+        ("alan", "alan@example.com", Role.CUSTOMER),
+    ):
+        username = f"{name}-{organization_id[:8]}"
+        await create_user(
+            uow,
+            organization_id=organization_id,
+            username=username,
+            email=email,
+            password_hash=await accounts.hash_password(PASSWORD),
+            role=role,
+        )
+        names[name] = username
+    return names
+
+
+async def log_in(page: "Page", url: str, username: str) -> None:
+    await page.goto(url)
+    await page.get_by_label("Username").first.fill(username)
+    await page.get_by_label("Password").first.fill(PASSWORD)
+    await page.get_by_role("button", name=re.compile("^Log in$")).first.click()
+
+
+async def file_a_return(page: "Page", server: Server, username: str) -> str:
+    """Ada returns one T-shirt of DEMO-1001 through the portal; the return's id."""
+    await log_in(page, server.url + "/portal", username)
+    await page.get_by_role("link", name="Order DEMO-1001").click()
+    await expect(page.get_by_role("heading", name="Order DEMO-1001")).to_be_visible()
+    await shot(page, "portal-order")
+    item = page.locator("fieldset.item", has_text="TSHIRT-M")
+    await item.get_by_label("Quantity").fill("1")
+    await item.get_by_label("Reason").select_option("SIZE_PROBLEM")
+    await page.get_by_role("button", name="Submit the return").click()
+    await page.wait_for_url(re.compile(r"#/return/"))
+    await expect(page.locator("#status-words")).to_contain_text("Requested")
+    return page.url.rsplit("/", 1)[-1]
+
+
+async def test_a_return_from_the_portal_through_the_back_office_and_the_warehouse(
+    server: Server, gql: GraphQLClient, organization_id: str, browser: "Browser"
+) -> None:
+    users = await _world(server, organization_id)
+    customer = await _page(browser, phone=True)
+    rma_id = await file_a_return(customer, server, users["ada"])
+    reference = (await customer.get_by_role("heading", level=2).first.inner_text()).removeprefix("Return ")
+    await shot(customer, "portal-return")
+
+    # The slip: a PDF, fetched with the link the page shows (signed, no token).
+    slip = await customer.locator("#slip").get_attribute("href")
+    assert slip is not None
+    pdf = await customer.request.get(slip)
+    assert pdf.status == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert (await pdf.body()).startswith(b"%PDF")
+
+    # The agent finds it in the list, opens it and accepts it.
+    agent = await _page(browser)
+    await log_in(agent, server.url + "/admin", users["agent"])
+    await expect(agent.get_by_role("link", name=reference)).to_be_visible()
+    await shot(agent, "admin-list")
+    await agent.get_by_role("link", name=reference).click()
+    await expect(agent.get_by_role("heading", name=re.compile(reference))).to_be_visible()
+    accept = agent.get_by_role("button", name="Accept", exact=True)
+    await expect(accept).to_be_enabled()
+    # A staff-only and a customer-visible comment.
+    await agent.get_by_label("Add a comment").fill("Customer sounds unhappy")
+    await agent.get_by_role("button", name="Add", exact=True).click()
+    await expect(agent.locator("ul.comments li")).to_have_count(1)
+    await agent.get_by_label("Add a comment").fill("Your parcel is expected")
+    await agent.get_by_label("Visible to").select_option("CUSTOMER")
+    await agent.get_by_role("button", name="Add", exact=True).click()
+    await expect(agent.locator("ul.comments li")).to_have_count(2)
+    await agent.get_by_role("button", name="Accept", exact=True).click()
+    await expect(agent.locator("#statuses")).to_contain_text("Accepted")
+    # An action the machine does not allow now is shown disabled, with the reason.
+    submit = agent.get_by_role("button", name="Submit", exact=True)
+    await expect(submit).to_be_disabled()
+    assert await agent.locator("#why-submit").inner_text()
+    await shot(agent, "admin-detail")
+
+    # The customer's page followed, without a reload; it shows the customer's comment only.
+    await expect(customer.locator("#status-words")).to_contain_text("Accepted")
+    await expect(customer.get_by_text("Your parcel is expected")).to_be_visible()
+    assert await customer.get_by_text("Customer sounds unhappy").count() == 0
+    await shot(customer, "portal-accepted")
+
+    # The warehouse scans the reference, receives and inspects the T-shirt.
+    inspector = await _page(browser)
+    await log_in(inspector, server.url + "/admin", users["inspector"])
+    await inspector.get_by_role("link", name="Warehouse").click()
+    scan = inspector.get_by_label(re.compile("Return slip reference"))
+    await scan.fill(reference)
+    await scan.press("Enter")
+    line = inspector.locator("section.line", has_text="TSHIRT-M")
+    await expect(line).to_be_visible()
+    # Accepted: the parcel's arrival starts processing, from the keyboard.
+    await expect(inspector.locator("#start")).to_be_focused()
+    await inspector.keyboard.press("Enter")
+    await expect(inspector.locator("#rma-title")).to_contain_text("Processing")
+    await line.get_by_label("Units received").fill("1")
+    await line.get_by_role("button", name="Receive").click()
+    await expect(line).to_contain_text("1 received")
+    await line.get_by_role("button", name="Inspect").click()
+    await expect(line).to_contain_text("1 inspected")
+    await shot(inspector, "admin-warehouse")
+    await expect(customer.locator("#status-words")).to_contain_text("Processing")
+
+    rma = (
+        await gql.data(
+            "query($id: String!) { rmaOrder(id: $id) { processingStatus lines { sku receivedQuantity inspectedQuantity acceptedQuantity } } }",
+            {"id": rma_id},
+        )
+    )["rmaOrder"]
+    assert rma == {
+        "processingStatus": "PROCESSING",
+        "lines": [{"sku": "TSHIRT-M", "receivedQuantity": 1, "inspectedQuantity": 1, "acceptedQuantity": 1}],
+    }
+    for page in (customer, agent, inspector):
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_customer_never_sees_another_customers_return_whatever_the_url(
+    server: Server, gql: GraphQLClient, organization_id: str, browser: "Browser"
+) -> None:
+    users = await _world(server, organization_id)
+    ada = await _page(browser, phone=True)
+    rma_id = await file_a_return(ada, server, users["ada"])
+    orders: dict[str, Any] = await gql.data("{ orders { nodes { id externalReference } } }")
+    ada_order = next(o["id"] for o in orders["orders"]["nodes"] if o["externalReference"] == "DEMO-1001")
+
+    alan = await _page(browser, phone=True)
+    await log_in(alan, server.url + "/portal", users["alan"])
+    # His own order only.
+    await expect(alan.get_by_role("link", name="Order DEMO-1002")).to_be_visible()
+    assert await alan.get_by_role("link", name="Order DEMO-1001").count() == 0
+    for path in (f"#/return/{rma_id}", f"#/order/{ada_order}"):
+        await alan.goto(f"{server.url}/portal{path}")
+        await expect(alan.get_by_role("alert")).to_contain_text("Not found")
+        assert await alan.get_by_text("TSHIRT-M").count() == 0
+    await shot(alan, "portal-not-found")
+
+    # The back office's pages answer him with what the API lets him see: no one else's return,
+    # and no action of the staff.
+    # (The tab's session is the portal's: same origin.)
+    await alan.goto(f"{server.url}/admin")
+    await expect(alan.locator("#count")).to_contain_text("0 returns")
+    await alan.goto(f"{server.url}/admin#/rma/{rma_id}")
+    await expect(alan.get_by_role("alert")).to_be_visible()
+    assert await alan.get_by_text("TSHIRT-M").count() == 0
+    assert await alan.get_by_role("button", name="Accept", exact=True).count() == 0
+
+
+async def test_the_pages_speak_french_and_need_no_token(
+    server: Server, organization_id: str, browser: "Browser"
+) -> None:
+    page = await _page(browser, locale="fr-FR")
+    answer = await page.goto(server.url + "/portal")
+    assert answer is not None
+    assert answer.status == 200
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    await expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    assert await page.evaluate("document.documentElement.lang") == "fr"
+    # Switched by hand, kept for the next page.
+    await page.get_by_label("Langue").select_option("en")
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    await page.goto(server.url + "/admin")
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
