@@ -25,6 +25,9 @@ PASSWORD = "correct horse battery"
 with contextlib.suppress(ImportError):  # make test installs it
     from playwright.async_api import Browser, Page, expect
 
+    # Live updates cross a websocket and a busy machine: wait for them as long as for a page.
+    expect.set_options(timeout=20_000)
+
 
 @pytest.fixture
 async def browser() -> AsyncIterator["Browser"]:

@@ -203,10 +203,14 @@ async function list(query) {
       page.pageInfo.hasNextPage && h("a", { href: `#/?${next}`, rel: "next" }, t("list.next"))));
   // New and changed returns: the page reloads its list (at most every half second).
   let timer = null;
-  stopLive = subscribe(FEED, {}, () => {
+  const stop = subscribe(FEED, {}, () => {
     clearTimeout(timer);
     timer = setTimeout(() => refresh(), 500);
   }, () => {});
+  stopLive = () => {
+    clearTimeout(timer);
+    stop();
+  };
 }
 
 function section(title, ...content) {
@@ -225,9 +229,15 @@ function contact(c) {
     c.country].filter(Boolean).join(", ");
 }
 
+// What staff are typing survives the page being redrawn by a live update.
+const drafts = { reason: "", comment: "", visibility: "INTERNAL" };
+const keep = (name) => (event) => {
+  drafts[name] = event.target.value;
+};
+
 function actions(rma, onDone) {
   const message = h("div", { "aria-live": "polite", id: "action-message" });
-  const reason = h("input", { name: "reason", maxlength: 1000 });
+  const reason = h("input", { name: "reason", maxlength: 1000, value: drafts.reason, oninput: keep("reason") });
   const buttons = rma.availableActions
     .filter((a) => ACTIONS[a.action])
     .map((a) => {
@@ -245,8 +255,10 @@ function actions(rma, onDone) {
             if (withReason) variables.reason = reason.value || (a.action === "flagAnomaly" ? "—" : null);
             try {
               await gql(`mutation Act(${args}) { ${name}(${pass}) { id version } }`, variables);
-              notice(message, t("action.done", { action: actionName(a.action) }));
-              onDone();
+              drafts.reason = "";
+              await onDone();
+              notice(document.getElementById("action-message") || message,
+                t("action.done", { action: actionName(a.action) }));
             } catch (error) {
               if (error.code === "CONFLICT") {
                 await onDone();
@@ -265,9 +277,11 @@ function actions(rma, onDone) {
 }
 
 function comments(rma, onDone) {
-  const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 5000 });
+  const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 5000,
+    oninput: keep("comment") });
+  text.value = drafts.comment;
   const visibility = select("visibility", [["INTERNAL", t("visibility.INTERNAL")],
-    ["CUSTOMER", t("visibility.CUSTOMER")]], "INTERNAL");
+    ["CUSTOMER", t("visibility.CUSTOMER")]], drafts.visibility, { onchange: keep("visibility") });
   const message = h("div", { "aria-live": "polite" });
   return section(t("detail.comments"),
     h("ul", { class: "comments" }, rma.comments.map((c) => h("li", {},
@@ -279,7 +293,8 @@ function comments(rma, onDone) {
       try {
         await gql(COMMENT, { id: rma.id, text: text.value, visibility: visibility.value,
           expectedVersion: rma.version });
-        onDone();
+        Object.assign(drafts, { comment: "", visibility: "INTERNAL" });
+        await onDone();
       } catch (error) {
         if (error.code === "CONFLICT") await onDone();
         notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
@@ -333,12 +348,19 @@ export function rmaView(rma, onDone) {
 }
 
 async function detail(id) {
+  // A version is drawn once: a reload and a live update bring the same one.
+  let shown = 0;
   const load = async () => {
     const data = await gql(DETAIL, { id });
     if (!data.rmaOrder) throw new GraphQLError([{ message: t("error.notFound"), extensions: {} }]);
-    show(data.rmaOrder);
+    show(data.rmaOrder, true);
   };
-  const show = (rma) => mount(main, rmaView(rma, load));
+  const show = (rma, always = false) => {
+    if (rma.version <= shown && !always) return;
+    shown = Math.max(shown, rma.version);
+    mount(main, rmaView(rma, load));
+  };
+  Object.assign(drafts, { reason: "", comment: "", visibility: "INTERNAL" });
   await load();
   stopLive = subscribe(UPDATED, { id }, (data) => show(data.rmaOrderUpdated), () => {});
 }

@@ -228,8 +228,12 @@ function returnView(rma) {
 async function returnPage(id) {
   const data = await gql(SHOW, { id });
   if (!data.rmaOrder) throw new Error(t("error.notFound"));
-  const show = (rma) => mount(main, h("p", {}, h("a", { href: "#/" }, `← ${t("nav.orders")}`)),
-    returnView(rma));
+  let shown = 0;
+  const show = (rma) => {
+    if (rma.version <= shown) return;
+    shown = rma.version;
+    mount(main, h("p", {}, h("a", { href: "#/" }, `← ${t("nav.orders")}`)), returnView(rma));
+  };
   show(data.rmaOrder);
   stopLive = subscribe(UPDATED, { id }, (next) => show(next.rmaOrderUpdated));
 }

@@ -102,7 +102,11 @@ export async function warehouse(root, query, id = location.hash.split("/")[2]) {
   }
   const place = h("div");
   root.append(place);
+  // A version is drawn once: a reload and a live update bring the same one.
+  let shown = 0;
   const show = (rma) => {
+    if (rma.version <= shown) return;
+    shown = rma.version;
     // An accepted return is opened for receiving first (its processing starts).
     const start = rma.availableActions.find((a) => a.action === "startFulfillment" && a.allowed);
     const message = h("div", { "aria-live": "polite" });
