@@ -33,11 +33,12 @@ try:
 except ImportError:  # pragma: no cover - make test installs it
     async_playwright = None  # type: ignore[assignment]
 
-if os.environ.get("CI") != "true":
-    pytestmark = pytest.mark.skipif(
-        CHROMIUM is None or async_playwright is None,
-        reason="needs Chromium and Playwright (make test installs them)",
-    )
+# Skipped only outside CI: in CI a missing browser is a failure.
+needs_browser = pytest.mark.skipif(
+    os.environ.get("CI") != "true" and (CHROMIUM is None or async_playwright is None),
+    reason="needs Chromium and Playwright (make test installs them)",
+)
+pytestmark = needs_browser
 
 
 @pytest.fixture

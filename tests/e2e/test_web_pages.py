@@ -16,9 +16,15 @@ from rma_graphql.service import demo
 from rma_graphql.service.accounts import create_user
 from rma_graphql.service.organizations import admin_caller
 from tests.conftest import GraphQLClient, Server
-from tests.e2e.test_graphiql_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, async_playwright, pytestmark
+from tests.e2e.test_graphiql_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    async_playwright,
+    needs_browser,
+)
 
-__all__ = ["pytestmark"]
+pytestmark = needs_browser
 
 PASSWORD = "correct horse battery"
 
@@ -172,14 +178,30 @@ async def test_a_return_from_the_portal_through_the_back_office_and_the_warehous
     await shot(inspector, "admin-warehouse")
     await expect(customer.locator("#status-words")).to_contain_text("Processing")
 
+    # Finance refunds what is due and pays it; the customer's page shows the amount.
+    await agent.reload()
+    await expect(agent.locator("#statuses")).to_contain_text("Processing")
+    await agent.get_by_role("button", name="Create", exact=True).click()
+    resolution = agent.locator("tr[data-resolution]")
+    await expect(resolution).to_contain_text("Pending")
+    await resolution.get_by_label("Payment reference").fill("PAY-1001")
+    await resolution.get_by_role("button", name="Pay").click()
+    await expect(agent.locator("tr[data-resolution]")).to_contain_text("PAY-1001")
+    await shot(agent, "admin-refunded")
+    await expect(customer.locator("#refunded")).to_contain_text("€19.99")
+    await shot(customer, "portal-refunded")
+
     rma = (
         await gql.data(
-            "query($id: String!) { rmaOrder(id: $id) { processingStatus lines { sku receivedQuantity inspectedQuantity acceptedQuantity } } }",
+            "query($id: String!) { rmaOrder(id: $id) { processingStatus financialStatus executedAmount"
+            " lines { sku receivedQuantity inspectedQuantity acceptedQuantity } } }",
             {"id": rma_id},
         )
     )["rmaOrder"]
     assert rma == {
         "processingStatus": "PROCESSING",
+        "financialStatus": "REFUNDED",
+        "executedAmount": 19.99,
         "lines": [{"sku": "TSHIRT-M", "receivedQuantity": 1, "inspectedQuantity": 1, "acceptedQuantity": 1}],
     }
     for page in (customer, agent, inspector):

@@ -253,19 +253,12 @@ function actions(rma, onDone) {
               : "id: $id, expectedVersion: $v";
             const variables = { id: rma.id, v: rma.version };
             if (withReason) variables.reason = reason.value || (a.action === "flagAnomaly" ? "—" : null);
-            try {
-              await gql(`mutation Act(${args}) { ${name}(${pass}) { id version } }`, variables);
+            const query = `mutation Act(${args}) { ${name}(${pass}) { id version } }`;
+            const cleared = () => {
               drafts.reason = "";
-              await onDone();
-              notice(document.getElementById("action-message") || message,
-                t("action.done", { action: actionName(a.action) }));
-            } catch (error) {
-              if (error.code === "CONFLICT") {
-                await onDone();
-                notice(document.getElementById("action-message") || message, t("error.conflict"), "error");
-              } else {
-                notice(message, error.message, "error");
-              }
+            };
+            if (await change(query, variables, "action-message", onDone, cleared)) {
+              notice(document.getElementById("action-message"), t("action.done", { action: actionName(a.action) }));
             }
           } }, actionName(a.action)),
         !a.allowed && h("small", { id: describedBy, class: "why" }, a.reason));
@@ -276,13 +269,84 @@ function actions(rma, onDone) {
     message);
 }
 
+// Run a change of the return; a version conflict reloads it and says so.
+// The message goes to the element with that id in the page as redrawn; ``done`` runs once
+// the server took the change, before the redraw.
+async function change(query, variables, messageId, onDone, done = () => {}) {
+  const say = (text, kind) => {
+    const place = document.getElementById(messageId);
+    if (place) notice(place, text, kind);
+  };
+  try {
+    await gql(query, variables);
+    done();
+    await onDone();
+    return true;
+  } catch (error) {
+    if (error.code === "CONFLICT") await onDone();
+    say(error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
+    return false;
+  }
+}
+
+const RESOLVE = `mutation Resolve($id: String!, $input: RmaFinancialResolutionInput!, $v: Int) {
+  rmaFinancialResolutionCreate(rmaOrderId: $id, input: $input, expectedVersion: $v) { id } }`;
+const EXECUTE = `mutation Execute($id: String!, $reference: String, $v: Int) {
+  rmaFinancialResolutionExecute(id: $id, reference: $reference, expectedVersion: $v) { id } }`;
+const DECLINE = `mutation Decline($id: String!, $v: Int) {
+  rmaFinancialResolutionReject(id: $id, expectedVersion: $v) { id } }`;
+
+// Finance: refunds and vouchers, created for what is due and paid (or rejected) here.
+function finance(rma, onDone) {
+  const c = rma.currency;
+  const message = h("div", { "aria-live": "polite", id: "finance-message" });
+  const can = (action) => rma.availableActions.find((a) => a.action === action) || { allowed: false };
+  const create = can("createFinancialResolution");
+  const kind = select("type", [["REFUND", word("REFUND")], ["VOUCHER", word("VOUCHER")]],
+    rma.expectedResolution === "VOUCHER" ? "VOUCHER" : "REFUND");
+  const amount = h("input", { name: "amount", type: "number", step: "0.01", min: "0.01",
+    placeholder: String(rma.remainingDue) });
+  const rows = (rma.financialResolutions || []).map((r) => {
+    const reference = h("input", { name: "reference", "aria-label": t("finance.reference") });
+    const pending = r.status === "PENDING" || r.status === "FAILED";
+    return h("tr", { dataset: { resolution: r.id } },
+      h("td", {}, word(r.type)), h("td", { class: "number" }, money(r.amount, c)),
+      h("td", {}, word(r.status)), h("td", {}, r.reference || "—"),
+      h("td", {}, pending && h("div", { class: "inline" },
+        r.type === "REFUND" && reference,
+        h("button", { type: "button", disabled: !can("executeFinancialResolution").allowed,
+          onclick: () => change(EXECUTE, { id: r.id, reference: reference.value || null, v: rma.version },
+            "finance-message", onDone) }, t("finance.execute")),
+        h("button", { type: "button", class: "secondary",
+          disabled: !can("rejectFinancialResolution").allowed,
+          onclick: () => change(DECLINE, { id: r.id, v: rma.version }, "finance-message", onDone) },
+        t("finance.reject")))));
+  });
+  return section(t("detail.resolutions"),
+    rows.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, [t("detail.resolution"), t("col.price"), t("col.state"),
+        t("finance.reference"), ""].map((name) => h("th", { scope: "col" }, name)))), h("tbody", {}, rows))
+      : h("p", {}, t("detail.none")),
+    h("form", { class: "inline", onsubmit: (event) => {
+      event.preventDefault();
+      const input = { type: kind.value, amount: amount.value ? Number(amount.value) : null };
+      change(RESOLVE, { id: rma.id, input, v: rma.version }, "finance-message", onDone);
+    } },
+    field(t("finance.type"), kind, "finance-type"),
+    field(t("finance.amount"), amount, "finance-amount"),
+    h("button", { type: "submit", disabled: !create.allowed,
+      "aria-describedby": create.allowed ? null : "why-finance" }, t("finance.create"))),
+    !create.allowed && create.reason && h("small", { id: "why-finance", class: "why" }, create.reason),
+    message);
+}
+
 function comments(rma, onDone) {
   const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 5000,
     oninput: keep("comment") });
   text.value = drafts.comment;
   const visibility = select("visibility", [["INTERNAL", t("visibility.INTERNAL")],
     ["CUSTOMER", t("visibility.CUSTOMER")]], drafts.visibility, { onchange: keep("visibility") });
-  const message = h("div", { "aria-live": "polite" });
+  const message = h("div", { "aria-live": "polite", id: "comment-message" });
   return section(t("detail.comments"),
     h("ul", { class: "comments" }, rma.comments.map((c) => h("li", {},
       h("span", { class: `badge v-${c.visibility}` }, t(`visibility.${c.visibility}`)), " ",
@@ -290,15 +354,10 @@ function comments(rma, onDone) {
       h("p", {}, c.text)))),
     h("form", { onsubmit: async (event) => {
       event.preventDefault();
-      try {
-        await gql(COMMENT, { id: rma.id, text: text.value, visibility: visibility.value,
-          expectedVersion: rma.version });
-        Object.assign(drafts, { comment: "", visibility: "INTERNAL" });
-        await onDone();
-      } catch (error) {
-        if (error.code === "CONFLICT") await onDone();
-        notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
-      }
+      const variables = { id: rma.id, text: text.value, visibility: visibility.value,
+        expectedVersion: rma.version };
+      change(COMMENT, variables, "comment-message", onDone,
+        () => Object.assign(drafts, { comment: "", visibility: "INTERNAL" }));
     } },
     field(t("detail.comment"), text, "comment-text"),
     field(t("detail.visibility"), visibility, "comment-visibility"),
@@ -336,11 +395,7 @@ export function rmaView(rma, onDone) {
         ? h("ul", {}, rma.shipments.map((s) => h("li", {}, [s.carrierName, s.trackingNumber].filter(Boolean)
           .join(" "), h("ul", {}, s.events.map((e) => h("li", {}, `${word(e.event)} · ${date(e.date, true)}`))))))
         : h("p", {}, t("detail.none"))),
-      section(t("detail.resolutions"), (rma.financialResolutions || []).length
-        ? table([t("col.state"), t("detail.resolution"), t("col.price"), t("col.created")],
-          rma.financialResolutions.map((r) => [word(r.status), word(r.type), money(r.amount, c),
-            date(r.createdAt, true)]))
-        : h("p", {}, t("detail.none"))),
+      finance(rma, onDone),
       comments(rma, onDone),
       section(t("detail.history"), h("ol", { class: "history" }, rma.history.map((e) => h("li", {},
         h("time", { datetime: e.occurredAt }, date(e.occurredAt, true)), " · ",
