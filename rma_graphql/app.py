@@ -19,6 +19,7 @@ from rma_graphql.api.middleware import BodySizeLimit, Cors
 from rma_graphql.api.oauth import token_endpoint
 from rma_graphql.api.observability import Metrics, RequestObserver
 from rma_graphql.api.schema import build_schema
+from rma_graphql.api.uploads import upload_routes
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.api.webhooks import WebhookBodies
 from rma_graphql.config import Settings
@@ -32,6 +33,7 @@ from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.organizations import admin_caller, demo_client_id, demo_organization_id
 from rma_graphql.service.rate_limits import Limit, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.uploads import FolderStorage, Uploads
 from rma_graphql.service.webhook_sender import WebhookSender
 from rma_graphql.service.webhooks import secret_box
 
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
     middleware = [
         Middleware(RequestObserver, metrics=metrics),
         Middleware(FastReads, view=graphql),
-        Middleware(BodySizeLimit),
+        Middleware(BodySizeLimit, larger={"/uploads": settings.upload_max_bytes + 64 * 1024}),
         Middleware(Cors, allowed_origins=settings.allowed_origins),
     ]
     if tracer_provider is not None:
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
             *routes.plain_routes(graphql.schema.as_str() + "\n", introspection=settings.introspection),
             Route(ASSETS + "/{name}", CompressedAssets(asset_directory())),
             *web_routes(),
+            *upload_routes(),
             Route("/metrics", metrics.endpoint),
         ],
         middleware=middleware,
@@ -144,6 +147,13 @@ def _lifespan(
         app.state.engine, app.state.uow, app.state.hub, app.state.listener = engine, uow, hub, listener
         app.state.accounts, app.state.webhooks = accounts, webhooks
         app.state.notifications = notifications
+        app.state.uploads = Uploads(
+            uow,
+            accounts,
+            FolderStorage(settings.upload_dir),
+            max_bytes=settings.upload_max_bytes,
+            link_seconds=settings.upload_link_ttl_seconds,
+        )
         app.state.token_limiter, app.state.address_limiter = token_limiter, address_limiter
         _freeze_startup_objects()
         try:

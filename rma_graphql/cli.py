@@ -22,7 +22,7 @@ from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import Role, parse_scopes
 from rma_graphql.domain.errors import DomainError
 from rma_graphql.logs import configure_logging
-from rma_graphql.service import accounts, demo, organizations
+from rma_graphql.service import accounts, demo, organizations, users
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rma_graphql")
@@ -239,7 +239,7 @@ def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def _users_create(args: argparse.Namespace, settings: Settings) -> int:
     async def work(uow: UnitOfWork) -> Any:
         service = await accounts.Accounts.from_settings(uow, settings)
-        accounts.check_password(args.password, "password")
+        users.check_password(args.password, "password")
         return await accounts.create_user(
             uow,
             organization_id=args.organization,

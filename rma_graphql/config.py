@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         "and kept in the database",
     )
     token_ttl_seconds: int = Field(3600, ge=1, description="token lifetime")
+    upload_dir: str = Field("uploads", description="the folder uploaded pictures are stored in")
+    upload_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="the largest picture `POST /uploads` takes"
+    )
+    upload_link_ttl_seconds: int = Field(
+        30 * 24 * 3600, ge=60, description="how long an uploaded picture's signed link is valid, at least"
+    )
+    portal_token_ttl_seconds: int = Field(
+        1800, ge=1, description="lifetime of the token `portalOrderLookup` gives a guest of the return portal"
+    )
     token_check_seconds: float = Field(
         1.0,
         ge=0,

@@ -86,6 +86,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "webhook_allow_private_networks": True,
     # Nor notifications: the notification tests serve an app of their own that does.
     "notification_delivery": False,
+    # Uploaded pictures go to a folder of the test run's own.
+    "upload_dir": tempfile.mkdtemp(prefix="rma-uploads-"),
 }
 
 

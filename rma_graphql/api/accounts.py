@@ -17,7 +17,7 @@ from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
-from rma_graphql.service import queries, users
+from rma_graphql.service import portal, queries, users
 from rma_graphql.service.history_messages import check_language
 from rma_graphql.service.records import AppUserRecord
 
@@ -68,6 +68,13 @@ class AuthPayload:
     user: User
 
 
+@strawberry.type(description="A guest's way into the return portal: a token for one order and its returns.")
+class PortalLookupPayload:
+    token: str
+    expires_in: int = strawberry.field(description="Seconds until the token expires.")
+    order_id: str
+
+
 @strawberry.input
 class SignUpInput:
     username: str
@@ -111,6 +118,32 @@ class AccountMutation:
         return AuthPayload(
             token=issued.token, expires_in=issued.expires_in, user=User.from_row(user, is_caller=True)
         )
+
+    @strawberry.mutation(
+        description="Find an order by its reference and its customer's email: a short-lived CUSTOMER token "
+        "for that order and the returns made with it (no token needed; limited per client address and per "
+        "email; the same refusal whether the reference or the email is wrong)."
+    )
+    async def portal_order_lookup(
+        self, info: RmaInfo, organization_id: str, order_reference: str, email: str
+    ) -> PortalLookupPayload:
+        organization = parse_uuid(organization_id, "organizationId")
+        text(order_reference, "orderReference", 100, required=True)
+        text(email, "email", 320, required=True)
+        limiter = getattr(context_of(info).request.app.state, "address_limiter", None)
+        if limiter is not None:
+            decision = await limiter.hit(f"lookup:{email.strip().casefold()}")
+            if not decision.allowed:
+                raise BadUserInputError(
+                    f"Too many lookups for this email; try again in {decision.reset} s.",
+                    "email",
+                    reason="RATE_LIMITED",
+                    retryAfter=decision.reset,
+                )
+        issued, order_id = await portal.look_up_order(
+            context_of(info).uow, _accounts(info), organization, order_reference, email
+        )
+        return PortalLookupPayload(token=issued.token, expires_in=issued.expires_in, order_id=order_id)
 
     @strawberry.mutation(description="Revoke the token this request carries.")
     async def log_out(self, info: RmaInfo) -> bool:

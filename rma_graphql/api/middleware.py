@@ -15,17 +15,22 @@ logger = logging.getLogger("rma_graphql")
 class BodySizeLimit:
     """Answers 413 for a request body over the limit, declared or streamed."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        # Paths allowed more (the uploads).
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
             return
         received = 0
 
@@ -34,25 +39,26 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLargeError:
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send, limit)
 
 
 class _BodyTooLargeError(Exception):
     pass
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    size = "1 MiB" if limit == MAX_BODY_BYTES else f"{limit} bytes"
     response = JSONResponse(
         {
             "errors": [
-                {"message": "The request body is over 1 MiB.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+                {"message": f"The request body is over {size}.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
             ]
         },
         status_code=413,

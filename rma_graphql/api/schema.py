@@ -426,7 +426,7 @@ class Mutation:
 
 
 # The operations that need no token (they ignore any Authorization header).
-PUBLIC_FIELDS = frozenset({"signUp", "logIn"})
+PUBLIC_FIELDS = frozenset({"signUp", "logIn", "portalOrderLookup"})
 
 
 # Validation rules are built once: a rule class made per request would change the

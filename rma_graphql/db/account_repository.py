@@ -171,6 +171,33 @@ async def principal_exists(
     return (await conn.execute(principal)).first() is not None
 
 
+async def order_exists(conn: AsyncConnection, organization_id: str, order_id: str) -> bool:
+    order = t.sales_order.c
+    found = await conn.execute(
+        select(order.id).where(order.id == order_id, order.organization_id == organization_id)
+    )
+    return found.first() is not None
+
+
+async def order_for_lookup(
+    conn: AsyncConnection, organization_id: str, reference: str, email: str
+) -> Row | None:
+    """The organization's order with this reference whose customer has this email (case-folded)."""
+    order, customer = t.sales_order.c, t.customer.c
+    result = await conn.execute(
+        select(order.id, order.customer_id)
+        .join(t.customer, customer.id == order.customer_id)
+        .where(
+            order.organization_id == organization_id,
+            order.external_reference == reference,
+            func.lower(customer.email) == email.casefold(),
+        )
+        .order_by(order.created_at, order.id)
+        .limit(1)
+    )
+    return result.mappings().first()
+
+
 async def is_revoked(conn: AsyncConnection, token_id: str) -> bool:
     revoked = await conn.execute(select(t.revoked_token.c.id).where(t.revoked_token.c.id == token_id))
     return revoked.first() is not None

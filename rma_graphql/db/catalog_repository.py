@@ -74,6 +74,8 @@ def _conditions(table: Table, organization_id: str, f: CatalogFilter) -> list[Co
             conditions.append(c.return_status.in_(f.return_statuses))
         if f.customer_id is not None:
             conditions.append(c.customer_id == f.customer_id)
+        if f.order_id is not None:
+            conditions.append(c.id == f.order_id)
         if f.ordered_after is not None:
             conditions.append(c.ordered_at >= f.ordered_after)
         if f.ordered_before is not None:

@@ -31,6 +31,7 @@ from rma_graphql.db.notification_tables import notification_cursor as notificati
 from rma_graphql.db.notification_tables import notification_delivery as notification_delivery
 from rma_graphql.db.notification_tables import notification_rule as notification_rule
 from rma_graphql.db.notification_tables import notification_template as notification_template
+from rma_graphql.db.upload_tables import upload as upload
 from rma_graphql.db.webhook_tables import webhook_attempt as webhook_attempt
 from rma_graphql.db.webhook_tables import webhook_delivery as webhook_delivery
 from rma_graphql.db.webhook_tables import webhook_endpoint as webhook_endpoint

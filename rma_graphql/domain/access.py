@@ -124,17 +124,21 @@ class Caller:
     expires_at: datetime | None = None
     # A CUSTOMER user's catalog customer (User.customer) when it is linked to one.
     catalog_customer_id: str | None = None
+    # The one order a portal guest found by its reference and email (portalOrderLookup).
+    order_id: str | None = None
 
     @property
     def customer_id(self) -> str | None:
         """The user id when the caller is a CUSTOMER: it sees and acts on its own RMAs only."""
         return str(self.actor["id"]) if self.role is Role.CUSTOMER else None
 
-    def sees_order_of(self, customer_id: str | None) -> bool:
-        """Whether the caller sees an order of this catalog customer: staff see every order,
-        a customer only those of the catalog customer it is linked to."""
+    def sees_order(self, order_id: str, customer_id: str | None) -> bool:
+        """Whether the caller sees this order of this catalog customer: staff see every order,
+        a portal guest the one it found, a customer those of the customer it is linked to."""
         if self.role is not Role.CUSTOMER:
             return True
+        if self.order_id is not None:
+            return order_id == self.order_id
         return self.catalog_customer_id is not None and customer_id == self.catalog_customer_id
 
     def check_may(self, action: Action, processing_status: ProcessingStatus) -> None:

@@ -38,6 +38,8 @@ class CatalogFilter:
     statuses: tuple[str, ...] = ()
     return_statuses: tuple[str, ...] = ()
     customer_id: str | None = None
+    # One order only (a portal guest's).
+    order_id: str | None = None
     ordered_after: datetime | None = None
     ordered_before: datetime | None = None
 

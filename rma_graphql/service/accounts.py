@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import math
-import re
 import secrets
 import time
 import uuid
@@ -33,6 +32,8 @@ from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
 from rma_graphql.domain.statuses import ActorType
 from rma_graphql.service.records import AppUserRecord, record
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.users import check_email, check_password, check_username
+from rma_graphql.service.users import create_user as create_user
 
 ISSUER = "rma_graphql"
 ALGORITHM = "HS256"
@@ -40,10 +41,6 @@ SIGNING_KEY_NAME = "token_signing_key"
 DEMO_ORGANIZATION_NAME = "Demo organization"
 DEMO_CLIENT_NAME = "Demo client"
 MIN_SIGNING_KEY_LENGTH = 32
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 1024
-_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 class AuthenticationError(Exception):
@@ -105,8 +102,10 @@ class Accounts:
         token_ttl_seconds: int = 3600,
         token_check_seconds: float = 1.0,
         passwords: PasswordPolicy | None = None,
+        portal_token_ttl_seconds: int = 1800,
     ) -> None:
         self.uow = uow
+        self.portal_token_ttl_seconds = portal_token_ttl_seconds
         self._key = signing_key
         self.token_ttl_seconds = token_ttl_seconds
         self.token_check_seconds = token_check_seconds
@@ -137,6 +136,7 @@ class Accounts:
         token_ttl_seconds: int = 3600,
         token_check_seconds: float = 1.0,
         passwords: PasswordPolicy | None = None,
+        portal_token_ttl_seconds: int = 1800,
     ) -> "Accounts":
         key = signing_key or await shared_signing_key(uow)
         if len(key) < MIN_SIGNING_KEY_LENGTH:
@@ -147,6 +147,7 @@ class Accounts:
             token_ttl_seconds=token_ttl_seconds,
             token_check_seconds=token_check_seconds,
             passwords=passwords,
+            portal_token_ttl_seconds=portal_token_ttl_seconds,
         )
 
     @classmethod
@@ -156,6 +157,7 @@ class Accounts:
             signing_key=settings.token_secret,
             token_ttl_seconds=settings.token_ttl_seconds,
             token_check_seconds=settings.token_check_seconds,
+            portal_token_ttl_seconds=settings.portal_token_ttl_seconds,
             passwords=PasswordPolicy(
                 settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
             ),
@@ -173,6 +175,8 @@ class Accounts:
         scopes: frozenset[str],
         role: Role | None = None,
         customer_id: str | None = None,
+        order_id: str | None = None,
+        ttl_seconds: int | None = None,
     ) -> IssuedToken:
         now = time.time()
         token_id = str(uuid.uuid4())
@@ -187,14 +191,16 @@ class Accounts:
             "iat": int(now),
             # Rounded up: a token lasts at least the expires_in it is given with (a TTL of
             # one second truncated to whole seconds could otherwise end at once).
-            "exp": math.ceil(now) + self.token_ttl_seconds,
+            "exp": math.ceil(now) + (ttl_seconds or self.token_ttl_seconds),
         }
         if role is not None:
             claims["role"] = role.value
         if customer_id is not None:
             claims["cus"] = customer_id
+        if order_id is not None:
+            claims["ord"] = order_id
         token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
-        return IssuedToken(token, self.token_ttl_seconds, scopes, token_id)
+        return IssuedToken(token, ttl_seconds or self.token_ttl_seconds, scopes, token_id)
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
@@ -236,6 +242,7 @@ class Accounts:
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
                 catalog_customer_id=str(claims["cus"]) if "cus" in claims else None,
+                order_id=str(claims["ord"]) if "ord" in claims else None,
             )
         except (KeyError, ValueError, TypeError):
             raise AuthenticationError("malformed claims") from None
@@ -266,6 +273,8 @@ class Accounts:
         async with self.uow.read() as conn:
             if await store.is_revoked(conn, caller.token_id):
                 return False
+            if caller.order_id is not None:  # a portal guest: its order still stands
+                return await store.order_exists(conn, caller.organization_id, caller.order_id)
             is_client = caller.actor["type"] == ActorType.API_CLIENT.value
             return await store.principal_exists(
                 conn,
@@ -370,8 +379,8 @@ class Accounts:
         self, *, username: str, email: str, password: str, organization_id: str
     ) -> tuple[IssuedToken, AppUserRecord]:
         """A new CUSTOMER of the organization, logged in."""
-        _check_username(username, "input.username")
-        _check_email(email, "input.email")
+        check_username(username, "input.username")
+        check_email(email, "input.email")
         check_password(password, "input.password")
         async with self.uow.read() as conn:
             allows = await store.allows_customer_sign_up(conn, organization_id)
@@ -420,23 +429,6 @@ class Accounts:
         )
 
 
-def _check_username(username: str, field: str) -> None:
-    if not _USERNAME.match(username):
-        raise BadUserInputError("A username has 3 to 150 letters, digits or the characters _ . @ + -.", field)
-
-
-def _check_email(email: str, field: str) -> None:
-    if len(email) > 320 or not _EMAIL.match(email):
-        raise BadUserInputError("The email address is not valid.", field)
-
-
-def check_password(password: str, field: str) -> None:
-    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        raise BadUserInputError(
-            f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.", field
-        )
-
-
 # Administration (the command line and the demo seed)
 
 
@@ -456,42 +448,3 @@ async def shared_signing_key(uow: UnitOfWork, name: str = SIGNING_KEY_NAME) -> s
         key = await store.server_secret(conn, name)
     assert key is not None
     return key
-
-
-async def create_user(
-    uow: UnitOfWork,
-    *,
-    organization_id: str,
-    username: str,
-    email: str,
-    password_hash: str,
-    role: Role,
-) -> Mapping[str, Any]:
-    """A user of the organization; a CUSTOMER is linked to the catalog customer with its
-    email (case-folded) when there is one."""
-    _check_username(username, "input.username")
-    _check_email(email, "input.email")
-    values: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "organization_id": organization_id,
-        "username": username,
-        "username_key": username.casefold(),
-        "email": email,
-        "password_hash": password_hash,
-        "role": role.value,
-        "created_at": _now(),
-        "customer_id": None,
-    }
-    taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
-    try:
-        async with uow.transaction() as conn:
-            if not await store.organization_exists(conn, organization_id):
-                raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
-            if await store.user_by_username(conn, username.casefold()) is not None:
-                raise taken
-            if role is Role.CUSTOMER:
-                values["customer_id"] = await store.customer_with_email(conn, organization_id, email)
-            await store.add_user(conn, values)
-    except DuplicateRowError:
-        raise taken from None  # a concurrent sign-up took it between the check and the insert
-    return values

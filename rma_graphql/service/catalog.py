@@ -360,7 +360,8 @@ def _seen_by(caller: Caller, table: str, f: CatalogFilter) -> CatalogFilter:
     if table != "orders" or caller.role is not Role.CUSTOMER:
         return f
     own = caller.catalog_customer_id or NO_CUSTOMER
-    return replace(f, customer_id=own if f.customer_id in (None, own) else NO_CUSTOMER)
+    narrowed = replace(f, customer_id=own if f.customer_id in (None, own) else NO_CUSTOMER)
+    return narrowed if caller.order_id is None else replace(narrowed, order_id=caller.order_id)
 
 
 async def row(uow: UnitOfWork, caller: Caller, table: str, kind: type[R], row_id: str) -> R | None:
@@ -368,7 +369,7 @@ async def row(uow: UnitOfWork, caller: Caller, table: str, kind: type[R], row_id
     a customer's own orders only."""
     async with uow.read() as conn:
         found = await CatalogRepository(conn, caller.organization_id).row(table, row_id)
-    if found is None or (table == "orders" and not caller.sees_order_of(found["customer_id"])):
+    if found is None or (table == "orders" and not caller.sees_order(found["id"], found["customer_id"])):
         return None
     return record(kind, found)
 

@@ -46,13 +46,15 @@ def check(
 async def order_lines(conn: Connection, caller: Caller, line_ids: list[str]) -> dict[str, Row]:
     """The order lines among ``line_ids`` of the orders the caller sees (a customer: its own)."""
     found = await facts.order_lines(conn, caller.organization_id, line_ids)
-    return {k: line for k, line in found.items() if caller.sees_order_of(line["order_customer_id"])}
+    return {
+        k: line for k, line in found.items() if caller.sees_order(line["order_id"], line["order_customer_id"])
+    }
 
 
 def check_orders_seen(caller: Caller, orders: Mapping[str, OrderFacts], field: str) -> None:
     """A customer names only its own orders: another's is unknown to it."""
     for order_id, order in orders.items():
-        if not caller.sees_order_of(order.customer_id):
+        if not caller.sees_order(order_id, order.customer_id):
             raise BadUserInputError(f"Unknown order {order_id}.", field)
 
 
@@ -62,7 +64,7 @@ async def returnable_items(
     """Per line of the order, what may still be returned under the configuration's policy."""
     async with uow.read() as conn:
         found = await order_facts(conn, caller.organization_id, [order_id])
-    if order_id not in found or not caller.sees_order_of(found[order_id].customer_id):
+    if order_id not in found or not caller.sees_order(order_id, found[order_id].customer_id):
         raise NotFoundError(f"Order {order_id} not found.", order_id)
     order = found[order_id]
     return order, assess_order(policy_from_configuration(configuration), order, datetime.now(UTC))

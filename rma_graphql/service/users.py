@@ -1,11 +1,80 @@
-"""Users as staff manage them: which catalog customer a CUSTOMER user is."""
+"""Users: made (the command line, sign-up, the demo), their names, emails and passwords
+checked, and which catalog customer a CUSTOMER user is."""
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from rma_graphql.db import account_repository as store
 from rma_graphql.db.catalog_repository import CatalogRepository
+from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service.records import AppUserRecord, record
 from rma_graphql.service.unit_of_work import UnitOfWork
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 1024
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def check_username(username: str, field: str) -> None:
+    if not _USERNAME.match(username):
+        raise BadUserInputError("A username has 3 to 150 letters, digits or the characters _ . @ + -.", field)
+
+
+def check_email(email: str, field: str) -> None:
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise BadUserInputError("The email address is not valid.", field)
+
+
+def check_password(password: str, field: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise BadUserInputError(
+            f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.", field
+        )
+
+
+async def create_user(
+    uow: UnitOfWork,
+    *,
+    organization_id: str,
+    username: str,
+    email: str,
+    password_hash: str,
+    role: Role,
+) -> Mapping[str, Any]:
+    """A user of the organization; a CUSTOMER is linked to the catalog customer with its
+    email (case-folded) when there is one."""
+    check_username(username, "input.username")
+    check_email(email, "input.email")
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "organization_id": organization_id,
+        "username": username,
+        "username_key": username.casefold(),
+        "email": email,
+        "password_hash": password_hash,
+        "role": role.value,
+        "created_at": datetime.now(UTC),
+        "customer_id": None,
+    }
+    taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
+    try:
+        async with uow.transaction() as conn:
+            if not await store.organization_exists(conn, organization_id):
+                raise BadUserInputError(f"Unknown organization {organization_id}.", "input.organizationId")
+            if await store.user_by_username(conn, username.casefold()) is not None:
+                raise taken
+            if role is Role.CUSTOMER:
+                values["customer_id"] = await store.customer_with_email(conn, organization_id, email)
+            await store.add_user(conn, values)
+    except DuplicateRowError:
+        raise taken from None  # a concurrent sign-up took it between the check and the insert
+    return values
 
 
 async def user(uow: UnitOfWork, caller: Caller, user_id: str) -> AppUserRecord | None:

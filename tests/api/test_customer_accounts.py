@@ -221,3 +221,88 @@ async def test_staff_see_a_users_customer_and_a_customer_sees_no_one_elses(
         assert (await customer.data(ORDERS))["orders"]["totalCount"] == 1
         error = await customer.error("{ customers { totalCount } }")
         assert error["extensions"] == {"code": "FORBIDDEN", "requiredScope": "view_customers"}
+
+
+LOOKUP = """
+mutation($org: String!, $ref: String!, $email: String!) {
+  portalOrderLookup(organizationId: $org, orderReference: $ref, email: $email) { token expiresIn orderId }
+}
+"""
+RMAS = "{ rmaOrders { totalCount nodes { id } } }"
+
+
+async def _lookup(http: httpx.AsyncClient, organization_id: str, ref: str, email: str) -> dict[str, Any]:
+    variables = {"org": organization_id, "ref": ref, "email": email}
+    response = await http.post("/graphql", json={"query": LOOKUP, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_guest_finds_its_order_by_reference_and_email_and_returns_from_it_only(
+    endpoint: Endpoint, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
+) -> None:
+    made = await _two_customers(gql)
+    # A second order of Ada's: the guest token is for the one it found only.
+    other = (await gql.data(ORDER, {"input": order_input(made["ada"]["id"], externalReference="SO-3003")}))[
+        "orderCreate"
+    ]
+    async with _http(endpoint) as anonymous:
+        found = (await _lookup(anonymous, organization_id, " SO-1001 ", "ADA@Example.com"))["data"]
+        wrong_email = await _lookup(anonymous, organization_id, "SO-1001", "alan@example.com")
+        wrong_reference = await _lookup(anonymous, organization_id, "SO-9999", "ada@example.com")
+        alan_found = (await _lookup(anonymous, organization_id, "SO-2002", "alan@example.com"))["data"]
+    lookup = found["portalOrderLookup"]
+    assert lookup["orderId"] == made["ada_order"]["id"]
+    assert lookup["expiresIn"] == 1800
+    # The same refusal whether the reference or the email is wrong.
+    assert wrong_email["errors"] == wrong_reference["errors"]
+    assert wrong_email["errors"][0]["message"] == "No order matches this reference and email."
+    assert wrong_email["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "orderReference"}
+
+    async with (
+        _http(endpoint, lookup["token"]) as http,
+        _http(endpoint, alan_found["portalOrderLookup"]["token"]) as h2,
+    ):
+        guest, alan = GraphQLClient(http), GraphQLClient(h2)
+        viewer = (await guest.data("{ viewer { role actor { type id name } } }"))["viewer"]
+        assert viewer == {
+            "role": "CUSTOMER",
+            "actor": {"type": "USER", "id": made["ada_order"]["id"], "name": "ADA@Example.com"},
+        }
+        assert [o["id"] for o in (await guest.data(ORDERS))["orders"]["nodes"]] == [made["ada_order"]["id"]]
+        assert (await guest.error(ORDER_BY_ID, {"id": other["id"]}))["extensions"]["code"] == "NOT_FOUND"
+        assert (await guest.error(RETURNABLE, {"id": other["id"]}))["extensions"]["code"] == "NOT_FOUND"
+
+        before = await snapshot(engine, organization_id)
+        other_lines = (await gql.data(ORDER_LINES, {"id": other["id"]}))["order"]
+        error = await guest.error(CREATE, {"input": _return_of(other_lines)})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.lines[0].orderLineId"}
+        assert await snapshot(engine, organization_id) == before
+
+        created = (await guest.data(CREATE, {"input": _return_of(made["ada_order"])}))["rmaOrderCreate"]
+        assert (await guest.data(RMAS))["rmaOrders"] == {"totalCount": 1, "nodes": [{"id": created["id"]}]}
+        # Another guest sees neither the return nor the order.
+        assert (await alan.data(RMAS))["rmaOrders"]["totalCount"] == 0
+        read = await alan.error("query($id: String!) { rmaOrder(id: $id) { id } }", {"id": created["id"]})
+        assert read["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_lookups_are_limited_per_email_whatever_the_address(
+    settings: Any, organization_id: str
+) -> None:
+    from tests.conftest import Server
+
+    # An email no other test looks up: processes on PostgreSQL share their counts.
+    email = f"Limit-{organization_id[:8]}@example.com"
+    async with Server(settings.replace(auth_rate_limit_per_minute=3)) as server:
+        answers = []
+        for n in range(5):
+            # Each from its own address: only the email's count can refuse.
+            transport = httpx.ASGITransport(app=server.app, client=(f"198.51.100.{n + 1}", 5000))
+            async with httpx.AsyncClient(base_url="http://testserver", transport=transport) as http:
+                answers.append(await _lookup(http, organization_id, "SO-0000", email))
+    codes = [a["errors"][0]["extensions"].get("reason") for a in answers]
+    assert codes == [None, None, None, "RATE_LIMITED", "RATE_LIMITED"]
+    assert answers[3]["errors"][0]["extensions"]["field"] == "email"
+    assert answers[3]["errors"][0]["message"].startswith("Too many lookups for this email")

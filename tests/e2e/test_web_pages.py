@@ -15,6 +15,7 @@ from rma_graphql.domain.access import Role
 from rma_graphql.service import demo
 from rma_graphql.service.accounts import create_user
 from rma_graphql.service.organizations import admin_caller
+from tests.api.test_uploads import picture
 from tests.conftest import GraphQLClient, Server
 from tests.e2e.test_graphiql_browser import (
     ARTIFACTS,
@@ -27,6 +28,7 @@ from tests.e2e.test_graphiql_browser import (
 pytestmark = needs_browser
 
 PASSWORD = "correct horse battery"
+PICTURE = picture("PNG", "navy")
 
 with contextlib.suppress(ImportError):  # make test installs it
     from playwright.async_api import Browser, Page, expect
@@ -103,6 +105,9 @@ async def file_a_return(page: "Page", server: Server, username: str) -> str:
     item = page.locator("fieldset.item", has_text="TSHIRT-M")
     await item.get_by_label("Quantity").fill("1")
     await item.get_by_label("Reason").select_option("SIZE_PROBLEM")
+    await item.get_by_label("Pictures (optional)").set_input_files(
+        files=[{"name": "label.png", "mimeType": "image/png", "buffer": PICTURE}]
+    )
     await page.get_by_role("button", name="Submit the return").click()
     await page.wait_for_url(re.compile(r"#/return/"))
     await expect(page.locator("#status-words")).to_contain_text("Requested")
@@ -133,6 +138,11 @@ async def test_a_return_from_the_portal_through_the_back_office_and_the_warehous
     await shot(agent, "admin-list")
     await agent.get_by_role("link", name=reference).click()
     await expect(agent.get_by_role("heading", name=re.compile(reference))).to_be_visible()
+    # The customer's picture, served by its link.
+    shown = await agent.get_by_role("link", name="Pictures 1 (TSHIRT-M)").get_attribute("href")
+    assert shown is not None
+    served = await agent.request.get(shown)
+    assert (served.status, await served.body()) == (200, PICTURE)
     accept = agent.get_by_role("button", name="Accept", exact=True)
     await expect(accept).to_be_enabled()
     # A staff-only and a customer-visible comment.
@@ -160,6 +170,8 @@ async def test_a_return_from_the_portal_through_the_back_office_and_the_warehous
     # The warehouse scans the reference, receives and inspects the T-shirt.
     inspector = await _page(browser)
     await log_in(inspector, server.url + "/admin", users["inspector"])
+    # The warehouse sees the list too (without the configuration scopes its filters use).
+    await expect(inspector.get_by_role("link", name=reference)).to_be_visible()
     await inspector.get_by_role("link", name="Warehouse").click()
     scan = inspector.get_by_label(re.compile("Return slip reference"))
     await scan.fill(reference)
@@ -237,6 +249,34 @@ async def test_a_customer_never_sees_another_customers_return_whatever_the_url(
     await expect(alan.get_by_role("alert")).to_be_visible()
     assert await alan.get_by_text("TSHIRT-M").count() == 0
     assert await alan.get_by_role("button", name="Accept", exact=True).count() == 0
+
+
+async def test_a_guest_returns_goods_of_an_order_found_by_its_reference_and_email(
+    server: Server, organization_id: str, browser: "Browser"
+) -> None:
+    await _world(server, organization_id)
+    guest = await _page(browser, phone=True)
+    await guest.goto(f"{server.url}/portal?organization={organization_id}")
+    await guest.get_by_label("Order reference").fill("DEMO-1001")
+    await guest.locator("#lookup-email").fill("alan@example.com")
+    await guest.get_by_role("button", name="Find").click()
+    # Not Alan's order: the one answer for a wrong reference or email.
+    await expect(guest.get_by_role("alert")).to_contain_text("No order matches this reference and email.")
+    await guest.get_by_label("Order reference").fill("DEMO-1002")
+    await guest.get_by_role("button", name="Find").click()
+    await expect(guest.get_by_role("heading", name="Order DEMO-1002")).to_be_visible()
+    await guest.locator("fieldset.item", has_text="SHOES-42").get_by_label("Quantity").fill("1")
+    await guest.get_by_label("A voucher").check()
+    await guest.get_by_role("button", name="Submit the return").click()
+    await expect(guest.locator("#status-words")).to_contain_text("Requested")
+    await expect(guest.locator("#slip")).to_be_visible()
+    await shot(guest, "portal-guest")
+    # Its own order only, and the return it made.
+    await guest.get_by_role("link", name="My orders").click()
+    await expect(guest.get_by_role("link", name="Order DEMO-1002")).to_be_visible()
+    assert await guest.get_by_role("link", name="Order DEMO-1001").count() == 0
+    await expect(guest.get_by_role("link", name=re.compile("^Return RMA-"))).to_have_count(1)
+    assert guest.errors == []  # type: ignore[attr-defined]
 
 
 async def test_the_pages_speak_french_and_need_no_token(

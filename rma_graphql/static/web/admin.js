@@ -1,7 +1,7 @@
 // The back office: staff log in, list and filter returns (the filters live in the URL), open
 // one, act on it with the actions the server says are available, and see changes live.
-import { GraphQLError, Unauthorized, gql, session, subscribe } from "./api.js";
-import { field, go, h, mount, notice, route, select } from "./dom.js";
+import { GraphQLError, Stale, Unauthorized, gql, load, newScreen, session, subscribe } from "./api.js";
+import { field, forget, go, h, mount, notice, redraw, route, select } from "./dom.js";
 import { LANGUAGES, actionName, date, language, money, setLanguage, t, word } from "./i18n.js";
 import { warehouse } from "./warehouse.js";
 
@@ -35,9 +35,9 @@ const LIST = `query List($filter: RmaOrderFilterInput, $first: Int!, $after: Str
     nodes { id returnReference currency createdAt amountDue processingStatus deliveryStatus
       financialStatus fulfillmentStatus sender { fullname email } customState { code name } }
   }
-  locations { id name }
-  rmaCustomStates { code name }
 }`;
+// The filters' choices; staff without view_rma_configurations (the warehouse) go without.
+const CHOICES = `query Choices { locations { id name } rmaCustomStates { code name } }`;
 
 export const RMA_FIELDS = `id version returnReference currency createdAt updatedAt expectedResolution
   processingStatus deliveryStatus financialStatus fulfillmentStatus returnSlipUrl comment
@@ -46,7 +46,7 @@ export const RMA_FIELDS = `id version returnReference currency createdAt updated
   location { id name }
   sender { fullname email phone address city zipcode country }
   deliveryContact { fullname company address city zipcode country }
-  lines { id sku label quantity receivedQuantity reason productState price serialNumber }
+  lines { id sku label quantity receivedQuantity reason productState price serialNumber pictures }
   linkedOrders { orderId externalReference }
   shipments { id reference carrierName tracking state lastEvent { event date } }
   financialResolutions { id type status amount reference createdAt }
@@ -145,14 +145,11 @@ function filterOf(query) {
   return filter;
 }
 
-async function list(query) {
-  const sort = SORTS.includes(query.get("sort")) ? query.get("sort") : "CREATED_AT_DESC";
-  const data = await gql(LIST, { filter: filterOf(query), first: 25, after: query.get("after"), sort });
-  const page = data.rmaOrders;
+function filterForm(query, data, sort) {
   const any = [["", t("list.any")]];
   const choice = (name, values) => select(name, [...any, ...values.map((v) => [v, word(v)])],
     query.get(name) || "");
-  const form = h("form", { class: "filters", role: "search", onsubmit: (event) => {
+  return h("form", { class: "filters", role: "search", onsubmit: (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     for (const [name, value] of new FormData(event.target)) if (value) next.set(name, value);
@@ -177,6 +174,9 @@ async function list(query) {
     h("div", { class: "buttons" },
       h("button", { type: "submit" }, t("list.apply")),
       h("button", { type: "button", onclick: () => go("/") }, t("list.reset"))));
+}
+
+function results(query, page) {
   const rows = page.nodes.map((rma) => h("tr", { dataset: { id: rma.id } },
     h("td", {}, h("a", { href: `#/rma/${rma.id}` }, rma.returnReference)),
     h("td", {}, rma.sender.fullname || rma.sender.email || "—"),
@@ -187,9 +187,7 @@ async function list(query) {
   next.set("after", page.pageInfo.endCursor || "");
   const first = new URLSearchParams(query);
   first.delete("after");
-  mount(main,
-    h("h2", {}, t("nav.list")),
-    form,
+  return [
     h("p", { role: "status", id: "count" }, t("list.count", { count: page.totalCount }), " · ", t("list.live")),
     page.nodes.length
       ? h("table", { class: "list" },
@@ -200,12 +198,35 @@ async function list(query) {
       : h("p", {}, t("list.empty")),
     h("nav", { class: "pages", "aria-label": "pages" },
       query.get("after") && h("a", { href: `#/?${first}` }, t("list.first")),
-      page.pageInfo.hasNextPage && h("a", { href: `#/?${next}`, rel: "next" }, t("list.next"))));
-  // New and changed returns: the page reloads its list (at most every half second).
+      page.pageInfo.hasNextPage && h("a", { href: `#/?${next}`, rel: "next" }, t("list.next"))),
+  ];
+}
+
+async function list(query) {
+  const sort = SORTS.includes(query.get("sort")) ? query.get("sort") : "CREATED_AT_DESC";
+  const variables = { filter: filterOf(query), first: 25, after: query.get("after"), sort };
+  const [data, choices] = await Promise.all([
+    load(LIST, variables),
+    load(CHOICES).catch((error) => {
+      if (error instanceof Stale) throw error;
+      return { locations: [], rmaCustomStates: [] };
+    }),
+  ]);
+  const place = h("div", { id: "results" }, results(query, data.rmaOrders));
+  mount(main, h("h2", {}, t("nav.list")), filterForm(query, choices, sort), place);
+  // New and changed returns: the results (not the filters being typed) are drawn again, at
+  // most every half second.
   let timer = null;
+  const again = async () => {
+    try {
+      mount(place, results(query, (await load(LIST, variables)).rmaOrders));
+    } catch {
+      // Replaced by another screen, or gone for a moment: the next change tries again.
+    }
+  };
   const stop = subscribe(FEED, {}, () => {
     clearTimeout(timer);
-    timer = setTimeout(() => refresh(), 500);
+    timer = setTimeout(again, 500);
   }, () => {});
   stopLive = () => {
     clearTimeout(timer);
@@ -223,21 +244,22 @@ function table(headings, rows) {
     h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell))))));
 }
 
+function pictureLinks(line) {
+  return line.pictures.length
+    ? line.pictures.map((url, i) => h("a", { href: url, target: "_blank", rel: "noopener", class: "picture",
+      "aria-label": `${t("col.pictures")} ${i + 1} (${line.sku})` }, `${i + 1}`))
+    : "—";
+}
+
 function contact(c) {
   if (!c) return "—";
   return [c.fullname, c.company, c.email, c.phone, c.address, [c.zipcode, c.city].filter(Boolean).join(" "),
     c.country].filter(Boolean).join(", ");
 }
 
-// What staff are typing survives the page being redrawn by a live update.
-const drafts = { reason: "", comment: "", visibility: "INTERNAL" };
-const keep = (name) => (event) => {
-  drafts[name] = event.target.value;
-};
-
 function actions(rma, onDone) {
   const message = h("div", { "aria-live": "polite", id: "action-message" });
-  const reason = h("input", { name: "reason", maxlength: 1000, value: drafts.reason, oninput: keep("reason") });
+  const reason = h("input", { name: "reason", maxlength: 1000 });
   const buttons = rma.availableActions
     .filter((a) => ACTIONS[a.action])
     .map((a) => {
@@ -254,10 +276,7 @@ function actions(rma, onDone) {
             const variables = { id: rma.id, v: rma.version };
             if (withReason) variables.reason = reason.value || (a.action === "flagAnomaly" ? "—" : null);
             const query = `mutation Act(${args}) { ${name}(${pass}) { id version } }`;
-            const cleared = () => {
-              drafts.reason = "";
-            };
-            if (await change(query, variables, "action-message", onDone, cleared)) {
+            if (await change(query, variables, "action-message", onDone, () => forget(reason.parentElement))) {
               notice(document.getElementById("action-message"), t("action.done", { action: actionName(a.action) }));
             }
           } }, actionName(a.action)),
@@ -283,6 +302,7 @@ async function change(query, variables, messageId, onDone, done = () => {}) {
     await onDone();
     return true;
   } catch (error) {
+    if (error instanceof Stale) return false;
     if (error.code === "CONFLICT") await onDone();
     say(error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
     return false;
@@ -307,7 +327,7 @@ function finance(rma, onDone) {
   const amount = h("input", { name: "amount", type: "number", step: "0.01", min: "0.01",
     placeholder: String(rma.remainingDue) });
   const rows = (rma.financialResolutions || []).map((r) => {
-    const reference = h("input", { name: "reference", "aria-label": t("finance.reference") });
+    const reference = h("input", { name: "reference", id: `ref-${r.id}`, "aria-label": t("finance.reference") });
     const pending = r.status === "PENDING" || r.status === "FAILED";
     return h("tr", { dataset: { resolution: r.id } },
       h("td", {}, word(r.type)), h("td", { class: "number" }, money(r.amount, c)),
@@ -316,7 +336,7 @@ function finance(rma, onDone) {
         r.type === "REFUND" && reference,
         h("button", { type: "button", disabled: !can("executeFinancialResolution").allowed,
           onclick: () => change(EXECUTE, { id: r.id, reference: reference.value || null, v: rma.version },
-            "finance-message", onDone) }, t("finance.execute")),
+            "finance-message", onDone, () => forget(reference.parentElement)) }, t("finance.execute")),
         h("button", { type: "button", class: "secondary",
           disabled: !can("rejectFinancialResolution").allowed,
           onclick: () => change(DECLINE, { id: r.id, v: rma.version }, "finance-message", onDone) },
@@ -330,7 +350,8 @@ function finance(rma, onDone) {
     h("form", { class: "inline", onsubmit: (event) => {
       event.preventDefault();
       const input = { type: kind.value, amount: amount.value ? Number(amount.value) : null };
-      change(RESOLVE, { id: rma.id, input, v: rma.version }, "finance-message", onDone);
+      change(RESOLVE, { id: rma.id, input, v: rma.version }, "finance-message", onDone,
+        () => forget(event.target));
     } },
     field(t("finance.type"), kind, "finance-type"),
     field(t("finance.amount"), amount, "finance-amount"),
@@ -341,11 +362,9 @@ function finance(rma, onDone) {
 }
 
 function comments(rma, onDone) {
-  const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 5000,
-    oninput: keep("comment") });
-  text.value = drafts.comment;
+  const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 5000 });
   const visibility = select("visibility", [["INTERNAL", t("visibility.INTERNAL")],
-    ["CUSTOMER", t("visibility.CUSTOMER")]], drafts.visibility, { onchange: keep("visibility") });
+    ["CUSTOMER", t("visibility.CUSTOMER")]], "INTERNAL");
   const message = h("div", { "aria-live": "polite", id: "comment-message" });
   return section(t("detail.comments"),
     h("ul", { class: "comments" }, rma.comments.map((c) => h("li", {},
@@ -356,8 +375,7 @@ function comments(rma, onDone) {
       event.preventDefault();
       const variables = { id: rma.id, text: text.value, visibility: visibility.value,
         expectedVersion: rma.version };
-      change(COMMENT, variables, "comment-message", onDone,
-        () => Object.assign(drafts, { comment: "", visibility: "INTERNAL" }));
+      change(COMMENT, variables, "comment-message", onDone, () => forget(event.target));
     } },
     field(t("detail.comment"), text, "comment-text"),
     field(t("detail.visibility"), visibility, "comment-visibility"),
@@ -375,9 +393,9 @@ export function rmaView(rma, onDone) {
     h("div", { class: "grid" },
       section(t("detail.lines"), table(
         [t("col.sku"), t("col.label"), t("col.quantity"), t("col.received"), t("col.reason"), t("col.state"),
-          t("col.price")],
+          t("col.price"), t("col.pictures")],
         rma.lines.map((l) => [l.sku, l.label || "—", l.quantity, l.receivedQuantity, word(l.reason),
-          word(l.productState), money(l.price, c)]))),
+          word(l.productState), money(l.price, c), pictureLinks(l)]))),
       section(t("detail.money"), h("dl", {},
         h("dt", {}, t("detail.resolution")), h("dd", {}, word(rma.expectedResolution)),
         h("dt", {}, t("detail.amountDue")), h("dd", { id: "amount-due" }, money(rma.amountDue, c)),
@@ -405,18 +423,17 @@ export function rmaView(rma, onDone) {
 async function detail(id) {
   // A version is drawn once: a reload and a live update bring the same one.
   let shown = 0;
-  const load = async () => {
-    const data = await gql(DETAIL, { id });
+  const reload = async () => {
+    const data = await load(DETAIL, { id });
     if (!data.rmaOrder) throw new GraphQLError([{ message: t("error.notFound"), extensions: {} }]);
-    show(data.rmaOrder, true);
+    show(data.rmaOrder);
   };
-  const show = (rma, always = false) => {
-    if (rma.version <= shown && !always) return;
-    shown = Math.max(shown, rma.version);
-    mount(main, rmaView(rma, load));
+  const show = (rma) => {
+    if (rma.version <= shown) return;
+    shown = rma.version;
+    redraw(main, rmaView(rma, reload));
   };
-  Object.assign(drafts, { reason: "", comment: "", visibility: "INTERNAL" });
-  await load();
+  await reload();
   stopLive = subscribe(UPDATED, { id }, (data) => show(data.rmaOrderUpdated), () => {});
 }
 
@@ -430,6 +447,7 @@ async function refresh() {
 }
 
 async function render() {
+  newScreen();
   header();
   if (!session.token) {
     stopLive();
@@ -441,6 +459,7 @@ async function render() {
     await refresh();
     status.textContent = "";
   } catch (error) {
+    if (error instanceof Stale) return;
     status.textContent = "";
     if (error instanceof Unauthorized) return render();
     mount(main, h("div", { class: "card" }, h("h2", {}, t("error.title")),

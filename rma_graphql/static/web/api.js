@@ -55,6 +55,24 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
+// A picture to POST /uploads; its signed link, to put in a line's pictures.
+export async function upload(file) {
+  const body = new FormData();
+  body.append("file", file);
+  const response = await fetch("/uploads", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${session.token}` },
+    body,
+  });
+  if (response.status === 401) {
+    session.end();
+    throw new Unauthorized("unauthorized");
+  }
+  const answer = await response.json().catch(() => ({ message: `HTTP ${response.status}` }));
+  if (response.status !== 201) throw new GraphQLError([{ message: `${file.name}: ${answer.message}` }]);
+  return answer.url;
+}
+
 let client = null;
 
 function resetSubscriptions() {
@@ -85,4 +103,23 @@ export function subscribe(query, variables, onData, onError = () => {}) {
       complete: () => {},
     },
   );
+}
+
+// One screen at a time: loading a screen begins a new one, and what an older screen was
+// still loading is dropped (Stale) instead of drawn over the new one.
+export class Stale extends Error {}
+let screen = 0;
+
+export function newScreen() {
+  screen += 1;
+}
+
+export async function load(query, variables = {}) {
+  const mine = screen;
+  try {
+    return await gql(query, variables);
+  } finally {
+    // Answered or refused, an older screen draws neither.
+    if (mine !== screen) throw new Stale("replaced by a newer screen");
+  }
 }

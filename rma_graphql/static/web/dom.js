@@ -56,3 +56,31 @@ export function go(path, query) {
   const text = query && [...query].length ? `?${query}` : "";
   location.hash = `#${path}${text}`;
 }
+
+// What a person typed or picked is marked, so that a live update redrawing the screen keeps
+// it (by the control's id), and keeps the focus where it was.
+document.addEventListener("input", (event) => {
+  if (event.target.id) event.target.dataset.typed = "1";
+});
+document.addEventListener("change", (event) => {
+  if (event.target.id) event.target.dataset.typed = "1";
+});
+
+export function redraw(root, ...children) {
+  const typed = [...root.querySelectorAll("[data-typed]")].map((element) => [element.id, element.value]);
+  const focused = root.contains(document.activeElement) ? document.activeElement.id : null;
+  mount(root, ...children);
+  for (const [id, value] of typed) {
+    const element = document.getElementById(id);
+    if (element) {
+      element.value = value;
+      element.dataset.typed = "1";
+    }
+  }
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+// A form whose change the server took starts afresh at the next redraw.
+export function forget(form) {
+  for (const element of form.querySelectorAll("[data-typed]")) delete element.dataset.typed;
+}

@@ -1,6 +1,6 @@
 // The customer return portal: log in (or sign up), pick an order, choose what goes back
 // under the location's return policy, submit, print the slip, and follow the return live.
-import { Unauthorized, gql, session, subscribe } from "./api.js";
+import { Stale, Unauthorized, gql, load, newScreen, session, subscribe, upload } from "./api.js";
 import { field, go, h, mount, notice, route, select } from "./dom.js";
 import { LANGUAGES, date, language, money, setLanguage, t, word } from "./i18n.js";
 
@@ -95,8 +95,28 @@ function authForms() {
   field(t("portal.email"), input("email", "email", "email"), "new-email"),
   field(t("login.password"), input("password", "password", "new-password"), "new-password"),
   h("button", { type: "submit" }, t("portal.signUp")));
+  // A guest finds its order by its reference and email, without an account.
+  const lookUp = organization && h("form", { class: "card", "aria-labelledby": "lookup-title",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const form = new FormData(event.target);
+      try {
+        const data = await gql(`mutation LookUp($o: String!, $r: String!, $e: String!) {
+          portalOrderLookup(organizationId: $o, orderReference: $r, email: $e) { token orderId } }`,
+        { o: organization, r: form.get("reference"), e: form.get("email") });
+        const found = data.portalOrderLookup;
+        session.start(found.token, { username: form.get("email"), role: "CUSTOMER" });
+        go(`/order/${found.orderId}`);
+      } catch (error) {
+        notice(message, error.message, "error");
+      }
+    } },
+  h("h2", { id: "lookup-title" }, t("portal.lookup")),
+  field(t("portal.reference"), input("reference", "text", "off"), "lookup-reference"),
+  field(t("portal.email"), input("email", "email", "email"), "lookup-email"),
+  h("button", { type: "submit" }, t("portal.find")));
   mount(main, h("h2", {}, t("portal.welcome")), h("p", {}, t("portal.intro")), message,
-    h("div", { class: "grid" }, logIn, signUp));
+    h("div", { class: "grid" }, lookUp, logIn, signUp));
 }
 
 function badges(rma) {
@@ -105,7 +125,7 @@ function badges(rma) {
 }
 
 async function home() {
-  const data = await gql(HOME);
+  const data = await load(HOME);
   mount(main,
     h("section", { class: "card" }, h("h2", {}, t("portal.orders")),
       data.orders.nodes.length
@@ -135,12 +155,15 @@ function itemRow(item, configuration, index) {
     returnable && field(t("portal.reason"), select("reason", reasons.map((r) => [r, word(r)]), reasons[0]),
       `${id}-reason`),
     returnable && configuration.requestProductState && field(t("portal.productState"),
-      select("productState", STATES.map((s) => [s, word(s)]), STATES[0]), `${id}-state`));
+      select("productState", STATES.map((s) => [s, word(s)]), STATES[0]), `${id}-state`),
+    returnable && field(configuration.needsPictures ? t("portal.picturesNeeded") : t("portal.pictures"),
+      h("input", { type: "file", name: "pictures", multiple: true,
+        accept: "image/jpeg,image/png,image/webp,image/heic,.heic" }), `${id}-pictures`));
 }
 
 async function orderPage(id) {
   // The first location (in the organization's order) whose portal is open takes returns.
-  const policies = await gql(POLICIES);
+  const policies = await load(POLICIES);
   const byLocation = new Map(policies.rmaConfigurations.map((c) => [c.locationId, c]));
   const place = policies.locations.find((l) => byLocation.get(l.id)?.portalIsActive);
   if (!place) {
@@ -148,20 +171,21 @@ async function orderPage(id) {
     return;
   }
   const configuration = byLocation.get(place.id);
-  const { order, returnableItems: items } = await gql(ORDER, { id, locationId: place.id });
+  const { order, returnableItems: items } = await load(ORDER, { id, locationId: place.id });
   const resolutions = configuration.expectedResolutions?.length ? configuration.expectedResolutions
     : ["REFUND", "VOUCHER", "REPLACE"];
   const message = h("div", { "aria-live": "assertive" });
   const form = h("form", { class: "card", "aria-labelledby": "order-title", onsubmit: async (event) => {
     event.preventDefault();
-    const lines = [...form.querySelectorAll("fieldset.item:not([disabled])")]
-      .map((set) => ({
-        orderLineId: set.dataset.line,
-        quantity: Number(set.querySelector("[name=quantity]").value),
-        reason: set.querySelector("[name=reason]").value,
-        productState: set.querySelector("[name=productState]")?.value,
-      }))
-      .filter((line) => line.quantity > 0);
+    const chosen = [...form.querySelectorAll("fieldset.item:not([disabled])")]
+      .filter((set) => Number(set.querySelector("[name=quantity]").value) > 0);
+    const lines = chosen.map((set) => ({
+      orderLineId: set.dataset.line,
+      quantity: Number(set.querySelector("[name=quantity]").value),
+      reason: set.querySelector("[name=reason]").value,
+      productState: set.querySelector("[name=productState]")?.value,
+      pictures: [],
+    }));
     if (!lines.length) {
       notice(message, t("portal.nothingChosen"), "error");
       return;
@@ -176,6 +200,10 @@ async function orderPage(id) {
       lines,
     };
     try {
+      // The pictures first: each line carries the links of its own.
+      for (const [i, set] of chosen.entries()) {
+        for (const file of set.querySelector("[name=pictures]").files) lines[i].pictures.push(await upload(file));
+      }
       const created = (await gql(CREATE, { input })).rmaOrderCreate;
       await gql(SUBMIT, { id: created.id, v: created.version });
       go(`/return/${created.id}`);
@@ -226,7 +254,7 @@ function returnView(rma) {
 }
 
 async function returnPage(id) {
-  const data = await gql(SHOW, { id });
+  const data = await load(SHOW, { id });
   if (!data.rmaOrder) throw new Error(t("error.notFound"));
   let shown = 0;
   const show = (rma) => {
@@ -239,6 +267,7 @@ async function returnPage(id) {
 }
 
 async function render() {
+  newScreen();
   header();
   stopLive();
   stopLive = () => {};
@@ -254,6 +283,7 @@ async function render() {
     else await home();
     status.textContent = "";
   } catch (error) {
+    if (error instanceof Stale) return;
     status.textContent = "";
     if (error instanceof Unauthorized) return render();
     mount(main, h("div", { class: "card" }, h("h2", {}, t("error.title")),

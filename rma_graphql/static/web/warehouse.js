@@ -1,7 +1,7 @@
 // The warehouse screen: scan (or type) a return slip's reference, then receive and inspect
 // its lines, all from the keyboard. A keyboard-wedge scanner types the Code 128 and Enter.
-import { gql, subscribe } from "./api.js";
-import { field, go, h, mount, notice, select } from "./dom.js";
+import { Stale, gql, load, subscribe } from "./api.js";
+import { field, forget, go, h, mount, notice, redraw, select } from "./dom.js";
 import { t, word } from "./i18n.js";
 
 const FIND = `query Find($search: String!) {
@@ -57,16 +57,18 @@ function lineForm(rma, line, reload) {
     name: "inspectQuantity" });
   const result = select("result", RESULTS.map((r) => [r, word(r)]), "ACCEPTED");
   const disposition = select("disposition", DISPOSITIONS.map((d) => [d, t(`disposition.${d}`)]), "RESTOCK");
-  const run = async (document, variables) => {
+  const run = async (form, document, variables) => {
     try {
       await gql(document, { ...variables, v: rma.version });
+      forget(form);
       await reload();
     } catch (error) {
-      if (error.code === "CONFLICT") await reload();
+      if (error instanceof Stale) return;
+      if (error.code === "CONFLICT") await reload().catch(() => {});
       notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
     }
   };
-  const id = line.id.slice(0, 8);
+  const id = line.id;
   return h("section", { class: "card line", dataset: { sku: line.sku } },
     h("h3", {}, `${line.sku} · ${line.label || ""}`),
     h("p", {}, t("warehouse.counts", { quantity: line.quantity, received: line.receivedQuantity,
@@ -74,7 +76,7 @@ function lineForm(rma, line, reload) {
     h("form", { class: "inline", onsubmit: (event) => {
       event.preventDefault();
       const list = serials.value.split(/[\s,]+/).filter(Boolean);
-      run(RECEIVE, { id: rma.id, line: line.id, quantity: Number(quantity.value),
+      run(event.target, RECEIVE, { id: rma.id, line: line.id, quantity: Number(quantity.value),
         serials: list.length ? list : null });
     } },
     field(t("warehouse.receiveQuantity"), quantity, `receive-${id}`),
@@ -82,7 +84,7 @@ function lineForm(rma, line, reload) {
     h("button", { type: "submit" }, t("warehouse.receive"))),
     h("form", { class: "inline", onsubmit: (event) => {
       event.preventDefault();
-      run(INSPECT, { line: line.id, input: { quantity: Number(inspectQuantity.value), result: result.value,
+      run(event.target, INSPECT, { line: line.id, input: { quantity: Number(inspectQuantity.value), result: result.value,
         disposition: disposition.value } });
     } },
     field(t("warehouse.inspectQuantity"), inspectQuantity, `inspect-${id}`),
@@ -110,7 +112,7 @@ export async function warehouse(root, query, id = location.hash.split("/")[2]) {
     // An accepted return is opened for receiving first (its processing starts).
     const start = rma.availableActions.find((a) => a.action === "startFulfillment" && a.allowed);
     const message = h("div", { "aria-live": "polite" });
-    mount(place,
+    redraw(place,
       h("h3", { id: "rma-title" }, h("a", { href: `#/rma/${rma.id}` }, rma.returnReference), " · ",
         word(rma.processingStatus), " · ", word(rma.deliveryStatus)),
       start && h("p", {}, h("button", { type: "button", id: "start", onclick: async () => {
@@ -119,13 +121,14 @@ export async function warehouse(root, query, id = location.hash.split("/")[2]) {
           await reload();
           place.querySelector("input")?.focus();
         } catch (error) {
-          if (error.code === "CONFLICT") await reload();
+          if (error instanceof Stale) return;
+          if (error.code === "CONFLICT") await reload().catch(() => {});
           notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
         }
       } }, t("warehouse.start")), message),
       rma.lines.map((line) => lineForm(rma, line, reload)));
   };
-  const reload = async () => show((await gql(LOAD, { id: rmaId })).rmaOrder);
+  const reload = async () => show((await load(LOAD, { id: rmaId })).rmaOrder);
   scanForm(root, "");
   await reload();
   (place.querySelector("#start") || place.querySelector("input"))?.focus();
