@@ -51,6 +51,7 @@ from rma_graphql.api.rma_order_type import (
     rma_payload,
 )
 from rma_graphql.api.state_machines import STATE_MACHINES
+from rma_graphql.api.statistics import StatisticsQuery
 from rma_graphql.api.subscriptions import Subscription, event_filter
 from rma_graphql.api.types import (
     Location,
@@ -436,10 +437,9 @@ _LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH), max_aliases_rule(MAX_ALIAS
 
 class RmaSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        # Refusals are answers, not faults: only unexpected errors are logged (by the
-        # error formatter, with a reference the client sees). A document that does not
-        # parse never reaches the formatter's hook (the parser cache raises before the
-        # operation starts), so its errors get their codes here, in place.
+        # Refusals are answers, not faults: only unexpected errors are logged (by the error formatter,
+        # with a reference the client sees). A document that does not parse never reaches the
+        # formatter's hook (the parser cache raises first), so its errors get their codes here.
         errors[:] = format_errors(errors)
 
 
@@ -473,6 +473,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 HistoryMessageQuery,
                 CustomStateQuery,
                 NotificationQuery,
+                StatisticsQuery,
             ),
         ),
         mutation=strawberry.tools.merge_types(

@@ -370,8 +370,13 @@ def _suite_documents() -> Iterator[str]:
         if any(
             isinstance(d, OperationDefinitionNode) and d.operation == OperationType.QUERY
             for d in document.definitions
-        ):
+        ) and not any(field in text for field in READS_THE_CLOCK):
             yield text
+
+
+# Root fields whose answer moves with the clock (a window ending now by default): two runs
+# a moment apart differ whichever path answers them, and no plan compiles them.
+READS_THE_CLOCK = ("rmaStatistics",)
 
 
 def _variables(document: DocumentNode, rma_id: str) -> dict[str, Any]:

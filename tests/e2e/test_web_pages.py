@@ -7,6 +7,7 @@ screenshot in ``test-artifacts/``."""
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,9 +49,12 @@ async def browser() -> AsyncIterator["Browser"]:
             await launched.close()
 
 
-async def _page(browser: "Browser", *, phone: bool = False, locale: str = "en-US") -> "Page":
+async def _page(
+    browser: "Browser", *, phone: bool = False, locale: str = "en-US", audited: bool = False
+) -> "Page":
     viewport = {"width": 390, "height": 844} if phone else {"width": 1400, "height": 900}
-    context = await browser.new_context(viewport=viewport, locale=locale)
+    # An audited page lets the test add axe-core past the pages' Content-Security-Policy.
+    context = await browser.new_context(viewport=viewport, locale=locale, bypass_csp=audited)
     page = await context.new_page()
     page.set_default_timeout(20_000)
     errors: list[str] = []
@@ -203,6 +207,14 @@ async def test_a_return_from_the_portal_through_the_back_office_and_the_warehous
     await expect(customer.locator("#refunded")).to_contain_text("€19.99")
     await shot(customer, "portal-refunded")
 
+    # The dashboard counts it.
+    await agent.get_by_role("link", name="Dashboard").click()
+    await expect(agent.locator("#total-returns")).to_have_text("1")
+    await expect(agent.locator(".paid-REFUND")).to_have_text("€19.99")
+    await expect(agent.locator("#reasons")).to_contain_text("Size does not fit")
+    await expect(agent.get_by_role("img", name="Return rate per product")).to_be_visible()
+    await shot(agent, "admin-dashboard")
+
     rma = (
         await gql.data(
             "query($id: String!) { rmaOrder(id: $id) { processingStatus financialStatus executedAmount"
@@ -277,6 +289,55 @@ async def test_a_guest_returns_goods_of_an_order_found_by_its_reference_and_emai
     assert await guest.get_by_role("link", name="Order DEMO-1001").count() == 0
     await expect(guest.get_by_role("link", name=re.compile("^Return RMA-"))).to_have_count(1)
     assert guest.errors == []  # type: ignore[attr-defined]
+
+
+AXE = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def violations(page: "Page") -> list[dict[str, Any]]:
+    """What axe-core finds against WCAG 2 A and AA on the page as it stands."""
+    await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = await page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}))
+            .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    return found
+
+
+async def test_every_page_passes_an_accessibility_audit(
+    server: Server, gql: GraphQLClient, organization_id: str, browser: "Browser"
+) -> None:
+    users = await _world(server, organization_id)
+    audited: dict[str, list[dict[str, Any]]] = {}
+    customer = await _page(browser, phone=True, audited=True)
+    await customer.goto(f"{server.url}/portal?organization={organization_id}")
+    await expect(customer.get_by_role("heading", name="Find your order")).to_be_visible()
+    audited["portal sign-in"] = await violations(customer)
+    rma_id = await file_a_return(customer, server, users["ada"])
+    audited["portal return"] = await violations(customer)
+    await customer.get_by_role("link", name="My orders").click()
+    await customer.get_by_role("link", name="Order DEMO-1001").click()
+    await expect(customer.get_by_role("heading", name="Order DEMO-1001")).to_be_visible()
+    audited["portal order"] = await violations(customer)
+
+    staff = await _page(browser, audited=True)
+    await staff.goto(server.url + "/admin")
+    await expect(staff.get_by_role("heading", name="Log in")).to_be_visible()
+    audited["back office sign-in"] = await violations(staff)
+    await log_in(staff, server.url + "/admin", users["agent"])
+    await expect(staff.locator("#count")).to_contain_text("1 returns")
+    audited["back office list"] = await violations(staff)
+    await staff.goto(f"{server.url}/admin#/rma/{rma_id}")
+    await expect(staff.locator("#rma-title")).to_be_visible()
+    audited["back office detail"] = await violations(staff)
+    await staff.goto(f"{server.url}/admin#/warehouse/{rma_id}")
+    await expect(staff.locator("section.line")).to_be_visible()
+    audited["warehouse"] = await violations(staff)
+    await staff.goto(f"{server.url}/admin#/dashboard")
+    await expect(staff.locator("#total-returns")).to_have_text("1")
+    audited["dashboard"] = await violations(staff)
+
+    assert {page: found for page, found in audited.items() if found} == {}
 
 
 async def test_the_pages_speak_french_and_need_no_token(

@@ -3,6 +3,7 @@
 import { GraphQLError, Stale, Unauthorized, gql, load, newScreen, session, subscribe } from "./api.js";
 import { field, forget, go, h, mount, notice, redraw, route, select } from "./dom.js";
 import { LANGUAGES, actionName, date, language, money, setLanguage, t, word } from "./i18n.js";
+import { dashboard } from "./dashboard.js";
 import { warehouse } from "./warehouse.js";
 
 const main = document.getElementById("main");
@@ -76,7 +77,8 @@ function header() {
     user &&
       h("nav", { "aria-label": "main" },
         h("a", { href: "#/" }, t("nav.list")),
-        h("a", { href: "#/warehouse" }, t("nav.warehouse"))),
+        h("a", { href: "#/warehouse" }, t("nav.warehouse")),
+        h("a", { href: "#/dashboard" }, t("nav.dashboard"))),
     h("div", { class: "tools" },
       field(t("language"), languages, "language"),
       user && h("span", { class: "who" }, `${user.username} (${user.role})`),
@@ -443,6 +445,7 @@ async function refresh() {
   stopLive = () => {};
   if (parts[0] === "rma" && parts[1]) await detail(parts[1]);
   else if (parts[0] === "warehouse") stopLive = await warehouse(main, query);
+  else if (parts[0] === "dashboard") stopLive = await dashboard(main, query);
   else await list(query);
 }
 

@@ -84,3 +84,12 @@ export function redraw(root, ...children) {
 export function forget(form) {
   for (const element of form.querySelectorAll("[data-typed]")) delete element.dataset.typed;
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+
+export function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  append(element, children);
+  return element;
+}

@@ -10,6 +10,25 @@ const MESSAGES = {
     "nav.list": "Returns",
     "nav.warehouse": "Warehouse",
     "nav.orders": "My orders",
+    "nav.dashboard": "Dashboard",
+    "dashboard.numbers": "The numbers",
+    "dashboard.window": "Returns created from {since} to {until}",
+    "dashboard.totals": "In short",
+    "dashboard.returns": "Returns",
+    "dashboard.timeToRefund": "Average time from request to refund",
+    "dashboard.hours": "{hours} h",
+    "dashboard.perDay": "Returns per day",
+    "dashboard.day": "Day",
+    "dashboard.count": "Count",
+    "dashboard.reasons": "Top reasons",
+    "dashboard.lines": "Lines",
+    "dashboard.units": "Units",
+    "dashboard.rates": "Return rate per product",
+    "dashboard.product": "Product",
+    "dashboard.sold": "Sold",
+    "dashboard.returned": "Returned",
+    "dashboard.rate": "Rate",
+    "dashboard.paid": "Refunds and vouchers paid",
     "language": "Language",
     "login.title": "Log in",
     "login.username": "Username",
@@ -144,6 +163,25 @@ const MESSAGES = {
     "nav.list": "Retours",
     "nav.warehouse": "Entrepôt",
     "nav.orders": "Mes commandes",
+    "nav.dashboard": "Tableau de bord",
+    "dashboard.numbers": "Les chiffres",
+    "dashboard.window": "Retours créés du {since} au {until}",
+    "dashboard.totals": "En bref",
+    "dashboard.returns": "Retours",
+    "dashboard.timeToRefund": "Délai moyen entre la demande et le remboursement",
+    "dashboard.hours": "{hours} h",
+    "dashboard.perDay": "Retours par jour",
+    "dashboard.day": "Jour",
+    "dashboard.count": "Nombre",
+    "dashboard.reasons": "Principaux motifs",
+    "dashboard.lines": "Lignes",
+    "dashboard.units": "Unités",
+    "dashboard.rates": "Taux de retour par produit",
+    "dashboard.product": "Produit",
+    "dashboard.sold": "Vendus",
+    "dashboard.returned": "Retournés",
+    "dashboard.rate": "Taux",
+    "dashboard.paid": "Remboursements et avoirs payés",
     "language": "Langue",
     "login.title": "Connexion",
     "login.username": "Identifiant",
@@ -357,6 +395,11 @@ export function money(amount, currency) {
   if (amount == null) return "—";
   if (!currency) return new Intl.NumberFormat(language).format(amount);
   return new Intl.NumberFormat(language, { style: "currency", currency }).format(amount);
+}
+
+// A UTC day (YYYY-MM-DD), as that day wherever the reader is.
+export function day(value) {
+  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(value));
 }
 
 export function date(value, withTime = false) {
