@@ -351,13 +351,21 @@ class RmaOrderType:
         )
         return [RmaOrderEvent.from_row(row) for row in rows]
 
-    @strawberry.field(description="Every action, allowed or not, with the reason when it is not.")
+    @strawberry.field(
+        description="Every action, allowed or not, with the reason when it is not: the state machines, "
+        "the money and warehouse rules, then the caller (its scopes; a customer's own actions only)."
+    )
     async def available_actions(self, info: RmaInfo) -> list[RmaOrderAction]:
         rma = await self._aggregate(info)
-        return [
-            RmaOrderAction(action=action, allowed=allowed, reason=reason)
-            for action, allowed, reason in rma.available_actions()
-        ]
+        caller = context_of(info).authenticated
+        actions = []
+        for action, allowed, reason in rma.available_actions():
+            # What the machines allow, the caller may still not do (its scopes, its role).
+            refused = caller.refusal(action, rma.processing_status) if allowed else None
+            if refused is not None:
+                allowed, reason = False, refused
+            actions.append(RmaOrderAction(action=action, allowed=allowed, reason=reason))
+        return actions
 
 
 @strawberry.type

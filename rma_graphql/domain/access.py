@@ -86,6 +86,20 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
 
 # The actions a customer may take on an RMA order it owns.
 CUSTOMER_ACTIONS = frozenset({Action.UPDATE, Action.SUBMIT, Action.CANCEL})
+# The warehouse's actions need process_rma_orders; every other change edit_rma_orders.
+PROCESS_ACTIONS = frozenset(
+    {
+        Action.START_FULFILLMENT,
+        Action.COMPLETE_PROCESSING,
+        Action.UPDATE_DELIVERY_STATUS,
+        Action.RECEIVE_LINE,
+        Action.INSPECT_LINE,
+    }
+)
+
+
+def action_scope(action: Action) -> str:
+    return PROCESS_RMA_ORDERS if action in PROCESS_ACTIONS else EDIT_RMA_ORDERS
 
 
 def parse_scopes(text: str | None) -> frozenset[str] | None:
@@ -140,6 +154,18 @@ class Caller:
         if self.order_id is not None:
             return order_id == self.order_id
         return self.catalog_customer_id is not None and customer_id == self.catalog_customer_id
+
+    def refusal(self, action: Action, processing_status: ProcessingStatus) -> str | None:
+        """Why this caller may not take ``action`` on an RMA order it sees, or None: the
+        scope the action needs, then what a customer may do."""
+        scope = action_scope(action)
+        if scope not in self.scopes:
+            return f"Insufficient scope: {scope} required"
+        try:
+            self.check_may(action, processing_status)
+        except ForbiddenError as refused:
+            return str(refused)
+        return None
 
     def check_may(self, action: Action, processing_status: ProcessingStatus) -> None:
         """FORBIDDEN unless the caller may take ``action`` on an RMA order it sees (a

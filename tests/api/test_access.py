@@ -513,3 +513,65 @@ async def test_organizations_never_see_each_other(
         await client.next(within=0.3)
     await client.close()
     await other.http.aclose()
+
+
+ACTIONS = "query($id: String!) { rmaOrder(id: $id) { availableActions { action allowed reason } } }"
+
+
+async def test_available_actions_say_what_the_caller_may_not_do(
+    endpoint: Endpoint, app: Starlette, gql: GraphQLClient, organization_id: str
+) -> None:
+    customer = await user_token(endpoint, app, organization_id, "ada", Role.CUSTOMER)
+    inspector = await user_token(endpoint, app, organization_id, "ivan", Role.INSPECTOR)
+    async with _client(endpoint, customer) as http:
+        rma_id = (await _create_as(GraphQLClient(http)))["id"]
+        await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($id: String!) { rmaOrderSubmit(id: $id) { id } }",
+                "variables": {"id": rma_id},
+            },
+        )
+        seen = (await http.post("/graphql", json={"query": ACTIONS, "variables": {"id": rma_id}})).json()
+    by_customer = {
+        a["action"]: (a["allowed"], a["reason"]) for a in seen["data"]["rmaOrder"]["availableActions"]
+    }
+    assert by_customer["cancel"] == (True, None)
+    assert by_customer["accept"] == (False, "A customer may not accept an RMA order.")
+    assert by_customer["submit"][0] is False  # already submitted: the machine's reason
+
+    staff = {
+        a["action"]: (a["allowed"], a["reason"])
+        for a in (await gql.data(ACTIONS, {"id": rma_id}))["rmaOrder"]["availableActions"]
+    }
+    assert staff["accept"] == (True, None)
+    await gql.data("mutation($id: String!) { rmaOrderAccept(id: $id) { id } }", {"id": rma_id})
+    async with _client(endpoint, inspector) as http:
+        seen = (await http.post("/graphql", json={"query": ACTIONS, "variables": {"id": rma_id}})).json()
+    by_inspector = {
+        a["action"]: (a["allowed"], a["reason"]) for a in seen["data"]["rmaOrder"]["availableActions"]
+    }
+    assert by_inspector["startFulfillment"] == (True, None)
+    assert by_inspector["hold"] == (False, "Insufficient scope: edit_rma_orders required")
+    # And what they say is what the server then does.
+    async with _client(endpoint, inspector) as http:
+        held = (
+            await http.post(
+                "/graphql",
+                json={
+                    "query": 'mutation($id: String!) { rmaOrderHold(id: $id, reason: "x") { id } }',
+                    "variables": {"id": rma_id},
+                },
+            )
+        ).json()
+        started = (
+            await http.post(
+                "/graphql",
+                json={
+                    "query": "mutation($id: String!) { rmaOrderStartFulfillment(id: $id) { processingStatus } }",
+                    "variables": {"id": rma_id},
+                },
+            )
+        ).json()
+    assert held["errors"][0]["extensions"] == {"code": "FORBIDDEN", "requiredScope": "edit_rma_orders"}
+    assert started["data"]["rmaOrderStartFulfillment"]["processingStatus"] == "PROCESSING"

@@ -291,6 +291,40 @@ async def test_a_guest_returns_goods_of_an_order_found_by_its_reference_and_emai
     assert guest.errors == []  # type: ignore[attr-defined]
 
 
+async def test_a_change_made_meanwhile_is_explained_and_the_return_reloaded(
+    server: Server, gql: GraphQLClient, organization_id: str, browser: "Browser"
+) -> None:
+    users = await _world(server, organization_id)
+    customer = await _page(browser, phone=True)
+    rma_id = await file_a_return(customer, server, users["ada"])
+    agent = await _page(browser)
+    # No live updates for this page: what others change it learns only from the server's refusal.
+    await agent.route_web_socket("**/graphql", lambda socket: None)
+    await log_in(agent, server.url + "/admin", users["agent"])
+    await expect(agent.locator("#count")).to_be_visible()
+    await agent.goto(f"{server.url}/admin#/rma/{rma_id}")
+    await expect(agent.locator("#rma-title")).to_contain_text("Version 2")
+    await gql.data(
+        'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "Called the customer") { version } }',
+        {"id": rma_id},
+    )
+
+    await agent.get_by_role("button", name="Put on hold").click()
+
+    await expect(agent.locator("#action-message")).to_have_text(
+        "Someone changed this return meanwhile. It has been reloaded: check it and try again."
+    )
+    await expect(agent.locator("#rma-title")).to_contain_text("Version 3")
+    await expect(agent.get_by_text("Called the customer").first).to_be_visible()
+    await shot(agent, "admin-conflict")
+    rma = (
+        await gql.data(
+            "query($id: String!) { rmaOrder(id: $id) { processingStatus version } }", {"id": rma_id}
+        )
+    )["rmaOrder"]
+    assert rma == {"processingStatus": "REQUESTED", "version": 3}
+
+
 AXE = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
 
 
