@@ -1,5 +1,6 @@
 """Accounts over GraphQL: signing up, logging in and out, and the organization's settings."""
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -14,12 +15,13 @@ from rma_graphql.api.inputs import (
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.types import Organization, UserRole
 from rma_graphql.domain import access
-from rma_graphql.domain.errors import BadUserInputError
+from rma_graphql.domain.access import Role
+from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
-from rma_graphql.service import portal, queries, users
+from rma_graphql.service import organizations, portal, queries, users
 from rma_graphql.service.history_messages import check_language
-from rma_graphql.service.records import AppUserRecord
+from rma_graphql.service.records import ApiClientRecord, AppUserRecord, record
 
 
 @strawberry.type
@@ -28,6 +30,8 @@ class User:
     username: str
     email: str
     role: UserRole
+    active: bool = strawberry.field(description="A deactivated user cannot log in; its tokens are refused.")
+    created_at: datetime
     customer_id: strawberry.Private[str | None]
     # The user who logs in or signs up reads its own customer.
     is_caller: strawberry.Private[bool] = False
@@ -39,6 +43,8 @@ class User:
             username=row.username,
             email=row.email,
             role=UserRole(row.role),
+            active=row.active,
+            created_at=row.created_at,
             customer_id=row.customer_id,
             is_caller=is_caller,
         )
@@ -66,6 +72,58 @@ class AuthPayload:
     token: str
     expires_in: int = strawberry.field(description="Seconds until the token expires.")
     user: User
+
+
+@strawberry.type(description="An API client (OAuth2 client credentials); its secret is never shown again.")
+class ApiClient:
+    id: strawberry.ID
+    name: str
+    scopes: list[str] | None = strawberry.field(description="null: every scope.")
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None = strawberry.field(description="When it last had a token issued.")
+
+    @classmethod
+    def from_row(cls, row: ApiClientRecord) -> "ApiClient":
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            scopes=row.scopes,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+        )
+
+
+@strawberry.type(description="An API client and its new secret, shown this once.")
+class ApiClientWithSecret:
+    client: ApiClient
+    secret: str
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The organization's API clients.", **scoped(access.VIEW_ORGANIZATIONS))
+    async def api_clients(self, info: RmaInfo) -> list[ApiClient]:
+        ctx = context_of(info)
+        rows = await organizations.list_clients(ctx.uow, ctx.authenticated.organization_id)
+        return [ApiClient.from_row(record(ApiClientRecord, row)) for row in rows]
+
+    @strawberry.field(
+        description="The organization's users, oldest first.", **scoped(access.VIEW_ORGANIZATIONS)
+    )
+    async def users(self, info: RmaInfo) -> list[User]:
+        ctx = context_of(info)
+        return [User.from_row(row) for row in await users.users(ctx.uow, ctx.authenticated)]
+
+
+async def _own_client(info: RmaInfo, client_id: str) -> ApiClientRecord:
+    ctx = context_of(info)
+    rows = await organizations.list_clients(ctx.uow, ctx.authenticated.organization_id)
+    found = next((row for row in rows if row["id"] == client_id), None)
+    if found is None:
+        raise NotFoundError(f"API client {client_id} not found.", client_id)
+    return record(ApiClientRecord, found)
 
 
 @strawberry.type(description="A guest's way into the return portal: a token for one order and its returns.")
@@ -162,6 +220,54 @@ class AccountMutation:
         linked = await users.link_customer(ctx.uow, ctx.authenticated, user, customer)
         _accounts(info).recheck_subject(linked.id)
         return User.from_row(linked)
+
+    @strawberry.mutation(
+        description="Revoke an API client: its secret and every token it holds are refused from now on.",
+        **scoped(access.EDIT_ORGANIZATIONS),
+    )
+    async def api_client_revoke(self, info: RmaInfo, id: str) -> ApiClient:
+        ctx = context_of(info)
+        await _own_client(info, id)
+        await organizations.revoke_client(ctx.uow, id)
+        _accounts(info).recheck_subject(id)
+        return ApiClient.from_row(await _own_client(info, id))
+
+    @strawberry.mutation(
+        description="A new secret for an API client, shown in the answer only; the old secret and the "
+        "tokens issued before are refused from now on.",
+        **scoped(access.EDIT_ORGANIZATIONS),
+    )
+    async def api_client_rotate_secret(self, info: RmaInfo, id: str) -> ApiClientWithSecret:
+        ctx = context_of(info)
+        client = await _own_client(info, id)
+        if client.revoked_at is not None:
+            raise BadUserInputError(f"API client {id} is revoked.", "id")
+        secret = await organizations.rotate_client_secret(ctx.uow, id)
+        _accounts(info).recheck_subject(id)
+        return ApiClientWithSecret(client=ApiClient.from_row(await _own_client(info, id)), secret=secret)
+
+    @strawberry.mutation(
+        description="Change a staff user's role (among ADMIN, AGENT and INSPECTOR) or deactivate or "
+        "reactivate a user; the tokens it holds end. Not one's own account.",
+        **scoped(access.EDIT_ORGANIZATIONS),
+    )
+    async def user_update(
+        self, info: RmaInfo, id: str, role: UserRole | None = None, active: bool | None = None
+    ) -> User:
+        ctx = context_of(info)
+        user_id = parse_uuid(id, "id")
+        changed = await users.update_user(
+            ctx.uow, ctx.authenticated, user_id, role=Role(role.value) if role else None, active=active
+        )
+        _accounts(info).recheck_subject(user_id)
+        return User.from_row(changed)
+
+    @strawberry.mutation(
+        description="Change one's password with the current one; every other token of the user ends."
+    )
+    async def password_change(self, info: RmaInfo, current: str, new: str) -> bool:
+        await _accounts(info).change_password(context_of(info).authenticated, current, new)
+        return True
 
     @strawberry.mutation(**scoped(access.EDIT_ORGANIZATIONS))
     async def organization_update(self, info: RmaInfo, input: OrganizationUpdateInput) -> Organization:

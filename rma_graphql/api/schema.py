@@ -17,7 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.schema.config import StrawberryConfig
 
 from rma_graphql.api import inputs
-from rma_graphql.api.accounts import AccountMutation
+from rma_graphql.api.accounts import AccountMutation, AccountQuery
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.custom_states import CustomStateMutation, CustomStateQuery
@@ -430,8 +430,7 @@ class Mutation:
 PUBLIC_FIELDS = frozenset({"signUp", "logIn", "portalOrderLookup"})
 
 
-# Validation rules are built once: a rule class made per request would change the
-# validation cache's key every time and defeat the cache.
+# Validation rules are built once: a rule class per request would change the cache's key each time.
 _LIMIT_RULES: list[Any] = [max_depth_rule(MAX_DEPTH), max_aliases_rule(MAX_ALIASES)]
 
 
@@ -474,6 +473,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 CustomStateQuery,
                 NotificationQuery,
                 StatisticsQuery,
+                AccountQuery,
             ),
         ),
         mutation=strawberry.tools.merge_types(

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -73,10 +73,17 @@ async def clients(conn: AsyncConnection, organization_id: str | None) -> list[Ro
     return list((await conn.execute(query)).mappings().all())
 
 
-async def set_client_secret_hash(conn: AsyncConnection, client_id: str, secret_hash: str) -> None:
-    await conn.execute(
-        update(t.api_client).where(t.api_client.c.id == client_id).values(secret_hash=secret_hash)
-    )
+async def set_client_secret_hash(
+    conn: AsyncConnection, client_id: str, secret_hash: str, tokens_valid_after: datetime | None = None
+) -> None:
+    values: dict[str, Any] = {"secret_hash": secret_hash}
+    if tokens_valid_after is not None:
+        values["tokens_valid_after"] = tokens_valid_after
+    await conn.execute(update(t.api_client).where(t.api_client.c.id == client_id).values(**values))
+
+
+async def client_used(conn: AsyncConnection, client_id: str, now: datetime) -> None:
+    await conn.execute(update(t.api_client).where(t.api_client.c.id == client_id).values(last_used_at=now))
 
 
 async def revoke_client(conn: AsyncConnection, client_id: str, now: datetime) -> bool:
@@ -124,6 +131,16 @@ async def user(conn: AsyncConnection, organization_id: str, user_id: str) -> Row
     return result.mappings().first()
 
 
+async def users(conn: AsyncConnection, organization_id: str) -> list[Row]:
+    u = t.app_user.c
+    query = select(t.app_user).where(u.organization_id == organization_id).order_by(u.created_at, u.id)
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def change_user(conn: AsyncConnection, user_id: str, values: Mapping[str, Any]) -> None:
+    await conn.execute(update(t.app_user).where(t.app_user.c.id == user_id).values(**values))
+
+
 async def link_customer(conn: AsyncConnection, user_id: str, customer_id: str | None) -> None:
     await conn.execute(update(t.app_user).where(t.app_user.c.id == user_id).values(customer_id=customer_id))
 
@@ -151,22 +168,37 @@ async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: 
 
 
 async def principal_exists(
-    conn: AsyncConnection, organization_id: str, subject: str, *, client: bool, customer_id: str | None = None
+    conn: AsyncConnection,
+    organization_id: str,
+    subject: str,
+    *,
+    client: bool,
+    customer_id: str | None = None,
+    token: tuple[str | None, datetime | None] = (None, None),
 ) -> bool:
-    """Whether the subject of a token still exists: an unrevoked API client, or a user still
-    linked to the catalog customer its token names (a changed link ends its tokens)."""
+    """Whether a token's subject still stands: an unrevoked API client whose secret was not
+    rotated after the token was issued; or an active user, still linked to the catalog
+    customer the token names, whose role or password did not change after the token was
+    issued (but for the token it kept)."""
+    token_id, issued_at = token
     if client:
-        principal = select(t.api_client.c.id).where(
-            t.api_client.c.id == subject,
-            t.api_client.c.organization_id == organization_id,
-            t.api_client.c.revoked_at.is_(None),
+        c = t.api_client.c
+        principal = select(c.id).where(
+            c.id == subject,
+            c.organization_id == organization_id,
+            c.revoked_at.is_(None),
+            or_(c.tokens_valid_after.is_(None), c.tokens_valid_after <= issued_at),
         )
     else:
-        linked = t.app_user.c.customer_id
-        principal = select(t.app_user.c.id).where(
-            t.app_user.c.id == subject,
-            t.app_user.c.organization_id == organization_id,
-            linked.is_(None) if customer_id is None else linked == customer_id,
+        u = t.app_user.c
+        principal = select(u.id).where(
+            u.id == subject,
+            u.organization_id == organization_id,
+            u.active,
+            u.customer_id.is_(None) if customer_id is None else u.customer_id == customer_id,
+            or_(
+                u.tokens_valid_after.is_(None), u.tokens_valid_after <= issued_at, u.kept_token_id == token_id
+            ),
         )
     return (await conn.execute(principal)).first() is not None
 

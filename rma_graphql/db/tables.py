@@ -10,6 +10,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from rma_graphql.db.account_tables import ApiClient as ApiClient
+from rma_graphql.db.account_tables import AppUser as AppUser
+from rma_graphql.db.account_tables import api_client as api_client
+from rma_graphql.db.account_tables import app_user as app_user
 from rma_graphql.db.account_tables import rate_limit_counter as rate_limit_counter
 from rma_graphql.db.account_tables import revoked_token as revoked_token
 from rma_graphql.db.account_tables import server_secret as server_secret
@@ -56,39 +60,6 @@ class Organization(SQLModel, table=True):
     # Set on the organization that `serve` creates on an empty embedded database.
     demo: bool = False
     created_at: datetime = time_field()
-
-
-class ApiClient(SQLModel, table=True):
-    """An API client (OAuth2 client credentials). Only a hash of its secret is kept."""
-
-    __tablename__ = "api_client"
-
-    id: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
-    organization_id: str = id_field(foreign="organization.id", index=True)
-    name: str = Field(max_length=200)
-    secret_hash: str = Field(max_length=128)
-    # None: every scope.
-    scopes: list[str] | None = json_field()
-    created_at: datetime = time_field()
-    revoked_at: datetime | None = time_field(nullable=True)
-
-
-class AppUser(SQLModel, table=True):
-    __tablename__ = "app_user"
-
-    id: str = id_field(primary_key=True)
-    organization_id: str = id_field(foreign="organization.id", index=True)
-    username: str = Field(max_length=150)
-    # The case-folded username: usernames are unique whatever their case.
-    username_key: str = Field(sa_column=Column(String(150), nullable=False, unique=True))
-    email: str = Field(max_length=320)
-    password_hash: str = Field(max_length=255)
-    role: str = Field(max_length=20)
-    created_at: datetime = time_field()
-    # A CUSTOMER user's catalog customer: its orders and returns are that customer's.
-    customer_id: str | None = Field(
-        default=None, sa_column=Column(String(ID_LENGTH), ForeignKey("customer.id"), nullable=True)
-    )
 
 
 class Location(SQLModel, table=True):
@@ -492,6 +463,4 @@ inventory_movement: Table = InventoryMovementRow.__table__  # type: ignore[attr-
 history_message: Table = HistoryMessage.__table__  # type: ignore[attr-defined]  # set by SQLModel
 voucher: Table = VoucherRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_revision: Table = RmaOrderRevisionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
-api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
-app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel
 metadata = SQLModel.metadata

@@ -136,6 +136,7 @@ class Caller:
     role: Role | None = None
     token_id: str | None = None
     expires_at: datetime | None = None
+    issued_at: datetime | None = None
     # A CUSTOMER user's catalog customer (User.customer) when it is linked to one.
     catalog_customer_id: str | None = None
     # The one order a portal guest found by its reference and email (portalOrderLookup).

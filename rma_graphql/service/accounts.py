@@ -30,6 +30,7 @@ from rma_graphql.db.errors import DuplicateRowError
 from rma_graphql.domain.access import ROLE_SCOPES, SCOPES, Caller, Role, unknown_scopes
 from rma_graphql.domain.errors import BadUserInputError, ForbiddenError
 from rma_graphql.domain.statuses import ActorType
+from rma_graphql.service import users
 from rma_graphql.service.records import AppUserRecord, record
 from rma_graphql.service.unit_of_work import UnitOfWork
 from rma_graphql.service.users import check_email, check_password, check_username
@@ -188,7 +189,9 @@ class Accounts:
             "name": name,
             "scope": scope_text(scopes),
             "jti": token_id,
-            "iat": int(now),
+            # To the millisecond (a NumericDate may have a fraction): a rotated secret or a
+            # changed password ends exactly the tokens issued before it.
+            "iat": math.floor(now * 1000) / 1000,
             # Rounded up: a token lasts at least the expires_in it is given with (a TTL of
             # one second truncated to whole seconds could otherwise end at once).
             "exp": math.ceil(now) + (ttl_seconds or self.token_ttl_seconds),
@@ -241,6 +244,7 @@ class Accounts:
                 role=role,
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC),
                 catalog_customer_id=str(claims["cus"]) if "cus" in claims else None,
                 order_id=str(claims["ord"]) if "ord" in claims else None,
             )
@@ -282,6 +286,7 @@ class Accounts:
                 caller.actor["id"],
                 client=is_client,
                 customer_id=caller.catalog_customer_id,
+                token=(caller.token_id, caller.issued_at),
             )
 
     def recheck_subject(self, subject: str) -> None:
@@ -337,6 +342,8 @@ class Accounts:
             missing = sorted(requested - allowed)
             if missing:
                 raise InvalidScopeError(f"The client does not have the scope {', '.join(missing)}.")
+        async with self.uow.transaction() as conn:
+            await store.client_used(conn, client["id"], _now())
         return self.issue(
             organization_id=client["organization_id"],
             subject=client["id"],
@@ -375,6 +382,18 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
+    async def change_password(self, caller: Caller, current: str, new: str) -> None:
+        """A user changes its password with the current one; its other tokens end."""
+        if caller.actor["type"] != ActorType.USER.value or caller.order_id is not None:
+            raise ForbiddenError("Only a user who logged in has a password to change.")
+        check_password(new, "new")
+        async with self.uow.read() as conn:
+            user = await store.user(conn, caller.organization_id, caller.actor["id"])
+        if user is None or not await self.password_matches(user["password_hash"], current):
+            raise BadUserInputError("The current password is not right.", "current")
+        await users.set_password(self.uow, user["id"], await self.hash_password(new), caller.token_id)
+        self.recheck_subject(user["id"])
+
     async def sign_up(
         self, *, username: str, email: str, password: str, organization_id: str
     ) -> tuple[IssuedToken, AppUserRecord]:
@@ -409,6 +428,8 @@ class Accounts:
         if user is None:
             # One answer for an unknown user and a wrong password.
             raise BadUserInputError("Invalid username or password.", "password")
+        if not user["active"]:
+            raise BadUserInputError("This account is disabled.", "username")
         if self._hasher.check_needs_rehash(user["password_hash"]):
             # The cost setting went up since this password was hashed.
             new_hash = await self.hash_password(password)

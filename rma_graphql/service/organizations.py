@@ -108,9 +108,10 @@ async def create_client(
 
 
 async def rotate_client_secret(uow: UnitOfWork, client_id: str, secret: str | None = None) -> str:
+    """A new secret for the client; the old one and the tokens issued before now are refused."""
     client_secret = secret or secrets.token_urlsafe(32)
     async with uow.transaction() as conn:
-        await store.set_client_secret_hash(conn, client_id, hash_client_secret(client_secret))
+        await store.set_client_secret_hash(conn, client_id, hash_client_secret(client_secret), _now())
     return client_secret
 
 

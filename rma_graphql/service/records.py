@@ -343,6 +343,8 @@ class ApiClientRecord:
     scopes: list[str] | None
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None
+    tokens_valid_after: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -418,6 +420,9 @@ class AppUserRecord:
     role: str
     created_at: datetime
     customer_id: str | None
+    active: bool
+    tokens_valid_after: datetime | None
+    kept_token_id: str | None
 
 
 _NAMES: dict[type[Any], tuple[str, ...]] = {}

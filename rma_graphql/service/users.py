@@ -61,6 +61,9 @@ async def create_user(
         "role": role.value,
         "created_at": datetime.now(UTC),
         "customer_id": None,
+        "active": True,
+        "tokens_valid_after": None,
+        "kept_token_id": None,
     }
     taken = BadUserInputError(f"The username {username!r} is taken.", "input.username")
     try:
@@ -103,3 +106,48 @@ async def link_customer(
         linked = await store.user(conn, caller.organization_id, user_id)
     assert linked is not None
     return record(AppUserRecord, linked)
+
+
+async def users(uow: UnitOfWork, caller: Caller) -> list[AppUserRecord]:
+    async with uow.read() as conn:
+        return [record(AppUserRecord, row) for row in await store.users(conn, caller.organization_id)]
+
+
+async def update_user(
+    uow: UnitOfWork, caller: Caller, user_id: str, *, role: Role | None, active: bool | None
+) -> AppUserRecord:
+    """A staff user's role, or any user's active flag. The tokens the user holds end; a
+    deactivated user cannot log in. Nobody changes their own account this way."""
+    if caller.actor.get("id") == user_id:
+        raise BadUserInputError("You cannot change your own role or deactivate yourself.", "id")
+    async with uow.transaction() as conn:
+        found = await store.user(conn, caller.organization_id, user_id)
+        if found is None:
+            raise NotFoundError(f"User {user_id} not found.", user_id)
+        values: dict[str, Any] = {}
+        if role is not None and role.value != found["role"]:
+            if Role.CUSTOMER in (role, Role(found["role"])):
+                raise BadUserInputError(
+                    "A customer account stays a customer's; staff roles change among ADMIN, AGENT and "
+                    "INSPECTOR.",
+                    "role",
+                )
+            values["role"] = role.value
+        if active is not None and active != found["active"]:
+            values["active"] = active
+        if values:
+            await store.change_user(conn, user_id, {**values, "tokens_valid_after": datetime.now(UTC)})
+        changed = await store.user(conn, caller.organization_id, user_id)
+    assert changed is not None
+    return record(AppUserRecord, changed)
+
+
+async def set_password(uow: UnitOfWork, user_id: str, password_hash: str, kept_token_id: str | None) -> None:
+    """A new password hash; every token the user holds ends but ``kept_token_id``."""
+    values = {
+        "password_hash": password_hash,
+        "tokens_valid_after": datetime.now(UTC),
+        "kept_token_id": kept_token_id,
+    }
+    async with uow.transaction() as conn:
+        await store.change_user(conn, user_id, values)

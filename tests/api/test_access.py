@@ -104,6 +104,8 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
         'mutation($shipmentId: String!) { rmaShipmentAddEvent(shipmentId: $shipmentId, input: {event: IN_TRANSIT, date: "2026-11-20T10:00:00+00:00"}) { id } }',
         E,
     ),
+    "apiClients": ("{ apiClients { id } }", VO),
+    "users": ("{ users { id } }", VO),
     "productCreate": ('mutation { productCreate(input: {name: "Hat"}) { id } }', CP),
     "productUpdate": (
         'mutation($productId: String!) { productUpdate(id: $productId, input: {name: "Tee"}) { id } }',
