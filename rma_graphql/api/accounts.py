@@ -119,11 +119,10 @@ class AccountQuery:
 
 async def _own_client(info: RmaInfo, client_id: str) -> ApiClientRecord:
     ctx = context_of(info)
-    rows = await organizations.list_clients(ctx.uow, ctx.authenticated.organization_id)
-    found = next((row for row in rows if row["id"] == client_id), None)
+    found = await organizations.client_of(ctx.uow, ctx.authenticated.organization_id, client_id)
     if found is None:
         raise NotFoundError(f"API client {client_id} not found.", client_id)
-    return record(ApiClientRecord, found)
+    return found
 
 
 @strawberry.type(description="A guest's way into the return portal: a token for one order and its returns.")

@@ -23,6 +23,7 @@ from rma_graphql.service.accounts import (
 )
 from rma_graphql.service.configurations import CONFIGURATION_DEFAULTS
 from rma_graphql.service.notifications import install_defaults
+from rma_graphql.service.records import ApiClientRecord, record
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 
@@ -113,6 +114,15 @@ async def rotate_client_secret(uow: UnitOfWork, client_id: str, secret: str | No
     async with uow.transaction() as conn:
         await store.set_client_secret_hash(conn, client_id, hash_client_secret(client_secret), _now())
     return client_secret
+
+
+async def client_of(uow: UnitOfWork, organization_id: str, client_id: str) -> ApiClientRecord | None:
+    """The organization's API client with this id (another organization's is none)."""
+    async with uow.read() as conn:
+        found = await store.client(conn, client_id)
+    if found is None or found["organization_id"] != organization_id:
+        return None
+    return record(ApiClientRecord, found)
 
 
 async def list_clients(uow: UnitOfWork, organization_id: str | None = None) -> list[Mapping[Any, Any]]:
