@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
             *routes.plain_routes(graphql.schema.as_str() + "\n", introspection=settings.introspection),
             Route(ASSETS + "/{name}", CompressedAssets(asset_directory())),
             *web_routes(),
-            *upload_routes(),
+            *upload_routes(graphql),
             Route("/metrics", metrics.endpoint),
         ],
         middleware=middleware,

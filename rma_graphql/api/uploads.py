@@ -2,6 +2,7 @@
 answers its signed link, to put in a return line's ``pictures``; GET /uploads/{key} serves
 the file to whoever holds an unexpired link."""
 
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -9,10 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rma_graphql.api.view import bearer_token, too_many_requests
+from rma_graphql.api.view import RmaGraphQL, bearer_token, too_many_requests
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError
-from rma_graphql.service.accounts import AuthenticationError
 from rma_graphql.service.uploads import Uploads
 
 UNAUTHORIZED = {"statusCode": 401, "message": "Unauthorized"}
@@ -24,18 +24,14 @@ def _refused(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"statusCode": status, "message": message, **extra}, status_code=status)
 
 
-async def upload(request: Request) -> Response:
-    state = request.app.state
-    uploads: Uploads = state.uploads
-    token = bearer_token(request.headers.get("authorization"))
-    try:
-        caller = await state.accounts.authenticate(token) if token else None
-    except AuthenticationError:
-        caller = None
+async def upload(view: RmaGraphQL, request: Request) -> Response:
+    """Admitted as /graphql admits a request: the same caller and the same token limit."""
+    uploads: Uploads = request.app.state.uploads
+    caller = await view.caller_of(bearer_token(request.headers.get("authorization")))
     if caller is None:
         return JSONResponse(UNAUTHORIZED, status_code=401)
-    decision = await state.token_limiter.hit(caller.token_id or "upload")
-    if not decision.allowed:
+    decision = await view.hit_token_limit(caller, request.scope)
+    if decision is not None and not decision.allowed:
         return too_many_requests(decision)
     if not any(scope in caller.scopes for scope in SCOPES):
         return _refused(403, f"Insufficient scope: {SCOPES[0]} required")
@@ -53,7 +49,7 @@ async def upload(request: Request) -> Response:
     # Absolute, at the address the client reached: it goes in a line's pictures as it is.
     url = str(request.base_url).rstrip("/") + stored.url
     body = {"url": url, "key": stored.key, "contentType": stored.content_type, "size": stored.size}
-    return JSONResponse(body, status_code=201, headers=decision.headers())
+    return JSONResponse(body, status_code=201, headers=decision.headers() if decision else None)
 
 
 async def download(request: Request) -> Response:
@@ -74,8 +70,8 @@ async def download(request: Request) -> Response:
     return Response(data, media_type=media_type, headers=headers)
 
 
-def upload_routes() -> list[Route]:
+def upload_routes(view: RmaGraphQL) -> list[Route]:
     return [
-        Route("/uploads", upload, methods=["POST"]),
+        Route("/uploads", partial(upload, view), methods=["POST"]),
         Route("/uploads/{key}", download, methods=["GET", "HEAD"]),
     ]

@@ -167,6 +167,13 @@ async def demo_users(uow: UnitOfWork, accounts: Accounts, organization_id: str) 
     """The demo users' names and their one password, derived from the server's signing key
     like the demo client's secret: every start prints the same one. Made when missing."""
     password = accounts.sign(f"demo-user-password:{organization_id}")[:20]
+    hashed: list[str] = []  # one hash serves every user that needs one
+
+    async def password_hash() -> str:
+        if not hashed:
+            hashed.append(await accounts.hash_password(password))
+        return hashed[0]
+
     for username, email, role in USERS:
         async with uow.read() as conn:
             found = await account_repository.user_by_username(conn, username)
@@ -176,7 +183,7 @@ async def demo_users(uow: UnitOfWork, accounts: Accounts, organization_id: str) 
                 organization_id=organization_id,
                 username=username,
                 email=email,
-                password_hash=await accounts.hash_password(password),
+                password_hash=await password_hash(),
                 role=role,
             )
         elif found["organization_id"] == organization_id and not await accounts.password_matches(
@@ -184,7 +191,5 @@ async def demo_users(uow: UnitOfWork, accounts: Accounts, organization_id: str) 
         ):
             # Only when the signing key changed (RMA_TOKEN_SECRET set or changed).
             async with uow.transaction() as conn:
-                await account_repository.set_password_hash(
-                    conn, found["id"], await accounts.hash_password(password)
-                )
+                await account_repository.set_password_hash(conn, found["id"], await password_hash())
     return [username for username, _, _ in USERS], password

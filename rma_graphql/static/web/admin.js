@@ -3,6 +3,7 @@
 import { GraphQLError, Stale, Unauthorized, gql, load, newScreen, session, subscribe } from "./api.js";
 import { field, forget, go, h, mount, notice, redraw, route, select } from "./dom.js";
 import { LANGUAGES, actionName, date, language, money, setLanguage, t, word } from "./i18n.js";
+import { change } from "./change.js";
 import { dashboard } from "./dashboard.js";
 import { warehouse } from "./warehouse.js";
 
@@ -291,26 +292,6 @@ function actions(rma, onDone) {
 }
 
 // Run a change of the return; a version conflict reloads it and says so.
-// The message goes to the element with that id in the page as redrawn; ``done`` runs once
-// the server took the change, before the redraw.
-async function change(query, variables, messageId, onDone, done = () => {}) {
-  const say = (text, kind) => {
-    const place = document.getElementById(messageId);
-    if (place) notice(place, text, kind);
-  };
-  try {
-    await gql(query, variables);
-    done();
-    await onDone();
-    return true;
-  } catch (error) {
-    if (error instanceof Stale) return false;
-    if (error.code === "CONFLICT") await onDone();
-    say(error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
-    return false;
-  }
-}
-
 const RESOLVE = `mutation Resolve($id: String!, $input: RmaFinancialResolutionInput!, $v: Int) {
   rmaFinancialResolutionCreate(rmaOrderId: $id, input: $input, expectedVersion: $v) { id } }`;
 const EXECUTE = `mutation Execute($id: String!, $reference: String, $v: Int) {

@@ -1,6 +1,7 @@
 // The warehouse screen: scan (or type) a return slip's reference, then receive and inspect
 // its lines, all from the keyboard. A keyboard-wedge scanner types the Code 128 and Enter.
-import { Stale, gql, load, subscribe } from "./api.js";
+import { gql, load, subscribe } from "./api.js";
+import { change } from "./change.js";
 import { field, forget, go, h, mount, notice, redraw, select } from "./dom.js";
 import { t, word } from "./i18n.js";
 
@@ -48,7 +49,7 @@ function scanForm(root, reference) {
 }
 
 function lineForm(rma, line, reload) {
-  const message = h("div", { "aria-live": "polite" });
+  const message = h("div", { "aria-live": "polite", id: `message-${line.id}` });
   const open = line.quantity - line.receivedQuantity;
   const toInspect = line.receivedQuantity - line.inspectedQuantity;
   const quantity = h("input", { type: "number", min: 1, value: Math.max(open, 1), name: "quantity" });
@@ -57,17 +58,8 @@ function lineForm(rma, line, reload) {
     name: "inspectQuantity" });
   const result = select("result", RESULTS.map((r) => [r, word(r)]), "ACCEPTED");
   const disposition = select("disposition", DISPOSITIONS.map((d) => [d, t(`disposition.${d}`)]), "RESTOCK");
-  const run = async (form, document, variables) => {
-    try {
-      await gql(document, { ...variables, v: rma.version });
-      forget(form);
-      await reload();
-    } catch (error) {
-      if (error instanceof Stale) return;
-      if (error.code === "CONFLICT") await reload().catch(() => {});
-      notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
-    }
-  };
+  const run = (form, query, variables) =>
+    change(query, { ...variables, v: rma.version }, message.id, reload, () => forget(form));
   const id = line.id;
   return h("section", { class: "card line", dataset: { sku: line.sku } },
     h("h3", {}, `${line.sku} · ${line.label || ""}`),
@@ -111,19 +103,13 @@ export async function warehouse(root, query, id = location.hash.split("/")[2]) {
     shown = rma.version;
     // An accepted return is opened for receiving first (its processing starts).
     const start = rma.availableActions.find((a) => a.action === "startFulfillment" && a.allowed);
-    const message = h("div", { "aria-live": "polite" });
+    const message = h("div", { "aria-live": "polite", id: "start-message" });
     redraw(place,
       h("h3", { id: "rma-title" }, h("a", { href: `#/rma/${rma.id}` }, rma.returnReference), " · ",
         word(rma.processingStatus), " · ", word(rma.deliveryStatus)),
       start && h("p", {}, h("button", { type: "button", id: "start", onclick: async () => {
-        try {
-          await gql(START, { id: rma.id, v: rma.version });
-          await reload();
+        if (await change(START, { id: rma.id, v: rma.version }, message.id, reload)) {
           place.querySelector("input")?.focus();
-        } catch (error) {
-          if (error instanceof Stale) return;
-          if (error.code === "CONFLICT") await reload().catch(() => {});
-          notice(message, error.code === "CONFLICT" ? t("error.conflict") : error.message, "error");
         }
       } }, t("warehouse.start")), message),
       rma.lines.map((line) => lineForm(rma, line, reload)));
