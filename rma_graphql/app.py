@@ -29,6 +29,7 @@ from rma_graphql.logs import configure_logging
 from rma_graphql.service import slips
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.idempotency import Idempotency
 from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.organizations import admin_caller, demo_client_id, demo_organization_id
 from rma_graphql.service.rate_limits import Limit, RateLimiter
@@ -141,6 +142,9 @@ def _lifespan(
         webhooks = await _webhooks(settings, uow, hub, graphql)
         notifications = _notifications(settings, uow, hub, accounts)
         graphql.notifications = notifications
+        graphql.idempotency = Idempotency(
+            uow, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds
+        )
         graphql.token_limiter, graphql.address_limiter = token_limiter, address_limiter
         await _open_demo(settings, graphql, uow, accounts)
         state.update(engine=engine, accounts=accounts, address_limiter=address_limiter)

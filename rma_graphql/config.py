@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     upload_link_ttl_seconds: int = Field(
         30 * 24 * 3600, ge=60, description="how long an uploaded picture's signed link is valid, at least"
     )
+    idempotency_ttl_seconds: int = Field(
+        24 * 3600, ge=60, description="how long an `Idempotency-Key` and its answer are kept for retries"
+    )
+    idempotency_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="how long a retry waits for the answer of a first run in another server process "
+        "before rebuilding it from the versions the change wrote (a retry in the same process knows "
+        "whether the first run still goes on)",
+    )
     portal_token_ttl_seconds: int = Field(
         1800, ge=1, description="lifetime of the token `portalOrderLookup` gives a guest of the return portal"
     )

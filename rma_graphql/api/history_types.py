@@ -2,9 +2,10 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import (
@@ -60,6 +61,11 @@ class RmaOrderEvent:
     comment: str | None
     occurred_at: datetime
     version: int
+    data: JSON | None = strawberry.field(
+        description="What the event records beyond statuses: for CORRECTED, `{fields: [{field, before, "
+        "after}]}` (the fields staff corrected, camelCase, each as it was and as it is); for ANONYMIZED, "
+        "`{by}` (who erased the personal data)."
+    )
     record: strawberry.Private[RmaOrderEventRecord]
 
     @strawberry.field(
@@ -88,6 +94,7 @@ class RmaOrderEvent:
             comment=row.comment,
             occurred_at=row.occurred_at,
             version=row.version,
+            data=cast(JSON, row.data),
             record=row,
         )
 

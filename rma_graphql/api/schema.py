@@ -21,10 +21,11 @@ from rma_graphql.api.accounts import AccountMutation, AccountQuery
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.custom_states import CustomStateMutation, CustomStateQuery
-from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderDeliveryStatus, RmaOrderEventType
+from rma_graphql.api.enums import RmaCommentVisibility, RmaOrderEventType
 from rma_graphql.api.errors import ErrorFormatter, format_errors
 from rma_graphql.api.history_messages import HistoryMessageMutation, HistoryMessageQuery
 from rma_graphql.api.history_types import RmaOrderEvent, RmaOrderEventConnection, RmaOrderEventEdge
+from rma_graphql.api.idempotency import rebuildable
 from rma_graphql.api.inputs import (
     LocationInput,
     LocationUpdateInput,
@@ -43,6 +44,7 @@ from rma_graphql.api.notifications import NotificationMutation, NotificationQuer
 from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
+from rma_graphql.api.rma_actions import RmaActionMutation
 from rma_graphql.api.rma_order_type import (
     RmaOrderConnection,
     RmaOrderType,
@@ -66,7 +68,6 @@ from rma_graphql.api.types import (
 from rma_graphql.api.warehouse import MoneyMutation, MoneyQuery, WarehouseMutation
 from rma_graphql.api.webhooks import WebhookMutation, WebhookQuery
 from rma_graphql.domain import access
-from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import configurations as configuration_service
 from rma_graphql.service import events as event_service
@@ -240,21 +241,6 @@ class Query:
         return Organization.from_row(row)
 
 
-async def _act(
-    info: RmaInfo, id: str, action: Action, expected_version: int | None, **params: Any
-) -> RmaOrderType:
-    ctx = context_of(info)
-    rma_id = parse_uuid(id, "id")
-    await rma_service.perform_action(
-        ctx.uow, ctx.authenticated, rma_id, action, expected_version=expected_version, **params
-    )
-    return await rma_payload(info, rma_id)
-
-
-def _reason(value: str | None, field: str = "reason") -> str | None:
-    return text(value, field, 2000)
-
-
 @strawberry.type
 class Mutation:
     @strawberry.mutation(**scoped(access.CREATE_RMA_ORDERS))
@@ -274,87 +260,6 @@ class Mutation:
             ctx.uow, ctx.authenticated, rma_id, changes, expected_version=expected_version
         )
         return await rma_payload(info, rma_id)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_submit(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.SUBMIT, expected_version)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_accept(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.ACCEPT, expected_version)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_reject(
-        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.REJECT, expected_version, reason=_reason(reason))
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_cancel(
-        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.CANCEL, expected_version, reason=_reason(reason))
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_hold(
-        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.HOLD, expected_version, reason=_reason(reason))
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_resume(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.RESUME, expected_version)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_flag_anomaly(
-        self, info: RmaInfo, id: str, reason: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        text(reason, "reason", 2000, required=True)
-        return await _act(info, id, Action.FLAG_ANOMALY, expected_version, reason=reason)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_resolve_anomaly(
-        self, info: RmaInfo, id: str, comment: str | None = None, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(
-            info, id, Action.RESOLVE_ANOMALY, expected_version, comment=_reason(comment, "comment")
-        )
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_delete(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.DELETE, expected_version)
-
-    @strawberry.mutation(**scoped(access.EDIT_RMA_ORDERS))
-    async def rma_order_request_fulfillment(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.REQUEST_FULFILLMENT, expected_version)
-
-    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
-    async def rma_order_start_fulfillment(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.START_FULFILLMENT, expected_version)
-
-    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
-    async def rma_order_complete_processing(
-        self, info: RmaInfo, id: str, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.COMPLETE_PROCESSING, expected_version)
-
-    @strawberry.mutation(**scoped(access.PROCESS_RMA_ORDERS))
-    async def rma_order_update_delivery_status(
-        self, info: RmaInfo, id: str, status: RmaOrderDeliveryStatus, expected_version: int | None = None
-    ) -> RmaOrderType:
-        return await _act(info, id, Action.UPDATE_DELIVERY_STATUS, expected_version, status=status)
 
     @strawberry.mutation(
         description="Add a comment: one COMMENT_ADDED event and a new version.",
@@ -460,7 +365,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
         extensions.append(
             partial(OpenTelemetryExtension, arg_filter=lambda args, info: {}, tracer_provider=tracer_provider)
         )
-    return RmaSchema(
+    built = RmaSchema(
         query=strawberry.tools.merge_types(
             "Query",
             (
@@ -480,6 +385,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
             "Mutation",
             (
                 Mutation,
+                RmaActionMutation,
                 ShipmentMutation,
                 WarehouseMutation,
                 MoneyMutation,
@@ -495,6 +401,8 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    rebuildable(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -17,6 +17,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from rma_graphql.api import idempotency as keys
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.context import Context
 from rma_graphql.api.schema import MAX_TOKENS, PUBLIC_FIELDS
@@ -24,6 +25,7 @@ from rma_graphql.api.websocket import LegacyWSHandler, TransportWSHandler
 from rma_graphql.domain.access import Caller
 from rma_graphql.service.accounts import Accounts, AuthenticationError
 from rma_graphql.service.hub import EventHub
+from rma_graphql.service.idempotency import Idempotency
 from rma_graphql.service.notification_sender import NotificationSender
 from rma_graphql.service.rate_limits import Decision, RateLimiter
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -113,7 +115,8 @@ def asset_directory() -> str:
 
 
 class RefusedError(Exception):
-    """Ends a request before GraphQL runs, with this response (401, 429)."""
+    """Ends a request with this response: before GraphQL runs (401, 429), or instead of
+    strawberry's (the answer of a request with an idempotency key)."""
 
     def __init__(self, response: Response) -> None:
         self.response = response
@@ -243,6 +246,8 @@ class RmaGraphQL(GraphQL[Context, None]):
         self.notifications: NotificationSender | None = None
         # The compiled read plans (None: every operation runs through strawberry).
         self.read_plans: ReadPlans | None = None
+        # Keeps the answers of mutations sent with an Idempotency-Key (set by the lifespan).
+        self.idempotency: Idempotency | None = None
         self._page = graphiql_page()
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -327,6 +332,32 @@ class RmaGraphQL(GraphQL[Context, None]):
             return ExecutionResult(
                 data=None, errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})]
             )
+        key = request.headers.get("idempotency-key")
+        if key is not None and self.idempotency is not None:
+
+            async def run() -> bytes:
+                result = await self._execute(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
+                return orjson.dumps(await self.process_result(request, result))
+
+            answer = await keys.respond(
+                self.idempotency, key, _operation(request_data), request_data, context, run
+            )
+            if answer is not None:
+                answer.headers.raw.extend(sub_response.headers.raw)
+                raise RefusedError(answer)
+        return await self._execute(request, request_adapter, request_data, context, root_value, sub_response)
+
+    async def _execute(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
         # The operation's reads share one connection and one snapshot.
         async with context.uow.operation():
             return await super().execute_operation(

@@ -13,6 +13,7 @@ from rma_graphql.api.enums import (
 from rma_graphql.api.inputs import LONG_TEXT, MAX_QUANTITY, command_fields_under, parse_uuid, text
 from rma_graphql.api.money_types import RmaFinancialResolutionRequest, Voucher
 from rma_graphql.api.permissions import scoped
+from rma_graphql.api.rma_actions import DryRun
 from rma_graphql.api.rma_order_type import RmaOrderType, rma_payload
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
@@ -74,19 +75,21 @@ class WarehouseMutation:
         quantity: int,
         serial_numbers: list[str] | None = None,
         expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaOrderType:
         ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
         line = parse_uuid(line_id, "lineId")
-        await warehouse_service.receive_line(
-            ctx.uow,
-            ctx.authenticated,
-            rma_id,
-            line,
-            _quantity(quantity, "quantity"),
-            list(serial_numbers or []),
-            expected_version=expected_version,
-        )
+        with ctx.uow.dry_run(dry_run):
+            await warehouse_service.receive_line(
+                ctx.uow,
+                ctx.authenticated,
+                rma_id,
+                line,
+                _quantity(quantity, "quantity"),
+                list(serial_numbers or []),
+                expected_version=expected_version,
+            )
         return await rma_payload(info, rma_id)
 
     @strawberry.mutation(
@@ -95,11 +98,16 @@ class WarehouseMutation:
         **scoped(access.PROCESS_RMA_ORDERS),
     )
     async def rma_order_line_inspect(
-        self, info: RmaInfo, line_id: str, input: RmaLineInspectionInput, expected_version: int | None = None
+        self,
+        info: RmaInfo,
+        line_id: str,
+        input: RmaLineInspectionInput,
+        expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaOrderType:
         ctx = context_of(info)
         line = parse_uuid(line_id, "lineId")
-        with command_fields_under("input"):
+        with ctx.uow.dry_run(dry_run), command_fields_under("input"):
             rma_id = await warehouse_service.inspect_line(
                 ctx.uow, ctx.authenticated, line, input.to_command(), expected_version=expected_version
             )
@@ -116,6 +124,7 @@ class WarehouseMutation:
         id: str,
         lines: list[RmaReplacementLineInput],
         expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaOrderType:
         ctx = context_of(info)
         rma_id = parse_uuid(id, "id")
@@ -126,9 +135,10 @@ class WarehouseMutation:
             )
             for i, line in enumerate(lines)
         ]
-        await warehouse_service.create_replacement_order(
-            ctx.uow, ctx.authenticated, rma_id, commands, expected_version=expected_version
-        )
+        with ctx.uow.dry_run(dry_run):
+            await warehouse_service.create_replacement_order(
+                ctx.uow, ctx.authenticated, rma_id, commands, expected_version=expected_version
+            )
         return await rma_payload(info, rma_id)
 
 
@@ -153,10 +163,11 @@ class MoneyMutation:
         rma_order_id: str,
         input: RmaFinancialResolutionInput,
         expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaFinancialResolutionRequest:
         ctx = context_of(info)
         rma_id = parse_uuid(rma_order_id, "rmaOrderId")
-        with command_fields_under("input"):
+        with ctx.uow.dry_run(dry_run), command_fields_under("input"):
             resolution_id = await resolution_service.create_resolution(
                 ctx.uow,
                 ctx.authenticated,
@@ -173,17 +184,23 @@ class MoneyMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_financial_resolution_execute(
-        self, info: RmaInfo, id: str, reference: str | None = None, expected_version: int | None = None
+        self,
+        info: RmaInfo,
+        id: str,
+        reference: str | None = None,
+        expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaFinancialResolutionRequest:
         ctx = context_of(info)
         resolution_id = parse_uuid(id, "id")
-        await resolution_service.execute_resolution(
-            ctx.uow,
-            ctx.authenticated,
-            resolution_id,
-            text(reference, "reference", required=reference is not None),
-            expected_version=expected_version,
-        )
+        with ctx.uow.dry_run(dry_run):
+            await resolution_service.execute_resolution(
+                ctx.uow,
+                ctx.authenticated,
+                resolution_id,
+                text(reference, "reference", required=reference is not None),
+                expected_version=expected_version,
+            )
         return await _resolution(info, resolution_id)
 
     @strawberry.mutation(
@@ -191,17 +208,23 @@ class MoneyMutation:
         **scoped(access.EDIT_RMA_ORDERS),
     )
     async def rma_financial_resolution_reject(
-        self, info: RmaInfo, id: str, reason: str | None = None, expected_version: int | None = None
+        self,
+        info: RmaInfo,
+        id: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        dry_run: DryRun = False,
     ) -> RmaFinancialResolutionRequest:
         ctx = context_of(info)
         resolution_id = parse_uuid(id, "id")
-        await resolution_service.reject_resolution(
-            ctx.uow,
-            ctx.authenticated,
-            resolution_id,
-            text(reason, "reason", 2000),
-            expected_version=expected_version,
-        )
+        with ctx.uow.dry_run(dry_run):
+            await resolution_service.reject_resolution(
+                ctx.uow,
+                ctx.authenticated,
+                resolution_id,
+                text(reason, "reason", 2000),
+                expected_version=expected_version,
+            )
         return await _resolution(info, resolution_id)
 
     @strawberry.mutation(

@@ -65,6 +65,7 @@ EVENT_COLUMNS = (
     "actor",
     "comment",
     "visibility",
+    "data",
     "occurred_at",
     "version",
 )
@@ -136,11 +137,11 @@ WITH taken AS (
 )
 INSERT INTO rma_order_event (
     id, organization_id, rma_order_id, customer_id, position, sequence, type, changes, actor,
-    comment, visibility, occurred_at, version)
+    comment, visibility, data, occurred_at, version)
 SELECT e.id, $1::varchar, $2::varchar, $5::varchar, taken.last_event_position - $3::integer + e.n,
-    e.sequence, e.type, e.changes, e.actor, e.comment, e.visibility, $6::timestamptz, $4::integer
+    e.sequence, e.type, e.changes, e.actor, e.comment, e.visibility, e.data, $6::timestamptz, $4::integer
 FROM taken, unnest($7::varchar[], $8::integer[], $9::varchar[], $10::jsonb[], $11::jsonb[],
-    $12::varchar[], $13::varchar[]) WITH ORDINALITY
-    AS e(id, sequence, type, changes, actor, comment, visibility, n)
+    $12::varchar[], $13::varchar[], $14::jsonb[]) WITH ORDINALITY
+    AS e(id, sequence, type, changes, actor, comment, visibility, data, n)
 RETURNING position
 """

@@ -95,6 +95,8 @@ class OperationReads:
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
         self._ended = False
+        # A dry run's writing transaction, never committed (see ``dry_run``).
+        self._dry: AsyncConnection | None = None
 
     @contextlib.asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncConnection]:
@@ -130,6 +132,23 @@ class OperationReads:
         async with self._reader.connect() as connection:
             yield connection
 
+    async def dry_run(self, writer: AsyncEngine) -> AsyncConnection:
+        """The operation's dry-run transaction: a writing one that is rolled back, never
+        committed, when the operation ends. Every change of a dry run writes in it (each in a
+        savepoint) and the operation's reads read in it, so the answer shows the changes as
+        they would be; nothing of them outlives the operation."""
+        if self._dry is None:
+            await self.close()
+            async with self._lock:
+                connection = await writer.connect()
+                try:
+                    await connection.begin()
+                except BaseException:
+                    await connection.close()
+                    raise
+                self._dry = self._connection = connection
+        return self._dry
+
     async def _open(self) -> AsyncConnection:
         connection = await self._reader.connect()
         if connection.dialect.name == "postgresql":
@@ -147,7 +166,10 @@ class OperationReads:
             raise RuntimeError("an operation's reads were ended from inside one of them")
         async with self._lock:
             connection, self._connection = self._connection, None
+            dry, self._dry = self._dry, None
             if connection is not None:
+                if dry is not None:
+                    await connection.rollback()
                 if await _begin_was_cancelled(connection):
                     # Its BEGIN was cancelled half-way (a resolver cancelled by the execution
                     # it ran in): the driver thinks a transaction is open that SQLAlchemy does

@@ -126,6 +126,7 @@ async def _append_in_two_statements(conn: AsyncConnection, a: _Appended) -> int:
             "actor": dict(a.system_actor if event.system else a.actor),
             "comment": event.comment,
             "visibility": event.visibility.value if event.visibility else None,
+            "data": None if event.data is None else dict(event.data),
             "occurred_at": a.now,
             "version": a.version,
         }
@@ -155,6 +156,7 @@ async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int:
         [orjson.dumps(dict(a.system_actor if event.system else a.actor)).decode() for event in a.events],
         [event.comment for event in a.events],
         [event.visibility.value if event.visibility else None for event in a.events],
+        [None if event.data is None else orjson.dumps(event.data).decode() for event in a.events],
     )
     return max(int(row["position"]) for row in rows)
 

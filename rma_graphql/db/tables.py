@@ -31,6 +31,7 @@ from rma_graphql.db.catalog_tables import sku as sku
 from rma_graphql.db.catalog_tables import sku_stock as sku_stock
 from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
 from rma_graphql.db.custom_state_tables import rma_custom_state as rma_custom_state
+from rma_graphql.db.idempotency_tables import idempotency_key as idempotency_key
 from rma_graphql.db.notification_tables import notification_cursor as notification_cursor
 from rma_graphql.db.notification_tables import notification_delivery as notification_delivery
 from rma_graphql.db.notification_tables import notification_rule as notification_rule
@@ -286,6 +287,8 @@ class RmaOrderEventRow(SQLModel, table=True):
     comment: str | None = None
     # Set on COMMENT_ADDED: who may see the event.
     visibility: str | None = Field(default=None, max_length=20)
+    # What an event records beyond statuses (CORRECTED: each field before and after).
+    data: dict[str, Any] | None = json_field()
     # The RMA order's owning customer, copied so that a customer's feed filters on one table.
     customer_id: str | None = Field(default=None, max_length=ID_LENGTH)
     occurred_at: datetime = time_field()

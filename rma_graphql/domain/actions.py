@@ -36,6 +36,7 @@ class Action(StrEnum):
     CREATE_SHIPMENT = "createShipment"
     ADD_SHIPMENT_EVENT = "addShipmentEvent"
     SET_CUSTOM_STATE = "setCustomState"
+    CORRECT = "correct"
 
     @property
     def words(self) -> str:

@@ -68,6 +68,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.FINANCIAL_RESOLUTION_REJECTED: "Financial resolution rejected by {actor}",
         _E.REPLACEMENT_ORDER_CREATED: "Replacement order created by {actor}",
         _E.CUSTOM_STATE_CHANGED: "State set to {comment} by {actor}",
+        _E.CORRECTED: "Details corrected by {actor}",
     },
     "fr": {
         _E.CREATED: "Créé par {actor}",
@@ -97,6 +98,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.FINANCIAL_RESOLUTION_REJECTED: "Résolution financière refusée par {actor}",
         _E.REPLACEMENT_ORDER_CREATED: "Commande de remplacement créée par {actor}",
         _E.CUSTOM_STATE_CHANGED: "État {comment} fixé par {actor}",
+        _E.CORRECTED: "Informations corrigées par {actor}",
     },
 }
 

@@ -23,6 +23,7 @@ from rma_graphql.domain.rma_parts import (
     RmaLine,
     SoldOrder,
     StatusChange,
+    corrected,
     initial_financial_status,
     line_twin,
     moved,
@@ -181,6 +182,10 @@ class RmaOrder(WarehouseRules):
             raise
         self.__dict__.update(trial.__dict__)
         return events
+
+    def correct(self, fields: list[dict[str, Any]]) -> list[RecordedEvent]:
+        """Staff correct details after submit (see ``rma_parts.corrected``)."""
+        return corrected(self.processing_status, fields)
 
     def add_comment(self, text: str, visibility: CommentVisibility) -> list[RecordedEvent]:
         """A comment moves no status, in any status: it is recorded and versioned like any change."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rma_graphql.domain.errors import InvalidTransitionError
 from rma_graphql.domain.statuses import (
     CommentVisibility,
     Dimension,
@@ -149,6 +150,32 @@ class RecordedEvent:
     system: bool = False
     # Set on COMMENT_ADDED only: who may see the comment and its event.
     visibility: CommentVisibility | None = None
+    # What the event records beyond statuses (CORRECTED: each field before and after).
+    data: Mapping[str, Any] | None = None
+
+
+# The processing statuses in which an RMA order's details can no longer be corrected.
+CLOSED_TO_CORRECTIONS = (
+    ProcessingStatus.COMPLETE,
+    ProcessingStatus.CANCELED,
+    ProcessingStatus.REJECTED,
+    ProcessingStatus.DELETED,
+)
+
+
+def corrected(status: ProcessingStatus, fields: list[dict[str, Any]]) -> list[RecordedEvent]:
+    """Staff correct details (contacts, comment, meta, external reference) in any processing
+    status but the closed ones; lines and money stay as they are. One CORRECTED event lists
+    each field before and after."""
+    if status in CLOSED_TO_CORRECTIONS:
+        raise InvalidTransitionError(
+            f"An RMA order cannot be corrected while the processing status is {status} "
+            f"(not while {', '.join(CLOSED_TO_CORRECTIONS)}).",
+            dimension=Dimension.PROCESSING.value,
+            from_status=str(status),
+            action="correct",
+        )
+    return [RecordedEvent(EventType.CORRECTED, data={"fields": fields})]
 
 
 def initial_financial_status(resolution: ExpectedResolution) -> FinancialStatus:

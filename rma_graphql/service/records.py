@@ -191,6 +191,7 @@ class RmaOrderEventRecord:
     actor: dict[str, Any]
     comment: str | None
     visibility: str | None
+    data: dict[str, Any] | None
     customer_id: str | None
     occurred_at: datetime
     version: int

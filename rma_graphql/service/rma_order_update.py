@@ -196,3 +196,41 @@ def _search_text(row: Mapping[Any, Any], columns: Mapping[str, Any], rma: RmaOrd
         sender=merged["sender"],
         skus=[line.sku for line in rma.lines],
     )
+
+
+# The details staff may correct after submit: their columns and their names in the API.
+CORRECTABLE = {
+    "sender": "sender",
+    "delivery_contact": "deliveryContact",
+    "owner": "owner",
+    "billing_contact": "billingContact",
+    "comment": "comment",
+    "meta": "meta",
+    "external_reference": "externalReference",
+}
+
+
+async def correct_rma_order(
+    uow: UnitOfWork,
+    caller: Caller,
+    rma_id: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> str:
+    """Correct details of an RMA order (``CORRECTABLE``), in any processing status but the
+    closed ones: one CORRECTED event listing each field that changes, before and after, and
+    a new version; none when no field changes."""
+    async with uow.change(caller) as change:
+        rma = await change.load(rma_id, Action.CORRECT, expected_version=expected_version)
+        row = change.rma_orders.row(rma_id)
+        columns = {name: value for name, value in changes.items() if row[name] != value}
+        fields = [
+            {"field": CORRECTABLE[name], "before": row[name], "after": value}
+            for name, value in columns.items()
+        ]
+        events = rma.correct(fields)
+        if columns:
+            columns["search_text"] = _search_text(row, columns, rma)
+            await change.rma_orders.save(rma, events, columns=columns)
+    return rma_id

@@ -1,11 +1,11 @@
 """The unit of work: one transaction per mutation, and work to run after it commits."""
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
@@ -13,6 +13,7 @@ from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 from rma_graphql.domain.actions import Action
+from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RmaOrder
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
@@ -28,11 +29,37 @@ _written_states: ContextVar[Mapping[str, Mapping[str, Any]] | None] = ContextVar
 
 # The reads of the operation this task runs (an HTTP request's), when it shares one.
 _operation_reads: ContextVar[OperationReads | None] = ContextVar("operation_reads", default=None)
+# Whether the changes this task makes now are a dry run (see ``UnitOfWork.dry_run``).
+_dry_run: ContextVar[bool] = ContextVar("dry_run", default=False)
+
+
+class TransactionHook(Protocol):
+    """Told about every writing transaction of a request (its idempotency key,
+    service/idempotency.py): in it, first thing and last thing before it commits; then
+    whether it committed. A dry run is only announced."""
+
+    async def begin(self, conn: Connection) -> None: ...
+
+    async def end(self, conn: Connection, versions: Mapping[str, int]) -> None: ...
+
+    def committed(self) -> None: ...
+
+    def rolled_back(self) -> None: ...
+
+    def dry_run(self) -> None: ...
 
 
 def written_version(rma_id: str) -> int | None:
     """The version the last change of ``rma_id`` made in this task wrote, if any."""
     return (_written_versions.get() or {}).get(rma_id)
+
+
+def remember_written(versions: Mapping[str, int]) -> None:
+    """Answers in this task show these RMA order versions (an answer rebuilt after its change),
+    as their revisions keep them."""
+    _written_versions.set({**(_written_versions.get() or {}), **versions})
+    states = _written_states.get() or {}
+    _written_states.set({rma_id: state for rma_id, state in states.items() if rma_id not in versions})
 
 
 def written_state(rma_id: str) -> Mapping[str, Any] | None:
@@ -61,6 +88,10 @@ class Change:
         return rma
 
 
+# The hook of the writing transactions this task runs (set per request).
+transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_hook", default=None)
+
+
 class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -69,32 +100,85 @@ class UnitOfWork:
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None
 
+    @contextmanager
+    def dry_run(self, dry: bool = True) -> Iterator[None]:
+        """Within the block, with ``dry``, every change runs and is checked as it would be, in
+        the operation's dry-run transaction, and none is committed: the operation's reads see
+        them until it ends, then they are rolled back (not a row, a version, an event
+        position, a voucher or a delivery remains)."""
+        token = _dry_run.set(dry or _dry_run.get())
+        try:
+            yield
+        finally:
+            _dry_run.reset(token)
+
+    @property
+    def in_dry_run(self) -> bool:
+        return _dry_run.get()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, versions: "dict[str, int] | None" = None) -> AsyncIterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back on any error (a
-        broken unique constraint, in the block or at commit, as ``DuplicateRowError``)."""
-        # Reads after this change must see it: the operation's snapshot ends here.
+        broken unique constraint, in the block or at commit, as ``DuplicateRowError``).
+        ``versions``: the RMA order versions the block writes, filled in by it (told to the
+        transaction hook before commit)."""
         reads = _operation_reads.get()
+        if _dry_run.get():
+            async with self._dry_run_transaction(reads) as connection:
+                yield connection
+            return
+        # Reads after this change must see it: the operation's snapshot ends here.
         if reads is not None:
             await reads.close()
+        hook = transaction_hook.get()
         async with self.engine.connect() as connection:
             # The connection's info outlives this checkout: start and end with it empty.
             connection.info.pop(NOTICES, None)
             try:
                 async with duplicates_named(), connection.begin():
+                    if hook is not None:
+                        await hook.begin(connection)
                     yield connection
+                    if hook is not None:
+                        await hook.end(connection, versions or {})
+            except BaseException:
+                if hook is not None:
+                    hook.rolled_back()
+                raise
             finally:
                 notices: list[EventNotice] = connection.info.pop(NOTICES, [])
         # Reached only when the transaction committed.
+        if hook is not None:
+            hook.committed()
         if notices and self.on_commit is not None:
             self.on_commit(notices)
+
+    @asynccontextmanager
+    async def _dry_run_transaction(self, reads: OperationReads | None) -> AsyncIterator[Connection]:
+        if reads is None:
+            raise BadUserInputError(
+                "dryRun is answered over HTTP (POST /graphql): a websocket operation has no "
+                "transaction to roll back.",
+                "dryRun",
+            )
+        hook = transaction_hook.get()
+        if hook is not None:
+            hook.dry_run()
+        connection = await reads.dry_run(self.engine)
+        try:
+            async with duplicates_named(), connection.begin_nested():
+                yield connection
+        finally:
+            # Nothing of a dry run is announced.
+            connection.info.pop(NOTICES, None)
 
     @asynccontextmanager
     async def change(self, caller: Caller) -> AsyncIterator[Change]:
         """A writing transaction for ``caller``, its repositories bound to it; committed when
         the block ends, rolled back on any error."""
         now = datetime.now(UTC)
-        async with self.transaction() as conn:
+        versions: dict[str, int] = {}
+        async with self.transaction(versions) as conn:
             rma_orders = RmaOrderRepository(
                 conn,
                 caller.organization_id,
@@ -104,6 +188,7 @@ class UnitOfWork:
                 now=now,
             )
             yield Change(conn, now, caller, rma_orders)
+            versions.update(rma_orders.saved)
         # Committed: answers read these versions.
         _written_versions.set({**(_written_versions.get() or {}), **rma_orders.saved})
         _written_states.set({**(_written_states.get() or {}), **rma_orders.states})

@@ -185,11 +185,11 @@ async def test_a_change_committed_before_the_answer_is_read_does_not_leak_into_i
     armed = True
 
     @asynccontextmanager
-    async def then_another_change() -> Any:
+    async def then_another_change(*args: Any) -> Any:
         # Right after the mutation under test commits, and before its answer is read,
         # another writer commits a change to the same RMA.
         nonlocal armed
-        async with original() as conn:
+        async with original(*args) as conn:
             yield conn
         if armed:
             armed = False
