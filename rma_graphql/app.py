@@ -25,8 +25,9 @@ from rma_graphql.api.webhooks import WebhookBodies
 from rma_graphql.config import Settings
 from rma_graphql.db.engine import create_engine
 from rma_graphql.db.listener import PostgresListener
+from rma_graphql.db.notices import BULK_PROGRESS_CHANNEL
 from rma_graphql.logs import configure_logging
-from rma_graphql.service import slips
+from rma_graphql.service import bulk_actions, slips
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
 from rma_graphql.service.idempotency import Idempotency
@@ -233,8 +234,13 @@ async def _listen(settings: Settings, uow: UnitOfWork, hub: EventHub) -> Postgre
         uow.on_commit = hub.notify
         return None
     listener = PostgresListener(
-        settings.database_url, hub.notify_one, hub.resync, health_interval=settings.listener_health_seconds
+        settings.database_url,
+        hub.notify_one,
+        hub.resync,
+        health_interval=settings.listener_health_seconds,
+        channels={BULK_PROGRESS_CHANNEL: bulk_actions.told_payload(hub.bulk_progress)},
     )
+    hub.bulk_progress.publish = bulk_actions.announced_through(uow)
     await listener.start()
     return listener
 

@@ -1,9 +1,10 @@
 """Benchmark: starts the server on a loopback port with N RMA orders loaded and prints
 requests/s and p50/p99 latency for rmaOrder(id) with lines, rmaOrders(first: 50), and the
-create → submit → accept sequence. Requests carry a bearer token of a new API client;
-rate limits are raised for the run.
+create → submit → accept sequence; then the bulk rate: one rmaOrdersBulkAction accepting
+``--bulk`` submitted RMA orders (one in 13 of them left NEW, so refused), in RMA orders per
+second. Requests carry a bearer token of a new API client; rate limits are raised for the run.
 
-    python scripts/bench_api.py [--orders 500] [--requests 2000] [--concurrency 16]
+    python scripts/bench_api.py [--orders 500] [--requests 2000] [--concurrency 16] [--bulk 500]
     DATABASE_URL=postgresql+asyncpg://… python scripts/bench_api.py
 
 With ``--compare-auth N`` (embedded database only) it runs rmaOrder(id) N times with
@@ -30,6 +31,12 @@ GET = "query($id: String) { rmaOrder(id: $id) { id processingStatus lines { sku 
 LIST = "{ rmaOrders(first: 50) { nodes { id returnReference processingStatus lines { sku } } } }"
 SUBMIT = "mutation($id: String!) { rmaOrderSubmit(id: $id) { version } }"
 ACCEPT = "mutation($id: String!) { rmaOrderAccept(id: $id) { version } }"
+BULK = """
+mutation($ids: [String!]!) {
+  rmaOrdersBulkAction(input: {action: ACCEPT, ids: $ids}) {
+    okCount errorCount results { rmaOrder { version } }
+  }
+}"""
 INPUT = {
     "expectedResolution": "REFUND",
     "lines": [{"sku": "SKU-1", "quantity": 1, "reason": "DEFECTIVE", "price": 10}],
@@ -72,6 +79,25 @@ async def _measure(
     print(f"{name} requests/s: {rate:.0f}")
     print(f"{name} p50 ms: {cuts[49] * 1000:.2f}")
     print(f"{name} p99 ms: {cuts[98] * 1000:.2f}")
+    return rate
+
+
+async def _bulk_rate(client: httpx.AsyncClient, count: int, concurrency: int) -> float:
+    """Accept ``count`` RMA orders in one bulk action (every 13th is left NEW: refused)."""
+    ids = [(await _call(client, CREATE, {"input": INPUT}))["rmaOrderCreate"]["id"] for _ in range(count)]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def submit(rma_id: str) -> None:
+        async with gate:
+            await _call(client, SUBMIT, {"id": rma_id})
+
+    await asyncio.gather(*(submit(rma_id) for i, rma_id in enumerate(ids) if i % 13 != 12))
+    start = time.perf_counter()
+    found = (await _call(client, BULK, {"ids": ids}))["rmaOrdersBulkAction"]
+    elapsed = time.perf_counter() - start
+    rate = count / elapsed
+    print(f"bulk accept of {count}: {found['okCount']} ok, {found['errorCount']} refused, in {elapsed:.2f} s")
+    print(f"bulk accept RMA orders/s: {rate:.0f}")
     return rate
 
 
@@ -144,6 +170,8 @@ async def run(
             results["create+submit+accept"] = await _measure(
                 "create+submit+accept", args.requests // 10, args.concurrency, sequence
             )
+            if args.bulk:
+                results["bulk accept"] = await _bulk_rate(client, args.bulk, args.concurrency)
         return results
 
 
@@ -192,6 +220,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--compare-auth", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--bulk", type=int, default=500, help="RMA orders in the bulk accept (0: none)")
     arguments = parser.parse_args()
     if arguments.compare_auth:
         compare_auth(arguments)

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from rma_graphql.api import inputs
 from rma_graphql.api.accounts import AccountMutation, AccountQuery
+from rma_graphql.api.bulk_actions import BulkActionMutation
 from rma_graphql.api.catalog import CatalogMutation, CatalogQuery
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.custom_states import CustomStateMutation, CustomStateQuery
@@ -386,6 +387,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
             (
                 Mutation,
                 RmaActionMutation,
+                BulkActionMutation,
                 ShipmentMutation,
                 WarehouseMutation,
                 MoneyMutation,

@@ -8,6 +8,7 @@ from typing import TypeVar
 import strawberry
 from starlette.websockets import WebSocket
 
+from rma_graphql.api.bulk_actions import RmaBulkActionProgress, bulk_action_progress
 from rma_graphql.api.context import RmaInfo, context_of
 from rma_graphql.api.enums import RmaOrderEventType
 from rma_graphql.api.history_types import RmaOrderEvent
@@ -165,3 +166,15 @@ class Subscription:
             version = row.version
             revision = (await revisions(ctx.uow, rma_id, [version]))[version]
             yield RmaOrderType.from_revision(revision, Loaders(ctx.uow))
+
+    @strawberry.subscription(
+        description="A bulk action's progress (rmaOrdersBulkAction's payload id, or the id its input gave): "
+        "where it stands now, or as soon as it starts, then as it goes; it ends when the run finishes. "
+        "A finished run stays known for ten minutes.",
+        **scoped(VIEW_RMA_ORDERS),
+    )
+    async def bulk_action_progress(
+        self, info: RmaInfo, id: strawberry.ID
+    ) -> AsyncGenerator[RmaBulkActionProgress, None]:
+        async for progress in _while_authorized(info, bulk_action_progress(info, id)):
+            yield progress

@@ -10,7 +10,7 @@ are read from the table.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -36,10 +36,13 @@ class PostgresListener:
         on_resync: Callable[[], None],
         *,
         health_interval: float = 5.0,
+        channels: Mapping[str, Callable[[str], None]] | None = None,
     ) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._on_notice = on_notice
         self._on_resync = on_resync
+        # Other channels, each with what its payloads are given to (bulk action progress).
+        self._channels = dict(channels or {})
         self._health_interval = health_interval
         self._connection: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
@@ -68,6 +71,8 @@ class PostgresListener:
         )
         connection.add_termination_listener(self._on_terminated)
         await connection.add_listener(EVENT_CHANNEL, self._on_notify)
+        for channel, told in self._channels.items():
+            await connection.add_listener(channel, lambda _c, _p, _ch, payload, told=told: told(payload))
         self._connection = connection
         self._lost.clear()
 

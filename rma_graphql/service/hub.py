@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from rma_graphql.db.event_log import EventNotice
+from rma_graphql.service.bulk_actions import BulkProgress
 from rma_graphql.service.events import EventFilter, current_position, events_after, replay_page
 from rma_graphql.service.records import RmaOrderEventRecord
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -101,6 +102,8 @@ class EventHub:
         self.fanned_out = 0
         # Told of every commit with events (and of every resync), whoever subscribes.
         self.watchers: list[Callable[[], None]] = []
+        # The progress of bulk actions, followed by bulkActionProgress.
+        self.bulk_progress = BulkProgress()
 
     # -- subscribers ------------------------------------------------------------------------
 
