@@ -22,7 +22,7 @@ from rma_graphql.db.migrate import migrate
 from rma_graphql.domain.access import Role, parse_scopes
 from rma_graphql.domain.errors import DomainError
 from rma_graphql.logs import configure_logging
-from rma_graphql.service import accounts, demo, organizations, users
+from rma_graphql.service import accounts, demo, organizations, password_resets, users
 from rma_graphql.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rma_graphql")
@@ -254,6 +254,34 @@ def _users_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _users_reset_token(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(uow: UnitOfWork) -> str:
+        return await password_resets.token_for(uow, args.username, settings.password_reset_ttl_seconds)
+
+    token = _run(settings, work)
+    minutes = settings.password_reset_ttl_seconds // 60
+    print(f"# single use, valid {minutes} minutes: the user opens the link, or passwordReset(token, new)")
+    print(f"token={token}")
+    print(f"link={password_resets.reset_link(settings.public_url, token)}")
+    return 0
+
+
+def _users_parser(commands: Any) -> None:
+    users = commands.add_parser("users", help="users").add_subparsers(dest="action", required=True)
+    create_user = users.add_parser("create", help="a user with a role; prints its id")
+    create_user.add_argument("--organization", required=True, metavar="ID")
+    create_user.add_argument("--username", required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password", required=True)
+    create_user.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create_user.set_defaults(handler=_users_create)
+    reset_token = users.add_parser(
+        "reset-token", help="a password reset token and link for a user (when no mail can be sent)"
+    )
+    reset_token.add_argument("--username", required=True)
+    reset_token.set_defaults(handler=_users_reset_token)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rma-graphql", description="The RMA order GraphQL server.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -305,14 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke_client.add_argument("client_id")
     revoke_client.set_defaults(handler=_clients_revoke)
 
-    users = commands.add_parser("users", help="users").add_subparsers(dest="action", required=True)
-    create_user = users.add_parser("create", help="a user with a role; prints its id")
-    create_user.add_argument("--organization", required=True, metavar="ID")
-    create_user.add_argument("--username", required=True)
-    create_user.add_argument("--email", required=True)
-    create_user.add_argument("--password", required=True)
-    create_user.add_argument("--role", required=True, choices=[role.value for role in Role])
-    create_user.set_defaults(handler=_users_create)
+    _users_parser(commands)
     return parser
 
 

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "before rebuilding it from the versions the change wrote (a retry in the same process knows "
         "whether the first run still goes on)",
     )
+    password_reset_ttl_seconds: int = Field(
+        3600, ge=60, description="how long the single-use link of `passwordResetRequest` is valid"
+    )
     portal_token_ttl_seconds: int = Field(
         1800, ge=1, description="lifetime of the token `portalOrderLookup` gives a guest of the return portal"
     )

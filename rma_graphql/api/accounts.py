@@ -19,7 +19,7 @@ from rma_graphql.domain.access import Role
 from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.service import accounts as accounts_service
 from rma_graphql.service import configurations as configuration_service
-from rma_graphql.service import organizations, portal, queries, users
+from rma_graphql.service import organizations, password_resets, portal, queries, users
 from rma_graphql.service.history_messages import check_language
 from rma_graphql.service.records import ApiClientRecord, AppUserRecord, record
 
@@ -153,6 +153,20 @@ def _accounts(info: RmaInfo) -> accounts_service.Accounts:
     return accounts
 
 
+async def _limit_email(info: RmaInfo, kind: str, email: str, what: str) -> None:
+    """Requests naming one email are limited as one client address's are."""
+    limiter = getattr(context_of(info).request.app.state, "address_limiter", None)
+    if limiter is not None:
+        decision = await limiter.hit(f"{kind}:{email.strip().casefold()}")
+        if not decision.allowed:
+            raise BadUserInputError(
+                f"Too many {what} for this email; try again in {decision.reset} s.",
+                "email",
+                reason="RATE_LIMITED",
+                retryAfter=decision.reset,
+            )
+
+
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(description="Sign up as a CUSTOMER of an organization; no token needed.")
@@ -187,16 +201,7 @@ class AccountMutation:
         organization = parse_uuid(organization_id, "organizationId")
         text(order_reference, "orderReference", 100, required=True)
         text(email, "email", 320, required=True)
-        limiter = getattr(context_of(info).request.app.state, "address_limiter", None)
-        if limiter is not None:
-            decision = await limiter.hit(f"lookup:{email.strip().casefold()}")
-            if not decision.allowed:
-                raise BadUserInputError(
-                    f"Too many lookups for this email; try again in {decision.reset} s.",
-                    "email",
-                    reason="RATE_LIMITED",
-                    retryAfter=decision.reset,
-                )
+        await _limit_email(info, "lookup", email, "lookups")
         issued, order_id = await portal.look_up_order(
             context_of(info).uow, _accounts(info), organization, order_reference, email
         )
@@ -260,6 +265,32 @@ class AccountMutation:
         )
         _accounts(info).recheck_subject(user_id)
         return User.from_row(changed)
+
+    @strawberry.mutation(
+        description="Mail a password reset link to the users with this email (in one organization, when "
+        "given), through the notification deliveries: single use, valid RMA_PASSWORD_RESET_TTL_SECONDS (an "
+        "hour). No token needed; limited per client address and per email. Always true: the answer never "
+        "says whether an account exists."
+    )
+    async def password_reset_request(
+        self, info: RmaInfo, email: str, organization_id: str | None = None
+    ) -> bool:
+        ctx = context_of(info)
+        text(email, "email", 320, required=True)
+        organization = parse_uuid(organization_id, "organizationId") if organization_id is not None else None
+        await _limit_email(info, "reset", email, "password reset requests")
+        assert ctx.notifications is not None, "the app's lifespan has not started"
+        await password_resets.request(ctx.uow, ctx.notifications, email, organization)
+        return True
+
+    @strawberry.mutation(
+        description="Set a new password with the token of a reset link, once; every token the user held "
+        "ends. An unknown, used or expired token is BAD_USER_INPUT (reason INVALID_RESET_TOKEN). No token "
+        "needed."
+    )
+    async def password_reset(self, info: RmaInfo, token: str, new: str) -> bool:
+        await password_resets.reset(context_of(info).uow, _accounts(info), token, new)
+        return True
 
     @strawberry.mutation(
         description="Change one's password with the current one; every other token of the user ends."

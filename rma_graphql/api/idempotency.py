@@ -22,6 +22,8 @@ NOT_IDEMPOTENT = frozenset(
         "logIn",
         "logOut",
         "portalOrderLookup",
+        "passwordResetRequest",
+        "passwordReset",
         "apiClientRotateSecret",
         "webhookEndpointCreate",
         "webhookEndpointRotateSecret",
@@ -64,7 +66,9 @@ async def respond(
             "that is kept nowhere.",
             "IDEMPOTENCY_KEY_NOT_SUPPORTED",
         )
-    caller = context.authenticated
+    caller = context.caller
+    if caller is None:
+        return None
     principal = f"{caller.actor.get('type')}:{caller.actor.get('id')}"
     try:
         request = idempotency.request(

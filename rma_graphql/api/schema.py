@@ -333,7 +333,7 @@ class Mutation:
 
 
 # The operations that need no token (they ignore any Authorization header).
-PUBLIC_FIELDS = frozenset({"signUp", "logIn", "portalOrderLookup"})
+PUBLIC_FIELDS = frozenset({"signUp", "logIn", "portalOrderLookup", "passwordResetRequest", "passwordReset"})
 
 
 # Validation rules are built once: a rule class per request would change the cache's key each time.

@@ -164,6 +164,33 @@ async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: 
     )
 
 
+async def active_users_with_email(
+    conn: AsyncConnection, email: str, organization_id: str | None
+) -> list[Row]:
+    """The active users with this email, whatever its case (in one organization, if given)."""
+    u = t.app_user.c
+    query = select(t.app_user).where(func.lower(u.email) == email.casefold(), u.active.is_(True))
+    if organization_id is not None:
+        query = query.where(u.organization_id == organization_id)
+    return list((await conn.execute(query.order_by(u.created_at, u.id))).mappings().all())
+
+
+async def add_password_reset(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+    await conn.execute(insert(t.password_reset).values(**values))
+
+
+async def use_password_reset(conn: AsyncConnection, token_hash: str, now: datetime) -> Row | None:
+    """Mark the reset used, if it is unused and unexpired; its row (None: it is not)."""
+    r = t.password_reset.c
+    result = await conn.execute(
+        update(t.password_reset)
+        .where(r.token_hash == token_hash, r.used_at.is_(None), r.expires_at > now)
+        .values(used_at=now)
+        .returning(r.user_id, r.organization_id)
+    )
+    return result.mappings().first()
+
+
 # Tokens
 
 

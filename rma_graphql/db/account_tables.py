@@ -51,6 +51,20 @@ class AppUser(SQLModel, table=True):
     kept_token_id: str | None = Field(default=None, max_length=ID_LENGTH)
 
 
+class PasswordReset(SQLModel, table=True):
+    """A password reset a user asked for: its token's SHA-256 (the token itself is never
+    kept), single use, expiring."""
+
+    __tablename__ = "password_reset"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
+    organization_id: str = id_field(foreign="organization.id")
+    user_id: str = id_field(foreign="app_user.id", index=True)
+    created_at: datetime = time_field()
+    expires_at: datetime = time_field()
+    used_at: datetime | None = time_field(nullable=True)
+
+
 class RevokedToken(SQLModel, table=True):
     """Tokens revoked before their expiry (log-out); kept until they would have expired."""
 
@@ -83,6 +97,7 @@ class RateLimitCounter(SQLModel, table=True):
 
 api_client: Table = ApiClient.__table__  # type: ignore[attr-defined]  # set by SQLModel
 app_user: Table = AppUser.__table__  # type: ignore[attr-defined]  # set by SQLModel
+password_reset: Table = PasswordReset.__table__  # type: ignore[attr-defined]  # set by SQLModel
 revoked_token: Table = RevokedToken.__table__  # type: ignore[attr-defined]  # set by SQLModel
 server_secret: Table = ServerSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rate_limit_counter: Table = RateLimitCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel

@@ -14,6 +14,7 @@ from rma_graphql.db.account_tables import ApiClient as ApiClient
 from rma_graphql.db.account_tables import AppUser as AppUser
 from rma_graphql.db.account_tables import api_client as api_client
 from rma_graphql.db.account_tables import app_user as app_user
+from rma_graphql.db.account_tables import password_reset as password_reset
 from rma_graphql.db.account_tables import rate_limit_counter as rate_limit_counter
 from rma_graphql.db.account_tables import revoked_token as revoked_token
 from rma_graphql.db.account_tables import server_secret as server_secret

@@ -43,6 +43,10 @@ LEASE_MARGIN = 5
 # How long stopping waits for the step under way before cancelling it.
 STOP_SECONDS = 10.0
 NO_SMTP = "not sent: no SMTP server is set (RMA_SMTP_HOST)"
+# Account mails (a password reset link) are deliveries without a rule or an RMA order;
+# their body is a credential, kept only until the mail is sent (or never will be).
+ACCOUNT_EVENT = "PASSWORD_RESET"
+REDACTED_BODY = "[a password reset link: removed once the mail was sent]"
 
 
 @dataclass
@@ -195,6 +199,35 @@ class NotificationSender:
         row.update(language=mail.language, subject=mail.subject, text_body=mail.text, html_body=mail.html)
         return row
 
+    def account_mail(
+        self, user: Mapping[str, Any], language: str, subject: str, text: str, html: str
+    ) -> dict[str, Any]:
+        """The delivery of an account mail to ``user`` (see ``ACCOUNT_EVENT``)."""
+        now, sends = datetime.now(UTC), self.sends
+        return {
+            "id": str(uuid.uuid4()),
+            "organization_id": user["organization_id"],
+            "rule_id": "",
+            "template_key": "password_reset",
+            "event_id": str(uuid.uuid4()),
+            "event_type": ACCOUNT_EVENT,
+            "event_position": 0,
+            "rma_order_id": "",
+            "recipient": user["email"],
+            "recipient_kind": "USER",
+            "language": language,
+            "subject": subject,
+            "text_body": text if sends else REDACTED_BODY,
+            "html_body": html if sends else REDACTED_BODY,
+            "status": NotificationStatus.PENDING.value if sends else NotificationStatus.NOT_SENT.value,
+            "attempts": 0,
+            "next_attempt_at": now if sends else None,
+            "leased_until": None,
+            "last_error": None if sends else NO_SMTP,
+            "created_at": now,
+            "completed_at": None,
+        }
+
     # Sending
 
     async def send_due(self) -> float:
@@ -286,6 +319,8 @@ class NotificationSender:
                     values["next_attempt_at"] = retry_at
                     if retry_at is None:
                         values.update(status=NotificationStatus.FAILED.value, completed_at=now)
+                if delivery["event_type"] == ACCOUNT_EVENT and values.get("completed_at") is not None:
+                    values.update(text_body=REDACTED_BODY, html_body=REDACTED_BODY)
                 await store.finish(conn, delivery["id"], delivery["leased_until"], values)
 
 

@@ -390,3 +390,47 @@ async def test_the_pages_speak_french_and_need_no_token(
     await page.goto(server.url + "/admin")
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_forgotten_password_is_reset_from_the_mailed_link(
+    server: Server, organization_id: str, browser: "Browser"
+) -> None:
+    from sqlalchemy import select
+
+    from rma_graphql.db import tables as t
+    from rma_graphql.service import password_resets
+
+    names = await _world(server, organization_id)
+    page = await _page(browser)
+    await page.goto(f"{server.url}/portal?organization={organization_id}")
+    await page.locator("#forgot-email").fill("ada@example.com")
+    await page.get_by_role("button", name="Send me a link").click()
+    await expect(page.get_by_text("If an account has this email")).to_be_visible()
+    async with server.engine.connect() as conn:
+        user = (
+            (await conn.execute(select(t.app_user).where(t.app_user.c.username == names["ada"])))
+            .mappings()
+            .one()
+        )
+        asked = (
+            await conn.execute(select(t.password_reset).where(t.password_reset.c.user_id == user["id"]))
+        ).all()
+    assert len(asked) == 1
+    # The mail's link (the test makes its own token: the mailed one is kept only as a hash).
+    token = await password_resets.issue(server.app.state.uow, user, 3600)
+    await page.goto(f"{server.url}/portal#/reset/{token}")
+    await page.get_by_role("textbox", name=re.compile("^New password")).fill("a brand new password")
+    await page.get_by_role("button", name="Save the password").click()
+    await expect(page.get_by_text("Your password is changed")).to_be_visible()
+    assert "reset" not in page.url
+    await page.get_by_label("Username").first.fill(names["ada"])
+    await page.get_by_label("Password").first.fill("a brand new password")
+    await page.get_by_role("button", name=re.compile("^Log in$")).first.click()
+    await expect(page.get_by_role("link", name="Order DEMO-1001")).to_be_visible()
+    # The link works once.
+    await page.goto(f"{server.url}/portal#/reset/{token}")
+    await page.get_by_role("textbox", name=re.compile("^New password")).fill("yet another password")
+    await page.get_by_role("button", name="Save the password").click()
+    await expect(page.get_by_role("alert")).to_contain_text("unknown, used or expired")
+    await shot(page, "portal-reset")
+    assert page.errors == []  # type: ignore[attr-defined]

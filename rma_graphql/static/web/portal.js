@@ -57,7 +57,7 @@ function header() {
       } }, t("logout"))));
 }
 
-function authForms() {
+function authForms(said) {
   const message = h("div", { "aria-live": "polite" });
   const input = (name, type, autocomplete) => h("input", { name, type, autocomplete, required: true });
   const logIn = h("form", { class: "card", "aria-labelledby": "login-title", onsubmit: async (event) => {
@@ -76,6 +76,21 @@ function authForms() {
   field(t("login.username"), input("username", "text", "username"), "username"),
   field(t("login.password"), input("password", "password", "current-password"), "password"),
   h("button", { type: "submit" }, t("login.submit")));
+  // A forgotten password: a link by email (the answer never says whether the account exists).
+  const forgot = h("form", { class: "card", "aria-labelledby": "forgot-title", onsubmit: async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      await gql(`mutation Forgot($e: String!, $o: String) { passwordResetRequest(email: $e, organizationId: $o) }`,
+        { e: form.get("email"), o: organization });
+      notice(message, t("reset.sent"));
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  } },
+  h("h2", { id: "forgot-title" }, t("reset.forgot")),
+  field(t("portal.email"), input("email", "email", "email"), "forgot-email"),
+  h("button", { type: "submit" }, t("reset.send")));
   const signUp = organization && h("form", { class: "card", "aria-labelledby": "signup-title",
     onsubmit: async (event) => {
       event.preventDefault();
@@ -116,7 +131,32 @@ function authForms() {
   field(t("portal.email"), input("email", "email", "email"), "lookup-email"),
   h("button", { type: "submit" }, t("portal.find")));
   mount(main, h("h2", {}, t("portal.welcome")), h("p", {}, t("portal.intro")), message,
-    h("div", { class: "grid" }, lookUp, logIn, signUp));
+    h("div", { class: "grid" }, lookUp, logIn, signUp, forgot));
+  if (said) notice(message, said);
+}
+
+// The link of a password reset mail: #/reset/<token>.
+function resetForm(token) {
+  const message = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "card", "aria-labelledby": "reset-title", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      await gql(`mutation Reset($t: String!, $n: String!) { passwordReset(token: $t, new: $n) }`,
+        { t: token, n: new FormData(event.target).get("password") });
+      session.end();
+      // The token leaves the address bar (and the history) once used.
+      history.replaceState(null, "", location.pathname + location.search);
+      header();
+      authForms(t("reset.done"));
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  } },
+  h("h2", { id: "reset-title" }, t("reset.title")),
+  field(t("reset.new"), h("input", { name: "password", type: "password", autocomplete: "new-password",
+    required: true, minlength: 8 }), "reset-password"),
+  h("button", { type: "submit" }, t("reset.submit")));
+  mount(main, message, form);
 }
 
 function badges(rma) {
@@ -271,6 +311,11 @@ async function render() {
   header();
   stopLive();
   stopLive = () => {};
+  const reset = route().parts;
+  if (reset[0] === "reset" && reset[1]) {
+    resetForm(reset[1]);
+    return;
+  }
   if (!session.token) {
     authForms();
     return;
