@@ -44,6 +44,7 @@ from rma_graphql.api.limits import LimitedValidation, max_depth_rule
 from rma_graphql.api.notifications import NotificationMutation, NotificationQuery
 from rma_graphql.api.observability import OperationObserver
 from rma_graphql.api.permissions import scoped
+from rma_graphql.api.personal_data import PersonalDataMutation, PersonalDataQuery
 from rma_graphql.api.returns import ReturnsQuery, ShipmentMutation
 from rma_graphql.api.rma_actions import RmaActionMutation
 from rma_graphql.api.rma_order_type import (
@@ -380,6 +381,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 NotificationQuery,
                 StatisticsQuery,
                 AccountQuery,
+                PersonalDataQuery,
             ),
         ),
         mutation=strawberry.tools.merge_types(
@@ -388,6 +390,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
                 Mutation,
                 RmaActionMutation,
                 BulkActionMutation,
+                PersonalDataMutation,
                 ShipmentMutation,
                 WarehouseMutation,
                 MoneyMutation,

@@ -37,6 +37,7 @@ class Action(StrEnum):
     ADD_SHIPMENT_EVENT = "addShipmentEvent"
     SET_CUSTOM_STATE = "setCustomState"
     CORRECT = "correct"
+    ANONYMIZE = "anonymize"
 
     @property
     def words(self) -> str:

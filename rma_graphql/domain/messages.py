@@ -69,6 +69,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.REPLACEMENT_ORDER_CREATED: "Replacement order created by {actor}",
         _E.CUSTOM_STATE_CHANGED: "State set to {comment} by {actor}",
         _E.CORRECTED: "Details corrected by {actor}",
+        _E.ANONYMIZED: "Personal data erased by {actor}",
     },
     "fr": {
         _E.CREATED: "Créé par {actor}",
@@ -99,6 +100,7 @@ TEMPLATES: dict[str, dict[EventType, str]] = {
         _E.REPLACEMENT_ORDER_CREATED: "Commande de remplacement créée par {actor}",
         _E.CUSTOM_STATE_CHANGED: "État {comment} fixé par {actor}",
         _E.CORRECTED: "Informations corrigées par {actor}",
+        _E.ANONYMIZED: "Données personnelles effacées par {actor}",
     },
 }
 

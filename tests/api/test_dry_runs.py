@@ -136,3 +136,21 @@ async def test_the_warehouse_and_money_dry(
     assert paid["voucher"]["status"] == "ACTIVE"
     rma = await twice(gql, engine, organization_id, COMPLETE, {"id": rma["id"]})
     assert rma["processingStatus"] == "COMPLETE"
+
+
+async def test_a_dry_run_over_a_websocket_is_refused(server: Any, gql: GraphQLClient) -> None:
+    from tests.ws import SubscriptionClient
+
+    rma = await create(gql)
+    await act(gql, rma["id"], "submit")
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(dry_document("accept"), {"id": rma["id"], "dryRun": True})
+    message = await client.receive()
+    await client.close()
+    assert message["type"] == "next"
+    (error,) = message["payload"]["errors"]
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", "dryRun")
+    assert (await gql.data(GET_VERSION, {"id": rma["id"]}))["rmaOrder"]["processingStatus"] == "REQUESTED"
+
+
+GET_VERSION = "query($id: String) { rmaOrder(id: $id) { processingStatus } }"

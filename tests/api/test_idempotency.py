@@ -140,3 +140,22 @@ async def test_an_answer_lost_with_its_process_is_rebuilt(
     assert (await send(http, CREATE, {"input": rma_input()}, "lost-1")).json() == first
     assert (await send(http, action_document("submit"), {"id": rma_id}, "lost-2")).json() == submitted
     assert await rma_count(engine, organization_id) == 1
+
+
+async def test_a_key_belongs_to_its_caller(
+    app: Any, http: httpx.AsyncClient, engine: AsyncEngine, organization_id: str
+) -> None:
+    from tests.conftest import issued_token
+
+    variables = {"input": rma_input()}
+    mine = (await send(http, CREATE, variables, "shared-key")).json()
+    other_token = await issued_token(app, organization_id)
+    other = await http.post(
+        "/graphql",
+        json={"query": CREATE, "variables": variables},
+        headers={"Idempotency-Key": "shared-key", "Authorization": f"Bearer {other_token}"},
+    )
+    assert "idempotent-replayed" not in other.headers
+    theirs = other.json()["data"]["rmaOrderCreate"]
+    assert theirs["id"] != mine["data"]["rmaOrderCreate"]["id"]
+    assert await rma_count(engine, organization_id) == 2
