@@ -1,7 +1,7 @@
 """The rows that hold a person's data, found and rewritten (customerErase, rmaOrderAnonymize)."""
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,7 +184,7 @@ async def erase_customer_rows(
     conn: AsyncConnection,
     organization_id: str,
     customer_id: str,
-    users: Sequence[Row],
+    users: Sequence[Mapping[Any, Any]],
     marker: str,
     now: datetime,
 ) -> None:

@@ -9,7 +9,7 @@ event naming who erased it.
 """
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -100,6 +100,36 @@ async def _delete_files(storage: Storage | None, keys: Iterable[str]) -> None:
             logger.warning("an erased picture's file could not be deleted", extra={"key": key})
 
 
+@dataclass(frozen=True)
+class _Person:
+    """A catalog customer and what is held about it elsewhere."""
+
+    customer: Mapping[Any, Any]
+    users: Sequence[Mapping[Any, Any]]
+    order_ids: list[str]
+    emails: set[str]
+    rma_ids: list[str]
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [str(user["id"]) for user in self.users]
+
+
+async def _person(conn: Any, organization_id: str, customer_id: str) -> _Person:
+    """The customer, its users and orders, its emails and the RMA orders it made (as a user),
+    of its orders, or sent from its email."""
+    customer = await store.customer(conn, organization_id, customer_id)
+    if customer is None:
+        raise NotFoundError(f"Customer {customer_id} not found.", customer_id)
+    users = list(await store.linked_users(conn, organization_id, customer_id))
+    orders = await store.orders_of(conn, organization_id, customer_id)
+    emails = {str(email).casefold() for email in [customer["email"], *(u["email"] for u in users)] if email}
+    emails.discard(MARKER)
+    user_ids = [str(user["id"]) for user in users]
+    rma_ids = await store.rmas_of(conn, organization_id, user_ids, orders, emails)
+    return _Person(customer, users, orders, emails, rma_ids)
+
+
 async def erase_customer(
     uow: UnitOfWork, caller: Caller, customer_id: str, storage: Storage | None
 ) -> Erasure:
@@ -107,28 +137,20 @@ async def erase_customer(
     order it made (as a user), of its orders, or sent from its email."""
     organization_id = caller.organization_id
     async with uow.read() as conn:
-        customer = await store.customer(conn, organization_id, customer_id)
-        if customer is None:
-            raise NotFoundError(f"Customer {customer_id} not found.", customer_id)
-        users = await store.linked_users(conn, organization_id, customer_id)
-        orders = await store.orders_of(conn, organization_id, customer_id)
-        emails = {
-            str(email).casefold() for email in [customer["email"], *(u["email"] for u in users)] if email
-        }
-        emails.discard(MARKER)
-        user_ids = [str(user["id"]) for user in users]
-        rma_ids = await store.rmas_of(conn, organization_id, user_ids, orders, emails)
+        person = await _person(conn, organization_id, customer_id)
+    customer = person.customer
     values = {str(customer[name]) for name in ("name", "email", "phone") if customer[name]}
-    values |= set(strings_of(customer["address"])) | emails
-    values |= {str(user["username"]) for user in users}
-    for rma_id in rma_ids:
+    values |= set(strings_of(customer["address"])) | person.emails
+    values |= {str(user["username"]) for user in person.users}
+    for rma_id in person.rma_ids:
         await anonymize_rma(uow, caller, rma_id, storage, also=values)
     scrubber = Scrubber(values)
     async with uow.transaction() as conn:
-        await store.scrub_mails_to(conn, organization_id, emails, scrubber)
+        await store.scrub_mails_to(conn, organization_id, person.emails, scrubber)
         await store.scrub_answers(conn, organization_id, scrubber)
-        await store.erase_customer_rows(conn, organization_id, customer_id, users, MARKER, datetime.now(UTC))
-    return Erasure(customer_id, rma_ids, user_ids)
+        now = datetime.now(UTC)
+        await store.erase_customer_rows(conn, organization_id, customer_id, person.users, MARKER, now)
+    return Erasure(customer_id, person.rma_ids, person.user_ids)
 
 
 def _plain(value: Any) -> Any:
@@ -150,25 +172,18 @@ async def export_customer(uow: UnitOfWork, caller: Caller, customer_id: str) -> 
     comments, shipments, resolutions and pictures, and the mails sent to it."""
     organization_id = caller.organization_id
     async with uow.read() as conn:
-        customer = await store.customer(conn, organization_id, customer_id)
-        if customer is None:
-            raise NotFoundError(f"Customer {customer_id} not found.", customer_id)
-        users = await store.linked_users(conn, organization_id, customer_id)
-        orders = await store.orders_of(conn, organization_id, customer_id)
-        emails = {
-            str(email).casefold() for email in [customer["email"], *(u["email"] for u in users)] if email
-        }
-        rma_ids = await store.rmas_of(conn, organization_id, [str(u["id"]) for u in users], orders, emails)
+        person = await _person(conn, organization_id, customer_id)
+        orders, rma_ids = person.order_ids, person.rma_ids
         exported: dict[str, Any] = {
             "exportedAt": datetime.now(UTC).isoformat(),
-            "customer": _plain(dict(customer)),
+            "customer": _plain(dict(person.customer)),
             "users": [
                 _plain({k: v for k, v in u.items() if k not in ("password_hash", "username_key")})
-                for u in users
+                for u in person.users
             ],
             "orders": _plain(await store.rows_by(conn, t.sales_order, "id", orders)),
             "orderLines": _plain(await store.rows_by(conn, t.sales_order_line, "order_id", orders)),
-            "mails": _plain(await store.mails_to(conn, organization_id, emails)),
+            "mails": _plain(await store.mails_to(conn, organization_id, person.emails)),
         }
         for name in store.EXPORTED_RMA_TABLES:
             table = t.metadata.tables[name]
