@@ -17,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -173,7 +174,8 @@ class Idempotency:
         self.ttl = timedelta(seconds=ttl_seconds)
         self.wait_seconds = wait_seconds
         # The keys whose first run goes on in this process.
-        self._running: set[tuple[str, str, str]] = set()
+        # (Concurrent requests with one key may run here at once: counted, not just noted.)
+        self._running: Counter[tuple[str, str, str]] = Counter()
         self._purged_at = 0.0
 
     def request(
@@ -224,13 +226,15 @@ class Idempotency:
         self, request: IdempotentRequest, run: Callable[[], Awaitable[bytes]]
     ) -> bytes | None:
         token = transaction_hook.set(request)
-        self._running.add(request.ids)
+        self._running[request.ids] += 1
         try:
             body = await run()
         finally:
             request.closed = True
             transaction_hook.reset(token)
-            self._running.discard(request.ids)
+            self._running[request.ids] -= 1
+            if self._running[request.ids] <= 0:
+                del self._running[request.ids]
         if request.taken:
             return None
         if request.claimed:
@@ -258,11 +262,18 @@ class Idempotency:
                 )
             if row["response"] is not None:
                 return bytes(row["response"])
-            first_goes_on = request.ids in self._running or not _owner_is_gone(row["owner"])
+            first_goes_on = self._first_goes_on(request.ids, row["owner"])
             if not first_goes_on or time.monotonic() > waited_until:
                 return await self._rebuilt(request, row, rebuild)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    def _first_goes_on(self, ids: tuple[str, str, str], row_owner: str) -> bool:
+        """Whether the first run may still answer: this process knows its own runs; another
+        process is waited for unless it is known to be gone."""
+        if row_owner == owner():
+            return self._running[ids] > 0
+        return not _owner_is_gone(row_owner)
 
     async def _rebuilt(
         self, request: IdempotentRequest, row: Mapping[str, Any], rebuild: Callable[[], Awaitable[bytes]]
