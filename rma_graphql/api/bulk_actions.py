@@ -156,12 +156,8 @@ class BulkActionMutation:
         _check_caller(info, action)
         if (input.ids is None) == (input.filter is None):
             raise BadUserInputError("Give either ids or a filter.", "input.ids")
-        if input.ids is not None and len(input.ids) > bulk.MAX_BULK:
-            raise BadUserInputError(
-                f"A bulk action takes at most {bulk.MAX_BULK} RMA orders; {len(input.ids)} were given.",
-                "input.ids",
-                reason="TOO_MANY",
-            )
+        if input.ids is not None:
+            bulk.check_count(len(input.ids))
         run_id = parse_uuid(input.id, "input.id") if input.id is not None else str(uuid.uuid4())
         ids = input.ids if input.ids is not None else await _matching(info, input.filter)
         assert ctx.hub is not None, "the app's lifespan has not started"

@@ -61,8 +61,8 @@ async def _scrub(
 async def scrub_rmas(
     conn: AsyncConnection, organization_id: str, rma_ids: Collection[str], scrubber: Scrubber
 ) -> None:
-    """Every copy of the values in the rows of these RMA orders, their webhook and
-    notification deliveries, and the stored answers of the organization's idempotency keys."""
+    """Every copy of the values in the rows of these RMA orders and their webhook and
+    notification deliveries (the stored answers: ``scrub_answers``)."""
     ids = list(rma_ids)
     for name, columns in RMA_COLUMNS.items():
         table = t.metadata.tables[name]
@@ -73,10 +73,10 @@ async def scrub_rmas(
     deliveries = select(t.webhook_delivery.c.id).where(t.webhook_delivery.c.rma_order_id.in_(ids))
     attempt = t.webhook_attempt
     await _scrub(conn, attempt, ("error", "response_body"), attempt.c.delivery_id.in_(deliveries), scrubber)
-    await scrub_answers(conn, organization_id, scrubber)
 
 
 async def scrub_answers(conn: AsyncConnection, organization_id: str, scrubber: Scrubber) -> None:
+    """The stored answers of the organization's idempotency keys (any may show the values)."""
     k = t.idempotency_key
     where = (k.c.organization_id == organization_id) & k.c.response.is_not(None)
     await _scrub(conn, k, ("response",), where, scrubber)
@@ -153,10 +153,16 @@ async def rmas_of(
 ) -> list[str]:
     """The RMA orders a person made (as a user), of the person's orders, or sent by its email."""
     o, linked = t.rma_order.c, t.rma_linked_order.c
-    of_orders = select(linked.rma_order_id).where(
-        linked.organization_id == organization_id, linked.order_id.in_(list(order_ids))
-    )
-    conditions: list[ColumnElement[bool]] = [o.customer_id.in_(list(user_ids)), o.id.in_(of_orders)]
+    of_orders = (
+        await conn.execute(
+            select(linked.rma_order_id).where(
+                linked.organization_id == organization_id, linked.order_id.in_(list(order_ids))
+            )
+        )
+    ).scalars()
+    linked_ids = {str(rma_id) for rma_id in of_orders}
+    conditions: list[ColumnElement[bool]] = [o.customer_id.in_(list(user_ids)), o.id.in_(list(linked_ids))]
+    # The search text finds the RMA orders sent from the person's email (by its index)…
     conditions += [func.lower(o.search_text).contains(email.casefold()) for email in emails]
     query = select(o.id, o.customer_id, o.sender).where(
         o.organization_id == organization_id, or_(*conditions)
@@ -164,20 +170,10 @@ async def rmas_of(
     found = []
     for row in (await conn.execute(query)).mappings().all():
         sender_email = str((row["sender"] or {}).get("email") or "").casefold()
-        # The search text may match another's: a sender's email must be the person's.
-        if (
-            row["customer_id"] in user_ids
-            or sender_email in emails
-            or await _of_orders(conn, row["id"], order_ids)
-        ):
+        # … but may match another's: a sender's email must be the person's.
+        if row["customer_id"] in user_ids or sender_email in emails or row["id"] in linked_ids:
             found.append(str(row["id"]))
     return found
-
-
-async def _of_orders(conn: AsyncConnection, rma_id: str, order_ids: Sequence[str]) -> bool:
-    linked = t.rma_linked_order.c
-    query = select(linked.order_id).where(linked.rma_order_id == rma_id, linked.order_id.in_(list(order_ids)))
-    return (await conn.execute(query)).first() is not None
 
 
 async def erase_customer_rows(

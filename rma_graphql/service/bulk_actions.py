@@ -184,14 +184,19 @@ def told_payload(progress: BulkProgress) -> Callable[[str], None]:
     return told
 
 
-def check_command(command: BulkCommand) -> None:
-    """What a run needs before it starts (refused whole, nothing changed)."""
-    if len(command.ids) > MAX_BULK:
+def check_count(count: int) -> None:
+    """At most ``MAX_BULK`` RMA orders, as given (before duplicates are dropped)."""
+    if count > MAX_BULK:
         raise BadUserInputError(
-            f"A bulk action takes at most {MAX_BULK} RMA orders; {len(command.ids)} were given.",
+            f"A bulk action takes at most {MAX_BULK} RMA orders; {count} were given.",
             "input.ids",
             reason="TOO_MANY",
         )
+
+
+def check_command(command: BulkCommand) -> None:
+    """What a run needs before it starts (refused whole, nothing changed)."""
+    check_count(len(command.ids))
     if command.action is BulkAction.SET_CUSTOM_STATE and command.custom_state_code is None:
         raise BadUserInputError("SET_CUSTOM_STATE needs a customStateCode.", "input.customStateCode")
     if command.action is not BulkAction.SET_CUSTOM_STATE and command.custom_state_code is not None:

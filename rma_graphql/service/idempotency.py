@@ -125,7 +125,8 @@ class IdempotentRequest:
     def ids(self) -> tuple[str, str, str]:
         return self.organization_id, self.principal, self.key
 
-    def _row(self, now: datetime, response: bytes | None = None) -> dict[str, Any]:
+    def row(self, now: datetime, response: bytes | None = None) -> dict[str, Any]:
+        """The key's row, as the first run records it (with its answer, when it changed nothing)."""
         return {
             "organization_id": self.organization_id,
             "principal": self.principal,
@@ -144,7 +145,7 @@ class IdempotentRequest:
         if self.closed or self.claimed:
             return
         now = datetime.now(UTC)
-        if not await repo.claim(conn, self._row(now), now):
+        if not await repo.claim(conn, self.row(now), now):
             self.taken = True
             raise _taken()
         self._pending = True
@@ -245,7 +246,7 @@ class Idempotency:
             # request with the key committed first.
             now = datetime.now(UTC)
             async with self.uow.transaction() as conn:
-                if not await repo.claim(conn, request._row(now, body), now):
+                if not await repo.claim(conn, request.row(now, body), now):
                     return None
         await self._purge()
         return body

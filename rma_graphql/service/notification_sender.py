@@ -162,29 +162,19 @@ class NotificationSender:
         default_language: str,
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
-        row: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "organization_id": rule["organization_id"],
-            "rule_id": rule["id"],
-            "template_key": template["key"],
-            "event_id": event["id"],
-            "event_type": event["type"],
-            "event_position": event["position"],
-            "rma_order_id": event["rma_order_id"],
-            "recipient": recipient.email,
-            "recipient_kind": recipient.kind,
-            "language": recipient.language or default_language,
-            "subject": "",
-            "text_body": "",
-            "html_body": "",
-            "status": NotificationStatus.PENDING.value if self.sends else NotificationStatus.NOT_SENT.value,
-            "attempts": 0,
-            "next_attempt_at": now if self.sends else None,
-            "leased_until": None,
-            "last_error": None if self.sends else NO_SMTP,
-            "created_at": now,
-            "completed_at": None,
-        }
+        row = self._new_delivery(
+            now,
+            organization_id=rule["organization_id"],
+            rule_id=rule["id"],
+            template_key=template["key"],
+            event_id=event["id"],
+            event_type=event["type"],
+            event_position=event["position"],
+            rma_order_id=event["rma_order_id"],
+            recipient=recipient.email,
+            recipient_kind=recipient.kind,
+            language=recipient.language or default_language,
+        )
         failed = {"status": NotificationStatus.FAILED.value, "next_attempt_at": None, "completed_at": now}
         try:
             check_address(recipient.email, "recipient")
@@ -199,26 +189,14 @@ class NotificationSender:
         row.update(language=mail.language, subject=mail.subject, text_body=mail.text, html_body=mail.html)
         return row
 
-    def account_mail(
-        self, user: Mapping[str, Any], language: str, subject: str, text: str, html: str
-    ) -> dict[str, Any]:
-        """The delivery of an account mail to ``user`` (see ``ACCOUNT_EVENT``)."""
-        now, sends = datetime.now(UTC), self.sends
+    def _new_delivery(self, now: datetime, **fields: Any) -> dict[str, Any]:
+        """A delivery row, due now (recorded NOT_SENT when no SMTP server is set)."""
+        sends = self.sends
         return {
             "id": str(uuid.uuid4()),
-            "organization_id": user["organization_id"],
-            "rule_id": "",
-            "template_key": "password_reset",
-            "event_id": str(uuid.uuid4()),
-            "event_type": ACCOUNT_EVENT,
-            "event_position": 0,
-            "rma_order_id": "",
-            "recipient": user["email"],
-            "recipient_kind": "USER",
-            "language": language,
-            "subject": subject,
-            "text_body": text if sends else REDACTED_BODY,
-            "html_body": html if sends else REDACTED_BODY,
+            "subject": "",
+            "text_body": "",
+            "html_body": "",
             "status": NotificationStatus.PENDING.value if sends else NotificationStatus.NOT_SENT.value,
             "attempts": 0,
             "next_attempt_at": now if sends else None,
@@ -226,7 +204,30 @@ class NotificationSender:
             "last_error": None if sends else NO_SMTP,
             "created_at": now,
             "completed_at": None,
+            **fields,
         }
+
+    def account_mail(
+        self, user: Mapping[str, Any], language: str, subject: str, text: str, html: str
+    ) -> dict[str, Any]:
+        """The delivery of an account mail to ``user`` (see ``ACCOUNT_EVENT``): no rule, no RMA
+        order; without an SMTP server its body (a credential) is not kept at all."""
+        return self._new_delivery(
+            datetime.now(UTC),
+            organization_id=user["organization_id"],
+            rule_id="",
+            template_key="password_reset",
+            event_id=str(uuid.uuid4()),
+            event_type=ACCOUNT_EVENT,
+            event_position=0,
+            rma_order_id="",
+            recipient=user["email"],
+            recipient_kind="USER",
+            language=language,
+            subject=subject,
+            text_body=text if self.sends else REDACTED_BODY,
+            html_body=html if self.sends else REDACTED_BODY,
+        )
 
     # Sending
 

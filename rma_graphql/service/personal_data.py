@@ -76,17 +76,24 @@ async def anonymize_rma(
     *,
     also: Iterable[str] = (),
     expected_version: int | None = None,
-) -> None:
-    """Erase the people of one RMA order (and ``also`` these values wherever it holds them)."""
+    answers: bool = True,
+) -> set[str]:
+    """Erase the people of one RMA order (and ``also`` these values wherever it holds them),
+    and with ``answers`` their copies in the stored idempotent answers (an erasure of many
+    RMA orders scrubs those once, at its end); the values erased."""
     async with uow.change(caller) as change:
         rma = await change.load(rma_id, Action.ANONYMIZE, expected_version=expected_version)
         row = change.rma_orders.row(rma_id)
         links = await store.pictures(change.conn, [rma_id])
         values = _row_values(row) | set(also) | links | await store.free_texts(change.conn, [rma_id])
         await change.rma_orders.save(rma, anonymized(caller.actor), columns=_erased_columns(row))
-        await store.scrub_rmas(change.conn, caller.organization_id, [rma_id], Scrubber(values))
+        scrubber = Scrubber(values)
+        await store.scrub_rmas(change.conn, caller.organization_id, [rma_id], scrubber)
+        if answers:
+            await store.scrub_answers(change.conn, caller.organization_id, scrubber)
         keys = await store.forget_uploads(change.conn, caller.organization_id, store.upload_keys(links))
     await _delete_files(storage, keys)
+    return values
 
 
 async def _delete_files(storage: Storage | None, keys: Iterable[str]) -> None:
@@ -142,9 +149,10 @@ async def erase_customer(
     values = {str(customer[name]) for name in ("name", "email", "phone") if customer[name]}
     values |= set(strings_of(customer["address"])) | person.emails
     values |= {str(user["username"]) for user in person.users}
+    erased = set(values)
     for rma_id in person.rma_ids:
-        await anonymize_rma(uow, caller, rma_id, storage, also=values)
-    scrubber = Scrubber(values)
+        erased |= await anonymize_rma(uow, caller, rma_id, storage, also=values, answers=False)
+    scrubber = Scrubber(erased)
     async with uow.transaction() as conn:
         await store.scrub_mails_to(conn, organization_id, person.emails, scrubber)
         await store.scrub_answers(conn, organization_id, scrubber)

@@ -112,10 +112,6 @@ class UnitOfWork:
         finally:
             _dry_run.reset(token)
 
-    @property
-    def in_dry_run(self) -> bool:
-        return _dry_run.get()
-
     @asynccontextmanager
     async def transaction(self, versions: "dict[str, int] | None" = None) -> AsyncIterator[Connection]:
         """A writing transaction: committed when the block ends, rolled back on any error (a

@@ -37,21 +37,27 @@ async def _post(
     ).json()
 
 
+async def _user(app: Any, name: str, role: Role) -> tuple[str, Any]:
+    """A user of a new organization, with the password "old password 1"."""
+    organization_id = await create_organization(app.state.uow, f"Shop {uuid.uuid4().hex[:8]}")
+    user = await create_user(
+        app.state.uow,
+        organization_id=organization_id,
+        username=f"{name}-{uuid.uuid4().hex[:8]}",
+        email=f"{name}.{uuid.uuid4().hex[:8]}@example.com",
+        password_hash=await app.state.accounts.hash_password("old password 1"),
+        role=role,
+    )
+    return organization_id, user
+
+
 async def test_a_mailed_link_resets_the_password_once(database_url: str) -> None:
     async with (
         SmtpServer() as smtp,
         _serving(_settings(database_url, smtp_host="127.0.0.1", smtp_port=smtp.port)) as app,
     ):
-        organization_id = await create_organization(app.state.uow, f"Shop {uuid.uuid4().hex[:8]}")
-        username, email = f"ada-{uuid.uuid4().hex[:8]}", f"ada.{uuid.uuid4().hex[:8]}@example.com"
-        await create_user(
-            app.state.uow,
-            organization_id=organization_id,
-            username=username,
-            email=email,
-            password_hash=await app.state.accounts.hash_password("old password 1"),
-            role=Role.CUSTOMER,
-        )
+        organization_id, user = await _user(app, "ada", Role.CUSTOMER)
+        username, email = user["username"], user["email"]
         transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
         async with httpx.AsyncClient(base_url="http://testserver", transport=transport) as http:
             logged = await _post(http, LOG_IN, {"username": username, "password": "old password 1"})
@@ -102,16 +108,8 @@ async def test_a_mailed_link_resets_the_password_once(database_url: str) -> None
 
 async def test_an_expired_or_unknown_token_changes_nothing(database_url: str) -> None:
     async with _serving(_settings(database_url)) as app:
-        organization_id = await create_organization(app.state.uow, f"Shop {uuid.uuid4().hex[:8]}")
-        username, email = f"alan-{uuid.uuid4().hex[:8]}", f"alan.{uuid.uuid4().hex[:8]}@example.com"
-        user = await create_user(
-            app.state.uow,
-            organization_id=organization_id,
-            username=username,
-            email=email,
-            password_hash=await app.state.accounts.hash_password("old password 1"),
-            role=Role.AGENT,
-        )
+        _, user = await _user(app, "alan", Role.AGENT)
+        username, email = user["username"], user["email"]
         transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
         async with httpx.AsyncClient(base_url="http://testserver", transport=transport) as http:
             # Without SMTP the delivery is recorded NOT_SENT, and never holds the link.
