@@ -7,10 +7,11 @@ A statement's values are bound parameters named ``v_<column>`` (SQLAlchemy keeps
 column names for itself in an insert's VALUES and an update's SET).
 """
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, insert, select, update
+from sqlalchemy import Integer, String, bindparam, insert, literal_column, select, update
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared
@@ -29,11 +30,42 @@ def bound(values: dict[str, Any]) -> dict[str, Any]:
     return {f"v_{name}": value for name, value in values.items()}
 
 
+# On PostgreSQL the row is read with its children, each an array of the child table's row
+# type (the driver decodes them as records by column): one statement, one round trip.
+CHILDREN_OF_ROW = {
+    "lines": "SELECT c FROM rma_order_line AS c WHERE c.rma_order_id = rma_order.id ORDER BY c.position",
+    "financial_resolutions": (
+        "SELECT c FROM rma_financial_resolution AS c WHERE c.rma_order_id = rma_order.id "
+        "ORDER BY c.created_at, c.id"
+    ),
+    "linked_orders": (
+        "SELECT c FROM rma_linked_order AS c WHERE c.rma_order_id = rma_order.id ORDER BY c.position"
+    ),
+}
+_CHILD_PREFIX = "children__"
+
+
+def children_column(relation: str) -> str:
+    """The column of a loaded row (PostgreSQL) that holds the rows of that relation."""
+    return _CHILD_PREFIX + relation
+
+
 def _load_row(lock: bool) -> Prepared:
     def build(dialect: str) -> Any:
+        children: list[Any] = (
+            [
+                literal_column(f"ARRAY({sql})").label(children_column(relation))
+                for relation, sql in CHILDREN_OF_ROW.items()
+            ]
+            if dialect == "postgresql"
+            else []
+        )
         query = (
             select(
-                t.rma_order, t.rma_configuration.c.auto_accept, t.rma_configuration.c.voucher_validity_days
+                t.rma_order,
+                t.rma_configuration.c.auto_accept,
+                t.rma_configuration.c.voucher_validity_days,
+                *children,
             )
             .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
             .where(
@@ -125,14 +157,22 @@ def line_update(names: Iterable[str]) -> Prepared:
     return found
 
 
-# On PostgreSQL one statement takes the positions, queues the notice and writes the events:
-# the organization row is then locked for the commit's round trip only, not for three.
-APPEND_EVENTS = f"""
-WITH taken AS (
+# On PostgreSQL one statement keeps the revision, takes the positions, queues the notice and
+# writes the events: the organization row is then locked for the commit's round trip only.
+# $1 organization, $2 RMA order, $3 count, $4 version, $5 customer, $6 time, $7–$14 the events'
+# columns, $15 the revision's state; a compare-and-set update of the RMA row put in front
+# (``append_events_sql``) takes the parameters after those, and nothing is written unless it
+# wrote.
+_APPEND_EVENTS = """
+WITH {written}revision AS (
+    INSERT INTO rma_order_revision (rma_order_id, version, organization_id, state)
+    SELECT $2::varchar, $4::integer, $1::varchar, $15::jsonb{from_written}
+),
+taken AS (
     UPDATE organization SET last_event_position = last_event_position + $3::integer
-    WHERE id = $1::varchar
+    WHERE id = $1::varchar{if_written}
     RETURNING last_event_position,
-        pg_notify('{EVENT_CHANNEL}', json_build_object(
+        pg_notify('{channel}', json_build_object(
             'o', id, 'r', $2::varchar, 'v', $4::integer, 'p', last_event_position)::text) AS notified
 )
 INSERT INTO rma_order_event (
@@ -145,3 +185,26 @@ FROM taken, unnest($7::varchar[], $8::integer[], $9::varchar[], $10::jsonb[], $1
     AS e(id, sequence, type, changes, actor, comment, visibility, data, n)
 RETURNING position
 """
+APPEND_PARAMETERS = 15
+_APPENDS: dict[str | None, str] = {}
+
+
+def append_events_sql(written: str | None = None) -> str:
+    """The statement that keeps a revision and appends events (PostgreSQL), behind the
+    compare-and-set update ``written`` (its SQL as compiled, numbered from $1) when given."""
+    found = _APPENDS.get(written)
+    if found is None:
+        if len(_APPENDS) >= 100:
+            _APPENDS.clear()
+        shifted = (
+            ""
+            if written is None
+            else re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + APPEND_PARAMETERS}", written)
+        )
+        found = _APPENDS[written] = _APPEND_EVENTS.format(
+            written="" if written is None else f"written AS ({shifted}),\n",
+            from_written="" if written is None else " FROM written",
+            if_written="" if written is None else " AND EXISTS (SELECT FROM written)",
+            channel=EVENT_CHANNEL,
+        )
+    return found

@@ -104,19 +104,22 @@ class Prepared:
             found = self._statements[dialect] = self._build(dialect)
         return found
 
-    def _compiled_for(self, conn: AsyncConnection) -> _Compiled:
+    def compiled(self, conn: AsyncConnection) -> _Compiled:
+        """The statement as compiled for ``conn``'s dialect: its SQL, its parameters' order."""
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = _compile(conn.dialect, self.statement(conn.dialect.name))
         return compiled
 
-    async def rows(self, conn: AsyncConnection, **params: Any) -> Sequence[Row]:
-        """The rows the statement gives (a select's, or RETURNING's), as mappings by column."""
+    async def rows(self, conn: AsyncConnection, *, begin: bool = True, **params: Any) -> Sequence[Row]:
+        """The rows the statement gives (a select's, or RETURNING's), as mappings by column.
+        ``begin=False`` (PostgreSQL): no transaction is begun for it when none is open (a read
+        that needs no lock reads the same outside one)."""
         if conn.dialect.name != "postgresql":
             result = await conn.execute(self.statement(conn.dialect.name), params)
             return list(result.mappings())
-        compiled = self._compiled_for(conn)
-        return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params)))
+        compiled = self.compiled(conn)
+        return _rows(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params), begin=begin))
 
     async def records(self, conn: AsyncConnection, *, begin: bool = True, **params: Any) -> Sequence[Row]:
         """The rows, read-only: on PostgreSQL the driver's own records when no column needs
@@ -125,7 +128,7 @@ class Prepared:
         one is open already."""
         if conn.dialect.name != "postgresql":
             return await self.rows(conn, **params)
-        compiled = self._compiled_for(conn)
+        compiled = self.compiled(conn)
         return _records(compiled, await _fetch(conn, compiled.sql, compiled.arguments(params), begin=begin))
 
     async def execute(self, conn: AsyncConnection, **params: Any) -> None:
@@ -133,7 +136,7 @@ class Prepared:
         if conn.dialect.name != "postgresql":
             await conn.execute(self.statement(conn.dialect.name), params)
             return
-        compiled = self._compiled_for(conn)
+        compiled = self.compiled(conn)
         await _fetch(conn, compiled.sql, compiled.arguments(params))
 
     async def execute_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
@@ -143,14 +146,14 @@ class Prepared:
         if conn.dialect.name != "postgresql":
             await conn.execute(self.statement(conn.dialect.name), list(params))
             return
-        compiled = self._compiled_for(conn)
+        compiled = self.compiled(conn)
         await _fetch(conn, compiled.sql, [compiled.arguments(one) for one in params], many=True)
 
 
-async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any) -> list[Any]:
+async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any, begin: bool = True) -> list[Any]:
     """The rows of a PostgreSQL statement written as SQL (one SQLAlchemy cannot express),
-    with the driver's positional arguments."""
-    return await _fetch(conn, sql, arguments)
+    with the driver's positional arguments (``begin`` as ``Prepared.rows``)."""
+    return await _fetch(conn, sql, arguments, begin=begin)
 
 
 async def _fetch(

@@ -64,6 +64,18 @@ def _changes(event: RecordedEvent) -> list[dict[str, str | None]]:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What a change writes last in one statement on PostgreSQL, with its events: the
+    revision's state, the compare-and-set update of the RMA row in front of it (its SQL and
+    arguments) if not run before, and whether the statement may run outside a transaction
+    (it is the change's only write)."""
+
+    revision: Mapping[str, Any]
+    update: tuple[str, Sequence[Any]] | None = None
+    alone: bool = False
+
+
+@dataclass(frozen=True)
 class _Appended:
     """What ``append_events`` records."""
 
@@ -76,6 +88,7 @@ class _Appended:
     actor: Actor
     system_actor: Actor
     now: datetime
+    written: Written | None = None
 
 
 async def append_events(
@@ -90,8 +103,11 @@ async def append_events(
     actor: Actor,
     system_actor: Actor,
     now: datetime,
-) -> EventNotice:
-    """Record the events and announce them; call it last in the transaction.
+    written: Written | None = None,
+) -> EventNotice | None:
+    """Record the events and announce them; call it last in the transaction. ``written``
+    (PostgreSQL): the revision and the update of the RMA row go in the same statement; None
+    is returned when that update found the row changed (nothing is written).
 
     The positions come from the organization row, whose lock the transaction then holds
     until it commits (PostgreSQL, where the positions, the notice and the events are one
@@ -100,10 +116,21 @@ async def append_events(
     a lower one appear.
     """
     appended = _Appended(
-        organization_id, rma_id, events, first_sequence, version, customer_id, actor, system_actor, now
+        organization_id,
+        rma_id,
+        events,
+        first_sequence,
+        version,
+        customer_id,
+        actor,
+        system_actor,
+        now,
+        written,
     )
     append = _append_in_one_statement if conn.dialect.name == "postgresql" else _append_in_two_statements
     last_position = await append(conn, appended)
+    if last_position is None:
+        return None
     notice = EventNotice(organization_id, rma_id, version, last_position)
     conn.info.setdefault(NOTICES, []).append(notice)
     return notice
@@ -136,13 +163,17 @@ async def _append_in_two_statements(conn: AsyncConnection, a: _Appended) -> int:
     return last_position
 
 
-async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int:
-    """PostgreSQL: the positions, the notice (delivered to every listening process when,
-    and only if, the transaction commits) and the events in one statement; the last
-    position."""
+async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int | None:
+    """PostgreSQL: the revision, the positions, the notice (delivered to every listening
+    process when, and only if, the transaction commits) and the events in one statement,
+    behind the RMA row's update when given; the last position (None: the update found the
+    row changed)."""
+    if a.written is None:
+        raise ValueError("PostgreSQL keeps the revision with the events")
+    update_sql, update_arguments = a.written.update or (None, ())
     rows = await raw_rows(
         conn,
-        statements.APPEND_EVENTS,
+        statements.append_events_sql(update_sql),
         a.organization_id,
         a.rma_id,
         len(a.events),
@@ -157,8 +188,11 @@ async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int:
         [event.comment for event in a.events],
         [event.visibility.value if event.visibility else None for event in a.events],
         [None if event.data is None else orjson.dumps(event.data).decode() for event in a.events],
+        orjson.dumps(a.written.revision).decode(),
+        *update_arguments,
+        begin=not a.written.alone,
     )
-    return max(int(row["position"]) for row in rows)
+    return max(int(row["position"]) for row in rows) if rows else None
 
 
 async def insert_comment(

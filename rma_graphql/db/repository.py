@@ -6,6 +6,7 @@ compare-and-set on ``version``.
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
+from rma_graphql.db.driver import Prepared
 from rma_graphql.db.rma_reads import children_by_rma
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
@@ -127,33 +129,36 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
     }
 
 
-async def load_rma_row(
-    conn: AsyncConnection, organization_id: str, rma_id: str, *, lock: bool = False
-) -> Mapping[Any, Any] | None:
-    """The RMA row, with the configuration settings its actions depend on.
-
-    With ``lock``, the RMA row stays locked until the transaction ends (PostgreSQL; SQLite
-    serialises writing transactions anyway).
-    """
-    found = await statements.LOAD_ROW[lock].rows(conn, id=rma_id, organization=organization_id)
-    return found[0] if found else None
-
-
 async def load_rma(
     conn: AsyncConnection, organization_id: str, rma_id: str, *, lock: bool = False
-) -> tuple[RmaOrder, Mapping[Any, Any]] | None:
-    row = await load_rma_row(conn, organization_id, rma_id, lock=lock)
-    if row is None:
+) -> tuple[RmaOrder, dict[str, Any], list[dict[str, Any]] | None] | None:
+    """The RMA order, its row (with the configuration settings its actions depend on) and,
+    when read with it, its linked orders' rows.
+
+    On PostgreSQL the row and its children are one statement, run outside any transaction
+    unless one is open (read committed reads the same in one or not); with ``lock`` the RMA
+    row stays locked until the transaction ends (SQLite serialises writing transactions
+    anyway).
+    """
+    found = await statements.LOAD_ROW[lock].rows(conn, begin=lock, id=rma_id, organization=organization_id)
+    if not found:
         return None
-    [line_rows] = await children_by_rma(conn, "lines", [rma_id])
-    [resolution_rows] = await children_by_rma(conn, "financial_resolutions", [rma_id])
+    row = dict(found[0])
+    linked: list[dict[str, Any]] | None = None
+    if statements.children_column("lines") in row:
+        line_rows = row.pop(statements.children_column("lines"))
+        resolution_rows = row.pop(statements.children_column("financial_resolutions"))
+        linked = [dict(one) for one in row.pop(statements.children_column("linked_orders"))]
+    else:
+        [line_rows] = await children_by_rma(conn, "lines", [rma_id])
+        [resolution_rows] = await children_by_rma(conn, "financial_resolutions", [rma_id])
     rma = rma_from_row(
         row,
         [line_from_row(r) for r in line_rows],
         [resolution_from_row(r) for r in resolution_rows],
     )
     rma.auto_accept = bool(row["auto_accept"])
-    return rma, row
+    return rma, row, linked
 
 
 async def rma_exists(conn: AsyncConnection, rma_id: str) -> bool:
@@ -175,22 +180,32 @@ async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrd
     return rma_row_after({}, values)
 
 
-async def save_rma(
-    conn: AsyncConnection,
-    rma: RmaOrder,
-    *,
-    expected_version: int,
-    columns: dict[str, Any],
-) -> dict[str, Any] | None:
-    """Compare-and-set: write only if the row still has ``expected_version``.
+@dataclass(frozen=True)
+class RowUpdate:
+    """The compare-and-set update of an RMA row: it writes only if the row still has the
+    version read before the change."""
 
-    Returns the values written, or None when another change got there first.
-    """
+    statement: Prepared
+    params: dict[str, Any]
+
+    async def run(self, conn: AsyncConnection) -> bool:
+        """Run it alone; whether it wrote."""
+        return bool(await self.statement.rows(conn, **self.params))
+
+    def sql(self, conn: AsyncConnection) -> tuple[str, list[Any]]:
+        """Its SQL (PostgreSQL, parameters from $1) and arguments, to run inside another."""
+        compiled = self.statement.compiled(conn)
+        return compiled.sql, compiled.arguments(self.params)
+
+
+def rma_update(
+    rma: RmaOrder, *, expected_version: int, columns: dict[str, Any]
+) -> tuple[dict[str, Any], RowUpdate]:
+    """The values the RMA row gets at ``rma.version``, and the update that writes them only if
+    the row still has ``expected_version``."""
     values = {**rma_state_columns(rma), **columns, "version": rma.version}
-    written = await statements.rma_update(values).rows(
-        conn, key_id=rma.id, expected_version=expected_version, **statements.bound(values)
-    )
-    return values if written else None
+    params = {"key_id": rma.id, "expected_version": expected_version, **statements.bound(values)}
+    return values, RowUpdate(statements.rma_update(values), params)
 
 
 async def replace_lines(
@@ -294,6 +309,12 @@ async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str
 def linked_pairs(rows: Sequence[Row]) -> list[tuple[str, str | None]]:
     """Linked-order rows as the ``(orderId, externalReference)`` pairs commands carry."""
     return [(row["order_id"], row["external_reference"]) for row in rows]
+
+
+def children_changed(rma: RmaOrder, before: RmaOrder) -> bool:
+    """Whether an action changed a line or a financial resolution (``save_changed_children``
+    writes them)."""
+    return rma.lines != before.lines or rma.financial_resolutions != before.financial_resolutions
 
 
 async def save_changed_children(

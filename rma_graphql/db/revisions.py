@@ -45,18 +45,16 @@ def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def save_revision(
-    conn: AsyncConnection,
+def revision_state(
     *,
-    organization_id: str,
     row: Row,
     lines: Sequence[Row],
     linked_orders: Sequence[Row],
     financial_resolutions: Sequence[Row],
 ) -> dict[str, Any]:
-    """Keep the RMA order as of this version, so a subscriber is shown exactly that; return
-    the state kept (``revision_from_state`` reads it back)."""
-    state = {
+    """The RMA order as of this version, as its revision keeps it (``revision_from_state``
+    reads it back), so a subscriber is shown exactly that."""
+    return {
         "row": _jsonable(t.rma_order, row),
         "lines": [_jsonable(t.rma_order_line, line) for line in lines],
         "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
@@ -64,9 +62,13 @@ async def save_revision(
             _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
         ],
     }
+
+
+async def save_revision(conn: AsyncConnection, *, organization_id: str, state: Mapping[str, Any]) -> None:
+    """Keep a revision on its own (PostgreSQL keeps it with the events, event_log.Written)."""
+    row = state["row"]
     revision = {"rma_order_id": row["id"], "version": row["version"], "organization_id": organization_id}
     await REVISION.execute(conn, **bound({**revision, "state": state}))
-    return state
 
 
 @dataclass(frozen=True)

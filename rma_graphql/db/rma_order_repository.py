@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import repository as rows
 from rma_graphql.db import tables as t
-from rma_graphql.db.event_log import append_events
-from rma_graphql.db.revisions import save_revision
+from rma_graphql.db.driver import Prepared, one_of
+from rma_graphql.db.event_log import Written, append_events
+from rma_graphql.db.revisions import revision_state, save_revision
 from rma_graphql.domain.eligibility import order_return_status
 from rma_graphql.domain.errors import ConflictError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
@@ -65,8 +66,8 @@ class RmaOrderRepository:
         loaded = await rows.load_rma(self.conn, self.organization_id, rma_id, lock=lock)
         if loaded is None or (self.customer_id is not None and loaded[1]["customer_id"] != self.customer_id):
             raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
-        rma, row = loaded
-        self._loaded[rma.id] = _Loaded(row, rma.twin())
+        rma, row, linked_orders = loaded
+        self._loaded[rma.id] = _Loaded(row, rma.twin(), linked_orders)
         return rma
 
     def row(self, rma_id: str) -> Row:
@@ -94,20 +95,21 @@ class RmaOrderRepository:
         lines_replaced: bool = False,
         linked_orders: list[dict[str, Any]] | None = None,
         unlinked_orders: Collection[str] = (),
+        last: bool = False,
     ) -> Row:
         """Write the RMA order at its next version, if nobody changed it since ``get``; then
         its changed children, the orders' return status, its revision and its events.
 
-        ``columns`` are row values the aggregate does not hold (an update's fields);
-        ``lines_replaced`` says the lines are a new set (written whole, not compared);
-        ``linked_orders`` the rows of a new set of linked orders, already written.
-        Returns the row as written.
+        ``columns``: row values the aggregate does not hold; ``lines_replaced``: the lines
+        are a new set; ``linked_orders``: the rows of a new set, already written; ``last``:
+        no statement of the change follows. On PostgreSQL a change that writes no child and
+        no order's return status is one statement (update, revision, events), without a
+        transaction when it is the change's only write and ``last``. Returns the row.
         """
         loaded = self._loaded[rma.id]
         read_version = loaded.before.version
         rma.version = read_version + 1
-        written = await rows.save_rma(
-            self.conn,
+        values, update = rows.rma_update(
             rma,
             expected_version=read_version,
             columns={
@@ -116,29 +118,70 @@ class RmaOrderRepository:
                 "updated_at": self.now,
             },
         )
-        if written is None:
-            rma.version = read_version
-            current = await rows.current_version(self.conn, rma.id)
-            raise ConflictError(
-                f"The RMA order was changed concurrently: it is now at version {current}.",
-                read_version,
-                current,
+        pending: rows.RowUpdate | None = update
+        if not self._in_one_statement(rma, events, lines_replaced):
+            if not await update.run(self.conn):
+                raise await self._conflict(rma, read_version)
+            pending = None
+            if lines_replaced:
+                await rows.replace_lines(self.conn, self.organization_id, rma.id, rma.lines)
+            await rows.save_changed_children(
+                self.conn, self.organization_id, rma, loaded.before, lines=not lines_replaced
             )
-        if lines_replaced:
-            await rows.replace_lines(self.conn, self.organization_id, rma.id, rma.lines)
-        await rows.save_changed_children(
-            self.conn, self.organization_id, rma, loaded.before, lines=not lines_replaced
-        )
-        row = rows.rma_row_after(loaded.row, written)
-        await self.record(
+        row = rows.rma_row_after(loaded.row, values)
+        recorded = await self.record(
             rma,
             row,
             events,
             first_sequence=int(loaded.row["last_event_sequence"]) + 1,
             linked_orders=linked_orders,
             unlinked_orders=unlinked_orders,
+            update=pending,
+            last=last,
+            orders_may_change=rma.processing_status != loaded.before.processing_status
+            or linked_orders is not None
+            or bool(unlinked_orders),
         )
+        if not recorded:
+            raise await self._conflict(rma, read_version)
         return row
+
+    def _in_one_statement(self, rma: RmaOrder, events: Sequence[RecordedEvent], lines_replaced: bool) -> bool:
+        """Whether the RMA row's update can go with the revision and events (PostgreSQL, no
+        child written)."""
+        return (
+            self.conn.dialect.name == "postgresql"
+            and bool(events)
+            and not lines_replaced
+            and not rows.children_changed(rma, self._loaded[rma.id].before)
+        )
+
+    async def _conflict(self, rma: RmaOrder, read_version: int) -> ConflictError:
+        rma.version = read_version
+        current = await rows.current_version(self.conn, rma.id)
+        return ConflictError(
+            f"The RMA order was changed concurrently: it is now at version {current}.",
+            read_version,
+            current,
+        )
+
+    async def _linked_orders_of(self, rma_id: str) -> list[dict[str, Any]]:
+        if rma_id in self._loaded:
+            return await self.linked_orders(rma_id)
+        return await rows.linked_order_rows(self.conn, rma_id)
+
+    async def _revision(
+        self, state: Mapping[str, Any], update: rows.RowUpdate | None, *, last: bool
+    ) -> Written | None:
+        """Keep the revision now (SQLite), or say what goes with the events (PostgreSQL):
+        the revision, the RMA row's update not run yet, and whether the statement is the
+        change's only write (``last`` and nothing written before it)."""
+        if self.conn.dialect.name != "postgresql":
+            await save_revision(self.conn, organization_id=self.organization_id, state=state)
+            return None
+        return Written(
+            state, None if update is None else update.sql(self.conn), alone=last and update is not None
+        )
 
     async def record(
         self,
@@ -149,22 +192,31 @@ class RmaOrderRepository:
         first_sequence: int,
         linked_orders: list[dict[str, Any]] | None = None,
         unlinked_orders: Collection[str] = (),
-    ) -> None:
+        update: rows.RowUpdate | None = None,
+        last: bool = False,
+        orders_may_change: bool = True,
+    ) -> bool:
         """The last writes of every change (a creation's too): the return status of every
         order the RMA returns (or stopped returning), the new revision, then the events,
-        whose organization row lock comes last."""
+        whose organization row lock comes last. ``update``: the RMA row's compare-and-set
+        update, not run yet (PostgreSQL), written with them; False when it found the row
+        changed (nothing is written). ``orders_may_change``: false when neither the processing
+        status nor the linked orders changed (the orders' return status cannot have)."""
         if linked_orders is None:
-            linked_orders = (
-                await self.linked_orders(rma.id)
-                if rma.id in self._loaded
-                else await rows.linked_order_rows(self.conn, rma.id)
-            )
-        await refresh_return_status(
-            self.conn, self.organization_id, {o["order_id"] for o in linked_orders} | set(unlinked_orders)
-        )
-        self.states[rma.id] = await save_revision(
+            linked_orders = await self._linked_orders_of(rma.id)
+        statuses = await return_status_changes(
             self.conn,
-            organization_id=self.organization_id,
+            self.organization_id,
+            {o["order_id"] for o in linked_orders} | set(unlinked_orders) if orders_may_change else (),
+            changing=(rma.id, rma.processing_status),
+        )
+        if statuses and update is not None:
+            # The RMA row is locked before any order's, as in every change.
+            if not await update.run(self.conn):
+                return False
+            update = None
+        await set_return_status(self.conn, statuses)
+        state = revision_state(
             row=row,
             lines=rows.line_rows(self.organization_id, rma.id, rma.lines),
             linked_orders=linked_orders,
@@ -172,7 +224,7 @@ class RmaOrderRepository:
                 self.organization_id, rma.id, rma.financial_resolutions
             ),
         )
-        await append_events(
+        notice = await append_events(
             self.conn,
             organization_id=self.organization_id,
             rma_id=rma.id,
@@ -183,39 +235,71 @@ class RmaOrderRepository:
             actor=self.actor,
             system_actor=self.system_actor,
             now=self.now,
+            written=await self._revision(state, update, last=last),
         )
+        if notice is None:
+            return False
+        self.states[rma.id] = state
         self.saved[rma.id] = rma.version
+        return True
 
 
-async def refresh_return_status(
-    conn: AsyncConnection, organization_id: str, order_ids: Collection[str]
-) -> None:
-    """Recompute the return status of the orders among ``order_ids`` in this transaction."""
-    ids = sorted(set(order_ids))
-    if not ids:
-        return
-    found = await conn.execute(
-        select(t.sales_order.c.id, t.sales_order.c.return_status).where(
-            t.sales_order.c.organization_id == organization_id, t.sales_order.c.id.in_(ids)
+def _return_statuses(dialect: str) -> Any:
+    """The orders among ``keys`` of an organization, their return status, and the RMA orders
+    returning from each with their processing status (one row per pair, or one without)."""
+    order, linked, rma = t.sales_order.c, t.rma_linked_order.c, t.rma_order.c
+    returning = t.rma_linked_order.join(t.rma_order, rma.id == linked.rma_order_id)
+    return (
+        select(order.id, order.return_status, linked.rma_order_id, rma.processing_status)
+        .select_from(
+            t.sales_order.outerjoin(
+                returning,
+                and_(linked.order_id == order.id, linked.organization_id == bindparam("organization")),
+            )
         )
+        .where(order.organization_id == bindparam("organization"), one_of(dialect, order.id, "keys"))
     )
-    current: dict[str, str] = {row[0]: row[1] for row in found}
-    if not current:
-        return
-    linked = await conn.execute(
-        select(t.rma_linked_order.c.order_id, t.rma_order.c.processing_status)
-        .join(t.rma_order, t.rma_order.c.id == t.rma_linked_order.c.rma_order_id)
-        .where(
-            t.rma_linked_order.c.organization_id == organization_id,
-            t.rma_linked_order.c.order_id.in_(list(current)),
-        )
+
+
+_RETURN_STATUSES = Prepared(_return_statuses)
+
+
+async def return_status_changes(
+    conn: AsyncConnection,
+    organization_id: str,
+    order_ids: Collection[str],
+    *,
+    changing: tuple[str, ProcessingStatus] | None = None,
+) -> dict[str, str]:
+    """The orders among ``order_ids`` whose return status is no longer what their RMA orders
+    make it, and the status each should have. ``changing``: an RMA order and the processing
+    status this change gives it (not written yet). One read (outside any transaction on
+    PostgreSQL when none is open: it locks nothing)."""
+    if not order_ids:
+        return {}
+    found = await _RETURN_STATUSES.rows(
+        conn, begin=False, organization=organization_id, keys=sorted(set(order_ids))
     )
+    current: dict[str, str] = {}
     statuses: dict[str, list[ProcessingStatus]] = defaultdict(list)
-    for order_id, status in linked:
-        statuses[order_id].append(ProcessingStatus(status))
+    for row in found:
+        current[row["id"]] = row["return_status"]
+        if row["rma_order_id"] is None:
+            continue
+        if changing is not None and row["rma_order_id"] == changing[0]:
+            statuses[row["id"]].append(changing[1])
+        else:
+            statuses[row["id"]].append(ProcessingStatus(row["processing_status"]))
+    changes = {}
     for order_id, before in current.items():
         after = order_return_status(statuses[order_id]).value
         if after != before:
-            await conn.execute(
-                update(t.sales_order).where(t.sales_order.c.id == order_id).values(return_status=after)
-            )
+            changes[order_id] = after
+    return changes
+
+
+async def set_return_status(conn: AsyncConnection, statuses: Mapping[str, str]) -> None:
+    for order_id, status in sorted(statuses.items()):
+        await conn.execute(
+            update(t.sales_order).where(t.sales_order.c.id == order_id).values(return_status=status)
+        )

@@ -72,7 +72,7 @@ async def perform_action(
             await _recheck_return(change, rma)
         if action is Action.COMPLETE_PROCESSING:
             events += await _pay_generated_resolutions(change, rma, known)
-        await change.rma_orders.save(rma, events)
+        await change.rma_orders.save(rma, events, last=True)
     return rma_id
 
 

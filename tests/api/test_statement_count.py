@@ -4,10 +4,11 @@ import asyncio
 from contextvars import ContextVar
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from tests.conftest import DATABASE, GraphQLClient, Server
-from tests.helpers import create, rma_input
+from tests.helpers import act, create, get, rma_input
 
 PAGE = """
 { rmaOrders(first: 100) {
@@ -37,16 +38,20 @@ def _tag_requests(server: Server) -> None:
 
 
 async def _statements(
-    server: Server, gql: GraphQLClient, query: str = PAGE, variables: dict[str, Any] | None = None
+    server: Server,
+    gql: GraphQLClient,
+    query: str = PAGE,
+    variables: dict[str, Any] | None = None,
+    *,
+    kinds: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE", "DELETE"),
 ) -> tuple[list[str], dict[str, Any]]:
-    """The statements the request under test ran, and its data."""
+    """The statements the request under test ran (those starting with one of ``kinds``), and
+    its data."""
     _tag_requests(server)
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if _REQUEST.get() == COUNTED and statement.lstrip().upper().startswith(
-            ("SELECT", "INSERT", "UPDATE", "DELETE")
-        ):
+        if _REQUEST.get() == COUNTED and statement.lstrip().upper().startswith(kinds):
             statements.append(statement)
 
     sync_engine = server.engine.sync_engine
@@ -197,3 +202,72 @@ async def test_a_read_operation_checks_out_one_connection(server: Server, gql: G
     # Seven statements, one connection: the page, its count and every relation share it.
     assert len(statements) == 7
     assert checkouts.count(COUNTED) == 1
+
+
+async def test_a_transition_is_one_read_and_one_write(
+    server: Server, gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a plain transition reads the RMA order with its children in one
+    statement, the return status of its orders in another, and writes the update, revision
+    and events in one, without a transaction around them (each statement is atomic alone);
+    the answer and history are as ever."""
+    rma = await create(gql, linkedOrders=[{"orderId": "O-1"}, {"orderId": "O-2"}])
+    submitted = await act(gql, rma["id"], "submit")
+    begun: list[str | None] = []
+    if DATABASE == "postgresql":
+        import asyncpg.transaction
+
+        start = asyncpg.transaction.Transaction.start
+
+        async def counted_start(self: Any) -> None:
+            begun.append(_REQUEST.get())
+            await start(self)
+
+        monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted_start)
+
+    statements, data = await _statements(
+        server,
+        gql,
+        "mutation($id: String!, $v: Int) { rmaOrderAccept(id: $id, expectedVersion: $v) "
+        "{ id version processingStatus linkedOrders { orderId } } }",
+        {"id": rma["id"], "v": submitted["version"]},
+        kinds=("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"),
+    )
+
+    accepted = data["rmaOrderAccept"]
+    assert (accepted["processingStatus"], accepted["version"]) == ("ACCEPTED", submitted["version"] + 1)
+    assert [o["orderId"] for o in accepted["linkedOrders"]] == ["O-1", "O-2"]
+    after = await get(gql, rma["id"])
+    assert (after["processingStatus"], after["version"]) == ("ACCEPTED", accepted["version"])
+    assert after["history"][-1]["type"] == "ACCEPTED"
+    assert after["history"][-1]["version"] == accepted["version"]
+    if DATABASE == "postgresql":
+        # The load, the return status of the orders it returns from, the write.
+        assert len(statements) == 3, statements
+        load, orders, write = statements
+        assert "FROM sales_order" in orders
+        assert "rma_order_line" in load
+        assert "rma_linked_order" in load
+        assert all(part in write for part in ("UPDATE rma_order", "rma_order_revision", "rma_order_event"))
+        assert begun.count(COUNTED) == 0
+
+    # A change that leaves the processing status (and the linked orders) as they were cannot
+    # change an order's return status: it does not read them.
+    statements, data = await _statements(
+        server,
+        gql,
+        "mutation($id: String!) { rmaOrderUpdateDeliveryStatus(id: $id, status: HANDLED) "
+        "{ version deliveryStatus processingStatus } }",
+        {"id": rma["id"]},
+        kinds=("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"),
+    )
+    handled = data["rmaOrderUpdateDeliveryStatus"]
+    assert handled == {
+        "version": accepted["version"] + 1,
+        "deliveryStatus": "HANDLED",
+        "processingStatus": "ACCEPTED",
+    }
+    if DATABASE == "postgresql":
+        assert len(statements) == 2, statements
+        assert not any("FROM sales_order" in statement for statement in statements)
+        assert begun.count(COUNTED) == 0
