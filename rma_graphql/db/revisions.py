@@ -1,7 +1,7 @@
 """Revisions: each version of an RMA order kept as it was committed, so that a subscriber
 or a mutation's answer shows exactly that version."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,21 +45,15 @@ def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def revision_state(
-    *,
-    row: Row,
-    lines: Sequence[Row],
-    linked_orders: Sequence[Row],
-    financial_resolutions: Sequence[Row],
-) -> dict[str, Any]:
+def revision_state(revision: "Revision") -> dict[str, Any]:
     """The RMA order as of this version, as its revision keeps it (``revision_from_state``
     reads it back), so a subscriber is shown exactly that."""
     return {
-        "row": _jsonable(t.rma_order, row),
-        "lines": [_jsonable(t.rma_order_line, line) for line in lines],
-        "linked_orders": [_jsonable(t.rma_linked_order, order) for order in linked_orders],
+        "row": _jsonable(t.rma_order, revision.row),
+        "lines": [_jsonable(t.rma_order_line, line) for line in revision.lines],
+        "linked_orders": [_jsonable(t.rma_linked_order, order) for order in revision.linked_orders],
         "financial_resolutions": [
-            _jsonable(t.rma_financial_resolution, resolution) for resolution in financial_resolutions
+            _jsonable(t.rma_financial_resolution, resolution) for resolution in revision.financial_resolutions
         ],
     }
 

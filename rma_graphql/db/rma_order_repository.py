@@ -15,7 +15,7 @@ from rma_graphql.db import repository as rows
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, one_of
 from rma_graphql.db.event_log import Written, append_events
-from rma_graphql.db.revisions import revision_state, save_revision
+from rma_graphql.db.revisions import Revision, revision_state, save_revision
 from rma_graphql.domain.eligibility import order_return_status
 from rma_graphql.domain.errors import ConflictError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
@@ -55,7 +55,7 @@ class RmaOrderRepository:
         self._loaded: dict[str, _Loaded] = {}
         # Versions this transaction wrote, by RMA order id, and their revisions' states.
         self.saved: dict[str, int] = {}
-        self.states: dict[str, Mapping[str, Any]] = {}
+        self.states: dict[str, Revision] = {}
 
     async def get(self, rma_id: str, *, lock: bool = False) -> RmaOrder:
         """The RMA order, if the caller may see it; NOT_FOUND otherwise.
@@ -216,14 +216,15 @@ class RmaOrderRepository:
                 return False
             update = None
         await set_return_status(self.conn, statuses)
-        state = revision_state(
-            row=row,
+        revision = Revision(
+            row=dict(row),
             lines=rows.line_rows(self.organization_id, rma.id, rma.lines),
-            linked_orders=linked_orders,
+            linked_orders=[dict(order) for order in linked_orders],
             financial_resolutions=rows.resolution_rows(
                 self.organization_id, rma.id, rma.financial_resolutions
             ),
         )
+        state = revision_state(revision)
         notice = await append_events(
             self.conn,
             organization_id=self.organization_id,
@@ -239,7 +240,7 @@ class RmaOrderRepository:
         )
         if notice is None:
             return False
-        self.states[rma.id] = state
+        self.states[rma.id] = revision
         self.saved[rma.id] = rma.version
         return True
 

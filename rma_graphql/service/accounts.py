@@ -116,6 +116,8 @@ class Accounts:
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         # token id -> monotonic time until which the token is trusted without a query.
         self._trusted: dict[str, float] = {}
+        # The check of a token running now: concurrent requests with it wait for that one.
+        self._checking: dict[str, asyncio.Future[bool]] = {}
         # token -> the caller its verified claims made: a token is decoded and its signature
         # checked once; expiry and revocation are still checked on every use.
         self._callers: dict[str, Caller] = {}
@@ -253,7 +255,8 @@ class Accounts:
         return caller
 
     async def still_valid(self, caller: Caller) -> bool:
-        """Whether the caller's token is unexpired and unrevoked (cached briefly)."""
+        """Whether the caller's token is unexpired and unrevoked (cached briefly; requests
+        with the token that arrive while it is checked wait for that check)."""
         if caller.token_id is None:
             return True
         if caller.expires_at is not None and caller.expires_at <= _now():
@@ -263,13 +266,37 @@ class Accounts:
         now = time.monotonic()
         if trusted_until is not None and trusted_until > now:
             return True
-        valid = await self._check(caller)
+        while (running := self._checking.get(caller.token_id)) is not None:
+            await asyncio.wait([running])  # not cancelled with the request that checks
+            if not running.cancelled():
+                return running.result()  # or the check's error
+        valid = await self._check_once(caller)
         if valid:
             if len(self._trusted) > 50_000:
                 self._trusted = {k: v for k, v in self._trusted.items() if v > now}
             self._trusted[caller.token_id] = now + self.token_check_seconds
         else:
             self._trusted.pop(caller.token_id, None)
+        return valid
+
+    async def _check_once(self, caller: Caller) -> bool:
+        """``_check``, that requests with the same token arriving meanwhile wait for."""
+        assert caller.token_id is not None
+        running = self._checking[caller.token_id] = asyncio.get_running_loop().create_future()
+        try:
+            valid = await self._check(caller)
+        except asyncio.CancelledError:
+            running.cancel()  # those waiting check for themselves
+            raise
+        except Exception as error:
+            running.set_exception(error)
+            running.exception()  # retrieved: no warning when nobody waited
+            raise
+        else:
+            running.set_result(valid)
+        finally:
+            if self._checking.get(caller.token_id) is running:
+                del self._checking[caller.token_id]
         return valid
 
     async def _check(self, caller: Caller) -> bool:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rma_graphql.db import event_reads
-from rma_graphql.db.revisions import Revision, revision_from_state
+from rma_graphql.db.revisions import Revision
 from rma_graphql.domain.criteria import EventFilter as EventFilter  # the API and the hub build it
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.service.records import (
@@ -106,5 +106,5 @@ async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> di
 def written_revision(rma_id: str) -> RmaOrderVersion | None:
     """The RMA order as the last change of this task committed it, from the state that
     change kept (the same revision ``revisions`` reads back, without reading it)."""
-    state = written_state(rma_id)
-    return None if state is None else _version(revision_from_state(state))
+    revision = written_state(rma_id)
+    return None if revision is None else _version(revision)

@@ -5,11 +5,12 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
 from rma_graphql.db.event_log import NOTICES, EventNotice
+from rma_graphql.db.revisions import Revision
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 from rma_graphql.domain.actions import Action
@@ -21,10 +22,8 @@ CommitListener = Callable[[Sequence[EventNotice]], None]
 # The version of each RMA order the changes of this task (one request) wrote: the answer to
 # a mutation is the RMA order as of its own change, never a later one made concurrently.
 _written_versions: ContextVar[Mapping[str, int] | None] = ContextVar("written_versions", default=None)
-# The revision states those changes kept (what the RMA order is as of that version).
-_written_states: ContextVar[Mapping[str, Mapping[str, Any]] | None] = ContextVar(
-    "written_states", default=None
-)
+# The revisions those changes kept (what the RMA order is as of that version), as values.
+_written_states: ContextVar[Mapping[str, Revision] | None] = ContextVar("written_states", default=None)
 
 
 # The reads of the operation this task runs (an HTTP request's), when it shares one.
@@ -62,8 +61,8 @@ def remember_written(versions: Mapping[str, int]) -> None:
     _written_states.set({rma_id: state for rma_id, state in states.items() if rma_id not in versions})
 
 
-def written_state(rma_id: str) -> Mapping[str, Any] | None:
-    """The revision state of that version, as the change kept it (no read needed)."""
+def written_state(rma_id: str) -> Revision | None:
+    """The revision of that version, as the change kept it (no read needed)."""
     return (_written_states.get() or {}).get(rma_id)
 
 
