@@ -1,7 +1,7 @@
 """The fields a compiled read plan answers from columns: for each, the columns it needs and
 how its value is made from a row, exactly as the GraphQL type's own field makes it
 (``RmaOrderType.from_row``, ``RmaOrderLine.from_row``,
-``RmaFinancialResolutionRequest.from_row``). A field that is not here makes the
+``RmaFinancialResolutionRequest.from_row``, ``RmaShipment.from_rows``). A field that is not here makes the
 operation take strawberry's execution instead."""
 
 from collections.abc import Callable, Mapping
@@ -120,4 +120,16 @@ FINANCIAL_RESOLUTION_FIELDS: dict[str, Leaf] = {
     "reference": column("reference"),
     "failureReason": column("failure_reason"),
     "provider": column("provider"),
+}
+
+# A shipment's own columns (its scans, latest scan and state run per field).
+SHIPMENT_FIELDS: dict[str, Leaf] = {
+    "id": column("id"),
+    "rmaOrderId": column("rma_order_id"),
+    "reference": column("reference"),
+    "tracking": column("tracking"),
+    "trackingUrl": column("tracking_url"),
+    "labelUrl": column("label_url"),
+    "carrierName": column("carrier_name"),
+    "createdAt": column("created_at"),
 }

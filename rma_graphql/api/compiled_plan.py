@@ -35,6 +35,7 @@ from rma_graphql.api.compiled_fields import (
     LINE_FIELDS,
     LINKED_ORDER_FIELDS,
     RMA_ORDER_FIELDS,
+    SHIPMENT_FIELDS,
     Leaf,
     Row,
 )
@@ -237,8 +238,10 @@ _TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
             "lines": ("RmaOrderLine", "lines"),
             "linkedOrders": ("RmaOrderLinkedOrder", "linked_orders"),
             "financialResolutions": ("RmaFinancialResolutionRequest", "financial_resolutions"),
+            "shipments": ("RmaShipment", "shipments"),
         },
     ),
+    "RmaShipment": (SHIPMENT_FIELDS, {}),
     "RmaOrderLine": (LINE_FIELDS, {}),
     "RmaOrderLinkedOrder": (LINKED_ORDER_FIELDS, {}),
     "RmaFinancialResolutionRequest": (FINANCIAL_RESOLUTION_FIELDS, {}),

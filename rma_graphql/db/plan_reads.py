@@ -213,6 +213,7 @@ _CHILDREN = {
     "lines": (t.rma_order_line, ("position",)),
     "linked_orders": (t.rma_linked_order, ("position",)),
     "financial_resolutions": (t.rma_financial_resolution, ("created_at", "id")),
+    "shipments": (t.rma_shipment, ("sequence",)),
 }
 
 

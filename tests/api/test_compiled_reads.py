@@ -34,7 +34,12 @@ from starlette.applications import Starlette
 
 import tests.api
 import tests.e2e
-from rma_graphql.api.compiled_fields import FINANCIAL_RESOLUTION_FIELDS, LINE_FIELDS, RMA_ORDER_FIELDS
+from rma_graphql.api.compiled_fields import (
+    FINANCIAL_RESOLUTION_FIELDS,
+    LINE_FIELDS,
+    RMA_ORDER_FIELDS,
+    SHIPMENT_FIELDS,
+)
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.view import RmaGraphQL
 from rma_graphql.domain.access import Role
@@ -47,6 +52,7 @@ COMPILED, FALLBACK, NONE = "compiled", "fallback", None
 ALL_RMA = " ".join(RMA_ORDER_FIELDS)
 ALL_LINE = " ".join(LINE_FIELDS)
 ALL_RESOLUTION = " ".join(FINANCIAL_RESOLUTION_FIELDS)
+ALL_SHIPMENT = " ".join(SHIPMENT_FIELDS)
 
 
 def _view(app: Starlette) -> RmaGraphQL:
@@ -132,6 +138,7 @@ async def world(app: Starlette) -> AsyncIterator[World]:
     await act(admin, world.ids[0], "submit")
     await act(admin, world.ids[1], "submit")
     await act(admin, world.ids[1], "accept")
+    await _shipments(admin, world.ids[1])
     await _resolutions(admin, world.ids[1])
     customer = GraphQLClient(world.clients["customer"])
     create_own = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
@@ -146,6 +153,27 @@ async def world(app: Starlette) -> AsyncIterator[World]:
         view.read_plans = plans
         for client in world.clients.values():
             await client.aclose()
+
+
+async def _shipments(admin: GraphQLClient, rma_id: str) -> None:
+    """Two parcels of an RMA order: one with every detail and a scan, one with a carrier only."""
+    create = (
+        "mutation($id: String!, $input: RmaShipmentInput!) { rmaShipmentCreate(rmaOrderId: $id, input: $input) "
+        "{ id } }"
+    )
+    full = {
+        "carrierName": "Colissimo",
+        "tracking": "6A123",
+        "trackingUrl": "https://track.example.com/6A123",
+        "labelUrl": "https://labels.example.com/6A123.pdf",
+    }
+    first = (await admin.data(create, {"id": rma_id, "input": full}))["rmaShipmentCreate"]
+    await admin.data(create, {"id": rma_id, "input": {"carrierName": "DHL"}})
+    await admin.data(
+        "mutation($id: String!) { rmaShipmentAddEvent(shipmentId: $id, input: {event: IN_TRANSIT, "
+        'date: "2026-11-20T10:00:00+00:00"}) { id } }',
+        {"id": first["id"]},
+    )
 
 
 async def _resolutions(admin: GraphQLClient, rma_id: str) -> None:
@@ -188,7 +216,7 @@ BY_ID = "query($id: String) { rmaOrder(id: $id) { id processingStatus lines { sk
 EVERYTHING = (
     f"query($id: String) {{ rmaOrder(id: $id) {{ __typename {ALL_RMA} lines {{ __typename {ALL_LINE} }}"
     " linkedOrders { __typename orderId externalReference }"
-    f" financialResolutions {{ __typename {ALL_RESOLUTION} }} }} }}"
+    f" financialResolutions {{ __typename {ALL_RESOLUTION} }} shipments {{ __typename {ALL_SHIPMENT} }} }} }}"
 )
 PAGE = (
     "query($first: Int = 2, $after: String, $filter: RmaOrderFilterInput, $sort: RmaOrderSort! = CREATED_AT_DESC) {"
@@ -197,7 +225,7 @@ PAGE = (
     " pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }"
     " edges { __typename cursor node { id returnNumber lines { sku lineState } } }"
     f" nodes {{ {ALL_RMA} lines {{ {ALL_LINE} }} linkedOrders {{ orderId externalReference }}"
-    f" financialResolutions {{ {ALL_RESOLUTION} }} }} }} }}"
+    f" financialResolutions {{ {ALL_RESOLUTION} }} shipments {{ {ALL_SHIPMENT} }} }} }} }}"
 )
 # A page and one list of lines, nothing counted: one statement.
 LEAN_PAGE = (
@@ -321,6 +349,27 @@ async def test_financial_resolutions_come_through_the_plan_oldest_first(world: W
     assert [r["voucher"] for r in body["data"]["rmaOrder"]["financialResolutions"]] == [None, None]
 
 
+async def test_shipments_come_through_the_plan_oldest_first(world: World) -> None:
+    outcome, body = await world.both("admin", EVERYTHING, {"id": world.ids[1]})
+    assert outcome == COMPILED
+    shipments = body["data"]["rmaOrder"]["shipments"]
+    assert [(s["__typename"], s["carrierName"], s["tracking"]) for s in shipments] == [
+        ("RmaShipment", "Colissimo", "6A123"),
+        ("RmaShipment", "DHL", None),
+    ]
+    assert shipments[0]["rmaOrderId"] == world.ids[1]
+    outcome, body = await world.both("admin", EVERYTHING, {"id": world.ids[0]})
+    assert outcome == COMPILED
+    assert body["data"]["rmaOrder"]["shipments"] == []
+    # A shipment's scans are not in the plans: the document runs per field, with the same answer.
+    scans = (
+        "query($id: String) { rmaOrder(id: $id) { shipments { carrierName state events { totalCount } } } }"
+    )
+    outcome, body = await world.both("admin", scans, {"id": world.ids[1]})
+    assert outcome is NONE
+    assert [s["state"] for s in body["data"]["rmaOrder"]["shipments"]] == ["IN_TRANSIT", None]
+
+
 async def test_a_customer_sees_only_its_own_through_the_plan(world: World) -> None:
     outcome, body = await world.both("customer", PAGE, {"first": 50})
     assert outcome == COMPILED
@@ -413,8 +462,9 @@ def _plannable_schema(sdl: str) -> str:
     """The schema cut down to what plans answer, so that generated documents mostly compile."""
     keep = {
         "Query": {"rmaOrder", "rmaOrders"},
-        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines", "linkedOrders", "financialResolutions"},
+        "RmaOrderType": {*RMA_ORDER_FIELDS, "lines", "linkedOrders", "financialResolutions", "shipments"},
         "RmaFinancialResolutionRequest": set(FINANCIAL_RESOLUTION_FIELDS),
+        "RmaShipment": set(SHIPMENT_FIELDS),
         "RmaOrderLinkedOrder": {"orderId", "externalReference"},
         "RmaOrderLine": set(LINE_FIELDS),
         "RmaOrderConnection": {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"},
