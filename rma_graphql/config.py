@@ -49,8 +49,7 @@ class Settings(BaseSettings):
         True,
         description="answer the read documents a plan can (RMA orders by id and in pages, with their "
         "lines, linked orders, financial resolutions and shipments) through compiled plans; `0` runs "
-        "every "
-        "operation field by field",
+        "every operation field by field",
     )
     authentication: bool = Field(
         True,
