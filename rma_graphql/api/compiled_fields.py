@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from rma_graphql.api.enums import member
+from rma_graphql.api.types import ADDRESS_KEYS
 from rma_graphql.domain import statuses as s
 from rma_graphql.service.currency import to_major
 
@@ -133,3 +134,15 @@ SHIPMENT_FIELDS: dict[str, Leaf] = {
     "carrierName": column("carrier_name"),
     "createdAt": column("created_at"),
 }
+
+# A contact's fields, read from the dictionary ``contact_row`` makes of its JSON column.
+_CONTACT_KEYS = ("fullname", "email", "phone", "company", "language", *ADDRESS_KEYS.values())
+CONTACT_FIELDS: dict[str, Leaf] = {key: column(key) for key in _CONTACT_KEYS}
+
+
+def contact_row(data: Any) -> dict[str, Any] | None:
+    """A contact's JSON as ``CONTACT_FIELDS`` read it (``RmaContact.from_json``: a missing key
+    is null); None when it is no contact (it has no ``fullname``)."""
+    if not isinstance(data, Mapping) or "fullname" not in data:
+        return None
+    return {key: data.get(key) for key in _CONTACT_KEYS}

@@ -31,6 +31,7 @@ from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
 from rma_graphql.api.compiled_fields import (
+    CONTACT_FIELDS,
     FINANCIAL_RESOLUTION_FIELDS,
     LINE_FIELDS,
     LINKED_ORDER_FIELDS,
@@ -38,6 +39,7 @@ from rma_graphql.api.compiled_fields import (
     SHIPMENT_FIELDS,
     Leaf,
     Row,
+    contact_row,
 )
 
 Fields = dict[str, list[FieldNode]]
@@ -128,7 +130,7 @@ def completer(output_type: Any) -> Callable[[Any], Any]:
     return leaf
 
 
-LEAF, TYPENAME, CHILDREN = 0, 1, 2
+LEAF, TYPENAME, CHILDREN, EMBEDDED = 0, 1, 2, 3
 # The prefix of a line's columns where they are read joined to their RMA order's.
 JOINED = "line__"
 
@@ -221,6 +223,10 @@ class ObjectPlan:
                 position, plan = payload
                 names[f"b{index}"] = plan.build_joined if joined else plan.build
                 items.append(f"{key!r}: [b{index}(child, row, ()) for child in children[{position}]]")
+            elif kind == EMBEDDED:
+                column_name, embed = payload
+                names[f"e{index}"] = embed
+                items.append(f"{key!r}: e{index}(row[{prefix + column_name!r}])")
             else:
                 items.append(f"{key!r}: {_leaf_source(index, payload, prefix, names)}")
         source = "def build(row, parent, children):\n    return {" + ", ".join(items) + "}\n"
@@ -242,10 +248,44 @@ _TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
         },
     ),
     "RmaShipment": (SHIPMENT_FIELDS, {}),
+    "RmaContact": (CONTACT_FIELDS, {}),
     "RmaOrderLine": (LINE_FIELDS, {}),
     "RmaOrderLinkedOrder": (LINKED_ORDER_FIELDS, {}),
     "RmaFinancialResolutionRequest": (FINANCIAL_RESOLUTION_FIELDS, {}),
 }
+
+
+# Per object type: its objects kept in a JSON column (the column, the object's type, what
+# makes the object's row of the column's value).
+_EMBEDDED: dict[str, dict[str, tuple[str, str, Callable[[Any], Row | None]]]] = {
+    "RmaOrderType": {
+        "sender": ("sender", "RmaContact", contact_row),
+        "deliveryContact": ("delivery_contact", "RmaContact", contact_row),
+        "owner": ("owner", "RmaContact", contact_row),
+        "billingContact": ("billing_contact", "RmaContact", contact_row),
+    },
+}
+
+
+def _embedder(
+    plan: "ObjectPlan", row_of: Callable[[Any], Row | None], output_type: Any
+) -> Callable[[Any], Any]:
+    """The object of a JSON column's value, as its field completes it: null when the value is
+    (an error where the type forbids it: strawberry answers), else built by ``plan``."""
+    non_null = isinstance(output_type, GraphQLNonNull)
+    build = plan.build
+
+    def embedded(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise FallbackError("null in a non-null field")
+            return None
+        row = row_of(value)
+        if row is None:
+            raise FallbackError("a stored object its type cannot read")
+        return build(row, None, ())
+
+    return embedded
 
 
 def object_plan(
@@ -255,6 +295,7 @@ def object_plan(
     object_type = schema.get_type(type_name)
     assert isinstance(object_type, GraphQLObjectType)
     leaves, child_fields = _TABLES[type_name]
+    embedded = _EMBEDDED.get(type_name, {})
     plan = ObjectPlan(type_name)
     plan.columns["id"] = None
     for key, field_nodes in selection.collect(type_name, nodes).items():
@@ -273,6 +314,12 @@ def object_plan(
             plan.columns.update(child.parent_columns)
             plan.entries.append((key, CHILDREN, (len(plan.children), child)))
             plan.children.append(child)
+        elif name in embedded and not field_nodes[0].arguments:
+            column_name, child_type, row_of = embedded[name]
+            inner = object_plan(schema, selection, child_type, field_nodes)
+            plan.columns[column_name] = None
+            embed = _embedder(inner, row_of, object_type.fields[name].type)
+            plan.entries.append((key, EMBEDDED, (column_name, embed)))
         else:
             raise NotCompilableError(f"{type_name}.{name}")
     plan.build = plan.generate(joined=False)
