@@ -135,6 +135,20 @@ SHIPMENT_FIELDS: dict[str, Leaf] = {
     "createdAt": column("created_at"),
 }
 
+# A location's own columns (its contact is a JSON column: see the plan's embedded objects).
+LOCATION_FIELDS: dict[str, Leaf] = {
+    "id": column("id"),
+    "name": column("name"),
+    "type": enum_column("type", s.LocationType),
+}
+
+ORGANIZATION_FIELDS: dict[str, Leaf] = {
+    "id": column("id"),
+    "name": column("name"),
+    "allowCustomerSignUp": column("allow_customer_sign_up"),
+    "defaultLanguage": column("default_language"),
+}
+
 # A contact's fields, read from the dictionary ``contact_row`` makes of its JSON column.
 _CONTACT_KEYS = ("fullname", "email", "phone", "company", "language", *ADDRESS_KEYS.values())
 CONTACT_FIELDS: dict[str, Leaf] = {key: column(key) for key in _CONTACT_KEYS}

@@ -35,6 +35,8 @@ from rma_graphql.api.compiled_fields import (
     FINANCIAL_RESOLUTION_FIELDS,
     LINE_FIELDS,
     LINKED_ORDER_FIELDS,
+    LOCATION_FIELDS,
+    ORGANIZATION_FIELDS,
     RMA_ORDER_FIELDS,
     SHIPMENT_FIELDS,
     Leaf,
@@ -130,7 +132,7 @@ def completer(output_type: Any) -> Callable[[Any], Any]:
     return leaf
 
 
-LEAF, TYPENAME, CHILDREN, EMBEDDED = 0, 1, 2, 3
+LEAF, TYPENAME, CHILDREN, EMBEDDED, REFERRED = 0, 1, 2, 3, 4
 # The prefix of a line's columns where they are read joined to their RMA order's.
 JOINED = "line__"
 
@@ -205,8 +207,10 @@ class ObjectPlan:
     # The parent's columns this level's values read (a line's price: the currency).
     parent_columns: dict[str, None] = field(default_factory=dict)
     children: list["ObjectPlan"] = field(default_factory=list)
-    # What reads this level's rows as a child (``lines``, ``linked_orders``).
+    # What reads this level's rows as a child (``lines``, ``linked_orders``), and the
+    # parent's column whose values it reads them by (a referred row's: ``location_id``).
     relation: str = ""
+    parent_key: str = "id"
     build: Build = field(init=False)
     build_joined: Build = field(init=False)
 
@@ -223,6 +227,10 @@ class ObjectPlan:
                 position, plan = payload
                 names[f"b{index}"] = plan.build_joined if joined else plan.build
                 items.append(f"{key!r}: [b{index}(child, row, ()) for child in children[{position}]]")
+            elif kind == REFERRED:
+                position, refer = payload
+                names[f"r{index}"] = refer
+                items.append(f"{key!r}: r{index}(children[{position}], row)")
             elif kind == EMBEDDED:
                 column_name, embed = payload
                 names[f"e{index}"] = embed
@@ -249,10 +257,37 @@ _TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
     ),
     "RmaShipment": (SHIPMENT_FIELDS, {}),
     "RmaContact": (CONTACT_FIELDS, {}),
+    "Location": (LOCATION_FIELDS, {}),
+    "Organization": (ORGANIZATION_FIELDS, {}),
     "RmaOrderLine": (LINE_FIELDS, {}),
     "RmaOrderLinkedOrder": (LINKED_ORDER_FIELDS, {}),
     "RmaFinancialResolutionRequest": (FINANCIAL_RESOLUTION_FIELDS, {}),
 }
+
+
+# Per object type: the rows it refers to by a column (the field, the object's type, the
+# relation that reads it, the referring column).
+_REFERRED: dict[str, dict[str, tuple[str, str, str]]] = {
+    "RmaOrderType": {
+        "location": ("Location", "location", "location_id"),
+        "organization": ("Organization", "organization", "organization_id"),
+    },
+}
+
+
+def _referrer(plan: "ObjectPlan", output_type: Any) -> Callable[[Sequence[Row], Row], Any]:
+    """The object a row refers to (its one row read, or none), as its field completes it."""
+    non_null = isinstance(output_type, GraphQLNonNull)
+    build = plan.build
+
+    def referred(found: Sequence[Row], parent: Row) -> Any:
+        if not found:
+            if non_null:
+                raise FallbackError("null in a non-null field")
+            return None
+        return build(found[0], parent, ())
+
+    return referred
 
 
 # Per object type: its objects kept in a JSON column (the column, the object's type, what
@@ -264,6 +299,7 @@ _EMBEDDED: dict[str, dict[str, tuple[str, str, Callable[[Any], Row | None]]]] = 
         "owner": ("owner", "RmaContact", contact_row),
         "billingContact": ("billing_contact", "RmaContact", contact_row),
     },
+    "Location": {"contact": ("contact", "RmaContact", contact_row)},
 }
 
 
@@ -296,6 +332,7 @@ def object_plan(
     assert isinstance(object_type, GraphQLObjectType)
     leaves, child_fields = _TABLES[type_name]
     embedded = _EMBEDDED.get(type_name, {})
+    referred = _REFERRED.get(type_name, {})
     plan = ObjectPlan(type_name)
     plan.columns["id"] = None
     for key, field_nodes in selection.collect(type_name, nodes).items():
@@ -313,6 +350,14 @@ def object_plan(
             child.relation = relation
             plan.columns.update(child.parent_columns)
             plan.entries.append((key, CHILDREN, (len(plan.children), child)))
+            plan.children.append(child)
+        elif name in referred and not field_nodes[0].arguments:
+            child_type, relation, parent_key = referred[name]
+            child = object_plan(schema, selection, child_type, field_nodes)
+            child.relation, child.parent_key = relation, parent_key
+            plan.columns[parent_key] = None
+            refer = _referrer(child, object_type.fields[name].type)
+            plan.entries.append((key, REFERRED, (len(plan.children), refer)))
             plan.children.append(child)
         elif name in embedded and not field_nodes[0].arguments:
             column_name, child_type, row_of = embedded[name]

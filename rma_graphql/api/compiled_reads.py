@@ -429,10 +429,11 @@ def _root_node(operation: OperationDefinitionNode) -> FieldNode:
 async def _load_children(
     context: Context, plan: ObjectPlan, rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Sequence[Mapping[str, Any]], ...]]:
-    """Each row's children: for each of the plan's children plans, the row's lines."""
+    """Each row's children: for each of the plan's children plans, the row's lines (or the
+    one row it refers to)."""
     found = [
         await queries.child_values(
-            context.uow, child.relation, [row["id"] for row in rows], tuple(child.columns)
+            context.uow, child.relation, [row[child.parent_key] for row in rows], tuple(child.columns)
         )
         for child in plan.children
     ]

@@ -207,37 +207,42 @@ async def rma_order_page_with_lines(
     return found[:first], len(found) > first
 
 
-# The lists of an RMA order's children a plan reads, and their order (as the per-field
-# loaders read them).
+# What a plan reads of an RMA order besides its row: its lists of children (by their
+# ``rma_order_id``) and the rows it refers to (its location and organization, by ``id``); their order (as the
+# per-field loaders read them) and the column that ties each to its RMA order.
 _CHILDREN = {
-    "lines": (t.rma_order_line, ("position",)),
-    "linked_orders": (t.rma_linked_order, ("position",)),
-    "financial_resolutions": (t.rma_financial_resolution, ("created_at", "id")),
-    "shipments": (t.rma_shipment, ("sequence",)),
+    "lines": (t.rma_order_line, ("position",), "rma_order_id"),
+    "linked_orders": (t.rma_linked_order, ("position",), "rma_order_id"),
+    "financial_resolutions": (t.rma_financial_resolution, ("created_at", "id"), "rma_order_id"),
+    "shipments": (t.rma_shipment, ("sequence",), "rma_order_id"),
+    "location": (t.location, ("id",), "id"),
+    "organization": (t.organization, ("id",), "id"),
 }
 
 
 def _children_of(relation: str, columns: tuple[str, ...]) -> Callable[[str], Any]:
-    table, order = _CHILDREN[relation]
+    table, order, key = _CHILDREN[relation]
     c = table.c
     return lambda dialect: (
         select(*(c[name] for name in columns))
-        .where(one_of(dialect, c.rma_order_id, "keys"))
+        .where(one_of(dialect, c[key], "keys"))
         .order_by(*(c[name] for name in order))
     )
 
 
 async def children(
-    conn: AsyncConnection, relation: str, keys: Sequence[str], columns: tuple[str, ...]
+    conn: AsyncConnection, relation: str, keys: Sequence[str | None], columns: tuple[str, ...]
 ) -> list[list[Mapping[str, Any]]]:
-    """These columns of the ``relation`` (lines, linked orders) of each RMA order of ``keys``,
-    in their order."""
-    if "rma_order_id" not in columns:
-        columns = (*columns, "rma_order_id")
-    table, _ = _CHILDREN[relation]
+    """These columns of the ``relation`` of each key of ``keys`` (RMA order ids; for a row an
+    RMA order refers to, the RMA orders' references), in their order."""
+    table, _, key = _CHILDREN[relation]
+    if key not in columns:
+        columns = (*columns, key)
     _check(table, columns)
     statement = _statement((relation, columns), _children_of(relation, columns))
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in await statement.records(conn, keys=list(keys)):
-        grouped[row["rma_order_id"]].append(row)
-    return [grouped.get(key, []) for key in keys]
+    wanted = sorted({one for one in keys if one is not None})
+    if wanted:
+        for row in await statement.records(conn, keys=wanted):
+            grouped[row[key]].append(row)
+    return [grouped.get(one, []) if one is not None else [] for one in keys]

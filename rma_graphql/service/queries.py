@@ -317,8 +317,9 @@ async def rma_order_page_with_line_values(
 
 
 async def child_values(
-    uow: UnitOfWork, relation: str, keys: Sequence[str], columns: tuple[str, ...]
+    uow: UnitOfWork, relation: str, keys: Sequence[str | None], columns: tuple[str, ...]
 ) -> list[list[Mapping[str, Any]]]:
-    """These columns of each RMA order's ``relation`` (lines, linked orders)."""
+    """These columns of each RMA order's ``relation`` (lines, linked orders, …; its location
+    by the RMA orders' ``location_id``)."""
     async with uow.read() as conn:
         return await plan_reads.children(conn, relation, keys, columns)

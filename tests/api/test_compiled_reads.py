@@ -60,7 +60,8 @@ ALL_SHIPMENT = " ".join(SHIPMENT_FIELDS)
 ALL_CONTACT = " ".join(CONTACT_FIELDS)
 CONTACTS = (
     f"sender {{ __typename {ALL_CONTACT} }} deliveryContact {{ {ALL_CONTACT} }} owner {{ {ALL_CONTACT} }}"
-    f" billingContact {{ fullname country }}"
+    f" billingContact {{ fullname country }} location {{ __typename id name type contact {{ {ALL_CONTACT} }} }}"
+    " organization { __typename id name allowCustomerSignUp defaultLanguage }"
 )
 
 
@@ -382,6 +383,18 @@ async def test_contacts_come_through_the_plan(world: World) -> None:
     assert body["data"]["rmaOrder"]["billingContact"] == {"address": "1 rue X", "addressComplement": "B"}
 
 
+async def test_the_location_comes_through_the_plan(world: World) -> None:
+    query = "query($id: String) { rmaOrder(id: $id) { id location { id name type } } }"
+    outcome, body = await world.both("admin", query, {"id": world.ids[0]})
+    assert outcome == COMPILED
+    assert body["data"]["rmaOrder"]["location"]["type"] == "WAREHOUSE"
+    outcome, body = await world.both("admin", PAGE, {"first": 5})
+    assert outcome == COMPILED
+    locations = {node["location"]["id"] for node in body["data"]["rmaOrders"]["nodes"]}
+    assert len(locations) == 1  # every RMA order of the organization returns to its warehouse
+    assert {node["organization"]["name"] for node in body["data"]["rmaOrders"]["nodes"]} == {"Compiled reads"}
+
+
 async def test_shipments_come_through_the_plan_oldest_first(world: World) -> None:
     outcome, body = await world.both("admin", EVERYTHING, {"id": world.ids[1]})
     assert outcome == COMPILED
@@ -498,9 +511,11 @@ def _plannable_schema(sdl: str) -> str:
         "RmaOrderType": {
             *RMA_ORDER_FIELDS,
             *("lines", "linkedOrders", "financialResolutions", "shipments"),
-            *("sender", "deliveryContact", "owner", "billingContact"),
+            *("sender", "deliveryContact", "owner", "billingContact", "location", "organization"),
         },
+        "Organization": {"id", "name", "allowCustomerSignUp", "defaultLanguage"},
         "RmaContact": set(CONTACT_FIELDS),
+        "Location": {"id", "name", "type", "contact"},
         "RmaFinancialResolutionRequest": set(FINANCIAL_RESOLUTION_FIELDS),
         "RmaShipment": set(SHIPMENT_FIELDS),
         "RmaOrderLinkedOrder": {"orderId", "externalReference"},
