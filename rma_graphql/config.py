@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     compiled_reads: bool = Field(
         True,
         description="answer the read documents a plan can (RMA orders by id and in pages, with their "
-        "contacts, location, organization, lines, linked orders, financial resolutions and shipments) "
-        "through compiled plans; `0` runs every operation field by field",
+        "contacts, location, organization, lines, linked orders, financial resolutions, shipments and "
+        "comments) through compiled plans; `0` runs every operation field by field",
     )
     authentication: bool = Field(
         True,

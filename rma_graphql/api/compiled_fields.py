@@ -160,3 +160,26 @@ def contact_row(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, Mapping) or "fullname" not in data:
         return None
     return {key: data.get(key) for key in _CONTACT_KEYS}
+
+
+COMMENT_FIELDS: dict[str, Leaf] = {
+    "id": column("id"),
+    "text": column("text"),
+    "visibility": enum_column("visibility", s.CommentVisibility),
+    "createdAt": column("created_at"),
+}
+
+# Who did something, read from the dictionary ``actor_row`` makes of its JSON column.
+ACTOR_FIELDS: dict[str, Leaf] = {
+    "type": enum_column("type", s.ActorType),
+    "id": column("id"),
+    "name": column("name"),
+}
+
+
+def actor_row(data: Any) -> dict[str, Any] | None:
+    """An actor's JSON as ``ACTOR_FIELDS`` read it (``RmaActor.from_json``); None when it is
+    no actor (it has no ``type``)."""
+    if not isinstance(data, Mapping) or "type" not in data:
+        return None
+    return {"type": data["type"], "id": data.get("id"), "name": data.get("name")}

@@ -31,6 +31,8 @@ from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 
 from rma_graphql.api.compiled_fields import (
+    ACTOR_FIELDS,
+    COMMENT_FIELDS,
     CONTACT_FIELDS,
     FINANCIAL_RESOLUTION_FIELDS,
     LINE_FIELDS,
@@ -41,6 +43,7 @@ from rma_graphql.api.compiled_fields import (
     SHIPMENT_FIELDS,
     Leaf,
     Row,
+    actor_row,
     contact_row,
 )
 
@@ -253,8 +256,11 @@ _TABLES: dict[str, tuple[dict[str, Leaf], dict[str, tuple[str, str]]]] = {
             "linkedOrders": ("RmaOrderLinkedOrder", "linked_orders"),
             "financialResolutions": ("RmaFinancialResolutionRequest", "financial_resolutions"),
             "shipments": ("RmaShipment", "shipments"),
+            "comments": ("RmaComment", "comments"),
         },
     ),
+    "RmaComment": (COMMENT_FIELDS, {}),
+    "RmaActor": (ACTOR_FIELDS, {}),
     "RmaShipment": (SHIPMENT_FIELDS, {}),
     "RmaContact": (CONTACT_FIELDS, {}),
     "Location": (LOCATION_FIELDS, {}),
@@ -300,6 +306,7 @@ _EMBEDDED: dict[str, dict[str, tuple[str, str, Callable[[Any], Row | None]]]] = 
         "billingContact": ("billing_contact", "RmaContact", contact_row),
     },
     "Location": {"contact": ("contact", "RmaContact", contact_row)},
+    "RmaComment": {"author": ("author", "RmaActor", actor_row)},
 }
 
 

@@ -433,7 +433,11 @@ async def _load_children(
     one row it refers to)."""
     found = [
         await queries.child_values(
-            context.uow, child.relation, [row[child.parent_key] for row in rows], tuple(child.columns)
+            context.uow,
+            context.authenticated,
+            child.relation,
+            [row[child.parent_key] for row in rows],
+            tuple(child.columns),
         )
         for child in plan.children
     ]

@@ -15,6 +15,7 @@ from rma_graphql.db.list_criteria import filter_conditions, rma_order_filter_val
 from rma_graphql.db.rma_reads import SORTS, keyset_query
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
+from rma_graphql.domain.statuses import CommentVisibility
 
 # Rows read only: the driver's own records (or mappings) by column name.
 Row = Mapping[str, Any]
@@ -215,31 +216,47 @@ _CHILDREN = {
     "linked_orders": (t.rma_linked_order, ("position",), "rma_order_id"),
     "financial_resolutions": (t.rma_financial_resolution, ("created_at", "id"), "rma_order_id"),
     "shipments": (t.rma_shipment, ("sequence",), "rma_order_id"),
+    "comments": (t.rma_order_comment, ("sequence",), "rma_order_id"),
     "location": (t.location, ("id",), "id"),
     "organization": (t.organization, ("id",), "id"),
 }
 
 
-def _children_of(relation: str, columns: tuple[str, ...]) -> Callable[[str], Any]:
+# What a customer sees of a relation, where it sees less than the staff: the comments shown
+# to customers only (never the staff's INTERNAL ones).
+_CUSTOMER_SEES = {"comments": lambda: t.rma_order_comment.c.visibility == CommentVisibility.CUSTOMER.value}
+
+
+def _children_of(relation: str, columns: tuple[str, ...], narrowed: bool) -> Callable[[str], Any]:
     table, order, key = _CHILDREN[relation]
     c = table.c
-    return lambda dialect: (
-        select(*(c[name] for name in columns))
-        .where(one_of(dialect, c[key], "keys"))
-        .order_by(*(c[name] for name in order))
-    )
+
+    def build(dialect: str) -> Any:
+        query = select(*(c[name] for name in columns)).where(one_of(dialect, c[key], "keys"))
+        if narrowed:
+            query = query.where(_CUSTOMER_SEES[relation]())
+        return query.order_by(*(c[name] for name in order))
+
+    return build
 
 
 async def children(
-    conn: AsyncConnection, relation: str, keys: Sequence[str | None], columns: tuple[str, ...]
+    conn: AsyncConnection,
+    relation: str,
+    keys: Sequence[str | None],
+    columns: tuple[str, ...],
+    *,
+    customer: bool = False,
 ) -> list[list[Mapping[str, Any]]]:
     """These columns of the ``relation`` of each key of ``keys`` (RMA order ids; for a row an
-    RMA order refers to, the RMA orders' references), in their order."""
+    RMA order refers to, the RMA orders' references), in their order; what a customer sees
+    of it when ``customer``."""
     table, _, key = _CHILDREN[relation]
     if key not in columns:
         columns = (*columns, key)
     _check(table, columns)
-    statement = _statement((relation, columns), _children_of(relation, columns))
+    narrowed = customer and relation in _CUSTOMER_SEES
+    statement = _statement((relation, columns, narrowed), _children_of(relation, columns, narrowed))
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     wanted = sorted({one for one in keys if one is not None})
     if wanted:

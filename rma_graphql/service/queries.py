@@ -317,9 +317,12 @@ async def rma_order_page_with_line_values(
 
 
 async def child_values(
-    uow: UnitOfWork, relation: str, keys: Sequence[str | None], columns: tuple[str, ...]
+    uow: UnitOfWork, caller: Caller, relation: str, keys: Sequence[str | None], columns: tuple[str, ...]
 ) -> list[list[Mapping[str, Any]]]:
     """These columns of each RMA order's ``relation`` (lines, linked orders, …; its location
-    by the RMA orders' ``location_id``)."""
+    by the RMA orders' ``location_id``) as the caller sees them (a customer: its public
+    comments only)."""
     async with uow.read() as conn:
-        return await plan_reads.children(conn, relation, keys, columns)
+        return await plan_reads.children(
+            conn, relation, keys, columns, customer=caller.customer_id is not None
+        )

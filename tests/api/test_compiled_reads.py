@@ -62,6 +62,7 @@ CONTACTS = (
     f"sender {{ __typename {ALL_CONTACT} }} deliveryContact {{ {ALL_CONTACT} }} owner {{ {ALL_CONTACT} }}"
     f" billingContact {{ fullname country }} location {{ __typename id name type contact {{ {ALL_CONTACT} }} }}"
     " organization { __typename id name allowCustomerSignUp defaultLanguage }"
+    " comments { __typename id text visibility createdAt author { __typename type id name } }"
 )
 
 
@@ -161,6 +162,13 @@ async def world(app: Starlette) -> AsyncIterator[World]:
     customer = GraphQLClient(world.clients["customer"])
     create_own = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
     world.own_id = (await customer.data(create_own, {"input": customer_input()}))["rmaOrderCreate"]["id"]
+    comment = (
+        "mutation($id: String!, $text: String!, $visibility: RmaCommentVisibility!) "
+        "{ rmaOrderCommentAdd(id: $id, text: $text, visibility: $visibility) { id } }"
+    )
+    for rma_id in (world.ids[1], world.own_id):
+        await admin.data(comment, {"id": rma_id, "text": "staff only", "visibility": "INTERNAL"})
+        await admin.data(comment, {"id": rma_id, "text": "for the customer", "visibility": "CUSTOMER"})
     async with _client(app, await issued_token(app, other_organization)) as other:
         world.other_id = (await create(GraphQLClient(other)))["id"]
     plans = view.read_plans  # None when the suite runs with compiled reads off
@@ -383,6 +391,23 @@ async def test_contacts_come_through_the_plan(world: World) -> None:
     assert body["data"]["rmaOrder"]["billingContact"] == {"address": "1 rue X", "addressComplement": "B"}
 
 
+async def test_comments_come_through_the_plan_and_a_customer_sees_its_public_ones(world: World) -> None:
+    outcome, body = await world.both("admin", EVERYTHING, {"id": world.own_id})
+    assert outcome == COMPILED
+    comments = body["data"]["rmaOrder"]["comments"]
+    assert [(c["text"], c["visibility"], c["author"]["type"]) for c in comments] == [
+        ("staff only", "INTERNAL", "API_CLIENT"),
+        ("for the customer", "CUSTOMER", "API_CLIENT"),
+    ]
+    outcome, body = await world.both("customer", EVERYTHING, {"id": world.own_id})
+    assert outcome == COMPILED
+    assert [c["text"] for c in body["data"]["rmaOrder"]["comments"]] == ["for the customer"]
+    outcome, body = await world.both("customer", PAGE, {"first": 50})
+    assert outcome == COMPILED
+    [own] = body["data"]["rmaOrders"]["nodes"]
+    assert "staff only" not in str(own)
+
+
 async def test_the_location_comes_through_the_plan(world: World) -> None:
     query = "query($id: String) { rmaOrder(id: $id) { id location { id name type } } }"
     outcome, body = await world.both("admin", query, {"id": world.ids[0]})
@@ -511,9 +536,11 @@ def _plannable_schema(sdl: str) -> str:
         "RmaOrderType": {
             *RMA_ORDER_FIELDS,
             *("lines", "linkedOrders", "financialResolutions", "shipments"),
-            *("sender", "deliveryContact", "owner", "billingContact", "location", "organization"),
+            *("sender", "deliveryContact", "owner", "billingContact", "location", "organization", "comments"),
         },
         "Organization": {"id", "name", "allowCustomerSignUp", "defaultLanguage"},
+        "RmaComment": {"id", "text", "visibility", "createdAt", "author"},
+        "RmaActor": {"type", "id", "name"},
         "RmaContact": set(CONTACT_FIELDS),
         "Location": {"id", "name", "type", "contact"},
         "RmaFinancialResolutionRequest": set(FINANCIAL_RESOLUTION_FIELDS),
