@@ -122,5 +122,5 @@ async def set_custom_state(
                 raise _not_found(code)
             allowed = [ProcessingStatus(status) for status in state["processing_statuses"]]
         events = rules.set_custom_state(rma, code, allowed)
-        await change.rma_orders.save(rma, events, columns={"custom_state": code})
+        await change.rma_orders.save(rma, events, columns={"custom_state": code}, last=True)
     return rma_id

@@ -232,5 +232,5 @@ async def correct_rma_order(
         events = rma.correct(fields)
         if columns:
             columns["search_text"] = _search_text(row, columns, rma)
-            await change.rma_orders.save(rma, events, columns=columns)
+            await change.rma_orders.save(rma, events, columns=columns, last=True)
     return rma_id
