@@ -18,6 +18,7 @@ from rma_graphql.service.records import (
     RmaLineInspectionRecord,
     RmaLinkedOrderRecord,
     RmaOrderCommentRecord,
+    RmaOrderEventRecord,
     RmaOrderLineRecord,
     RmaShipmentEventRecord,
     RmaShipmentRecord,
@@ -31,7 +32,7 @@ from rma_graphql.service.unit_of_work import UnitOfWork
 
 class Loaders:
     """A request's DataLoaders, each made when a resolver first asks for it: most
-    operations use two or three of the sixteen."""
+    operations use two or three of the seventeen."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -51,6 +52,15 @@ class Loaders:
     def _of_catalog(self, relation: str, kind: type[R]) -> DataLoader[str, list[R]]:
         async def load(keys: Sequence[str]) -> list[list[R]]:
             return await catalog.children(self.uow, relation, kind, keys)
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def history(self) -> DataLoader[queries.HistoryKey, list[RmaOrderEventRecord]]:
+        """Pages of RMA orders' histories: one statement for a page of RMA orders."""
+
+        async def load(keys: Sequence[queries.HistoryKey]) -> list[list[RmaOrderEventRecord]]:
+            return await queries.histories(self.uow, keys)
 
         return DataLoader(load_fn=load)
 

@@ -340,16 +340,9 @@ class RmaOrderType:
     ) -> list[RmaOrderEvent]:
         if not 0 <= first <= queries.MAX_HISTORY_PAGE:
             raise BadUserInputError(f"first must be between 0 and {queries.MAX_HISTORY_PAGE}.", "first")
-        ctx = context_of(info)
-        rows = await queries.history(
-            ctx.uow,
-            self.row.id,
-            after_sequence,
-            first,
-            up_to_sequence=self._last_sequence,
-            public_only=ctx.authenticated.customer_id is not None,
-        )
-        return [RmaOrderEvent.from_row(row) for row in rows]
+        public_only = context_of(info).authenticated.customer_id is not None
+        key = (self.row.id, self._last_sequence, after_sequence, first, public_only)
+        return [RmaOrderEvent.from_row(row) for row in await self._loaders(info).history.load(key)]
 
     @strawberry.field(
         description="Every action, allowed or not, with the reason when it is not: the state machines, "

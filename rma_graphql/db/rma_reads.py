@@ -145,27 +145,41 @@ async def rma_order_row_by_external_id(
     return result.mappings().first()
 
 
-async def history(
+async def histories(
     conn: AsyncConnection,
-    rma_id: str,
+    wanted: Sequence[tuple[str, int]],
     after_sequence: int | None,
     first: int,
     *,
-    up_to_sequence: int,
     public_only: bool = False,
-) -> list[Row]:
+) -> list[list[Row]]:
+    """The events of each RMA order of ``wanted`` (its id, the last sequence it shows) in
+    sequence order: after ``after_sequence``, the first ``first``; a customer's
+    (``public_only``) without the staff's internal ones. One statement for them all: each RMA
+    order's first rows are numbered in the database, and the rows past an RMA order's last
+    sequence, which come after those it shows, are left out here."""
     c = t.rma_order_event.c
-    query = (
-        select(t.rma_order_event)
-        .where(c.rma_order_id == rma_id, c.sequence <= up_to_sequence)
-        .order_by(c.sequence)
-        .limit(first)
+    ids = sorted({rma_id for rma_id, _ in wanted})
+    if not ids or first <= 0:
+        return [[] for _ in wanted]
+    number = func.row_number().over(partition_by=c.rma_order_id, order_by=c.sequence).label("n")
+    ranked = select(t.rma_order_event, number).where(
+        c.rma_order_id.in_(ids), c.sequence <= max(up_to for _, up_to in wanted)
     )
     if public_only:
-        query = query.where(or_(c.visibility.is_(None), c.visibility == CommentVisibility.CUSTOMER.value))
+        ranked = ranked.where(or_(c.visibility.is_(None), c.visibility == CommentVisibility.CUSTOMER.value))
     if after_sequence is not None:
-        query = query.where(c.sequence > after_sequence)
-    return list((await conn.execute(query)).mappings().all())
+        ranked = ranked.where(c.sequence > after_sequence)
+    inner = ranked.subquery()
+    query = (
+        select(*(inner.c[column.name] for column in t.rma_order_event.columns))
+        .where(inner.c.n <= first)
+        .order_by(inner.c.rma_order_id, inner.c.sequence)
+    )
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for row in (await conn.execute(query)).mappings().all():
+        grouped[row["rma_order_id"]].append(row)
+    return [[row for row in grouped.get(rma_id, []) if row["sequence"] <= up_to] for rma_id, up_to in wanted]
 
 
 async def configurations(conn: AsyncConnection, organization_id: str) -> list[Row]:

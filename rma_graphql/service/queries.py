@@ -83,20 +83,25 @@ async def rma_order_row_by_external_id(
     return None if row is None else record(RmaOrderRecord, row)
 
 
-async def history(
-    uow: UnitOfWork,
-    rma_id: str,
-    after_sequence: int | None,
-    first: int,
-    *,
-    up_to_sequence: int,
-    public_only: bool = False,
-) -> list[RmaOrderEventRecord]:
+# What one page of an RMA order's history is asked by: its id, the last sequence it shows (its
+# version's), the sequence it starts after, how many, and whether only what a customer sees.
+HistoryKey = tuple[str, int, int | None, int, bool]
+
+
+async def histories(uow: UnitOfWork, keys: Sequence[HistoryKey]) -> list[list[RmaOrderEventRecord]]:
+    """The history page of each key: one statement per distinct (after, first, customer)."""
+    found: dict[HistoryKey, list[RmaOrderEventRecord]] = {}
+    groups: dict[tuple[int | None, int, bool], list[HistoryKey]] = {}
+    for key in keys:
+        groups.setdefault((key[2], key[3], key[4]), []).append(key)
     async with uow.read() as conn:
-        rows = await rma_reads.history(
-            conn, rma_id, after_sequence, first, up_to_sequence=up_to_sequence, public_only=public_only
-        )
-    return records(RmaOrderEventRecord, rows)
+        for (after, first, public_only), group in groups.items():
+            rows = await rma_reads.histories(
+                conn, [(key[0], key[1]) for key in group], after, first, public_only=public_only
+            )
+            for key, one in zip(group, rows, strict=True):
+                found[key] = records(RmaOrderEventRecord, one)
+    return [found[key] for key in keys]
 
 
 async def configurations(uow: UnitOfWork, organization_id: str) -> list[RmaConfigurationRecord]:

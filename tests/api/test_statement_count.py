@@ -271,3 +271,38 @@ async def test_a_transition_is_one_read_and_one_write(
         assert len(statements) == 2, statements
         assert not any("FROM sales_order" in statement for statement in statements)
         assert begun.count(COUNTED) == 0
+
+
+async def test_a_page_reads_every_rma_orders_history_in_one_statement(
+    server: Server, gql: GraphQLClient
+) -> None:
+    """``history`` in a page is one statement whatever the page's size, each RMA order
+    keeping its own first ``first`` events after ``afterSequence``."""
+    query = (
+        "query($first: Int!, $after: Int) { rmaOrders(first: 50) { nodes { id "
+        "history(first: $first, afterSequence: $after) { sequence type } } } }"
+    )
+    first_rma = await create(gql)
+    await act(gql, first_rma["id"], "submit")
+    await act(gql, first_rma["id"], "accept")
+    one, data_one = await _statements(server, gql, query, {"first": 2, "after": None})
+    for _ in range(9):
+        await act(gql, (await create(gql))["id"], "submit")
+
+    ten, data_ten = await _statements(server, gql, query, {"first": 2, "after": None})
+    _, after_one = await _statements(server, gql, query, {"first": 5, "after": 1})
+
+    history = [e for e in one if "rma_order_event" in e]
+    assert len(history) == len([e for e in ten if "rma_order_event" in e]) == 1
+    assert len(one) == len(ten)
+    assert [e["type"] for e in data_one["rmaOrders"]["nodes"][0]["history"]] == ["CREATED", "SUBMITTED"]
+    nodes = {node["id"]: node["history"] for node in data_ten["rmaOrders"]["nodes"]}
+    assert len(nodes) == 10
+    assert nodes[first_rma["id"]] == [
+        {"sequence": 1, "type": "CREATED"},
+        {"sequence": 2, "type": "SUBMITTED"},
+    ]
+    assert all([e["type"] for e in events] == ["CREATED", "SUBMITTED"] for events in nodes.values())
+    later = {node["id"]: node["history"] for node in after_one["rmaOrders"]["nodes"]}
+    assert [e["type"] for e in later[first_rma["id"]]] == ["SUBMITTED", "ACCEPTED"]
+    assert all(len(events) == 1 for rma_id, events in later.items() if rma_id != first_rma["id"])
