@@ -22,7 +22,8 @@ from tests.api.test_catalog import ORDER, order_input
 from tests.api.test_notifications import _serving, _settings
 from tests.api.test_returns import return_input
 from tests.api.test_uploads import picture
-from tests.conftest import IN_PROCESS_CLIENT, GraphQLClient, issued_token
+from tests.api.test_webhooks import _client
+from tests.conftest import IN_PROCESS_CLIENT, GraphQLClient
 from tests.helpers import LOG_IN, action_document
 
 SECRET = uuid.uuid4().hex[:8]
@@ -124,15 +125,7 @@ async def _world(app: Starlette, admin: GraphQLClient, organization_id: str) -> 
     }
     transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
     async with httpx.AsyncClient(base_url="http://testserver", transport=transport) as http:
-        logged = (
-            await http.post(
-                "/graphql",
-                json={
-                    "query": LOG_IN,
-                    "variables": {"username": PERSON["username"], "password": "correct horse"},
-                },
-            )
-        ).json()
+        logged = await _log_in(http)
         http.headers["Authorization"] = f"Bearer {logged['data']['logIn']['token']}"
         uploaded = (
             await http.post("/uploads", files={"file": ("me.png", picture("PNG", "teal"), "image/png")})
@@ -178,6 +171,12 @@ async def _world(app: Starlette, admin: GraphQLClient, organization_id: str) -> 
     return {"customer_id": customer_id, "rma_id": rma_id, "upload": uploaded["key"], "user_id": user["id"]}
 
 
+async def _log_in(http: httpx.AsyncClient) -> Any:
+    """The person's log-in, answered as it is (a token, or errors once erased)."""
+    body = {"query": LOG_IN, "variables": {"username": PERSON["username"], "password": "correct horse"}}
+    return (await http.post("/graphql", json=body)).json()
+
+
 async def _until_delivered(engine: Any, rma_id: str) -> None:
     """The webhooks and mails of the return are recorded (with its data in their bodies)."""
     async with asyncio.timeout(30):
@@ -207,15 +206,7 @@ async def test_an_erased_customer_leaves_no_copy(database_url: str) -> None:
     )
     async with _serving(settings) as app:
         organization_id = await create_organization(app.state.uow, f"Shop {SECRET}")
-        token = await issued_token(app, organization_id)
-        transport = httpx.ASGITransport(app=app, client=IN_PROCESS_CLIENT)
-        async with httpx.AsyncClient(
-            base_url="http://testserver",
-            transport=transport,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        ) as http:
-            admin = GraphQLClient(http)
+        async with _client(app, organization_id) as admin:
             world = await _world(app, admin, organization_id)
             await _until_delivered(app.state.engine, world["rma_id"])
             assert (uploads / world["upload"]).exists()
@@ -253,16 +244,7 @@ async def test_an_erased_customer_leaves_no_copy(database_url: str) -> None:
             assert rma["history"][-1]["type"] == "ANONYMIZED"
             assert rma["history"][-1]["data"]["by"]["type"] == "API_CLIENT"
             # The person's account is gone with it.
-            logged = (
-                await http.post(
-                    "/graphql",
-                    json={
-                        "query": LOG_IN,
-                        "variables": {"username": PERSON["username"], "password": "correct horse"},
-                    },
-                )
-            ).json()
-            assert logged["errors"]
+            assert (await _log_in(admin.http))["errors"]
 
 
 ANONYMIZE = """
