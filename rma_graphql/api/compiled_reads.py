@@ -130,6 +130,9 @@ class ReadPlans:
         self.count = count or (lambda outcome: None)
         self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
         self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
+        # Per root field, its arguments' Python names by graphql name, and those of a built-in
+        # scalar type (a value strawberry converts to itself, as it does null).
+        self._plain = {name: _plain_arguments(schema, found) for name, found in self._fields.items()}
 
     def rma_order_plan(self, selection: str) -> ObjectPlan:
         """The plan of an RMA order selected as ``selection`` (``{ id lines { sku } }``), for
@@ -282,6 +285,9 @@ class ReadPlans:
         definition = self.schema.query_type.fields[root.name]
         try:
             values = get_argument_values(definition, root.nodes[0], variables)
+            names, plain = self._plain[root.name]
+            if all(value is None or name in plain for name, value in values.items()):
+                return {names[name]: value for name, value in values.items()}
             return convert_arguments(
                 values,
                 self._fields[root.name].arguments,
@@ -405,6 +411,23 @@ class ReadPlans:
             actor_type=caller.actor.get("type") if caller is not None else None,
             actor_id=caller.actor.get("id") if caller is not None else None,
         )
+
+
+_BUILT_IN_SCALARS = (str, int, float, bool)
+
+
+def _plain_arguments(schema: Any, found: Any) -> tuple[dict[str, str], frozenset[str]]:
+    """A field's arguments' Python names by graphql name, and the graphql names of those of a
+    built-in scalar type (optional or not), whose converted value is graphql-core's."""
+    names, plain = {}, set()
+    for argument in found.arguments:
+        name = schema.config.name_converter.from_argument(argument)
+        names[name] = argument.python_name
+        kind = argument.type
+        kind = getattr(kind, "of_type", kind) if type(kind).__name__ == "StrawberryOptional" else kind
+        if kind in _BUILT_IN_SCALARS:
+            plain.add(name)
+    return names, frozenset(plain)
 
 
 def _columns(root: RootField) -> tuple[str, ...]:

@@ -74,33 +74,33 @@ class RateLimiter:
     async def hit(self, key: str, now: float | None = None) -> Decision:
         """Count one request for ``key`` unless a window is full; say which window decides."""
         now = time.time() if now is None else now
-        keyed = [
-            (limit, (key, limit.seconds, int(now // limit.seconds) * limit.seconds)) for limit in self.limits
-        ]
-        for limit, window in keyed:
+        keyed = []
+        for limit in self.limits:
+            window = (key, limit.seconds, int(now // limit.seconds) * limit.seconds)
             if self.uow is not None and limit.seconds > self.sync_seconds and window not in self._others:
                 # The first request of a window here: start from what other processes counted.
                 shared = await self._shared_count(window)
                 self._others.setdefault(window, shared)
+            keyed.append((limit, window))
         # From here to the count, nothing awaits: concurrent requests see each other's counts.
-        windows = [
-            (
-                limit,
-                window,
-                self._ours.get(window, 0) + self._others.get(window, 0),
-                math.ceil(window[2] + limit.seconds - now),
-            )
-            for limit, window in keyed
-        ]
-        for limit, _, used, reset in windows:
+        ours, others = self._ours, self._others
+        # The headers describe the window closest to its limit, relative to its size.
+        closest: tuple[float, int] | None = None
+        decision = None
+        for limit, window in keyed:
+            used = ours.get(window, 0) + others.get(window, 0)
+            reset = max(math.ceil(window[2] + limit.seconds - now), 1)
             if used >= limit.count:
                 self.refused += 1
-                return Decision(False, limit.count, 0, max(reset, 1))
-        for _, window, _, _ in windows:
-            self._ours[window] = self._ours.get(window, 0) + 1
-        # The headers describe the window closest to its limit, relative to its size.
-        limit, _, used, reset = min(windows, key=lambda w: ((w[0].count - w[2]) / w[0].count, -w[0].seconds))
-        return Decision(True, limit.count, max(limit.count - used - 1, 0), max(reset, 1))
+                return Decision(False, limit.count, 0, reset)
+            rank = ((limit.count - used) / limit.count, -limit.seconds)
+            if closest is None or rank < closest:
+                closest = rank
+                decision = Decision(True, limit.count, max(limit.count - used - 1, 0), reset)
+        for _, window in keyed:
+            ours[window] = ours.get(window, 0) + 1
+        assert decision is not None, "a limiter has at least one limit"
+        return decision
 
     def _forget_old(self, now: float) -> None:
         for counts in (self._ours, self._synced, self._others):
