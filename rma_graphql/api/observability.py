@@ -8,8 +8,8 @@ while the request runs, and into the message of a masked internal error.
 
 import logging
 import os
+import random
 import re
-import secrets
 import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -60,6 +60,13 @@ def current_request_id() -> str | None:
     return record.request_id if record is not None else None
 
 
+def _new_request_id() -> str:
+    """32 random hex digits. An id names a request in logs and is no secret: Python's own
+    generator (seeded anew in every process, forked ones included) makes it without a system
+    call per request."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def _route(scope: Scope) -> str:
     path: str = scope.get("path", "")
     if path.startswith("/return-slips/"):
@@ -83,7 +90,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        request_id = given if given is not None and _CLIENT_ID.match(given) else secrets.token_hex(16)
+        request_id = given if given is not None and _CLIENT_ID.match(given) else _new_request_id()
         record = RequestRecord(request_id, "http" if scope["type"] == "http" else "websocket")
         reset = _current.set(record)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -228,6 +235,19 @@ class _LiveState(Collector):
             if limiter is not None:
                 refusals.add_metric([limiter.name], limiter.refused)
         yield refusals
+        batches = getattr(getattr(self.state, "uow", None), "read_batches", None)
+        sent = CounterMetricFamily(
+            "rma_read_batch_statements",
+            "Statements that answered reads made alone by their operation (one per batch of "
+            "concurrent reads of one shape)",
+        )
+        answered = CounterMetricFamily(
+            "rma_read_batch_reads", "Reads made alone by their operation, answered by those statements"
+        )
+        sent.add_metric([], batches.statements if batches is not None else 0)
+        answered.add_metric([], batches.reads if batches is not None else 0)
+        yield sent
+        yield answered
 
 
 # Where the workers of one server keep the metrics they share (prometheus-client reads it).
@@ -269,17 +289,29 @@ class Metrics:
         )
         self._live = _LiveState()
         self.registry.register(self._live)
+        # The labelled series already used (``labels`` checks and locks on every call).
+        self._observed: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._planned: dict[str, Any] = {}
 
     def watch(self, state: Any) -> None:
         """Read the live gauges from this app state (its engine, hub and limiters)."""
         self._live.state = state
 
     def observe(self, operation: str, outcome: str, seconds: float) -> None:
-        self.requests.labels(operation, outcome).inc()
-        self.latency.labels(operation).observe(seconds)
+        series = self._observed.get((operation, outcome))
+        if series is None:
+            series = self._observed[(operation, outcome)] = (
+                self.requests.labels(operation, outcome),
+                self.latency.labels(operation),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def read_plan(self, outcome: str) -> None:
-        self.read_plans.labels(outcome).inc()
+        series = self._planned.get(outcome)
+        if series is None:
+            series = self._planned[outcome] = self.read_plans.labels(outcome)
+        series.inc()
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -120,6 +120,11 @@ class OperationReads:
         async with self._reader.connect() as connection:
             yield connection
 
+    @property
+    def unbegun(self) -> bool:
+        """No read of the operation has taken its connection yet (nor has it ended)."""
+        return self._connection is None and not self._ended
+
     @contextlib.asynccontextmanager
     async def one_statement(self) -> AsyncIterator[AsyncConnection]:
         """For an operation whose reads are one statement (its own snapshot): a pooled

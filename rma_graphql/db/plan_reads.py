@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, one_of
 from rma_graphql.db.list_criteria import filter_conditions, rma_order_filter_values
+from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.rma_reads import SORTS, keyset_query
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
@@ -19,6 +20,9 @@ from rma_graphql.domain.statuses import CommentVisibility
 
 # Rows read only: the driver's own records (or mappings) by column name.
 Row = Mapping[str, Any]
+# Where a read runs: on a connection, or (the operation's only statement) sent with the same
+# reads of concurrent operations.
+Reader = AsyncConnection | ReadBatches
 
 # A plan reads few shapes (one per selection); this bounds the statements kept all the same.
 _MAX_STATEMENTS = 500
@@ -53,13 +57,14 @@ def _statement(
 def _by_id(
     columns: tuple[str, ...], line_columns: tuple[str, ...], of_customer: bool
 ) -> Callable[[str], Any]:
-    """An RMA order by id as the caller sees it, with its lines joined when ``line_columns``."""
+    """RMA orders by id (a list: one or the reads of a batch) as the caller sees them, with
+    their lines joined when ``line_columns``."""
 
     def build(dialect: str) -> Select[Any]:
         r, line = t.rma_order.c, t.rma_order_line.c
         query = select(
             *(r[name] for name in columns), *(line[name].label(_LINE + name) for name in line_columns)
-        ).where(r.id == bindparam("id"), r.organization_id == bindparam("organization"))
+        ).where(one_of(dialect, r.id, "ids"), r.organization_id == bindparam("organization"))
         if line_columns:
             query = query.select_from(
                 t.rma_order.outerjoin(t.rma_order_line, line.rma_order_id == r.id)
@@ -72,7 +77,7 @@ def _by_id(
 
 
 async def _rma_order_rows(
-    conn: AsyncConnection,
+    reader: Reader,
     caller: Caller,
     rma_id: str,
     columns: tuple[str, ...],
@@ -81,25 +86,28 @@ async def _rma_order_rows(
     begin: bool,
 ) -> Sequence[Row]:
     of_customer = caller.customer_id is not None
+    columns = tuple(dict.fromkeys(("id", *columns)))  # tells the RMA orders of a batch apart
     key = ("by id", columns, line_columns, of_customer)
     statement = _statement(key, _by_id(columns, line_columns, of_customer), columns, line_columns)
-    params: dict[str, Any] = {"id": rma_id, "organization": caller.organization_id}
+    params: dict[str, Any] = {"organization": caller.organization_id}
     if of_customer:
         params["customer"] = caller.customer_id
-    return await statement.records(conn, begin=begin, **params)
+    if isinstance(reader, ReadBatches):
+        return await reader.rows(statement, params, key=rma_id, keys_param="ids", key_column="id")
+    return await statement.records(reader, begin=begin, ids=[rma_id], **params)
 
 
 async def rma_order(
-    conn: AsyncConnection, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
+    reader: Reader, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
 ) -> Row | None:
     """These columns of the RMA order ``rma_id``, if the caller sees it (``alone``: the
     operation's only read, run without a transaction)."""
-    rows = await _rma_order_rows(conn, caller, rma_id, columns, (), begin=not alone)
+    rows = await _rma_order_rows(reader, caller, rma_id, columns, (), begin=not alone)
     return rows[0] if rows else None
 
 
 async def rma_order_with_lines(
-    conn: AsyncConnection,
+    reader: Reader,
     caller: Caller,
     rma_id: str,
     columns: tuple[str, ...],
@@ -110,7 +118,7 @@ async def rma_order_with_lines(
     row joins a line (its columns prefixed ``line__``) to the RMA order's columns: the first
     row stands for the RMA order, the rows with a line for its lines."""
     line_columns = tuple(dict.fromkeys(("id", *line_columns)))
-    found = await _rma_order_rows(conn, caller, rma_id, columns, line_columns, begin=False)
+    found = await _rma_order_rows(reader, caller, rma_id, columns, line_columns, begin=False)
     if not found:
         return None
     return found[0], [row for row in found if row[_LINE + "id"] is not None]
@@ -146,7 +154,7 @@ def _page(shape: _PageShape) -> Callable[[str], Any]:
 
 
 async def _page_rows(
-    conn: AsyncConnection,
+    reader: Reader,
     caller: Caller,
     f: RmaOrderFilter,
     columns: tuple[str, ...],
@@ -162,7 +170,9 @@ async def _page_rows(
     values["limit"] = first + 1
     if after is not None:
         values["after_value"], values["after_id"] = after
-    return await statement.records(conn, begin=line_columns is None, **values)
+    if isinstance(reader, ReadBatches):
+        return await reader.rows(statement, values)
+    return await statement.records(reader, begin=line_columns is None, **values)
 
 
 async def rma_order_page(
@@ -182,7 +192,7 @@ async def rma_order_page(
 
 
 async def rma_order_page_with_lines(
-    conn: AsyncConnection,
+    reader: Reader,
     caller: Caller,
     f: RmaOrderFilter,
     columns: tuple[str, ...],
@@ -198,7 +208,7 @@ async def rma_order_page_with_lines(
     line_columns = tuple(dict.fromkeys(("id", *line_columns)))
     found: list[tuple[Row, list[Row]]] = []
     last = None
-    rows = await _page_rows(conn, caller, f, columns, line_columns, first=first, after=after, sort=sort)
+    rows = await _page_rows(reader, caller, f, columns, line_columns, first=first, after=after, sort=sort)
     for one in rows:
         if one["id"] != last:
             last = one["id"]

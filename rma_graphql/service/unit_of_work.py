@@ -10,6 +10,7 @@ from typing import Protocol
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
 from rma_graphql.db.event_log import NOTICES, EventNotice
+from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.revisions import Revision
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
@@ -95,6 +96,7 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = read_only(engine)
+        self._batches = ReadBatches(self._reader.connect)
         # Told about the events of every transaction that commits (the in-process hub on
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None
@@ -209,6 +211,17 @@ class UnitOfWork:
         finally:
             _operation_reads.reset(token)
             await reads.end()
+
+    def one_statement_batches(self) -> ReadBatches | None:
+        """Where an operation whose only read is one statement sends it, together with the
+        same statements of concurrent operations (db/read_batches.py); None when the
+        operation's reads have their connection already (then ``read(one_statement=True)``)."""
+        reads = _operation_reads.get()
+        return self._batches if reads is None or reads.unbegun else None
+
+    @property
+    def read_batches(self) -> ReadBatches:
+        return self._batches
 
     @asynccontextmanager
     async def read(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:

@@ -1,0 +1,256 @@
+"""Reads their operation makes alone, asked at the same moment by concurrent operations, are
+sent as one statement per shape and caller narrowing, and each gets what its own statement
+would have given it (db/read_batches.py)."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.applications import Starlette
+
+from rma_graphql.config import Settings
+from rma_graphql.db import plan_reads
+from rma_graphql.db.read_batches import ReadBatches
+from rma_graphql.domain.access import Caller, Role
+from rma_graphql.domain.criteria import RmaOrderFilter
+from rma_graphql.service import queries
+from tests.conftest import GraphQLClient
+from tests.helpers import create, rma_input
+
+COLUMNS = ("id", "return_reference", "processing_status")
+LINE_COLUMNS = ("sku", "quantity")
+
+
+@contextlib.contextmanager
+def _counted(engine: AsyncEngine) -> Any:
+    """The SELECT statements run on ``engine`` within the block."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+def _plain(found: Any) -> Any:
+    """A read's answer as plain values (records and row mappings alike)."""
+    if found is None:
+        return None
+    row, lines = found
+    return dict(row), [dict(line) for line in lines]
+
+
+async def _rma_ids(gql: GraphQLClient, count: int) -> list[str]:
+    return [
+        (await create(gql, lines=[*rma_input()["lines"], {**rma_input()["lines"][0], "sku": f"SKU-{n}"}]))[
+            "id"
+        ]
+        for n in range(count)
+    ]
+
+
+async def test_concurrent_reads_by_id_are_one_statement_and_each_gets_its_own(
+    app: Starlette, engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    uow = app.state.uow
+    caller = Caller(organization_id=organization_id)
+    ids = await _rma_ids(gql, 3)
+    missing = str(uuid.uuid4())
+    alone = [
+        _plain(await queries.rma_order_with_line_values(uow, caller, i, COLUMNS, LINE_COLUMNS)) for i in ids
+    ]
+    assert [row["id"] for row, _ in alone] == ids
+    assert [len(lines) for _, lines in alone] == [3, 3, 3]
+
+    with _counted(engine) as statements:
+        together = await asyncio.gather(
+            *(
+                queries.rma_order_with_line_values(uow, caller, i, COLUMNS, LINE_COLUMNS)
+                for i in [*ids, missing]
+            )
+        )
+    assert len(statements) == 1, statements
+    assert [_plain(found) for found in together] == [*alone, None]
+
+
+async def test_reads_of_other_narrowings_are_not_sent_together(
+    app: Starlette, engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    """A customer's read and another organization's never share the staff's statement: each
+    sees what it sees alone (here: nothing)."""
+    uow = app.state.uow
+    (rma_id,) = await _rma_ids(gql, 1)
+    staff = Caller(organization_id=organization_id)
+    customer = Caller(
+        organization_id=organization_id, role=Role.CUSTOMER, actor={"type": "USER", "id": "u-1"}
+    )
+    stranger = Caller(organization_id=str(uuid.uuid4()))
+    with _counted(engine) as statements:
+        seen = await asyncio.gather(
+            *(
+                queries.rma_order_with_line_values(uow, c, rma_id, COLUMNS, LINE_COLUMNS)
+                for c in (staff, customer, stranger)
+            )
+        )
+    assert len(statements) == 3, statements
+    assert seen[0] is not None
+    assert seen[0][0]["id"] == rma_id
+    assert seen[1:] == [None, None]
+
+
+async def test_identical_concurrent_pages_are_one_statement(
+    app: Starlette, engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    uow = app.state.uow
+    caller = Caller(organization_id=organization_id)
+    ids = await _rma_ids(gql, 3)
+
+    def page() -> Awaitable[Any]:
+        return queries.rma_order_page_with_line_values(
+            uow, caller, RmaOrderFilter(), COLUMNS, LINE_COLUMNS, first=2, after=None, sort="CREATED_AT_DESC"
+        )
+
+    alone = await page()
+    with _counted(engine) as statements:
+        pages = await asyncio.gather(page(), page(), page())
+    assert len(statements) == 1, statements
+    expected = ([dict(row) for row in alone[0].rows], [[dict(line) for line in lines] for lines in alone[1]])
+    assert [row["id"] for row in expected[0]] == ids[::-1][:2]
+    for found, lines in pages:
+        assert (
+            [dict(row) for row in found.rows],
+            [[dict(line) for line in one] for one in lines],
+        ) == expected
+        assert found.has_next_page
+
+
+class _Gate:
+    """Connections held back until opened, each counted as it is asked for."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.open = asyncio.Event()
+        self.asked = 0
+        self._asked = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self._asked:
+            self.asked += 1
+            self._asked.notify_all()
+        await self.open.wait()
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def asked_for(self, count: int) -> None:
+        async with self._asked:
+            await self._asked.wait_for(lambda: self.asked >= count)
+
+
+async def test_a_read_asked_after_its_batch_left_is_not_in_it(
+    engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    """The statement takes its snapshot after every read of its batch was asked: a read asked
+    once the batch is on its way (a client's next request, after its change was answered)
+    gets a statement of its own."""
+    first_id, second_id = await _rma_ids(gql, 2)
+    gate = _Gate(engine)
+    batches = ReadBatches(gate.connect)
+    caller = Caller(organization_id=organization_id)
+
+    def read(rma_id: str) -> Awaitable[Any]:
+        return plan_reads.rma_order_with_lines(batches, caller, rma_id, COLUMNS, LINE_COLUMNS)
+
+    first = asyncio.create_task(read(first_id))
+    await gate.asked_for(1)  # the first batch is on its way
+    second = asyncio.create_task(read(second_id))
+    await gate.asked_for(2)
+    gate.open.set()
+    found = await asyncio.gather(first, second)
+    assert [row["id"] for row, _ in found] == [first_id, second_id]
+    assert (batches.statements, batches.reads) == (2, 2)
+
+
+async def test_a_failed_statement_fails_every_read_of_its_batch_and_a_cancelled_read_none(
+    engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    ids = await _rma_ids(gql, 2)
+    caller = Caller(organization_id=organization_id)
+
+    @contextlib.asynccontextmanager
+    async def broken() -> AsyncIterator[AsyncConnection]:
+        raise ConnectionError("the database went away")
+        yield  # pragma: no cover
+
+    failing = ReadBatches(broken)
+    results = await asyncio.gather(
+        *(plan_reads.rma_order_with_lines(failing, caller, i, COLUMNS, LINE_COLUMNS) for i in ids),
+        return_exceptions=True,
+    )
+    assert [str(result) for result in results] == ["the database went away"] * 2
+    assert (failing.statements, failing.reads) == (0, 0)
+
+    gate = _Gate(engine)
+    batches = ReadBatches(gate.connect)
+    reads = [
+        asyncio.create_task(plan_reads.rma_order_with_lines(batches, caller, i, COLUMNS, LINE_COLUMNS))
+        for i in ids
+    ]
+    await gate.asked_for(1)
+    reads[0].cancel()
+    gate.open.set()
+    with pytest.raises(asyncio.CancelledError):
+        await reads[0]
+    row, lines = await reads[1]
+    assert row["id"] == ids[1]
+    assert len(lines) == 3
+    assert (batches.statements, batches.reads) == (1, 2)
+
+
+async def test_an_operation_whose_reads_began_reads_in_its_own_transaction(app: Starlette) -> None:
+    """Batches are for an operation's only statement: once its reads hold their connection,
+    a read joins them instead."""
+    uow = app.state.uow
+    assert uow.one_statement_batches() is uow.read_batches
+    async with uow.operation():
+        assert uow.one_statement_batches() is uow.read_batches
+        async with uow.read():
+            pass
+        assert uow.one_statement_batches() is None
+
+
+async def test_metrics_count_the_statements_and_the_reads_they_answered(gql: GraphQLClient) -> None:
+    (rma_id,) = await _rma_ids(gql, 1)
+
+    async def scrape() -> dict[Any, float]:
+        text = (await gql.http.get("/metrics", headers={"Authorization": ""})).text
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    before = await scrape()
+    data = await gql.data("query($id: String) { rmaOrder(id: $id) { id lines { sku } } }", {"id": rma_id})
+    after = await scrape()
+    assert data["rmaOrder"]["id"] == rma_id
+
+    def moved(name: str, labels: tuple[Any, ...] = ()) -> float:
+        return after.get((name, labels), 0) - before.get((name, labels), 0)
+
+    # A compiled plan reads it alone: one read, one statement (none with compiled reads off).
+    compiled = moved("rma_read_plans_total", (("outcome", "compiled"),))
+    assert compiled == (1 if Settings().compiled_reads else 0)
+    assert moved("rma_read_batch_reads_total") == compiled
+    assert moved("rma_read_batch_statements_total") == compiled
