@@ -141,16 +141,21 @@ def _plan_share(base: str) -> str:
     text = httpx.get(f"{base}/metrics", timeout=30).text
     counts = {"compiled": 0.0, "fallback": 0.0}
     queries = 0.0
+    batches = {"rma_read_batch_statements_total": 0.0, "rma_read_batch_reads_total": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "rma_read_plans_total":
+            if sample.name in batches:
+                batches[sample.name] += sample.value
+            elif sample.name == "rma_read_plans_total":
                 counts[sample.labels["outcome"]] += sample.value
             elif sample.name == "rma_requests_total" and sample.labels["operation"].startswith("query "):
                 queries += sample.value
     share = counts["compiled"] / queries if queries else 0.0
     return (
         f"  ours: {counts['compiled']:.0f} of {queries:.0f} queries took a compiled plan ({share:.1%}), "
-        f"{counts['fallback']:.0f} fell back"
+        f"{counts['fallback']:.0f} fell back; "
+        f"{batches['rma_read_batch_reads_total'] / max(batches['rma_read_batch_statements_total'], 1):.1f} "
+        "reads per statement (this worker's)"
     )
 
 
