@@ -43,6 +43,7 @@ from rma_graphql.api.errors import unstorable_text_error
 from rma_graphql.api.inputs import parse_uuid
 from rma_graphql.api.limits import document_errors, operation_cost
 from rma_graphql.api.observability import current_record
+from rma_graphql.api.plan_variables import Simple, coerce_variables, simple_variables
 from rma_graphql.api.rma_order_type import rma_order_criteria
 from rma_graphql.api.schema import _LIMIT_RULES, MAX_COST, MAX_FIELDS, MAX_TOKENS
 from rma_graphql.domain import access
@@ -86,6 +87,7 @@ class _Document:
     operation_name: str | None
     # The variables @skip and @include read: a plan per combination of their values.
     directive_variables: tuple[str, ...]
+    simple_variables: Simple | None  # its variables, when plan_variables coerces them
     plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)
 
     @cached_property
@@ -174,7 +176,10 @@ class ReadPlans:
         if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
             return None
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return _Document(document, chosen[0], fragments, operation_name, _directive_variables(document))
+        simple = simple_variables(self.schema, chosen[0].variable_definitions or ())
+        return _Document(
+            document, chosen[0], fragments, operation_name, _directive_variables(document), simple
+        )
 
     def _plan(self, found: _Document, variables: VariableValues) -> Plan | None:
         key = tuple(variables.coerced.get(name) for name in found.directive_variables)
@@ -258,7 +263,8 @@ class ReadPlans:
     async def _run(
         self, context: Context, found: _Document, query: str, raw: dict[str, Any] | None
     ) -> dict[str, Any] | None:
-        coerced = get_variable_values(self.schema, found.operation.variable_definitions or (), raw or {})
+        definitions = found.operation.variable_definitions or ()
+        coerced = coerce_variables(self.schema, definitions, found.simple_variables, raw or {})
         if isinstance(coerced, list):
             raise FallbackError("variables")
         if operation_cost(self.schema, found.document, found.operation_name, raw, text=query) > MAX_COST:

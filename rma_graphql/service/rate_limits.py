@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rma_graphql.db import rate_limit_counters as counters
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -31,8 +32,10 @@ class Limit:
     seconds: int
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """Whether a request may run, and the figures of the window that decided (made on every
+    request: a tuple is the cheapest immutable record)."""
+
     allowed: bool
     limit: int
     remaining: int
