@@ -134,10 +134,11 @@ class RmaOrderRow(SQLModel, table=True):
         ),
         Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
         Index("ix_rma_order_custom_state_created", "organization_id", "custom_state", "created_at", "id"),
-        # filter.search, a substring of the search text: trigrams (PostgreSQL only; see
-        # POSTGRESQL_ONLY_INDEXES).
+        # filter.search, a substring of the search text: trigrams of the organization's rows
+        # (GIN with btree_gin; PostgreSQL only, see POSTGRESQL_ONLY_INDEXES).
         Index(
             "ix_rma_order_search",
+            "organization_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},

@@ -31,3 +31,15 @@ async def test_the_search_condition_is_served_by_the_trigram_index(
         plan = "\n".join((await conn.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
 
     assert "Bitmap Index Scan on ix_rma_order_search" in plan, plan
+
+
+async def test_the_search_index_keys_the_organization_with_the_search_text(engine: AsyncEngine) -> None:
+    """A search reads its own organization's entries of the index (btree_gin), not every
+    organization's: the organization is the index's first key."""
+    async with engine.connect() as conn:
+        definition = (
+            await conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_rma_order_search'")
+            )
+        ).scalar_one()
+    assert definition.endswith("USING gin (organization_id, search_text gin_trgm_ops)"), definition
