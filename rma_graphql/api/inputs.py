@@ -1,5 +1,6 @@
 """GraphQL inputs and their conversion to service commands, with field-path validation."""
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,14 @@ MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
 
 
+# A UUID already in its canonical form (what ``str(UUID(…))`` gives back unchanged).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def parse_uuid(value: str, field: str) -> str:
+    """The UUID ``value`` in its canonical form (lowercase, hyphenated), else BAD_USER_INPUT."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):

@@ -5,7 +5,7 @@ would have given it (db/read_batches.py)."""
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from typing import Any
 
 import pytest
@@ -60,6 +60,11 @@ async def _rma_ids(gql: GraphQLClient, count: int) -> list[str]:
     ]
 
 
+def _read(uow: Any, caller: Caller, rma_id: str) -> Awaitable[Any]:
+    """An RMA order and its lines, as a compiled plan reads them alone."""
+    return queries.rma_order_with_line_values(uow, caller, rma_id, COLUMNS, LINE_COLUMNS)
+
+
 async def test_concurrent_reads_by_id_are_one_statement_and_each_gets_its_own(
     app: Starlette, engine: AsyncEngine, organization_id: str, gql: GraphQLClient
 ) -> None:
@@ -67,19 +72,12 @@ async def test_concurrent_reads_by_id_are_one_statement_and_each_gets_its_own(
     caller = Caller(organization_id=organization_id)
     ids = await _rma_ids(gql, 3)
     missing = str(uuid.uuid4())
-    alone = [
-        _plain(await queries.rma_order_with_line_values(uow, caller, i, COLUMNS, LINE_COLUMNS)) for i in ids
-    ]
+    alone = [_plain(await _read(uow, caller, i)) for i in ids]
     assert [row["id"] for row, _ in alone] == ids
     assert [len(lines) for _, lines in alone] == [3, 3, 3]
 
     with _counted(engine) as statements:
-        together = await asyncio.gather(
-            *(
-                queries.rma_order_with_line_values(uow, caller, i, COLUMNS, LINE_COLUMNS)
-                for i in [*ids, missing]
-            )
-        )
+        together = await asyncio.gather(*(_read(uow, caller, i) for i in [*ids, missing]))
     assert len(statements) == 1, statements
     assert [_plain(found) for found in together] == [*alone, None]
 
@@ -97,12 +95,7 @@ async def test_reads_of_other_narrowings_are_not_sent_together(
     )
     stranger = Caller(organization_id=str(uuid.uuid4()))
     with _counted(engine) as statements:
-        seen = await asyncio.gather(
-            *(
-                queries.rma_order_with_line_values(uow, c, rma_id, COLUMNS, LINE_COLUMNS)
-                for c in (staff, customer, stranger)
-            )
-        )
+        seen = await asyncio.gather(*(_read(uow, c, rma_id) for c in (staff, customer, stranger)))
     assert len(statements) == 3, statements
     assert seen[0] is not None
     assert seen[0][0]["id"] == rma_id
@@ -169,7 +162,7 @@ async def test_a_read_asked_after_its_batch_left_is_not_in_it(
     batches = ReadBatches(gate.connect)
     caller = Caller(organization_id=organization_id)
 
-    def read(rma_id: str) -> Awaitable[Any]:
+    def read(rma_id: str) -> Coroutine[Any, Any, Any]:
         return plan_reads.rma_order_with_lines(batches, caller, rma_id, COLUMNS, LINE_COLUMNS)
 
     first = asyncio.create_task(read(first_id))
@@ -212,7 +205,9 @@ async def test_a_failed_statement_fails_every_read_of_its_batch_and_a_cancelled_
     gate.open.set()
     with pytest.raises(asyncio.CancelledError):
         await reads[0]
-    row, lines = await reads[1]
+    found = await reads[1]
+    assert found is not None
+    row, lines = found
     assert row["id"] == ids[1]
     assert len(lines) == 3
     assert (batches.statements, batches.reads) == (1, 2)
