@@ -1,7 +1,5 @@
 """GraphQL inputs and their conversion to service commands, with field-path validation."""
 
-import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +18,7 @@ from rma_graphql.api.enums import (
     RmaOrderProductState,
     RmaOrderReturnReason,
 )
+from rma_graphql.api.ids import parse_uuid as parse_uuid  # where the API takes ids from
 from rma_graphql.domain.errors import BadUserInputError, CommandFieldError
 from rma_graphql.service.configurations import camel_case
 from rma_graphql.service.history_messages import check_language
@@ -30,20 +29,6 @@ SHORT_TEXT = 255
 LONG_TEXT = 5000
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
-
-
-# A UUID already in its canonical form (what ``str(UUID(…))`` gives back unchanged).
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def parse_uuid(value: str, field: str) -> str:
-    """The UUID ``value`` in its canonical form (lowercase, hyphenated), else BAD_USER_INPUT."""
-    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
-        return value
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise BadUserInputError(f"{value!r} is not a valid UUID.", field) from None
 
 
 @contextmanager

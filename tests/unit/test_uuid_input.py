@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from rma_graphql.api.inputs import parse_uuid
+from rma_graphql.api.ids import parse_uuid
 from rma_graphql.domain.errors import BadUserInputError
 
 VALUE = uuid.UUID("3f2c9a10-4b5d-4e6f-8a7b-9c0d1e2f3a4b")
@@ -19,7 +19,7 @@ VALUE = uuid.UUID("3f2c9a10-4b5d-4e6f-8a7b-9c0d1e2f3a4b")
         VALUE.hex,
         "{" + str(VALUE) + "}",
         "urn:uuid:" + str(VALUE),
-        str(uuid.uuid4()),
+        "00000000-0000-4000-8000-00000000000a",
     ],
 )
 def test_every_form_of_a_uuid_is_taken_in_its_canonical_form(given: str) -> None:
