@@ -259,12 +259,9 @@ async def rma_order_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
 ) -> Mapping[str, Any] | None:
     """These columns of an RMA order (``alone``: the operation reads nothing else)."""
-    batches = uow.one_statement_batches() if alone else None
-    if batches is not None:
-        return await plan_reads.rma_order(batches, caller, rma_id, columns, alone=True)
     if alone:
-        async with uow.read(one_statement=True) as conn:
-            return await plan_reads.rma_order(conn, caller, rma_id, columns, alone=True)
+        async with uow.one_statement_reader() as reader:
+            return await plan_reads.rma_order(reader, caller, rma_id, columns, alone=True)
     async with uow.read() as conn:
         return await plan_reads.rma_order(conn, caller, rma_id, columns)
 
@@ -273,11 +270,8 @@ async def rma_order_with_line_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...]
 ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
     """An RMA order and its lines in one statement: for an operation that reads nothing else."""
-    batches = uow.one_statement_batches()
-    if batches is not None:
-        return await plan_reads.rma_order_with_lines(batches, caller, rma_id, columns, line_columns)
-    async with uow.read(one_statement=True) as conn:
-        return await plan_reads.rma_order_with_lines(conn, caller, rma_id, columns, line_columns)
+    async with uow.one_statement_reader() as reader:
+        return await plan_reads.rma_order_with_lines(reader, caller, rma_id, columns, line_columns)
 
 
 async def rma_order_page_values(
@@ -316,16 +310,10 @@ async def rma_order_page_with_line_values(
     """A page and its RMA orders' lines in one statement: for an operation that reads nothing else."""
     check_first(first)
     position = decode_cursor(sort, after)
-    batches = uow.one_statement_batches()
-    if batches is not None:
+    async with uow.one_statement_reader() as reader:
         found, has_next_page = await plan_reads.rma_order_page_with_lines(
-            batches, caller, f, columns, line_columns, first=first, after=position, sort=sort
+            reader, caller, f, columns, line_columns, first=first, after=position, sort=sort
         )
-    else:
-        async with uow.read(one_statement=True) as conn:
-            found, has_next_page = await plan_reads.rma_order_page_with_lines(
-                conn, caller, f, columns, line_columns, first=first, after=position, sort=sort
-            )
     rows = [row for row, _ in found]
     page = Page(
         rows=rows, has_next_page=has_next_page, has_previous_page=after is not None, found=rows, sort=sort

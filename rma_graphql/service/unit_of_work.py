@@ -224,6 +224,17 @@ class UnitOfWork:
         return self._batches
 
     @asynccontextmanager
+    async def one_statement_reader(self) -> AsyncIterator[Connection | ReadBatches]:
+        """Where the operation's only read (one statement) runs: the batches of concurrent
+        operations, or the operation's connection when its reads hold one."""
+        batches = self.one_statement_batches()
+        if batches is not None:
+            yield batches
+            return
+        async with self.read(one_statement=True) as conn:
+            yield conn
+
+    @asynccontextmanager
     async def read(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:
         """A read-only transaction (never takes SQLite's write lock): the operation's, or
         a short one of its own outside an operation. ``one_statement``: the operation's
