@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from rma_graphql.api import routes
 from rma_graphql.api.assets import CompressedAssets, web_routes
+from rma_graphql.api.compiled_actions import ActionPlans
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.fast_reads import FastReads
 from rma_graphql.api.middleware import BodySizeLimit, Cors
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
     metrics = Metrics()
     if settings.compiled_reads:
         graphql.read_plans = ReadPlans(graphql.schema, metrics.read_plan)
+        graphql.action_plans = ActionPlans(graphql.read_plans, metrics.action_plan)
     middleware = [
         Middleware(RequestObserver, metrics=metrics),
         Middleware(FastReads, view=graphql),

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         True,
         description="answer the read documents a plan can (RMA orders by id and in pages, with their "
         "contacts, location, organization, lines, linked orders, financial resolutions, shipments and "
-        "comments) through compiled plans; `0` runs every operation field by field",
+        "comments) through compiled plans, and state-machine actions whose answer a plan reads as compiled "
+        "actions; `0` runs every operation field by field",
     )
     authentication: bool = Field(
         True,

@@ -139,7 +139,7 @@ class ReadPlans:
     def rma_order_plan(self, selection: str) -> ObjectPlan:
         """The plan of an RMA order selected as ``selection`` (``{ id lines { sku } }``), for
         objects the server makes of its own accord (webhook bodies)."""
-        found = self._document(f'{{ rmaOrder(id: "") {selection} }}', None)
+        found = self.document(f'{{ rmaOrder(id: "") {selection} }}', None)
         if found is None:
             raise ValueError(f"not a selection a plan answers: {selection}")
         plan = self._compile(found, get_variable_values(self.schema, (), {}))  # type: ignore[arg-type]
@@ -147,9 +147,9 @@ class ReadPlans:
 
     def answers(self, query: str | None, operation_name: str | None) -> bool:
         """Whether a plan may answer the document (a valid query of fields plans read)."""
-        return query is not None and self._document(query, operation_name) is not None
+        return query is not None and self.document(query, operation_name) is not None
 
-    def _document(self, query: str, operation_name: str | None) -> _Document | None:
+    def document(self, query: str, operation_name: str | None) -> _Document | None:
         key = (query, operation_name)
         if key in self._documents:
             self._documents.move_to_end(key)
@@ -238,12 +238,12 @@ class ReadPlans:
         query = getattr(request_data, "query", None)
         if not isinstance(query, str):
             return None
-        found = self._document(query, request_data.operation_name)
+        found = self.document(query, request_data.operation_name)
         if found is None:
             return None
         started = time.perf_counter()
         try:
-            data = await self._run(context, found, query, request_data.variables)
+            data = await self.data_of(context, found, query, request_data.variables)
         except FallbackError as reason:
             self._observe(context, found, "fallback", started, str(reason))
             return None
@@ -260,7 +260,7 @@ class ReadPlans:
         self._observe(context, found, "compiled", started)
         return data
 
-    async def _run(
+    async def data_of(
         self, context: Context, found: _Document, query: str, raw: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         definitions = found.operation.variable_definitions or ()

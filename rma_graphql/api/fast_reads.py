@@ -1,14 +1,17 @@
-"""The short way for compiled reads: ASGI middleware that answers a plain ``POST /graphql``
-whose query document a compiled plan answers, without the router, the body and CORS
-middleware, and strawberry's HTTP view around it.
+"""The short way for compiled reads and actions: ASGI middleware that answers a plain
+``POST /graphql`` whose query document a compiled plan answers, or whose mutation is one
+compiled action (api/compiled_actions.py), without the router, the body and CORS middleware,
+and strawberry's HTTP view around it.
 
 It admits the request exactly as the view does (the bearer token's caller, the token's rate
 limit) and answers with the bytes the view would send. Everything else passes through
 untouched: another path or method, a cross-origin request (CORS is the next middleware's),
 another content type, a body of unknown or excessive length, a batch, a document no plan
-answers, a request without a valid token. A request admitted here whose plan then declines
-(an unknown id, an argument strawberry must refuse) continues down the stack with its body
-and its admission, so its token is authenticated and counted once.
+answers, a request without a valid token, a mutation sent with an ``Idempotency-Key``. A
+request admitted here whose plan then declines (an unknown id, an argument strawberry must
+refuse, a refused change) continues down the stack with its body and its admission, so its
+token is authenticated and counted once; an action whose change is made but whose answer the
+plan cannot give continues down the stack to have strawberry rebuild the answer.
 """
 
 from dataclasses import dataclass
@@ -17,9 +20,11 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
 
+from rma_graphql.api.compiled_actions import Answered
 from rma_graphql.api.context import Context
 from rma_graphql.api.middleware import MAX_BODY_BYTES
 from rma_graphql.api.view import ADMITTED, Admission, RmaGraphQL, bearer_token, too_many_requests
+from rma_graphql.service.idempotency import replay
 from rma_graphql.service.rate_limits import Decision
 
 _ENDPOINT = ("POST", "/graphql")
@@ -34,6 +39,7 @@ class _Head:
     length: int | None = None
     authorization: str | None = None
     plain: bool = True
+    keyed: bool = False  # an Idempotency-Key came with it
 
 
 def _head(scope: Scope) -> _Head:
@@ -47,6 +53,8 @@ def _head(scope: Scope) -> _Head:
             head.length = int(value) if value.isdigit() else MAX_BODY_BYTES + 1
         elif name == b"authorization" and head.authorization is None:
             head.authorization = value.decode("latin-1")
+        elif name == b"idempotency-key":
+            head.keyed = True
         elif name == b"origin" or (name == b"accept" and any(kind in value for kind in _STREAMED)):
             head.plain = False
     head.plain = head.plain and seen_type and head.length is not None and head.length <= MAX_BODY_BYTES
@@ -91,10 +99,18 @@ class FastReads:
             return
         replay = _replaying(body, more, receive)
         request = _request_data(body) if not more else None
-        if request is None or not plans.answers(request.query, request.operation_name):
+        actions = self.view.action_plans
+        if request is not None and plans.answers(request.query, request.operation_name):
+            await self._answer(scope, replay, send, head, request)
+        elif (
+            request is not None
+            and actions is not None
+            and not head.keyed
+            and actions.answers(request.query, request.operation_name)
+        ):
+            await self._act(scope, replay, send, head, request)
+        else:
             await self.app(scope, replay, send)
-            return
-        await self._answer(scope, replay, send, head, request)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
@@ -120,6 +136,42 @@ class FastReads:
             await self.app(scope, receive, send)
             return
         await _send_json(send, orjson.dumps({"data": data}), decision)
+
+    async def _act(
+        self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
+    ) -> None:
+        """Admits the request as the view does, and runs its action (or lets the view run it,
+        or rebuild its answer)."""
+        view = self.view
+        caller = await view.caller_of(bearer_token(head.authorization))
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
+        decision = await view.hit_token_limit(caller, scope)
+        if decision is not None and not decision.allowed:
+            await too_many_requests(decision)(scope, receive, send)
+            return
+        assert view.uow is not None
+        assert view.action_plans is not None
+        context = Context.build(
+            view.uow,
+            caller,
+            hub=view.hub,
+            accounts=view.accounts,
+            webhooks=view.webhooks,
+            notifications=view.notifications,
+        )
+        async with view.uow.operation():
+            outcome = await view.action_plans.run(context, request)
+        if isinstance(outcome, Answered):
+            await _send_json(send, orjson.dumps(outcome.body), decision)
+            return
+        scope[ADMITTED] = Admission(caller, decision)
+        if outcome is None:
+            await self.app(scope, receive, send)
+            return
+        with replay(outcome.versions):
+            await self.app(scope, receive, send)
 
 
 async def _body(receive: Receive) -> tuple[bytes, bool | None]:

@@ -287,6 +287,14 @@ class Metrics:
             ["outcome"],
             registry=None if shared else self.registry,
         )
+        self.action_plans = Counter(
+            "rma_action_plans",
+            "State-machine actions run as compiled actions, by outcome: answered through a read "
+            "plan (compiled), answer rebuilt by per-field execution after the change (replayed), "
+            "handed to per-field execution without a change (fallback)",
+            ["outcome"],
+            registry=None if shared else self.registry,
+        )
         self._live = _LiveState()
         self.registry.register(self._live)
         # The labelled series already used (``labels`` checks and locks on every call).
@@ -311,6 +319,12 @@ class Metrics:
         series = self._planned.get(outcome)
         if series is None:
             series = self._planned[outcome] = self.read_plans.labels(outcome)
+        series.inc()
+
+    def action_plan(self, outcome: str) -> None:
+        series = self._planned.get("action:" + outcome)
+        if series is None:
+            series = self._planned["action:" + outcome] = self.action_plans.labels(outcome)
         series.inc()
 
     async def endpoint(self, request: Request) -> Response:

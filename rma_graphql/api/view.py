@@ -18,6 +18,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from rma_graphql.api import idempotency as keys
+from rma_graphql.api.compiled_actions import ActionPlans
 from rma_graphql.api.compiled_reads import ReadPlans
 from rma_graphql.api.context import Context
 from rma_graphql.api.schema import MAX_TOKENS, PUBLIC_FIELDS
@@ -246,6 +247,8 @@ class RmaGraphQL(GraphQL[Context, None]):
         self.notifications: NotificationSender | None = None
         # The compiled read plans (None: every operation runs through strawberry).
         self.read_plans: ReadPlans | None = None
+        # The compiled actions (None: every mutation runs through strawberry).
+        self.action_plans: ActionPlans | None = None
         # Keeps the answers of mutations sent with an Idempotency-Key (set by the lifespan).
         self.idempotency: Idempotency | None = None
         self._page = graphiql_page()

@@ -18,7 +18,8 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,17 @@ def replaying() -> Mapping[str, int] | None:
     """While an answer is rebuilt: the RMA order versions its change wrote (the mutation
     fields answer from them instead of running); else None."""
     return _replaying.get()
+
+
+@contextmanager
+def replay(versions: Mapping[str, int]) -> Iterator[None]:
+    """Within the block, mutation fields answer from ``versions`` instead of running (an
+    answer rebuilt after its change was made)."""
+    token = _replaying.set(dict(versions))
+    try:
+        yield
+    finally:
+        _replaying.reset(token)
 
 
 def owner() -> str:
@@ -279,11 +291,8 @@ class Idempotency:
     async def _rebuilt(
         self, request: IdempotentRequest, row: Mapping[str, Any], rebuild: Callable[[], Awaitable[bytes]]
     ) -> bytes:
-        token = _replaying.set(dict(row["versions"]))
-        try:
+        with replay(row["versions"]):
             body = await rebuild()
-        finally:
-            _replaying.reset(token)
         async with self.uow.transaction() as conn:
             await repo.record_response(conn, *request.ids, body)
         kept = await self._found(request)

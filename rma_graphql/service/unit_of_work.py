@@ -54,6 +54,13 @@ def written_version(rma_id: str) -> int | None:
     return (_written_versions.get() or {}).get(rma_id)
 
 
+def forget_written() -> None:
+    """This task starts an operation of its own: no version a change of it wrote before is
+    remembered."""
+    _written_versions.set(None)
+    _written_states.set(None)
+
+
 def remember_written(versions: Mapping[str, int]) -> None:
     """Answers in this task show these RMA order versions (an answer rebuilt after its change),
     as their revisions keep them."""

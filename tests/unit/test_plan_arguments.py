@@ -28,7 +28,7 @@ CASES = [
 
 @pytest.mark.parametrize(("query", "variables"), CASES)
 def test_arguments_equal_strawberrys_conversion(query: str, variables: dict[str, Any]) -> None:
-    found = PLANS._document(query, None)
+    found = PLANS.document(query, None)
     assert found is not None
     coerced = get_variable_values(PLANS.schema, found.operation.variable_definitions or (), variables)
     assert not isinstance(coerced, list), coerced
