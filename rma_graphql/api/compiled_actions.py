@@ -41,7 +41,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry.types.arguments import convert_arguments
 
-from rma_graphql.api.compiled_reads import ReadPlans
+from rma_graphql.api.compiled_reads import ReadPlans, plain_arguments
 from rma_graphql.api.context import Context
 from rma_graphql.api.errors import format_errors, unstorable_text_error
 from rma_graphql.api.ids import parse_uuid
@@ -65,6 +65,13 @@ class Replay:
     """The change is made; strawberry rebuilds its answer from these versions."""
 
     versions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Declined:
+    """Nothing is written; strawberry is to run the mutation (``reason``: why)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -105,9 +112,11 @@ class _Action:
 
 @dataclass
 class _Info:
-    """What a resolver of ``RmaActionMutation`` reads of its info: the context."""
+    """What a resolver of ``RmaActionMutation`` reads of its info: the context; and that the
+    answer is read here (the resolver makes none)."""
 
     context: Context
+    answered_by_plan: bool = True
 
 
 class ActionPlans:
@@ -124,6 +133,7 @@ class ActionPlans:
         definition = RmaActionMutation.__strawberry_definition__  # type: ignore[attr-defined]
         names = [converter.get_graphql_name(found) for found in definition.fields]
         self._fields = {name: self.strawberry.get_field_for_type(name, "Mutation") for name in names}
+        self._plain = {name: plain_arguments(self.strawberry, found) for name, found in self._fields.items()}
 
     def answers(self, query: str | None, operation_name: str | None) -> bool:
         """Whether the document is one action a compiled action may run."""
@@ -176,13 +186,15 @@ class ActionPlans:
             return None
         started = time.perf_counter()
         outcome = await self._run(context, found, request_data.query, request_data.variables or {})
-        name = "fallback" if outcome is None else "replayed" if isinstance(outcome, Replay) else "compiled"
+        name = {Declined: "fallback", Replay: "replayed"}.get(type(outcome), "compiled")
         self.count(name)
         record = current_record()
         if record is not None:
             record.fields["action_plan"] = name
             record.fields["action_plan_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            if isinstance(outcome, Answered):
+            if isinstance(outcome, Declined):
+                record.fields["action_plan_fallback"] = outcome.reason
+            elif isinstance(outcome, Answered):
                 caller = context.caller
                 record.fields.update(
                     found.described,
@@ -193,33 +205,35 @@ class ActionPlans:
                     actor_type=caller.actor.get("type") if caller is not None else None,
                     actor_id=caller.actor.get("id") if caller is not None else None,
                 )
-        return outcome
+        return None if isinstance(outcome, Declined) else outcome
 
     async def _run(
         self, context: Context, found: _Action, query: str, raw: dict[str, Any]
-    ) -> Replay | Answered | None:
+    ) -> Replay | Answered | Declined:
         arguments = self._arguments(found, query, raw)
-        if arguments is None or arguments.get("dry_run"):
-            return None
+        if arguments is None:
+            return Declined("arguments")
+        if arguments.get("dry_run"):
+            return Declined("dry run")
         resolver = self._fields[found.node.name.value]
         info = _Info(context)
         if any(not permission().has_permission(None, info) for permission in resolver.permission_classes):
-            return None
+            return Declined("scope")
         try:
             rma_id = parse_uuid(arguments["id"], "id")
         except DomainError:
-            return None
+            return Declined("arguments")
         forget_written()
         try:
             await resolver.base_resolver.wrapped_func(None, info, **arguments)
-        except DomainError:
-            return None  # refused, nothing written: strawberry runs it and refuses alike
+        except DomainError as refusal:  # nothing written: strawberry runs it and refuses alike
+            return Declined(f"refused: {refusal.code}")
         except Exception as error:  # as strawberry answers it: masked, logged with a reference
             located = GraphQLError(str(error), nodes=[found.node], path=[found.key], original_error=error)
             return Answered({"data": None, "errors": [e.formatted for e in format_errors([located])]})
         version = written_version(rma_id)
         if version is None:
-            return None  # nothing written (nothing to change): strawberry runs it alike
+            return Declined("nothing written")  # nothing to change: strawberry runs it alike
         variables = {name: raw[name] for name in found.answer_variables if name in raw}
         try:
             data = await self._answer(context, found, variables)
@@ -248,6 +262,9 @@ class ActionPlans:
         resolver = self._fields[found.node.name.value]
         try:
             values = get_argument_values(definition, found.node, coerced)
+            names, plain = self._plain[found.node.name.value]
+            if all(value is None or name in plain for name, value in values.items()):
+                return {names[name]: value for name, value in values.items()}
             converted: dict[str, Any] = convert_arguments(
                 values,
                 resolver.arguments,

@@ -134,7 +134,7 @@ class ReadPlans:
         self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
         # Per root field, its arguments' Python names by graphql name, and those of a built-in
         # scalar type (a value strawberry converts to itself, as it does null).
-        self._plain = {name: _plain_arguments(schema, found) for name, found in self._fields.items()}
+        self._plain = {name: plain_arguments(schema, found) for name, found in self._fields.items()}
 
     def rma_order_plan(self, selection: str) -> ObjectPlan:
         """The plan of an RMA order selected as ``selection`` (``{ id lines { sku } }``), for
@@ -422,7 +422,7 @@ class ReadPlans:
 _BUILT_IN_SCALARS = (str, int, float, bool)
 
 
-def _plain_arguments(schema: Any, found: Any) -> tuple[dict[str, str], frozenset[str]]:
+def plain_arguments(schema: Any, found: Any) -> tuple[dict[str, str], frozenset[str]]:
     """A field's arguments' Python names by graphql name, and the graphql names of those of a
     built-in scalar type (optional or not), whose converted value is graphql-core's."""
     names, plain = {}, set()

@@ -40,6 +40,9 @@ async def act(
         await rma_service.perform_action(
             ctx.uow, ctx.authenticated, rma_id, action, expected_version=expected_version, **params
         )
+    if getattr(info, "answered_by_plan", False):
+        # A compiled action (api/compiled_actions.py) reads the answer through its plan.
+        return None  # type: ignore[return-value]
     return await rma_payload(info, rma_id)
 
 

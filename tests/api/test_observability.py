@@ -281,3 +281,39 @@ async def test_metrics_count_compiled_and_fallback_reads(app: Starlette, gql: Gr
     assert (await gql.data(by_id, {"id": rma_id}))["rmaOrder"]["id"] == rma_id
     await gql.error(by_id, {"id": "not-a-uuid"})
     assert (await counted("compiled"), await counted("fallback")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_compiled_actions_name_their_operation_and_are_counted(
+    gql: GraphQLClient, organization_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A compiled action's log line names the mutation as strawberry's would, with the action
+    plan's outcome; a refused one says why it went to strawberry; /metrics counts both."""
+    if not Settings().compiled_reads:
+        pytest.skip("the suite runs with compiled reads off")
+    rma_id = (await create(gql))["id"]
+    submit = "mutation Go($id: String!) { rmaOrderSubmit(id: $id) { id version } }"
+
+    async def counted(outcome: str) -> float:
+        text = (await gql.http.get("/metrics")).text
+        prefix = f'rma_action_plans_total{{outcome="{outcome}"}}'
+        line = next((x for x in text.splitlines() if x.startswith(prefix)), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    before = (await counted("compiled"), await counted("fallback"))
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+    done = await gql.http.post("/graphql", json={"query": submit, "variables": {"id": rma_id}})
+    again = await gql.http.post("/graphql", json={"query": submit, "variables": {"id": rma_id}})
+
+    assert done.json()["data"]["rmaOrderSubmit"] == {"id": rma_id, "version": 2}
+    assert again.json()["errors"][0]["extensions"]["code"] == "INVALID_TRANSITION"
+    first, second = _request_records(caplog)
+    for record in (first, second):
+        assert record.operation_name == "Go"  # type: ignore[attr-defined]
+        assert record.operation_type == "mutation"  # type: ignore[attr-defined]
+        assert record.root_fields == ["rmaOrderSubmit"]  # type: ignore[attr-defined]
+        assert record.organization_id == organization_id  # type: ignore[attr-defined]
+    assert (first.action_plan, first.outcome) == ("compiled", "ok")  # type: ignore[attr-defined]
+    assert second.action_plan == "fallback"  # type: ignore[attr-defined]
+    assert second.action_plan_fallback == "refused: INVALID_TRANSITION"  # type: ignore[attr-defined]
+    assert second.outcome == "INVALID_TRANSITION"  # type: ignore[attr-defined]
+    assert (await counted("compiled"), await counted("fallback")) == (before[0] + 1, before[1] + 1)
