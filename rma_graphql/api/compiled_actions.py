@@ -41,6 +41,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry.types.arguments import convert_arguments
 
+from rma_graphql.api.compiled_plan import FallbackError
 from rma_graphql.api.compiled_reads import ReadPlans, plain_arguments
 from rma_graphql.api.context import Context
 from rma_graphql.api.errors import format_errors, unstorable_text_error
@@ -237,6 +238,8 @@ class ActionPlans:
         variables = {name: raw[name] for name in found.answer_variables if name in raw}
         try:
             data = await self._answer(context, found, variables)
+        except (FallbackError, GraphQLError):  # an answer the plan leaves to strawberry
+            data = None
         except Exception:
             logger.warning("a compiled action's answer failed; strawberry rebuilds it", exc_info=True)
             data = None

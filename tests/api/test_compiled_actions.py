@@ -6,6 +6,7 @@ from that version."""
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -233,9 +234,13 @@ async def test_a_refused_action_is_strawberrys_and_changes_nothing(twins: Twins)
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "agent", "customer"])
-async def test_every_role_gets_strawberrys_answer(twins: Twins, role: str) -> None:
+async def test_every_role_gets_strawberrys_answer(
+    twins: Twins, role: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A caller without the field's scope is refused as strawberry refuses it (compiled
-    actions leave it to strawberry); the others are answered alike."""
+    actions leave it to strawberry); the others are answered alike, an answer the plan
+    leaves to strawberry without a word in the logs."""
+    caplog.set_level(logging.WARNING, logger="rma_graphql.compiled_actions")
     owner = "customer" if role == "customer" else "admin"
     pair = await twins.pair(owner)
     outcome, answer = await twins.both(role, pair, document("submit", PLAIN))
@@ -248,6 +253,7 @@ async def test_every_role_gets_strawberrys_answer(twins: Twins, role: str) -> No
         assert answer["data"]["result"]["processingStatus"] == "REQUESTED"
     outcome, answer = await twins.both(role, pair, document("cancel", RICH))
     assert outcome == expected
+    assert [r.getMessage() for r in caplog.records if r.name == "rma_graphql.compiled_actions"] == []
 
 
 async def test_an_answer_after_a_concurrent_change_is_the_version_written(
