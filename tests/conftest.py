@@ -171,6 +171,12 @@ async def client_token(
     return token
 
 
+def app_engines(app: Starlette) -> list[AsyncEngine]:
+    """Every engine ``app`` runs statements on: its own, and its keyed reads' on PostgreSQL."""
+    keyed = getattr(app.state, "keyed_reads", None)
+    return [app.state.engine, *([keyed] if keyed is not None else [])]
+
+
 class Server:
     """The app served by uvicorn on a loopback port, in the test's event loop."""
 
@@ -201,6 +207,11 @@ class Server:
     @property
     def engine(self) -> Any:
         return self.app.state.engine
+
+    @property
+    def engines(self) -> list[Any]:
+        """Every engine the app runs statements on (keyed reads have one on PostgreSQL)."""
+        return app_engines(self.app)
 
     async def token(self, organization_id: str, scopes: str | None = None) -> str:
         return await client_token(self.url, self.settings.database_url, organization_id, scopes)

@@ -31,6 +31,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+# The connections of keyed reads (db/read_batches.py): statements that read rows by a list of
+# ids, whose one generic plan (an index lookup per id) serves every list.
+KEYED_READ_CONNECTIONS = 4
+
+
+def keyed_reads_engine(settings: Settings) -> AsyncEngine | None:
+    """On PostgreSQL, a small pool of its own for keyed reads, whose sessions keep one generic
+    plan per prepared statement (``plan_cache_mode``): left to choose, PostgreSQL plans an
+    ``id = ANY($1)`` read anew at every execution, since its generic plan is costed for ten ids
+    and a custom one for the few a batch holds — and planning a join of tables with many
+    indexes costs more than running it. None on SQLite (nothing is planned per statement
+    there)."""
+    if settings.is_sqlite:
+        return None
+    return create_async_engine(
+        settings.database_url,
+        pool_size=KEYED_READ_CONNECTIONS,
+        max_overflow=settings.database_max_overflow,
+        json_deserializer=orjson.loads,
+        connect_args={"server_settings": {"plan_cache_mode": "force_generic_plan"}},
+    )
+
+
 def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, for transactions that only read (deferred ``BEGIN`` on SQLite)."""
     return engine.execution_options(**{READ_ONLY: True})

@@ -41,10 +41,12 @@ class _Batch:
 
 
 class ReadBatches:
-    """The batches of one engine's readers (``connect`` gives a pooled connection)."""
+    """The batches of one engine's readers (``connect`` gives a pooled connection; keyed
+    reads take theirs from ``connect_keyed`` when given)."""
 
-    def __init__(self, connect: Connect) -> None:
-        self._connect = connect
+    def __init__(self, connect: Connect, connect_keyed: Connect | None = None) -> None:
+        self.connect = connect
+        self.connect_keyed = connect_keyed or connect
         self._open: dict[Hashable, _Batch] = {}
         # The batches being sent (the loop keeps only weak references to tasks).
         self._sending: set[asyncio.Task[None]] = set()
@@ -81,9 +83,11 @@ class ReadBatches:
             del self._open[shape]
         try:
             params = dict(batch.params)
+            connect = self.connect
             if batch.keys_param is not None:
                 params[batch.keys_param] = list(dict.fromkeys(key for key, _ in batch.waiting))
-            async with self._connect() as conn:
+                connect = self.connect_keyed
+            async with connect() as conn:
                 rows = await batch.statement.records(conn, begin=False, **params)
         except asyncio.CancelledError:
             for _, future in batch.waiting:

@@ -100,10 +100,13 @@ transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_h
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keyed_reads: Engine | None = None) -> None:
+        """``keyed_reads``: the engine the read batches send reads by ids through (see
+        ``db.engine.keyed_reads_engine``), else ``engine``."""
         self.engine = engine
         self._reader = read_only(engine)
-        self._batches = ReadBatches(self._reader.connect)
+        keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
+        self._batches = ReadBatches(self._reader.connect, keyed)
         # Told about the events of every transaction that commits (the in-process hub on
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None

@@ -20,7 +20,7 @@ from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.criteria import RmaOrderFilter
 from rma_graphql.service import queries
-from tests.conftest import GraphQLClient
+from tests.conftest import DATABASE, GraphQLClient, app_engines
 from tests.helpers import create, rma_input
 
 COLUMNS = ("id", "return_reference", "processing_status")
@@ -28,19 +28,22 @@ LINE_COLUMNS = ("sku", "quantity")
 
 
 @contextlib.contextmanager
-def _counted(engine: AsyncEngine) -> Any:
-    """The SELECT statements run on ``engine`` within the block."""
+def _counted(app: Starlette) -> Any:
+    """The SELECT statements the app runs within the block (on every engine of its)."""
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    engines = [engine.sync_engine for engine in app_engines(app)]
+    for sync_engine in engines:
+        event.listen(sync_engine, "before_cursor_execute", count)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        for sync_engine in engines:
+            event.remove(sync_engine, "before_cursor_execute", count)
 
 
 def _plain(found: Any) -> Any:
@@ -76,7 +79,7 @@ async def test_concurrent_reads_by_id_are_one_statement_and_each_gets_its_own(
     assert [row["id"] for row, _ in alone] == ids
     assert [len(lines) for _, lines in alone] == [3, 3, 3]
 
-    with _counted(engine) as statements:
+    with _counted(app) as statements:
         together = await asyncio.gather(*(_read(uow, caller, i) for i in [*ids, missing]))
     assert len(statements) == 1, statements
     assert [_plain(found) for found in together] == [*alone, None]
@@ -94,7 +97,7 @@ async def test_reads_of_other_narrowings_are_not_sent_together(
         organization_id=organization_id, role=Role.CUSTOMER, actor={"type": "USER", "id": "u-1"}
     )
     stranger = Caller(organization_id=str(uuid.uuid4()))
-    with _counted(engine) as statements:
+    with _counted(app) as statements:
         seen = await asyncio.gather(*(_read(uow, c, rma_id) for c in (staff, customer, stranger)))
     assert len(statements) == 3, statements
     assert seen[0] is not None
@@ -115,7 +118,7 @@ async def test_identical_concurrent_pages_are_one_statement(
         )
 
     alone = await page()
-    with _counted(engine) as statements:
+    with _counted(app) as statements:
         pages = await asyncio.gather(page(), page(), page())
     assert len(statements) == 1, statements
     expected = ([dict(row) for row in alone[0].rows], [[dict(line) for line in lines] for lines in alone[1]])
@@ -249,3 +252,21 @@ async def test_metrics_count_the_statements_and_the_reads_they_answered(gql: Gra
     assert compiled == (1 if Settings().compiled_reads else 0)
     assert moved("rma_read_batch_reads_total") == compiled
     assert moved("rma_read_batch_statements_total") == compiled
+
+
+async def test_reads_by_ids_keep_one_generic_plan_on_postgresql(app: Starlette) -> None:
+    """Keyed reads run on connections whose prepared statements keep their generic plan (an
+    index lookup per id, whatever the list): left to choose, PostgreSQL would plan them anew
+    at every execution. Other reads keep PostgreSQL's choice."""
+    batches = app.state.uow.read_batches
+
+    async def mode(connect: Any) -> str:
+        async with connect() as conn:
+            return str((await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar())
+
+    if DATABASE == "sqlite":
+        assert batches.connect_keyed == batches.connect
+        return
+    assert batches.connect_keyed != batches.connect
+    assert await mode(batches.connect_keyed) == "force_generic_plan"
+    assert await mode(batches.connect) == "auto"

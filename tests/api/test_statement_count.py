@@ -55,8 +55,9 @@ async def _statements(
         if _REQUEST.get() == COUNTED and statement.lstrip().upper().startswith(kinds):
             statements.append(statement)
 
-    sync_engine = server.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", count)
+    engines = [engine.sync_engine for engine in server.engines]
+    for sync_engine in engines:
+        event.listen(sync_engine, "before_cursor_execute", count)
     try:
         response = await gql.http.post(
             "/graphql",
@@ -64,7 +65,8 @@ async def _statements(
             headers={"x-test-request": COUNTED},
         )
     finally:
-        event.remove(sync_engine, "before_cursor_execute", count)
+        for sync_engine in engines:
+            event.remove(sync_engine, "before_cursor_execute", count)
     body = response.json()
     assert "errors" not in body, body
     return statements, body["data"]
