@@ -16,7 +16,6 @@ Whatever it cannot do exactly as strawberry would goes to strawberry:
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,7 +34,6 @@ from graphql import (
     SelectionSetNode,
     VariableDefinitionNode,
     VariableNode,
-    parse,
     print_ast,
 )
 from graphql.execution.values import get_argument_values
@@ -46,11 +44,12 @@ from rma_graphql.api.compiled_reads import ReadPlans, plain_arguments
 from rma_graphql.api.context import Context
 from rma_graphql.api.errors import format_errors, unstorable_text_error
 from rma_graphql.api.ids import parse_uuid
-from rma_graphql.api.limits import document_errors, operation_cost
+from rma_graphql.api.limits import operation_cost
 from rma_graphql.api.observability import current_record
+from rma_graphql.api.plan_documents import Documents, valid_operation
 from rma_graphql.api.plan_variables import Simple, coerce_variables, simple_variables
 from rma_graphql.api.rma_actions import RmaActionMutation
-from rma_graphql.api.schema import MAX_COST, MAX_FIELDS, MAX_TOKENS
+from rma_graphql.api.schema import MAX_COST
 from rma_graphql.domain.errors import DomainError
 from rma_graphql.service.unit_of_work import forget_written, written_version
 
@@ -129,7 +128,7 @@ class ActionPlans:
         self.schema = read_plans.schema
         self.rules = read_plans.rules
         self.count = count or (lambda outcome: None)
-        self._documents: OrderedDict[tuple[str, str | None], _Action | None] = OrderedDict()
+        self._documents = Documents(self._analyse)
         converter = self.strawberry.config.name_converter
         definition = RmaActionMutation.__strawberry_definition__  # type: ignore[attr-defined]
         names = [converter.get_graphql_name(found) for found in definition.fields]
@@ -141,31 +140,13 @@ class ActionPlans:
         return query is not None and self.document(query, operation_name) is not None
 
     def document(self, query: str, operation_name: str | None) -> _Action | None:
-        key = (query, operation_name)
-        if key in self._documents:
-            self._documents.move_to_end(key)
-            return self._documents[key]
-        found = self._analyse(query, operation_name)
-        self._documents[key] = found
-        if len(self._documents) > _MAX_DOCUMENTS:
-            self._documents.popitem(last=False)
-        return found
+        return self._documents.get(query, operation_name)
 
     def _analyse(self, query: str, operation_name: str | None) -> _Action | None:
-        try:
-            document = parse(query, max_tokens=MAX_TOKENS)
-        except GraphQLError:
+        valid = valid_operation(self.schema, self.rules, query, operation_name, OperationType.MUTATION)
+        if valid is None:
             return None
-        if document_errors(self.schema, document, self.rules, MAX_FIELDS):
-            return None
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is None:
-            chosen = operations if len(operations) == 1 else []
-        else:
-            chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
-        if len(chosen) != 1 or chosen[0].operation != OperationType.MUTATION:
-            return None
-        operation = chosen[0]
+        document, operation = valid
         roots = operation.selection_set.selections
         node = roots[0] if len(roots) == 1 else None
         if not isinstance(node, FieldNode) or node.directives or node.name.value not in self._fields:

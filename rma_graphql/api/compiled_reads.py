@@ -10,7 +10,6 @@ error, a null, a refusal), runs through strawberry's execution unchanged: the pl
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +23,6 @@ from graphql import (
     NameNode,
     OperationDefinitionNode,
     OperationType,
-    parse,
     specified_rules,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
@@ -41,11 +39,12 @@ from rma_graphql.api.compiled_plan import (
 from rma_graphql.api.context import Context
 from rma_graphql.api.errors import unstorable_text_error
 from rma_graphql.api.inputs import parse_uuid
-from rma_graphql.api.limits import document_errors, operation_cost
+from rma_graphql.api.limits import operation_cost
 from rma_graphql.api.observability import current_record
+from rma_graphql.api.plan_documents import Documents, valid_operation
 from rma_graphql.api.plan_variables import Simple, coerce_variables, simple_variables
 from rma_graphql.api.rma_order_type import rma_order_criteria
-from rma_graphql.api.schema import _LIMIT_RULES, MAX_COST, MAX_FIELDS, MAX_TOKENS
+from rma_graphql.api.schema import _LIMIT_RULES, MAX_COST
 from rma_graphql.domain import access
 from rma_graphql.domain.errors import DomainError
 from rma_graphql.service import queries
@@ -130,7 +129,7 @@ class ReadPlans:
         self.schema = schema._schema
         self.rules = (*specified_rules, *_LIMIT_RULES)
         self.count = count or (lambda outcome: None)
-        self._documents: OrderedDict[tuple[str, str | None], _Document | None] = OrderedDict()
+        self._documents = Documents(self._analyse)
         self._fields = {name: schema.get_field_for_type(name, "Query") for name in ("rmaOrder", "rmaOrders")}
         # Per root field, its arguments' Python names by graphql name, and those of a built-in
         # scalar type (a value strawberry converts to itself, as it does null).
@@ -150,35 +149,18 @@ class ReadPlans:
         return query is not None and self.document(query, operation_name) is not None
 
     def document(self, query: str, operation_name: str | None) -> _Document | None:
-        key = (query, operation_name)
-        if key in self._documents:
-            self._documents.move_to_end(key)
-            return self._documents[key]
-        found = self._analyse(query, operation_name)
-        self._documents[key] = found
-        if len(self._documents) > _MAX_DOCUMENTS:
-            self._documents.popitem(last=False)
-        return found
+        return self._documents.get(query, operation_name)
 
     def _analyse(self, query: str, operation_name: str | None) -> _Document | None:
         """The document, if it is a valid query whose root fields a plan may answer."""
-        try:
-            document = parse(query, max_tokens=MAX_TOKENS)
-        except GraphQLError:
+        valid = valid_operation(self.schema, self.rules, query, operation_name, OperationType.QUERY)
+        if valid is None:
             return None
-        if document_errors(self.schema, document, self.rules, MAX_FIELDS):
-            return None
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is None:
-            chosen = operations if len(operations) == 1 else []
-        else:
-            chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
-        if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
-            return None
+        document, operation = valid
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        simple = simple_variables(self.schema, chosen[0].variable_definitions or ())
+        simple = simple_variables(self.schema, operation.variable_definitions or ())
         return _Document(
-            document, chosen[0], fragments, operation_name, _directive_variables(document), simple
+            document, operation, fragments, operation_name, _directive_variables(document), simple
         )
 
     def _plan(self, found: _Document, variables: VariableValues) -> Plan | None:

@@ -112,27 +112,37 @@ class FastReads:
         else:
             await self.app(scope, replay, send)
 
+    async def _admit(self, scope: Scope, receive: Receive, send: Send, head: _Head) -> Admission | None:
+        """The request's caller and its count against the token's limit, as the view admits
+        it; None once the request is handled otherwise (no valid token: the view answers it;
+        over the limit: refused here)."""
+        view = self.view
+        caller = await view.caller_of(bearer_token(head.authorization))
+        if caller is None:
+            await self.app(scope, receive, send)
+            return None
+        decision = await view.hit_token_limit(caller, scope)
+        if decision is not None and not decision.allowed:
+            await too_many_requests(decision)(scope, receive, send)
+            return None
+        return Admission(caller, decision)
+
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
     ) -> None:
         """Admits the request as the view does, and answers it through its plan (or lets
         the view answer it)."""
-        view = self.view
-        caller = await view.caller_of(bearer_token(head.authorization))
-        if caller is None:
-            await self.app(scope, receive, send)
+        admission = await self._admit(scope, receive, send, head)
+        if admission is None:
             return
-        decision = await view.hit_token_limit(caller, scope)
-        if decision is not None and not decision.allowed:
-            await too_many_requests(decision)(scope, receive, send)
-            return
+        view, caller, decision = self.view, admission.caller, admission.decision
         assert view.uow is not None, "the app's lifespan has not started"
         assert view.read_plans is not None
         context = Context.build(view.uow, caller, hub=view.hub, accounts=view.accounts)
         async with view.uow.operation():
             data = await view.read_plans.run(context, request)
         if data is None:
-            scope[ADMITTED] = Admission(caller, decision)
+            scope[ADMITTED] = admission
             await self.app(scope, receive, send)
             return
         await _send_json(send, orjson.dumps({"data": data}), decision)
@@ -142,15 +152,10 @@ class FastReads:
     ) -> None:
         """Admits the request as the view does, and runs its action (or lets the view run it,
         or rebuild its answer)."""
-        view = self.view
-        caller = await view.caller_of(bearer_token(head.authorization))
-        if caller is None:
-            await self.app(scope, receive, send)
+        admission = await self._admit(scope, receive, send, head)
+        if admission is None:
             return
-        decision = await view.hit_token_limit(caller, scope)
-        if decision is not None and not decision.allowed:
-            await too_many_requests(decision)(scope, receive, send)
-            return
+        view, caller, decision = self.view, admission.caller, admission.decision
         assert view.uow is not None
         assert view.action_plans is not None
         context = Context.build(
@@ -166,7 +171,7 @@ class FastReads:
         if isinstance(outcome, Answered):
             await _send_json(send, orjson.dumps(outcome.body), decision)
             return
-        scope[ADMITTED] = Admission(caller, decision)
+        scope[ADMITTED] = admission
         if outcome is None:
             await self.app(scope, receive, send)
             return
