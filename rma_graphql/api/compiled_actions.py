@@ -55,7 +55,6 @@ from rma_graphql.service.unit_of_work import forget_written, written_version
 
 logger = logging.getLogger("rma_graphql.compiled_actions")
 
-_MAX_DOCUMENTS = 1024
 # The alias under which the answer's plan also reads the version (removed from the answer).
 _VERSION = "rmaActionAnsweredVersion"
 
@@ -79,6 +78,10 @@ class Answered:
     """The operation's response body: data, or the error strawberry would give."""
 
     body: dict[str, Any]
+
+
+# What /metrics and the log line call each outcome.
+_OUTCOMES: dict[type, str] = {Declined: "fallback", Replay: "replayed"}
 
 
 @dataclass
@@ -168,7 +171,7 @@ class ActionPlans:
             return None
         started = time.perf_counter()
         outcome = await self._run(context, found, request_data.query, request_data.variables or {})
-        name = {Declined: "fallback", Replay: "replayed"}.get(type(outcome), "compiled")
+        name = _OUTCOMES.get(type(outcome), "compiled")
         self.count(name)
         record = current_record()
         if record is not None:

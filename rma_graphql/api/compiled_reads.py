@@ -51,7 +51,6 @@ from rma_graphql.service import queries
 
 logger = logging.getLogger("rma_graphql.compiled_reads")
 
-_MAX_DOCUMENTS = 1024
 _PAGE_INFO = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 _EDGE = {"cursor", "node"}
 _CONNECTION = {"edges", "nodes", "pageInfo", "totalCount", "totalCountEstimate"}

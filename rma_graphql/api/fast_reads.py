@@ -127,6 +127,19 @@ class FastReads:
             return None
         return Admission(caller, decision)
 
+    def _context(self, admission: Admission) -> Context:
+        """The operation's context, as the view builds it."""
+        view = self.view
+        assert view.uow is not None, "the app's lifespan has not started"
+        return Context.build(
+            view.uow,
+            admission.caller,
+            hub=view.hub,
+            accounts=view.accounts,
+            webhooks=view.webhooks,
+            notifications=view.notifications,
+        )
+
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
     ) -> None:
@@ -135,17 +148,15 @@ class FastReads:
         admission = await self._admit(scope, receive, send, head)
         if admission is None:
             return
-        view, caller, decision = self.view, admission.caller, admission.decision
-        assert view.uow is not None, "the app's lifespan has not started"
+        view, context = self.view, self._context(admission)
         assert view.read_plans is not None
-        context = Context.build(view.uow, caller, hub=view.hub, accounts=view.accounts)
-        async with view.uow.operation():
+        async with context.uow.operation():
             data = await view.read_plans.run(context, request)
         if data is None:
             scope[ADMITTED] = admission
             await self.app(scope, receive, send)
             return
-        await _send_json(send, orjson.dumps({"data": data}), decision)
+        await _send_json(send, orjson.dumps({"data": data}), admission.decision)
 
     async def _act(
         self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
@@ -155,21 +166,12 @@ class FastReads:
         admission = await self._admit(scope, receive, send, head)
         if admission is None:
             return
-        view, caller, decision = self.view, admission.caller, admission.decision
-        assert view.uow is not None
+        view, context = self.view, self._context(admission)
         assert view.action_plans is not None
-        context = Context.build(
-            view.uow,
-            caller,
-            hub=view.hub,
-            accounts=view.accounts,
-            webhooks=view.webhooks,
-            notifications=view.notifications,
-        )
-        async with view.uow.operation():
+        async with context.uow.operation():
             outcome = await view.action_plans.run(context, request)
         if isinstance(outcome, Answered):
-            await _send_json(send, orjson.dumps(outcome.body), decision)
+            await _send_json(send, orjson.dumps(outcome.body), admission.decision)
             return
         scope[ADMITTED] = admission
         if outcome is None:
