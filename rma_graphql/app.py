@@ -190,7 +190,7 @@ async def _webhooks(settings: Settings, uow: UnitOfWork, hub: EventHub, graphql:
     )
     graphql.webhooks = sender
     if settings.webhook_delivery:
-        hub.watchers.append(sender.wake)
+        hub.watchers.append(sender.heard_commit)
         sender.start()
     return sender
 
@@ -217,7 +217,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     sender = WebhookSender(
         uow, settings, await secret_box(uow, settings), WebhookBodies(build_schema()).render
     )
-    hub.watchers.append(sender.wake)
+    hub.watchers.append(sender.heard_commit)
     sender.start()
     notifications = _notifications(
         settings, uow, hub, await Accounts.from_settings(uow, settings), start=True

@@ -5,12 +5,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.driver import Prepared
 
 Row = Mapping[Any, Any]
 endpoint_table = t.webhook_endpoint
@@ -78,8 +79,8 @@ async def delete_endpoint(conn: AsyncConnection, organization_id: str, endpoint_
     return bool(result.rowcount)
 
 
-async def any_endpoint_behind(conn: AsyncConnection) -> bool:
-    query = (
+_ENDPOINT_BEHIND = Prepared(
+    lambda dialect: (
         select(endpoint_table.c.id)
         .join(t.organization, t.organization.c.id == endpoint_table.c.organization_id)
         .where(
@@ -87,16 +88,29 @@ async def any_endpoint_behind(conn: AsyncConnection) -> bool:
         )
         .limit(1)
     )
-    return (await conn.execute(query)).first() is not None
+)
+
+
+async def any_endpoint_behind(conn: AsyncConnection) -> bool:
+    """Whether an enabled endpoint has events to derive: one statement, in no transaction of
+    its own (PostgreSQL), as the senders ask it at every commit they hear."""
+    return bool(await _ENDPOINT_BEHIND.records(conn, begin=False))
+
+
+_NEXT_DUE = Prepared(
+    lambda dialect: select(func.min(delivery_table.c.next_attempt_at).label("due")).where(
+        delivery_table.c.status == "PENDING",
+        or_(
+            delivery_table.c.leased_until.is_(None),
+            delivery_table.c.leased_until < bindparam("now", type_=delivery_table.c.leased_until.type),
+        ),
+    )
+)
 
 
 async def next_due(conn: AsyncConnection, now: datetime) -> datetime | None:
     """When the first pending delivery no sender holds is due (None: none is pending)."""
-    query = select(func.min(delivery_table.c.next_attempt_at)).where(
-        delivery_table.c.status == "PENDING",
-        or_(delivery_table.c.leased_until.is_(None), delivery_table.c.leased_until < now),
-    )
-    found: datetime | None = (await conn.execute(query)).scalar()
+    found: datetime | None = (await _NEXT_DUE.rows(conn, begin=False, now=now))[0]["due"]
     return found
 
 

@@ -150,6 +150,9 @@ class NotificationSender:
             for recipient in recipients(rule["recipient_kinds"], rule["addresses"], revision.row, facts):
                 made = mail_facts(event, revision, facts, recipient, self.slip_link)
                 rows.append(self._delivery(rule, template, event, recipient, made, facts.default_language))
+                # A round renders up to EVENTS_PER_ROUND emails: the requests this process
+                # serves go on between two of them instead of waiting for the round.
+                await asyncio.sleep(0)
         return rows
 
     def _delivery(

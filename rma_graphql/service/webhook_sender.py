@@ -86,6 +86,9 @@ class WebhookSender:
     _signers: dict[str, Webhook] = field(default_factory=dict)
     _task: "asyncio.Task[None] | None" = None
     _client: aiohttp.ClientSession | None = None
+    # When (time.monotonic()) to read again when the next pending delivery is due: a commit
+    # heard before then brings new events, not new due deliveries.
+    _look_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.schedule = RetrySchedule(tuple(self.settings.webhook_retry_schedule))
@@ -98,7 +101,13 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run())
 
     def wake(self, *_: Any) -> None:
-        """Look for new events and due deliveries now (a commit, a retry asked for)."""
+        """Look for new events and due deliveries now (a retry asked for, an endpoint changed,
+        a batch recorded)."""
+        self._look_at = 0.0
+        self._wakeups.wake()
+
+    def heard_commit(self) -> None:
+        """Look for new events now (a commit); due deliveries when their time comes."""
         self._wakeups.wake()
 
     async def stop(self) -> None:
@@ -119,7 +128,7 @@ class WebhookSender:
         while await self._wakeups.next(wait, BATCH_SECONDS):
             try:
                 fresh = await self.derive()
-                claimed, wait = await self._claim()
+                claimed, wait = await self.claim()
             except Exception:  # the database is away: try again soon
                 logger.exception("webhook delivery could not read its work; retrying")
                 wait = RETRY_SECONDS
@@ -140,11 +149,11 @@ class WebhookSender:
     async def derive(self) -> list[dict[str, Any]]:
         """Turn the events committed since each endpoint's cursor into its deliveries, leased
         to this sender to send now."""
-        if self.uow.one_writer:
-            # Look before taking the one writer's lock.
-            async with self.uow.read() as conn:
-                if not await store.any_endpoint_behind(conn):
-                    return []
+        # Look before locking endpoints in a transaction (and, on SQLite, before taking the one
+        # writer's lock): most commits have no endpoint to tell.
+        async with self.uow.read() as conn:
+            if not await store.any_endpoint_behind(conn):
+                return []
         leased: list[dict[str, Any]] = []
         while True:
             full = False
@@ -197,14 +206,21 @@ class WebhookSender:
         ]
         return rows, events[-1]["position"] if more else high, more
 
-    async def _claim(self) -> tuple[list[Mapping[str, Any]], float]:
-        """Deliveries leased to this sender, and how long to wait for the next due one."""
+    async def claim(self) -> tuple[list[Mapping[str, Any]], float]:
+        """Deliveries leased to this sender, and how long to wait for the next due one. When
+        that is known (read less than POLL_SECONDS ago: another process's retries and lapsed
+        leases are found within that), nothing is read before it comes."""
+        ahead = self._look_at - time.monotonic()
+        if ahead > 0:
+            return [], ahead
         now = datetime.now(UTC)
         async with self.uow.read() as conn:
             due = await store.next_due(conn, now)
         if due is None or due > now:
             wait = POLL_SECONDS if due is None else (due - now).total_seconds()
-            return [], min(max(wait, 0.01), POLL_SECONDS)
+            wait = min(max(wait, 0.01), POLL_SECONDS)
+            self._look_at = time.monotonic() + wait
+            return [], wait
         lease = now + timedelta(seconds=2 * self.timeout + LEASE_MARGIN)
         async with self.uow.transaction() as conn:
             return await store.claim_due(conn, now, lease, CLAIM_LIMIT, list(self._busy)), POLL_SECONDS

@@ -4,7 +4,9 @@ generated from the schema (hypothesis-graphql); and they are really taken."""
 
 import ast
 import importlib
+import os
 import pkgutil
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ from graphql import (
     visit,
 )
 from graphql.execution.values import VariableValues
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis_graphql import queries as generated_queries
 from starlette.applications import Starlette
 
@@ -591,8 +593,8 @@ def _generated(sdl: str, fields: list[str], count: int) -> list[str]:
     found: list[str] = []
 
     @settings(
-        max_examples=count,
-        derandomize=True,
+        max_examples=count * int(os.environ.get("RMA_GENERATED_DOCUMENTS", "1")),
+        derandomize="RMA_GENERATED_SEED" not in os.environ,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -601,6 +603,8 @@ def _generated(sdl: str, fields: list[str], count: int) -> list[str]:
     def collect(query: str) -> None:
         found.append(query)
 
+    if "RMA_GENERATED_SEED" in os.environ:
+        collect = seed(int(os.environ["RMA_GENERATED_SEED"]))(collect)
     collect()
     return found
 
@@ -610,13 +614,13 @@ async def test_generated_documents_answer_the_same_for_every_role(world: World) 
     plannable = _plannable_schema(sdl)
     documents = _generated(plannable, ["rmaOrder", "rmaOrders"], 60) + _generated(sdl, ["rmaOrder"], 15)
     assert documents
-    compiled = 0
+    outcomes: Counter[str | None] = Counter()
     for role in ("admin", "customer", "none"):
         ids = [world.ids[1], world.own_id, world.other_id] if role != "customer" else [world.own_id]
         for text in documents:
             outcome, _ = await world.both(role, _with_real_ids(text, ids))
-            compiled += outcome == COMPILED
-    assert compiled >= 20
+            outcomes[outcome] += 1
+    assert outcomes[COMPILED] >= 20, (outcomes, documents[:5])
 
 
 def test_a_contact_the_plan_cannot_read_goes_to_strawberry(app: Starlette) -> None:

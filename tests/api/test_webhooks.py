@@ -7,14 +7,21 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg.transaction
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import event as sqlalchemy_event
 from starlette.applications import Starlette
 
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
+from rma_graphql.db.engine import create_engine
+from rma_graphql.db.migrate import migrate
 from rma_graphql.service.organizations import create_organization
+from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.webhook_sender import WebhookSender
+from rma_graphql.service.webhooks import secret_box
 from tests.conftest import DATABASE, IN_PROCESS_CLIENT, TEST_SETTINGS, GraphQLClient, issued_token
 from tests.helpers import act, create
 from tests.webhook_receiver import Receiver
@@ -468,3 +475,56 @@ async def test_a_retry_asked_for_while_the_delivery_is_being_sent_still_sends_it
     assert retried == {"webhookDeliveryRetry": {"status": "PENDING"}}
     assert got[0].webhook_id == got[1].webhook_id == sending["eventId"]
     assert [a["httpStatus"] for a in delivered[0]["attempts"]] == [200, 200]
+
+
+async def test_a_commit_with_no_endpoint_to_tell_costs_the_sender_one_statement(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every commit wakes the sender. With no endpoint behind, its look is one statement (in
+    no transaction on PostgreSQL); when the next due delivery was read less than a poll ago
+    it is not read again before its time, unless a retry is asked for (``wake``)."""
+    await asyncio.to_thread(migrate, scratch_url)
+    settings = Settings(**{**TEST_SETTINGS, "database_url": scratch_url})
+    engine = create_engine(settings)
+    uow = UnitOfWork(engine)
+    sender = WebhookSender(uow, settings, await secret_box(uow, settings), lambda event, rma: {})
+    statements: list[str] = []
+
+    def heard(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        # SQLite's deferred BEGIN of a read takes no lock: only the statements are counted.
+        if sql != "BEGIN":
+            statements.append(sql)
+
+    sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", heard)
+    begun: list[object] = []
+    start = asyncpg.transaction.Transaction.start
+
+    async def counted_start(self: Any) -> None:
+        begun.append(self)
+        await start(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted_start)
+    try:
+        sender.heard_commit()
+        derived = await sender.derive()
+        looked = list(statements)
+        claimed, wait = await sender.claim()
+        first_claim = statements[len(looked) :]
+        before_again = len(statements)
+        _, wait_again = await sender.claim()
+        again = statements[before_again:]
+        sender.wake()
+        await sender.claim()
+        after_wake = statements[before_again:]
+    finally:
+        await engine.dispose()
+
+    assert derived == []
+    assert claimed == []
+    assert [sql.split()[:2] for sql in looked] == [["SELECT", "webhook_endpoint.id"]]
+    assert ["webhook_delivery" in sql for sql in first_claim] == [True]
+    assert again == []
+    assert 0 < wait_again <= wait
+    assert ["webhook_delivery" in sql for sql in after_wake] == [True]
+    if DATABASE == "postgresql":
+        assert begun == []
