@@ -138,7 +138,7 @@ def _lifespan(
         engine, keyed_reads = create_engine(settings), keyed_reads_engine(settings)
         if keyed_reads is not None:
             await ping(keyed_reads)  # its dialect set up now, not in the first request's read
-        uow = UnitOfWork(engine, keyed_reads)
+        uow = UnitOfWork(engine, keyed_reads, keep_connections=True)
         hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
         listener = await _listen(settings, uow, hub)
         accounts = await Accounts.from_settings(uow, settings)
@@ -176,6 +176,7 @@ def _lifespan(
             if listener is not None:
                 await listener.stop()
             await hub.stop()
+            await uow.close()
             await engine.dispose()
             if keyed_reads is not None:
                 await keyed_reads.dispose()

@@ -12,6 +12,11 @@ would have given them.
 A read never joins a statement already sent: a batch closes before its statement leaves,
 so every read in it was asked before the snapshot the statement takes (a client that saw
 its change committed and then reads sees the change).
+
+On PostgreSQL a batch's statement runs in no transaction, so the connection it used is
+kept for the next batch (a few per pool) instead of going back to the pool and out again:
+checking a connection out and in costs more than a short read. A kept connection that
+fails is closed, and the batch is sent once more on a fresh one (a read changes nothing).
 """
 
 import asyncio
@@ -26,6 +31,8 @@ from rma_graphql.db.driver import Prepared, Row
 
 # The most keys one statement carries; more reads in a turn start another batch.
 MAX_KEYS = 200
+# Connections kept between batches, per pool (PostgreSQL).
+KEPT_CONNECTIONS = 4
 
 Connect = Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
 
@@ -42,11 +49,15 @@ class _Batch:
 
 class ReadBatches:
     """The batches of one engine's readers (``connect`` gives a pooled connection; keyed
-    reads take theirs from ``connect_keyed`` when given)."""
+    reads take theirs from ``connect_keyed`` when given). ``keep``: connections are kept
+    between batches on PostgreSQL (``close()`` gives them back)."""
 
-    def __init__(self, connect: Connect, connect_keyed: Connect | None = None) -> None:
+    def __init__(self, connect: Connect, connect_keyed: Connect | None = None, *, keep: bool = False) -> None:
         self.connect = connect
+        self.keep = keep
         self.connect_keyed = connect_keyed or connect
+        # Connections kept between batches (PostgreSQL), per ``connect``.
+        self._kept: dict[Connect, list[AsyncConnection]] = {}
         self._open: dict[Hashable, _Batch] = {}
         # The batches being sent (the loop keeps only weak references to tasks).
         self._sending: set[asyncio.Task[None]] = set()
@@ -87,8 +98,7 @@ class ReadBatches:
             if batch.keys_param is not None:
                 params[batch.keys_param] = list(dict.fromkeys(key for key, _ in batch.waiting))
                 connect = self.connect_keyed
-            async with connect() as conn:
-                rows = await batch.statement.records(conn, begin=False, **params)
+            rows = await self._records(connect, batch.statement, params)
         except asyncio.CancelledError:
             for _, future in batch.waiting:
                 future.cancel()
@@ -111,6 +121,52 @@ class ReadBatches:
         for key, future in batch.waiting:
             if not future.done():
                 future.set_result(by_key.get(key, []))
+
+    async def _records(
+        self, connect: Connect, statement: Prepared, params: Mapping[str, Any]
+    ) -> Sequence[Row]:
+        kept = self._kept.setdefault(connect, [])
+        if kept:
+            conn = kept.pop()
+            try:
+                rows = await statement.records(conn, begin=False, **params)
+            except asyncio.CancelledError:
+                await _close(conn)
+                raise
+            except Exception:
+                # Closed by the server, or broken: not kept; the read goes on a fresh one.
+                await _close(conn)
+            else:
+                self._keep(kept, conn)
+                return rows
+        async with contextlib.AsyncExitStack() as stack:
+            conn = await stack.enter_async_context(connect())
+            rows = await statement.records(conn, begin=False, **params)
+            if self.keep and conn.dialect.name == "postgresql" and len(kept) < KEPT_CONNECTIONS:
+                # In no transaction: kept for the next batch instead of going back now.
+                stack.pop_all()
+                self._keep(kept, conn)
+            return rows
+
+    def _keep(self, kept: list[AsyncConnection], conn: AsyncConnection) -> None:
+        if len(kept) < KEPT_CONNECTIONS and not conn.closed and not conn.in_transaction():
+            kept.append(conn)
+        else:
+            task = asyncio.get_running_loop().create_task(_close(conn))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def close(self) -> None:
+        """Give the kept connections back to their pools (before the engines are disposed)."""
+        kept = [conn for group in self._kept.values() for conn in group]
+        self._kept.clear()
+        for conn in kept:
+            await _close(conn)
+
+
+async def _close(conn: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await conn.close()
 
 
 def _frozen(value: Any) -> Hashable:

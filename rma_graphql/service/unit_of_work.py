@@ -100,16 +100,24 @@ transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_h
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, keyed_reads: Engine | None = None) -> None:
+    def __init__(
+        self, engine: Engine, keyed_reads: Engine | None = None, *, keep_connections: bool = False
+    ) -> None:
         """``keyed_reads``: the engine the read batches send reads by ids through (see
-        ``db.engine.keyed_reads_engine``), else ``engine``."""
+        ``db.engine.keyed_reads_engine``), else ``engine``. ``keep_connections``: the read
+        batches keep a few connections between batches (PostgreSQL); ``close()`` gives them
+        back, before the engines are disposed."""
         self.engine = engine
         self._reader = read_only(engine)
         keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
-        self._batches = ReadBatches(self._reader.connect, keyed)
+        self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
         # Told about the events of every transaction that commits (the in-process hub on
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None
+
+    async def close(self) -> None:
+        """Give back the connections the read batches keep."""
+        await self._batches.close()
 
     @contextmanager
     def dry_run(self, dry: bool = True) -> Iterator[None]:

@@ -270,3 +270,54 @@ async def test_reads_by_ids_keep_one_generic_plan_on_postgresql(app: Starlette) 
     assert batches.connect_keyed != batches.connect
     assert await mode(batches.connect_keyed) == "force_generic_plan"
     assert await mode(batches.connect) == "auto"
+
+
+async def test_batches_keep_their_connections_and_replace_one_the_server_closed(
+    engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    """On PostgreSQL the next batch runs on the connection the last one used (no checkout);
+    a kept connection the server ended is closed and the read goes on a fresh one. On
+    SQLite every batch takes its connection from the pool and gives it back."""
+    ids = await _rma_ids(gql, 2)
+    caller = Caller(organization_id=organization_id)
+    checkouts: list[object] = []
+    connect = engine.connect
+    batches = ReadBatches(connect, keep=True)
+
+    def checked_out(*args: Any) -> None:
+        checkouts.append(args)
+
+    event.listen(engine.sync_engine.pool, "checkout", checked_out)
+    try:
+        first = await plan_reads.rma_order_with_lines(batches, caller, ids[0], COLUMNS, LINE_COLUMNS)
+        second = await plan_reads.rma_order_with_lines(batches, caller, ids[1], COLUMNS, LINE_COLUMNS)
+        kept_after_two = len(checkouts)
+        if DATABASE == "postgresql":
+            async with engine.connect() as admin:
+                (pid,) = [
+                    row[0]
+                    for row in await admin.exec_driver_sql(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state = 'idle' AND query LIKE '%rma_order_line%'"
+                    )
+                ]
+                await admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            checkouts.clear()
+        third = await plan_reads.rma_order_with_lines(batches, caller, ids[0], COLUMNS, LINE_COLUMNS)
+        after_termination = len(checkouts)
+    finally:
+        event.remove(engine.sync_engine.pool, "checkout", checked_out)
+        await batches.close()
+
+    assert [found[0]["id"] for found in (first, second, third) if found is not None] == [
+        ids[0],
+        ids[1],
+        ids[0],
+    ]
+    if DATABASE == "postgresql":
+        assert kept_after_two == 1
+        # The terminated connection failed the read once; it went on a fresh connection.
+        assert after_termination == 1
+    else:
+        assert kept_after_two == 2
+        assert after_termination == 3
