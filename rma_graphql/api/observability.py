@@ -214,9 +214,12 @@ class _LiveState(Collector):
         connections = GaugeMetricFamily(
             "rma_database_connections", "Database connections of this process", labels=["state"]
         )
+        batches = getattr(getattr(self.state, "uow", None), "read_batches", None)
         if pool is not None and hasattr(pool, "checkedout"):
-            connections.add_metric(["in_use"], pool.checkedout())
-            connections.add_metric(["idle"], pool.checkedin())
+            # The connections the read batches keep between their statements wait as idle.
+            kept = batches.kept_connections if batches is not None else 0
+            connections.add_metric(["in_use"], pool.checkedout() - kept)
+            connections.add_metric(["idle"], pool.checkedin() + kept)
         yield connections
         hub = getattr(self.state, "hub", None)
         subscribers = GaugeMetricFamily("rma_subscribers", "Live GraphQL subscriptions of this process")
@@ -235,7 +238,6 @@ class _LiveState(Collector):
             if limiter is not None:
                 refusals.add_metric([limiter.name], limiter.refused)
         yield refusals
-        batches = getattr(getattr(self.state, "uow", None), "read_batches", None)
         sent = CounterMetricFamily(
             "rma_read_batch_statements",
             "Statements that answered reads made alone by their operation (one per batch of "

@@ -131,17 +131,22 @@ class ReadBatches:
             try:
                 rows = await statement.records(conn, begin=False, **params)
             except asyncio.CancelledError:
-                await _close(conn)
+                await _discard(conn)
                 raise
             except Exception:
-                # Closed by the server, or broken: not kept; the read goes on a fresh one.
-                await _close(conn)
+                # Ended by the server, or broken: discarded; the read goes on a fresh one.
+                await _discard(conn)
             else:
                 self._keep(kept, conn)
                 return rows
         async with contextlib.AsyncExitStack() as stack:
             conn = await stack.enter_async_context(connect())
-            rows = await statement.records(conn, begin=False, **params)
+            try:
+                rows = await statement.records(conn, begin=False, **params)
+            except BaseException:
+                # Not given back to the pool as it is: the next reader gets a fresh one.
+                await _discard(conn)
+                raise
             if self.keep and conn.dialect.name == "postgresql" and len(kept) < KEPT_CONNECTIONS:
                 # In no transaction: kept for the next batch instead of going back now.
                 stack.pop_all()
@@ -156,6 +161,11 @@ class ReadBatches:
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
+    @property
+    def kept_connections(self) -> int:
+        """The connections of ``connect``'s pool kept between batches (waiting, not in use)."""
+        return len(self._kept.get(self.connect, ()))
+
     async def close(self) -> None:
         """Give the kept connections back to their pools (before the engines are disposed)."""
         kept = [conn for group in self._kept.values() for conn in group]
@@ -167,6 +177,13 @@ class ReadBatches:
 async def _close(conn: AsyncConnection) -> None:
     with contextlib.suppress(Exception):
         await conn.close()
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close ``conn`` for good: its pool opens a new connection in its place."""
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+    await _close(conn)
 
 
 def _frozen(value: Any) -> Hashable:

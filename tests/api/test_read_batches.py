@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
 from rma_graphql.config import Settings
@@ -273,51 +273,52 @@ async def test_reads_by_ids_keep_one_generic_plan_on_postgresql(app: Starlette) 
 
 
 async def test_batches_keep_their_connections_and_replace_one_the_server_closed(
-    engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+    database_url: str, organization_id: str, gql: GraphQLClient
 ) -> None:
     """On PostgreSQL the next batch runs on the connection the last one used (no checkout);
     a kept connection the server ended is closed and the read goes on a fresh one. On
     SQLite every batch takes its connection from the pool and gives it back."""
     ids = await _rma_ids(gql, 2)
     caller = Caller(organization_id=organization_id)
+    postgresql = database_url.startswith("postgresql")
+    # An engine of its own, its sessions named: the kept one is found by that name.
+    engine = create_async_engine(
+        database_url,
+        connect_args={"server_settings": {"application_name": "kept-by-batches"}} if postgresql else {},
+    )
+    batches = ReadBatches(engine.connect, keep=True)
     checkouts: list[object] = []
-    connect = engine.connect
-    batches = ReadBatches(connect, keep=True)
-
-    def checked_out(*args: Any) -> None:
-        checkouts.append(args)
-
-    event.listen(engine.sync_engine.pool, "checkout", checked_out)
+    event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
     try:
         first = await plan_reads.rma_order_with_lines(batches, caller, ids[0], COLUMNS, LINE_COLUMNS)
         second = await plan_reads.rma_order_with_lines(batches, caller, ids[1], COLUMNS, LINE_COLUMNS)
-        kept_after_two = len(checkouts)
-        if DATABASE == "postgresql":
-            async with engine.connect() as admin:
-                (pid,) = [
-                    row[0]
-                    for row in await admin.exec_driver_sql(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND state = 'idle' AND query LIKE '%rma_order_line%'"
+        after_two, kept = len(checkouts), batches.kept_connections
+        if postgresql:
+            admin = create_async_engine(database_url)
+            async with admin.connect() as conn:
+                ended = (
+                    await conn.exec_driver_sql(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'kept-by-batches'"
                     )
-                ]
-                await admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
-            checkouts.clear()
+                ).all()
+            await admin.dispose()
         third = await plan_reads.rma_order_with_lines(batches, caller, ids[0], COLUMNS, LINE_COLUMNS)
-        after_termination = len(checkouts)
+        after_three = len(checkouts)
     finally:
-        event.remove(engine.sync_engine.pool, "checkout", checked_out)
         await batches.close()
+        await engine.dispose()
 
     assert [found[0]["id"] for found in (first, second, third) if found is not None] == [
         ids[0],
         ids[1],
         ids[0],
     ]
-    if DATABASE == "postgresql":
-        assert kept_after_two == 1
-        # The terminated connection failed the read once; it went on a fresh connection.
-        assert after_termination == 1
+    if postgresql:
+        assert (after_two, kept) == (1, 1)
+        assert ended == [(True,)]
+        # The ended connection failed the third read once; it went on a fresh connection.
+        assert after_three == 2
     else:
-        assert kept_after_two == 2
-        assert after_termination == 3
+        assert (after_two, kept) == (2, 0)
+        assert after_three == 3
