@@ -16,7 +16,7 @@ its change committed and then reads sees the change).
 On PostgreSQL a batch's statement runs in no transaction, so the connection it used is
 kept for the next batch (a few per pool) instead of going back to the pool and out again:
 checking a connection out and in costs more than a short read. A kept connection that
-fails is closed, and the batch is sent once more on a fresh one (a read changes nothing).
+fails is discarded, and the batch is sent once more on a fresh one (a read changes nothing).
 """
 
 import asyncio
@@ -137,7 +137,7 @@ class ReadBatches:
                 # Ended by the server, or broken: discarded; the read goes on a fresh one.
                 await _discard(conn)
             else:
-                self._keep(kept, conn)
+                await self._keep(kept, conn)
                 return rows
         async with contextlib.AsyncExitStack() as stack:
             conn = await stack.enter_async_context(connect())
@@ -150,16 +150,15 @@ class ReadBatches:
             if self.keep and conn.dialect.name == "postgresql" and len(kept) < KEPT_CONNECTIONS:
                 # In no transaction: kept for the next batch instead of going back now.
                 stack.pop_all()
-                self._keep(kept, conn)
+                await self._keep(kept, conn)
             return rows
 
-    def _keep(self, kept: list[AsyncConnection], conn: AsyncConnection) -> None:
+    @staticmethod
+    async def _keep(kept: list[AsyncConnection], conn: AsyncConnection) -> None:
         if len(kept) < KEPT_CONNECTIONS and not conn.closed and not conn.in_transaction():
             kept.append(conn)
         else:
-            task = asyncio.get_running_loop().create_task(_close(conn))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            await _close(conn)
 
     @property
     def kept_connections(self) -> int:
