@@ -14,7 +14,9 @@ token is authenticated and counted once; an action whose change is made but whos
 plan cannot give continues down the stack to have strawberry rebuild the answer.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +28,8 @@ from rma_graphql.api.middleware import MAX_BODY_BYTES
 from rma_graphql.api.view import ADMITTED, Admission, RmaGraphQL, bearer_token, too_many_requests
 from rma_graphql.service.idempotency import replay
 from rma_graphql.service.rate_limits import Decision
+
+T = TypeVar("T")
 
 _ENDPOINT = ("POST", "/graphql")
 _JSON = b"application/json"
@@ -140,18 +144,29 @@ class FastReads:
             notifications=view.notifications,
         )
 
+    async def _admitted(
+        self, scope: Scope, receive: Receive, send: Send, head: _Head, run: Callable[[Context], Awaitable[T]]
+    ) -> tuple[Admission, T] | None:
+        """``run``'s result in the operation of the admitted caller's context, as the view
+        runs one; None once the request is handled otherwise (see ``_admit``)."""
+        admission = await self._admit(scope, receive, send, head)
+        if admission is None:
+            return None
+        context = self._context(admission)
+        async with context.uow.operation():
+            return admission, await run(context)
+
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, head: _Head, request: GraphQLRequestData
     ) -> None:
         """Admits the request as the view does, and answers it through its plan (or lets
         the view answer it)."""
-        admission = await self._admit(scope, receive, send, head)
-        if admission is None:
+        plans = self.view.read_plans
+        assert plans is not None
+        ran = await self._admitted(scope, receive, send, head, lambda context: plans.run(context, request))
+        if ran is None:
             return
-        view, context = self.view, self._context(admission)
-        assert view.read_plans is not None
-        async with context.uow.operation():
-            data = await view.read_plans.run(context, request)
+        admission, data = ran
         if data is None:
             scope[ADMITTED] = admission
             await self.app(scope, receive, send)
@@ -163,13 +178,12 @@ class FastReads:
     ) -> None:
         """Admits the request as the view does, and runs its action (or lets the view run it,
         or rebuild its answer)."""
-        admission = await self._admit(scope, receive, send, head)
-        if admission is None:
+        actions = self.view.action_plans
+        assert actions is not None
+        ran = await self._admitted(scope, receive, send, head, lambda context: actions.run(context, request))
+        if ran is None:
             return
-        view, context = self.view, self._context(admission)
-        assert view.action_plans is not None
-        async with context.uow.operation():
-            outcome = await view.action_plans.run(context, request)
+        admission, outcome = ran
         if isinstance(outcome, Answered):
             await _send_json(send, orjson.dumps(outcome.body), admission.decision)
             return
