@@ -250,6 +250,16 @@ class _LiveState(Collector):
         answered.add_metric([], batches.reads if batches is not None else 0)
         yield sent
         yield answered
+        writes = getattr(getattr(self.state, "uow", None), "write_batches", None)
+        written = CounterMetricFamily(
+            "rma_write_batch_statements",
+            "Statements that wrote several concurrent changes of one organization together (one per batch)",
+        )
+        changes = CounterMetricFamily("rma_write_batch_changes", "Changes written by those statements")
+        written.add_metric([], writes.statements if writes is not None else 0)
+        changes.add_metric([], writes.changes if writes is not None else 0)
+        yield written
+        yield changes
 
 
 # Where the workers of one server keep the metrics they share (prometheus-client reads it).

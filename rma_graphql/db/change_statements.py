@@ -8,13 +8,13 @@ column names for itself in an insert's VALUES and an update's SET).
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, insert, literal_column, select, update
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import Prepared
+from rma_graphql.db.driver import Prepared, one_of
 
 # The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
 EVENT_CHANNEL = "rma_order_events"
@@ -50,7 +50,7 @@ def children_column(relation: str) -> str:
     return _CHILD_PREFIX + relation
 
 
-def _load_row(lock: bool) -> Prepared:
+def _load_row(lock: bool, by_ids: bool = False) -> Prepared:
     def build(dialect: str) -> Any:
         children: list[Any] = (
             [
@@ -69,7 +69,7 @@ def _load_row(lock: bool) -> Prepared:
             )
             .join(t.rma_configuration, t.rma_configuration.c.id == t.rma_order.c.configuration_id)
             .where(
-                t.rma_order.c.id == bindparam("id"),
+                one_of(dialect, t.rma_order.c.id, "ids") if by_ids else t.rma_order.c.id == bindparam("id"),
                 t.rma_order.c.organization_id == bindparam("organization"),
             )
         )
@@ -80,6 +80,9 @@ def _load_row(lock: bool) -> Prepared:
 
 # The RMA row with the configuration settings its actions depend on, locked or not.
 LOAD_ROW = {False: _load_row(False), True: _load_row(True)}
+# The same rows by a list of ``ids``: the loads of concurrent changes, read together by the
+# read batches (db/read_batches.py) when a change loads outside any transaction.
+LOAD_ROWS = _load_row(False, by_ids=True)
 REVISION = Prepared(
     lambda dialect: insert(t.rma_order_revision).values(
         values_of(("rma_order_id", "version", "organization_id", "state"))
@@ -207,4 +210,83 @@ def append_events_sql(written: str | None = None) -> str:
             if_written="" if written is None else " AND EXISTS (SELECT FROM written)",
             channel=EVENT_CHANNEL,
         )
+    return found
+
+
+# The same for several changes of one organization at once (db/write_batches.py): $1 the
+# organization; per change ($2–$8) its RMA order, the version it expects and the one it
+# writes, customer, time, revision state and number of events; per event ($9–$17) the
+# change it belongs to (its ordinal) and its columns; then the RMA rows' new values, one
+# array per column. A change is written only where its compare-and-set holds; the positions
+# of the changes written follow their order. It returns each event's RMA order and position.
+_APPEND_BATCH = """
+WITH input AS (
+    SELECT * FROM unnest($2::varchar[], $3::integer[], $4::integer[], $5::varchar[],
+        $6::timestamptz[], $7::jsonb[], $8::integer[]{value_arrays}) WITH ORDINALITY
+        AS i(rma_id, expected_version, version, customer_id, occurred_at, state, events{value_names}, n)
+),
+written AS (
+    UPDATE rma_order SET {assignments} FROM input AS i
+    WHERE rma_order.id = i.rma_id AND rma_order.version = i.expected_version
+    RETURNING rma_order.id
+),
+kept AS (
+    SELECT i.rma_id, i.version, i.customer_id, i.occurred_at, i.state, i.events, i.n,
+        sum(i.events) OVER (ORDER BY i.n) AS upto
+    FROM input AS i JOIN written AS w ON w.id = i.rma_id
+),
+revision AS (
+    INSERT INTO rma_order_revision (rma_order_id, version, organization_id, state)
+    SELECT k.rma_id, k.version, $1::varchar, k.state FROM kept AS k
+),
+taken AS (
+    UPDATE organization SET last_event_position = last_event_position + (SELECT sum(events) FROM kept)
+    WHERE id = $1::varchar AND EXISTS (SELECT FROM kept)
+    RETURNING last_event_position - (SELECT sum(events) FROM kept) AS base
+),
+announced AS MATERIALIZED (
+    SELECT k.rma_id, k.version, k.customer_id, k.occurred_at, k.events, k.n, taken.base + k.upto AS last,
+        pg_notify('{channel}', json_build_object(
+            'o', $1::varchar, 'r', k.rma_id, 'v', k.version, 'p', taken.base + k.upto)::text) AS notified
+    FROM taken, kept AS k
+)
+INSERT INTO rma_order_event (
+    id, organization_id, rma_order_id, customer_id, position, sequence, type, changes, actor,
+    comment, visibility, data, occurred_at, version)
+SELECT e.id, $1::varchar, a.rma_id, a.customer_id, a.last - a.events + e.m,
+    e.sequence, e.type, e.changes, e.actor, e.comment, e.visibility, e.data, a.occurred_at, a.version
+FROM announced AS a JOIN (
+    SELECT u.*, row_number() OVER (PARTITION BY u.owner ORDER BY u.o) AS m
+    FROM unnest($9::integer[], $10::varchar[], $11::integer[], $12::varchar[], $13::jsonb[], $14::jsonb[],
+        $15::varchar[], $16::varchar[], $17::jsonb[]) WITH ORDINALITY
+        AS u(owner, id, sequence, type, changes, actor, comment, visibility, data, o)
+) AS e ON e.owner = a.n
+RETURNING rma_order_id, position
+"""
+APPEND_BATCH_PARAMETERS = 17
+# Per update shape (the RMA columns it writes): the statement, and how each column's
+# values are made what the driver takes (None: as they are).
+_APPEND_BATCHES: dict[tuple[str, ...], tuple[str, tuple[Callable[[Any], Any] | None, ...]]] = {}
+
+
+def append_batch_sql(
+    dialect: Any, names: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The statement that writes several changes of one organization whose compare-and-set
+    updates write the RMA columns ``names`` (PostgreSQL), and each column's bind processor."""
+    found = _APPEND_BATCHES.get(names)
+    if found is None:
+        columns = [t.rma_order.c[name] for name in names]
+        first = APPEND_BATCH_PARAMETERS + 1
+        sql = _APPEND_BATCH.format(
+            value_arrays="".join(
+                f", ${first + index}::{column.type.compile(dialect=dialect)}[]"
+                for index, column in enumerate(columns)
+            ),
+            value_names="".join(f", v_{name}" for name in names),
+            assignments=", ".join(f"{name} = i.v_{name}" for name in names),
+            channel=EVENT_CHANNEL,
+        )
+        processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
+        found = _APPEND_BATCHES[names] = (sql, processors)
     return found

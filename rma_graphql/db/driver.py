@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -156,6 +157,28 @@ async def raw_rows(conn: AsyncConnection, sql: str, *arguments: Any, begin: bool
     return await _fetch(conn, sql, arguments, begin=begin)
 
 
+async def _adapter(conn: AsyncConnection) -> Any:
+    """SQLAlchemy's adapter of the asyncpg connection ``conn`` holds (cached in its info)."""
+    adapter: Any = conn.info.get(_ADAPTER)
+    if adapter is None:
+        raw = await conn.get_raw_connection()
+        adapter = conn.info[_ADAPTER] = raw.dbapi_connection
+    return adapter
+
+
+async def transaction_open(conn: AsyncConnection) -> bool:
+    """Whether the database has a transaction open on ``conn`` (PostgreSQL: SQLAlchemy's
+    ``begin()`` opens one only at the first statement that needs it)."""
+    return (await _adapter(conn))._transaction is not None
+
+
+def refused_by_database(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing a statement (a broken constraint, a value
+    it does not take): outside a transaction nothing of it was written, and the connection
+    is still good. A connection that failed is not that."""
+    return isinstance(error, DBAPIError) and isinstance(error.__cause__, asyncpg.PostgresError)
+
+
 async def _fetch(
     conn: AsyncConnection, sql: str, arguments: Sequence[Any], *, many: bool = False, begin: bool = True
 ) -> list[Any]:
@@ -166,10 +189,7 @@ async def _fetch(
     if sync is not None and (sync._has_events or sync.engine._has_events):
         # What listens to SQLAlchemy's statements (counters, loggers) hears these too.
         sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, many)
-    adapter: Any = conn.info.get(_ADAPTER)
-    if adapter is None:
-        raw = await conn.get_raw_connection()
-        adapter = conn.info[_ADAPTER] = raw.dbapi_connection
+    adapter = await _adapter(conn)
     async with adapter._execute_mutex:
         if adapter._transaction is None and begin:
             await adapter._start_transaction()

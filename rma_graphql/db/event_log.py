@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import raw_rows
+from rma_graphql.db.driver import raw_rows, transaction_open
+from rma_graphql.db.write_batches import WriteBatches, Writer
 from rma_graphql.domain.rma_order import (
     RecordedEvent,
 )
@@ -68,11 +69,14 @@ class Written:
     """What a change writes last in one statement on PostgreSQL, with its events: the
     revision's state, the compare-and-set update of the RMA row in front of it (its SQL and
     arguments) if not run before, and whether the statement may run outside a transaction
-    (it is the change's only write)."""
+    (it is the change's only write); that update's new column ``values`` and the version it
+    expects (what a batch of changes writes instead, db/write_batches.py)."""
 
     revision: Mapping[str, Any]
     update: tuple[str, Sequence[Any]] | None = None
     alone: bool = False
+    values: Mapping[str, Any] | None = None
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ async def append_events(
     system_actor: Actor,
     now: datetime,
     written: Written | None = None,
+    batches: WriteBatches | None = None,
 ) -> EventNotice | None:
     """Record the events and announce them; call it last in the transaction. ``written``
     (PostgreSQL): the revision and the update of the RMA row go in the same statement; None
@@ -127,8 +132,13 @@ async def append_events(
         now,
         written,
     )
-    append = _append_in_one_statement if conn.dialect.name == "postgresql" else _append_in_two_statements
-    last_position = await append(conn, appended)
+    if conn.dialect.name != "postgresql":
+        last_position: int | None = await _append_in_two_statements(conn, appended)
+    elif batches is not None and written is not None and await _may_batch(conn, written):
+        key = (organization_id, tuple(sorted(written.values or ())))
+        last_position = await batches.write(conn, key, rma_id, appended, _WRITER)
+    else:
+        last_position = await _append_in_one_statement(conn, appended)
     if last_position is None:
         return None
     notice = EventNotice(organization_id, rma_id, version, last_position)
@@ -193,6 +203,60 @@ async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int |
         begin=not a.written.alone,
     )
     return max(int(row["position"]) for row in rows) if rows else None
+
+
+async def _may_batch(conn: AsyncConnection, written: Written) -> bool:
+    """Whether the change's statement may go with those of other changes: it is its only
+    write, outside any transaction (written alone it would commit by itself too)."""
+    return written.alone and written.values is not None and not await transaction_open(conn)
+
+
+async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) -> list[int | None]:
+    """PostgreSQL: several changes of one organization in one statement, outside any
+    transaction; the last position of each (None: its RMA row had changed)."""
+    first = batch[0]
+    written = [a.written for a in batch if a.written is not None]
+    values = [w.values for w in written if w.values is not None]
+    if len(values) != len(batch):
+        raise ValueError("a batch holds changes with their RMA row's update")
+    names = tuple(sorted(values[0]))
+    sql, processors = statements.append_batch_sql(conn.dialect, names)
+    events = [(n, offset, a, event) for n, a in enumerate(batch, 1) for offset, event in enumerate(a.events)]
+    columns = [
+        [one[name] if one[name] is None or processor is None else processor(one[name]) for one in values]
+        for name, processor in zip(names, processors, strict=True)
+    ]
+    rows = await raw_rows(
+        conn,
+        sql,
+        first.organization_id,
+        [a.rma_id for a in batch],
+        [w.expected_version for w in written],
+        [a.version for a in batch],
+        [a.customer_id for a in batch],
+        [a.now for a in batch],
+        [orjson.dumps(w.revision).decode() for w in written],
+        [len(a.events) for a in batch],
+        [n for n, _, _, _ in events],
+        [str(uuid.uuid4()) for _ in events],
+        [a.first_sequence + offset for _, offset, a, _ in events],
+        [event.type.value for _, _, _, event in events],
+        [orjson.dumps(_changes(event)).decode() for _, _, _, event in events],
+        [orjson.dumps(dict(a.system_actor if e.system else a.actor)).decode() for _, _, a, e in events],
+        [event.comment for _, _, _, event in events],
+        [event.visibility.value if event.visibility else None for _, _, _, event in events],
+        [None if event.data is None else orjson.dumps(event.data).decode() for _, _, _, event in events],
+        *columns,
+        begin=False,
+    )
+    last: dict[str, int] = {}
+    for row in rows:
+        rma_id, position = row["rma_order_id"], int(row["position"])
+        last[rma_id] = max(position, last.get(rma_id, position))
+    return [last.get(a.rma_id) for a in batch]
+
+
+_WRITER: Writer[_Appended] = Writer(alone=_append_in_one_statement, together=_append_together)
 
 
 async def insert_comment(

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
-from rma_graphql.db.driver import Prepared
+from rma_graphql.db.driver import Prepared, transaction_open
+from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.rma_reads import children_by_rma
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
@@ -130,7 +131,12 @@ def rma_state_columns(rma: RmaOrder) -> dict[str, Any]:
 
 
 async def load_rma(
-    conn: AsyncConnection, organization_id: str, rma_id: str, *, lock: bool = False
+    conn: AsyncConnection,
+    organization_id: str,
+    rma_id: str,
+    *,
+    lock: bool = False,
+    batches: ReadBatches | None = None,
 ) -> tuple[RmaOrder, dict[str, Any], list[dict[str, Any]] | None] | None:
     """The RMA order, its row (with the configuration settings its actions depend on) and,
     when read with it, its linked orders' rows.
@@ -138,9 +144,15 @@ async def load_rma(
     On PostgreSQL the row and its children are one statement, run outside any transaction
     unless one is open (read committed reads the same in one or not); with ``lock`` the RMA
     row stays locked until the transaction ends (SQLite serialises writing transactions
-    anyway).
+    anyway). With ``batches``, a load outside any transaction goes with the loads of
+    concurrent changes, as one statement (PostgreSQL; it reads the same, committed rows).
     """
-    found = await statements.LOAD_ROW[lock].rows(conn, begin=lock, id=rma_id, organization=organization_id)
+    params = {"organization": organization_id}
+    if batches is not None and not lock and not await transaction_open(conn):
+        by_id = {"key": rma_id, "keys_param": "ids", "key_column": "id"}
+        found = await batches.rows(statements.LOAD_ROWS, params, **by_id)
+    else:
+        found = await statements.LOAD_ROW[lock].rows(conn, begin=lock, id=rma_id, **params)
     if not found:
         return None
     row = dict(found[0])
@@ -196,6 +208,15 @@ class RowUpdate:
         """Its SQL (PostgreSQL, parameters from $1) and arguments, to run inside another."""
         compiled = self.statement.compiled(conn)
         return compiled.sql, compiled.arguments(self.params)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The columns it writes and their values."""
+        return {name[2:]: value for name, value in self.params.items() if name.startswith("v_")}
+
+    @property
+    def expected_version(self) -> int:
+        return int(self.params["expected_version"])
 
 
 def rma_update(

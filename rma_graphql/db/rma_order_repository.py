@@ -15,7 +15,9 @@ from rma_graphql.db import repository as rows
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, one_of
 from rma_graphql.db.event_log import Written, append_events
+from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.revisions import Revision, revision_state, save_revision
+from rma_graphql.db.write_batches import WriteBatches
 from rma_graphql.domain.eligibility import order_return_status
 from rma_graphql.domain.errors import ConflictError, NotFoundError
 from rma_graphql.domain.rma_order import RecordedEvent, RmaOrder
@@ -45,8 +47,15 @@ class RmaOrderRepository:
         actor: Actor,
         system_actor: Actor,
         now: datetime,
+        read_batches: ReadBatches | None = None,
+        write_batches: WriteBatches | None = None,
     ) -> None:
+        """``read_batches``: where a load outside any transaction is read with those of
+        concurrent changes (PostgreSQL); ``write_batches``: where a change whose only write is
+        its last statement may be written with concurrent ones (db/write_batches.py)."""
         self.conn = conn
+        self.read_batches = read_batches if conn.dialect.name == "postgresql" else None
+        self.write_batches = write_batches
         self.organization_id = organization_id
         self.customer_id = customer_id
         self.actor = actor
@@ -63,7 +72,9 @@ class RmaOrderRepository:
         With ``lock`` its row stays locked until the transaction ends (PostgreSQL), so that
         concurrent changes queue instead of both running their step.
         """
-        loaded = await rows.load_rma(self.conn, self.organization_id, rma_id, lock=lock)
+        loaded = await rows.load_rma(
+            self.conn, self.organization_id, rma_id, lock=lock, batches=self.read_batches
+        )
         if loaded is None or (self.customer_id is not None and loaded[1]["customer_id"] != self.customer_id):
             raise NotFoundError(f"RMA order {rma_id} not found.", rma_id)
         rma, row, linked_orders = loaded
@@ -179,8 +190,14 @@ class RmaOrderRepository:
         if self.conn.dialect.name != "postgresql":
             await save_revision(self.conn, organization_id=self.organization_id, state=state)
             return None
+        if update is None:
+            return Written(state)
         return Written(
-            state, None if update is None else update.sql(self.conn), alone=last and update is not None
+            state,
+            update.sql(self.conn),
+            alone=last,
+            values=update.values,
+            expected_version=update.expected_version,
         )
 
     async def record(
@@ -201,7 +218,7 @@ class RmaOrderRepository:
         whose organization row lock comes last. ``update``: the RMA row's compare-and-set
         update, not run yet (PostgreSQL), written with them; False when it found the row
         changed (nothing is written). ``orders_may_change``: false when neither the processing
-        status nor the linked orders changed (the orders' return status cannot have)."""
+        status nor the linked orders changed (their return status cannot have either)."""
         if linked_orders is None:
             linked_orders = await self._linked_orders_of(rma.id)
         statuses = await return_status_changes(
@@ -224,7 +241,6 @@ class RmaOrderRepository:
                 self.organization_id, rma.id, rma.financial_resolutions
             ),
         )
-        state = revision_state(revision)
         notice = await append_events(
             self.conn,
             organization_id=self.organization_id,
@@ -236,7 +252,8 @@ class RmaOrderRepository:
             actor=self.actor,
             system_actor=self.system_actor,
             now=self.now,
-            written=await self._revision(state, update, last=last),
+            written=await self._revision(revision_state(revision), update, last=last),
+            batches=self.write_batches,
         )
         if notice is None:
             return False

@@ -13,6 +13,7 @@ from rma_graphql.db.event_log import NOTICES, EventNotice
 from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.revisions import Revision
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
+from rma_graphql.db.write_batches import WriteBatches
 from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
@@ -111,6 +112,7 @@ class UnitOfWork:
         self._reader = read_only(engine)
         keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
         self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
+        self._writes = WriteBatches()
         # Told about the events of every transaction that commits (the in-process hub on
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None
@@ -201,6 +203,8 @@ class UnitOfWork:
                 actor=caller.actor,
                 system_actor=SYSTEM_ACTOR,
                 now=now,
+                read_batches=self._batches,
+                write_batches=self._writes,
             )
             yield Change(conn, now, caller, rma_orders)
             versions.update(rma_orders.saved)
@@ -240,6 +244,10 @@ class UnitOfWork:
     @property
     def read_batches(self) -> ReadBatches:
         return self._batches
+
+    @property
+    def write_batches(self) -> WriteBatches:
+        return self._writes
 
     @asynccontextmanager
     async def one_statement_reader(self) -> AsyncIterator[Connection | ReadBatches]:
