@@ -190,19 +190,28 @@ async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int |
         a.version,
         a.customer_id,
         a.now,
-        [str(uuid.uuid4()) for _ in a.events],
-        [a.first_sequence + offset for offset in range(len(a.events))],
-        [event.type.value for event in a.events],
-        [orjson.dumps(_changes(event)).decode() for event in a.events],
-        [orjson.dumps(dict(a.system_actor if event.system else a.actor)).decode() for event in a.events],
-        [event.comment for event in a.events],
-        [event.visibility.value if event.visibility else None for event in a.events],
-        [None if event.data is None else orjson.dumps(event.data).decode() for event in a.events],
+        *_event_arrays([a]),
         orjson.dumps(a.written.revision).decode(),
         *update_arguments,
         begin=not a.written.alone,
     )
     return max(int(row["position"]) for row in rows) if rows else None
+
+
+def _event_arrays(appended: Sequence[_Appended]) -> list[list[Any]]:
+    """The events of these changes, one array per column (new ids, sequences, types,
+    changes, actors, comments, visibilities, data), the changes' events in order."""
+    pairs = [(a, offset, event) for a in appended for offset, event in enumerate(a.events)]
+    return [
+        [str(uuid.uuid4()) for _ in pairs],
+        [a.first_sequence + offset for a, offset, _ in pairs],
+        [event.type.value for _, _, event in pairs],
+        [orjson.dumps(_changes(event)).decode() for _, _, event in pairs],
+        [orjson.dumps(dict(a.system_actor if event.system else a.actor)).decode() for a, _, event in pairs],
+        [event.comment for _, _, event in pairs],
+        [event.visibility.value if event.visibility else None for _, _, event in pairs],
+        [None if event.data is None else orjson.dumps(event.data).decode() for _, _, event in pairs],
+    ]
 
 
 async def _may_batch(conn: AsyncConnection, written: Written) -> bool:
@@ -221,7 +230,6 @@ async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) ->
         raise ValueError("a batch holds changes with their RMA row's update")
     names = tuple(sorted(values[0]))
     sql, processors = statements.append_batch_sql(conn.dialect, names)
-    events = [(n, offset, a, event) for n, a in enumerate(batch, 1) for offset, event in enumerate(a.events)]
     columns = [
         [one[name] if one[name] is None or processor is None else processor(one[name]) for one in values]
         for name, processor in zip(names, processors, strict=True)
@@ -237,15 +245,8 @@ async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) ->
         [a.now for a in batch],
         [orjson.dumps(w.revision).decode() for w in written],
         [len(a.events) for a in batch],
-        [n for n, _, _, _ in events],
-        [str(uuid.uuid4()) for _ in events],
-        [a.first_sequence + offset for _, offset, a, _ in events],
-        [event.type.value for _, _, _, event in events],
-        [orjson.dumps(_changes(event)).decode() for _, _, _, event in events],
-        [orjson.dumps(dict(a.system_actor if e.system else a.actor)).decode() for _, _, a, e in events],
-        [event.comment for _, _, _, event in events],
-        [event.visibility.value if event.visibility else None for _, _, _, event in events],
-        [None if event.data is None else orjson.dumps(event.data).decode() for _, _, _, event in events],
+        [n for n, a in enumerate(batch, 1) for _ in a.events],
+        *_event_arrays(batch),
         *columns,
         begin=False,
     )

@@ -8,10 +8,10 @@ of an organization updates that organization's row, so concurrent ones queue on 
 in the database, each paying its own round trip, parse, commit and notice to every
 listening process. Here, per organization and update shape, one statement is on its way at
 a time: the first change sends its own at once, on its own connection (an idle server adds
-no wait); those that arrive meanwhile wait, and when it is answered they are sent together
-as one statement (a batch) that writes each change only where its compare-and-set holds,
-sent by the first of them on its own connection (every change waiting holds one already: a
-batch never waits for the pool). Group commit, as databases do it for their log.
+no wait); those that arrive meanwhile wait, and when it is answered the first of them sends
+them all, on its own connection (every change waiting holds one already: a batch never
+waits for the pool), as one statement (a batch) that writes each change only where its
+compare-and-set holds. Group commit, as databases do it for their log.
 
 Each change gets what its own statement would have given: its events' positions, or none
 when its RMA order had changed (a conflict, as alone). A batch never holds two changes of
