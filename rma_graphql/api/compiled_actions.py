@@ -51,6 +51,7 @@ from rma_graphql.api.plan_variables import Simple, coerce_variables, simple_vari
 from rma_graphql.api.rma_actions import RmaActionMutation
 from rma_graphql.api.schema import MAX_COST
 from rma_graphql.domain.errors import DomainError
+from rma_graphql.service import queries
 from rma_graphql.service.unit_of_work import forget_written, written_version
 
 logger = logging.getLogger("rma_graphql.compiled_actions")
@@ -266,7 +267,8 @@ class ActionPlans:
         plans = self.read_plans
         answer = plans.document(found.answer, None)
         assert answer is not None
-        return await plans.data_of(context, answer, found.answer, variables)
+        with queries.answering_change():
+            return await plans.data_of(context, answer, found.answer, variables)
 
 
 def _answer_query(

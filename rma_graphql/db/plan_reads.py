@@ -28,7 +28,7 @@ Reader = AsyncConnection | ReadBatches
 _MAX_STATEMENTS = 500
 _statements: dict[tuple[Any, ...], Prepared] = {}
 # The prefix of a line's columns where they are read joined to their RMA order's.
-_LINE = "line__"
+LINE_PREFIX = "line__"
 
 
 def _check(table: Any, columns: Sequence[str]) -> None:
@@ -63,7 +63,7 @@ def _by_id(
     def build(dialect: str) -> Select[Any]:
         r, line = t.rma_order.c, t.rma_order_line.c
         query = select(
-            *(r[name] for name in columns), *(line[name].label(_LINE + name) for name in line_columns)
+            *(r[name] for name in columns), *(line[name].label(LINE_PREFIX + name) for name in line_columns)
         ).where(one_of(dialect, r.id, "ids"), r.organization_id == bindparam("organization"))
         if line_columns:
             query = query.select_from(
@@ -121,7 +121,7 @@ async def rma_order_with_lines(
     found = await _rma_order_rows(reader, caller, rma_id, columns, line_columns, begin=False)
     if not found:
         return None
-    return found[0], [row for row in found if row[_LINE + "id"] is not None]
+    return found[0], [row for row in found if row[LINE_PREFIX + "id"] is not None]
 
 
 # A page's statement per shape: the criteria given, the sort, whether it starts after a
@@ -145,7 +145,7 @@ def _page(shape: _PageShape) -> Callable[[str], Any]:
         column_name, descending = SORTS[sort]
         order = (page.c[column_name], page.c.id)
         return (
-            select(*page.c, *(line[name].label(_LINE + name) for name in line_columns))
+            select(*page.c, *(line[name].label(LINE_PREFIX + name) for name in line_columns))
             .select_from(page.outerjoin(t.rma_order_line, line.rma_order_id == page.c.id))
             .order_by(*(c.desc() if descending else c.asc() for c in order), line.position)
         )
@@ -213,7 +213,7 @@ async def rma_order_page_with_lines(
         if one["id"] != last:
             last = one["id"]
             found.append((one, []))
-        if one[_LINE + "id"] is not None:
+        if one[LINE_PREFIX + "id"] is not None:
             found[-1][1].append(one)
     return found[:first], len(found) > first
 

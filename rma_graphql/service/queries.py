@@ -2,7 +2,9 @@
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -33,7 +35,7 @@ from rma_graphql.service.records import (
     records,
     row_of,
 )
-from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.service.unit_of_work import UnitOfWork, written_state
 
 Row = Mapping[Any, Any]
 MAX_PAGE = 250
@@ -255,10 +257,54 @@ async def resolution_row(
 # Only the columns a compiled read plan asks for, as plain rows (no records).
 
 
+# Set while a change's answer is read (api/compiled_actions.py): the RMA order it wrote is
+# answered from the revision it kept.
+_answering_change: ContextVar[bool] = ContextVar("answering_change", default=False)
+
+
+@contextmanager
+def answering_change() -> Iterator[None]:
+    """Within the block, the reads of the RMA order this operation's change wrote (and
+    nothing else) answer from the revision it kept and committed."""
+    token = _answering_change.set(True)
+    try:
+        yield
+    finally:
+        _answering_change.reset(token)
+
+
+def _written_values(
+    caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...] = ()
+) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
+    """The RMA order this operation's change wrote, as the revision it kept and committed
+    has it (no read), while its answer is read: its row's and its lines' columns (the lines
+    as a joined read gives them). None when it wrote none, or when a column asked for is not
+    the revision's."""
+    revision = written_state(rma_id) if _answering_change.get() else None
+    if revision is None:
+        return None
+    row = revision.row
+    if caller.customer_id is not None and row.get("customer_id") != caller.customer_id:
+        return None
+    if any(column not in row for column in columns) or any(
+        column not in line for line in revision.lines for column in line_columns
+    ):
+        return None
+    lines: list[Mapping[str, Any]] = [
+        {plan_reads.LINE_PREFIX + column: line[column] for column in ("id", *line_columns)}
+        for line in revision.lines
+    ]
+    found: Mapping[str, Any] = {column: row[column] for column in columns}
+    return found, lines
+
+
 async def rma_order_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], *, alone: bool = False
 ) -> Mapping[str, Any] | None:
-    """These columns of an RMA order (``alone``: the operation reads nothing else)."""
+    """These columns of an RMA order (``alone``: the operation reads nothing else; the RMA
+    order its change wrote is answered from the revision it kept)."""
+    if alone and (written := _written_values(caller, rma_id, columns)) is not None:
+        return written[0]
     if alone:
         async with uow.one_statement_reader() as reader:
             return await plan_reads.rma_order(reader, caller, rma_id, columns, alone=True)
@@ -269,7 +315,11 @@ async def rma_order_values(
 async def rma_order_with_line_values(
     uow: UnitOfWork, caller: Caller, rma_id: str, columns: tuple[str, ...], line_columns: tuple[str, ...]
 ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
-    """An RMA order and its lines in one statement: for an operation that reads nothing else."""
+    """An RMA order and its lines in one statement: for an operation that reads nothing else
+    (the RMA order its change wrote: from the revision it kept)."""
+    written = _written_values(caller, rma_id, columns, line_columns)
+    if written is not None:
+        return written[0], written[1]
     async with uow.one_statement_reader() as reader:
         return await plan_reads.rma_order_with_lines(reader, caller, rma_id, columns, line_columns)
 
