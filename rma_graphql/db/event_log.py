@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import raw_rows, transaction_open
+from rma_graphql.db.repository import RowUpdate
 from rma_graphql.db.write_batches import WriteBatches, Writer
 from rma_graphql.domain.rma_order import (
     RecordedEvent,
@@ -67,16 +68,13 @@ def _changes(event: RecordedEvent) -> list[dict[str, str | None]]:
 @dataclass(frozen=True)
 class Written:
     """What a change writes last in one statement on PostgreSQL, with its events: the
-    revision's state, the compare-and-set update of the RMA row in front of it (its SQL and
-    arguments) if not run before, and whether the statement may run outside a transaction
-    (it is the change's only write); that update's new column ``values`` and the version it
-    expects (what a batch of changes writes instead, db/write_batches.py)."""
+    revision's state, the compare-and-set update of the RMA row in front of it if not run
+    before, and whether the statement may run outside a transaction (it is the change's only
+    write)."""
 
     revision: Mapping[str, Any]
-    update: tuple[str, Sequence[Any]] | None = None
+    update: RowUpdate | None = None
     alone: bool = False
-    values: Mapping[str, Any] | None = None
-    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +133,7 @@ async def append_events(
     if conn.dialect.name != "postgresql":
         last_position: int | None = await _append_in_two_statements(conn, appended)
     elif batches is not None and written is not None and await _may_batch(conn, written):
-        key = (organization_id, tuple(sorted(written.values or ())))
+        key = (organization_id, tuple(sorted(written.update.values if written.update else ())))
         last_position = await batches.write(conn, key, rma_id, appended, _WRITER)
     else:
         last_position = await _append_in_one_statement(conn, appended)
@@ -180,7 +178,7 @@ async def _append_in_one_statement(conn: AsyncConnection, a: _Appended) -> int |
     row changed)."""
     if a.written is None:
         raise ValueError("PostgreSQL keeps the revision with the events")
-    update_sql, update_arguments = a.written.update or (None, ())
+    update_sql, update_arguments = a.written.update.sql(conn) if a.written.update else (None, ())
     rows = await raw_rows(
         conn,
         statements.append_events_sql(update_sql),
@@ -217,7 +215,7 @@ def _event_arrays(appended: Sequence[_Appended]) -> list[list[Any]]:
 async def _may_batch(conn: AsyncConnection, written: Written) -> bool:
     """Whether the change's statement may go with those of other changes: it is its only
     write, outside any transaction (written alone it would commit by itself too)."""
-    return written.alone and written.values is not None and not await transaction_open(conn)
+    return written.alone and written.update is not None and not await transaction_open(conn)
 
 
 async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) -> list[int | None]:
@@ -225,9 +223,10 @@ async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) ->
     transaction; the last position of each (None: its RMA row had changed)."""
     first = batch[0]
     written = [a.written for a in batch if a.written is not None]
-    values = [w.values for w in written if w.values is not None]
-    if len(values) != len(batch):
+    updates = [w.update for w in written if w.update is not None]
+    if len(updates) != len(batch):
         raise ValueError("a batch holds changes with their RMA row's update")
+    values = [update.values for update in updates]
     names = tuple(sorted(values[0]))
     sql, processors = statements.append_batch_sql(conn.dialect, names)
     columns = [
@@ -239,7 +238,7 @@ async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) ->
         sql,
         first.organization_id,
         [a.rma_id for a in batch],
-        [w.expected_version for w in written],
+        [update.expected_version for update in updates],
         [a.version for a in batch],
         [a.customer_id for a in batch],
         [a.now for a in batch],

@@ -149,8 +149,9 @@ async def load_rma(
     """
     params = {"organization": organization_id}
     if batches is not None and not lock and not await transaction_open(conn):
-        by_id = {"key": rma_id, "keys_param": "ids", "key_column": "id"}
-        found = await batches.rows(statements.LOAD_ROWS, params, **by_id)
+        found = await batches.rows(
+            statements.LOAD_ROWS, params, key=rma_id, keys_param="ids", key_column="id"
+        )
     else:
         found = await statements.LOAD_ROW[lock].rows(conn, begin=lock, id=rma_id, **params)
     if not found:

@@ -190,15 +190,7 @@ class RmaOrderRepository:
         if self.conn.dialect.name != "postgresql":
             await save_revision(self.conn, organization_id=self.organization_id, state=state)
             return None
-        if update is None:
-            return Written(state)
-        return Written(
-            state,
-            update.sql(self.conn),
-            alone=last,
-            values=update.values,
-            expected_version=update.expected_version,
-        )
+        return Written(state, update, alone=last and update is not None)
 
     async def record(
         self,
