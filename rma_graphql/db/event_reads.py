@@ -4,10 +4,11 @@ turns into deliveries, and revisions."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.bulk import rows_by_keys
 from rma_graphql.db.revisions import Revision, revision_as_kept, revision_from_state
 from rma_graphql.domain.criteria import FOR_CUSTOMER, EventFilter
 
@@ -87,11 +88,8 @@ async def revisions_of(
     converted, see ``revision_as_kept``)."""
     if not pairs:
         return {}
-    revision = t.rma_order_revision
-    result = await conn.execute(
-        select(revision.c.rma_order_id, revision.c.version, revision.c.state).where(
-            tuple_(revision.c.rma_order_id, revision.c.version).in_(list(pairs))
-        )
+    found = await rows_by_keys(
+        conn, t.rma_order_revision, ("rma_order_id", "version"), pairs, ("rma_order_id", "version", "state")
     )
     make = revision_as_kept if as_kept else revision_from_state
-    return {(row.rma_order_id, row.version): make(row.state) for row in result}
+    return {(row["rma_order_id"], row["version"]): make(row["state"]) for row in found}

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.bulk import insert_rows
 from rma_graphql.db.webhook_repository import created_before
 
 Row = Mapping[Any, Any]
@@ -158,11 +159,7 @@ async def move_cursor(conn: AsyncConnection, organization_id: str, position: int
 
 async def add_deliveries(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """New deliveries; one that exists already (same rule, event and recipient) stays."""
-    if rows:
-        statement = _insert(conn)(delivery_table).on_conflict_do_nothing(
-            index_elements=["rule_id", "event_id", "recipient"]
-        )
-        await conn.execute(statement, [dict(row) for row in rows])
+    await insert_rows(conn, delivery_table, rows, unless_conflict=("rule_id", "event_id", "recipient"))
 
 
 def _due(now: datetime) -> Any:
