@@ -169,7 +169,7 @@ def line_update(names: Iterable[str]) -> Prepared:
 _APPEND_EVENTS = """
 WITH {written}revision AS (
     INSERT INTO rma_order_revision (rma_order_id, version, organization_id, state)
-    SELECT $2::varchar, $4::integer, $1::varchar, $15::jsonb{from_written}
+    SELECT $2::varchar, $4::integer, $1::varchar, $15::json{from_written}
 ),
 taken AS (
     UPDATE organization SET last_event_position = last_event_position + $3::integer
@@ -222,7 +222,7 @@ def append_events_sql(written: str | None = None) -> str:
 _APPEND_BATCH = """
 WITH input AS (
     SELECT * FROM unnest($2::varchar[], $3::integer[], $4::integer[], $5::varchar[],
-        $6::timestamptz[], $7::jsonb[], $8::integer[]{value_arrays}) WITH ORDINALITY
+        $6::timestamptz[], $7::json[], $8::integer[]{value_arrays}) WITH ORDINALITY
         AS i(rma_id, expected_version, version, customer_id, occurred_at, state, events{value_names}, n)
 ),
 written AS (

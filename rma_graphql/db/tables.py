@@ -7,7 +7,7 @@ free-form data as JSON.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.account_tables import ApiClient as ApiClient
@@ -449,7 +449,8 @@ class RmaOrderRevisionRow(SQLModel, table=True):
     rma_order_id: str = id_field(primary_key=True, foreign="rma_order.id")
     version: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
     organization_id: str = id_field(foreign="organization.id")
-    state: dict[str, Any] = json_field(nullable=False)
+    # JSON text, not jsonb: written once, read whole, never queried inside (migration 0021).
+    state: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
 
 
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
