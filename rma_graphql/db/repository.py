@@ -4,6 +4,7 @@ Every statement is scoped by ``organization_id``; the RMA row is written with a
 compare-and-set on ``version``.
 """
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, transaction_open
 from rma_graphql.db.read_batches import ReadBatches
+from rma_graphql.db.revisions import column_names
 from rma_graphql.db.rma_reads import children_by_rma
 from rma_graphql.domain.rma_order import (
     FinancialResolution,
@@ -210,7 +212,7 @@ class RowUpdate:
         compiled = self.statement.compiled(conn)
         return compiled.sql, compiled.arguments(self.params)
 
-    @property
+    @functools.cached_property
     def values(self) -> dict[str, Any]:
         """The columns it writes and their values."""
         return {name[2:]: value for name, value in self.params.items() if name.startswith("v_")}
@@ -370,7 +372,7 @@ async def save_changed_children(
 
 def rma_row_after(before: Row, written: Mapping[str, Any]) -> dict[str, Any]:
     """The RMA order row as a write leaves it: the columns written over the row as read."""
-    return {column.name: written.get(column.name, before.get(column.name)) for column in t.rma_order.columns}
+    return {name: written.get(name, before.get(name)) for name in column_names(t.rma_order)}
 
 
 async def next_return_number(conn: AsyncConnection, organization_id: str) -> int:

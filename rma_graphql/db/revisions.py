@@ -1,6 +1,7 @@
 """Revisions: each version of an RMA order kept as it was committed, so that a subscriber
 or a mutation's answer shows exactly that version."""
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,12 +17,17 @@ from rma_graphql.db.types import UTCDateTime
 Row = Mapping[Any, Any]
 
 
+@functools.cache
+def column_names(table: Table) -> tuple[str, ...]:
+    """The table's column names, in order (read once: a table's columns are a collection
+    that costs more to walk than a tuple)."""
+    return tuple(column.name for column in table.columns)
+
+
 def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
-        column.name: row[column.name].isoformat()
-        if isinstance(row[column.name], datetime)
-        else row[column.name]
-        for column in table.columns
+        name: value.isoformat() if isinstance(value := row[name], datetime) else value
+        for name in column_names(table)
     }
 
 
