@@ -1,8 +1,9 @@
 """Column helpers of the tables: ids, UTC times, money in minor units, JSON."""
 
+import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, String
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Table
 from sqlmodel import Field
 
 from rma_graphql.db.types import UTCDateTime, json_type
@@ -31,3 +32,10 @@ def money_field(default: int | None = None, nullable: bool = False) -> Any:
 
 def json_field(nullable: bool = True) -> Any:
     return Field(sa_column=Column(json_type(), nullable=nullable))
+
+
+@functools.cache
+def column_names(table: Table) -> tuple[str, ...]:
+    """The table's column names, in order (read once: a table's column collection costs more
+    to walk than a tuple, on paths that walk it per row)."""
+    return tuple(column.name for column in table.columns)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
 from rma_graphql.db import tables as t
+from rma_graphql.db.columns import column_names
 from rma_graphql.db.driver import Prepared, transaction_open
 from rma_graphql.db.read_batches import ReadBatches
-from rma_graphql.db.revisions import column_names
 from rma_graphql.db.rma_reads import children_by_rma
 from rma_graphql.domain.rma_order import (
     FinancialResolution,

@@ -1,7 +1,6 @@
 """Revisions: each version of an RMA order kept as it was committed, so that a subscriber
 or a mutation's answer shows exactly that version."""
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,16 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.change_statements import REVISION, bound
+from rma_graphql.db.columns import column_names
 from rma_graphql.db.types import UTCDateTime
 
 Row = Mapping[Any, Any]
-
-
-@functools.cache
-def column_names(table: Table) -> tuple[str, ...]:
-    """The table's column names, in order (read once: a table's columns are a collection
-    that costs more to walk than a tuple)."""
-    return tuple(column.name for column in table.columns)
 
 
 def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
