@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.bulk import insert_rows
+from rma_graphql.db.driver import one_of
 from rma_graphql.db.webhook_repository import created_before
 
 Row = Mapping[Any, Any]
@@ -19,6 +20,12 @@ template_table = t.notification_template
 rule_table = t.notification_rule
 cursor_table = t.notification_cursor
 delivery_table = t.notification_delivery
+
+
+def _one_of(conn: AsyncConnection, column: Any) -> Any:
+    """``column`` is one of the list bound as ``keys`` (one statement for any number of
+    them on PostgreSQL: a round's hundreds of RMA orders or addresses)."""
+    return one_of(conn.dialect.name, column, "keys")
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -262,16 +269,15 @@ async def custom_state_names(conn: AsyncConnection, organization_id: str) -> dic
 async def latest_shipments(conn: AsyncConnection, rma_order_ids: Sequence[str]) -> dict[str, Row]:
     """Each RMA order's newest return shipment."""
     shipment = t.rma_shipment
-    query = (
-        select(shipment).where(shipment.c.rma_order_id.in_(list(rma_order_ids))).order_by(shipment.c.sequence)
-    )
-    return {row["rma_order_id"]: row for row in (await conn.execute(query)).mappings()}
+    query = select(shipment).where(_one_of(conn, shipment.c.rma_order_id)).order_by(shipment.c.sequence)
+    found = await conn.execute(query, {"keys": list(rma_order_ids)})
+    return {row["rma_order_id"]: row for row in found.mappings()}
 
 
 async def user_emails(conn: AsyncConnection, user_ids: Sequence[str]) -> dict[str, str]:
     user = t.app_user
-    query = select(user.c.id, user.c.email).where(user.c.id.in_(list(user_ids)))
-    return {row.id: row.email for row in await conn.execute(query)}
+    query = select(user.c.id, user.c.email).where(_one_of(conn, user.c.id))
+    return {row.id: row.email for row in await conn.execute(query, {"keys": list(user_ids)})}
 
 
 async def customer_languages(
@@ -281,17 +287,19 @@ async def customer_languages(
     customer = t.customer
     query = select(customer.c.email, customer.c.language).where(
         customer.c.organization_id == organization_id,
-        func.lower(customer.c.email).in_([email.lower() for email in emails]),
+        _one_of(conn, func.lower(customer.c.email)),
         customer.c.language.is_not(None),
     )
-    return {row.email.lower(): row.language for row in await conn.execute(query)}
+    found = await conn.execute(query, {"keys": sorted({email.lower() for email in emails})})
+    return {row.email.lower(): row.language for row in found}
 
 
 async def vouchers(conn: AsyncConnection, resolution_ids: Sequence[str]) -> dict[str, Row]:
     """The vouchers these financial resolutions issued, by resolution."""
     voucher = t.voucher
-    query = select(voucher).where(voucher.c.resolution_id.in_(list(resolution_ids)))
-    return {row["resolution_id"]: row for row in (await conn.execute(query)).mappings()}
+    query = select(voucher).where(_one_of(conn, voucher.c.resolution_id))
+    found = await conn.execute(query, {"keys": list(resolution_ids)})
+    return {row["resolution_id"]: row for row in found.mappings()}
 
 
 async def rma_version(conn: AsyncConnection, organization_id: str, rma_order_id: str) -> int | None:
