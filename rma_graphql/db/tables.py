@@ -278,7 +278,8 @@ class RmaOrderEventRow(SQLModel, table=True):
     )
 
     id: str = id_field(primary_key=True)
-    organization_id: str = id_field(foreign="organization.id")
+    # Its RMA order's: it goes with the RMA order (no key of its own to look up per insert).
+    organization_id: str = id_field()
     rma_order_id: str = id_field(foreign="rma_order.id")
     # Organization-wide, in commit order (see ``Organization.last_event_position``).
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -448,7 +449,8 @@ class RmaOrderRevisionRow(SQLModel, table=True):
 
     rma_order_id: str = id_field(primary_key=True, foreign="rma_order.id")
     version: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
-    organization_id: str = id_field(foreign="organization.id")
+    # Its RMA order's: it goes with the RMA order (no key of its own to look up per insert).
+    organization_id: str = id_field()
     # JSON text, not jsonb: written once, read whole, never queried inside (migration 0021).
     state: dict[str, Any] = Field(sa_column=Column(JSON(), nullable=False))
 
