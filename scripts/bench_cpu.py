@@ -1,0 +1,149 @@
+"""What a transition costs the server's CPU, without HTTP, wrk or a second process sharing
+the machine: the app called in-process through ASGI (its lifespan started, PostgreSQL
+real), ``rmaOrderSubmit`` of seeded RMA orders 16 at a time, and the process's CPU time per
+transition (the notification and webhook senders included: they run in the same process).
+Less spread than a wrk run on a shared machine, so a change's effect on the server's own
+work shows. Then, with ``--derive``, the notifications those transitions made are derived
+in one ``derive()`` alone (the senders off during the transitions), and its CPU per delivery
+printed.
+
+    DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_cpu.py
+        [--transitions 4000] [--senders off] [--derive]
+"""
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import orjson
+from bench_servers import client_credentials, our_env
+from bench_writes import SUBMIT, _seed
+
+CONCURRENCY = 16
+WARM_UP = 500
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _scope(body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """One POST /graphql through the app; its answer's body (a GraphQL error fails the run)."""
+    given = False
+    answer: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the request never disconnects
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            answer.append(message.get("body", b""))
+
+    await app(_scope(body, headers), receive, send)
+    found = b"".join(answer)
+    if b'"errors"' in found:
+        raise SystemExit(f"an answer had errors: {found[:500]!r}")
+    return found
+
+
+async def _run_all(app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]]) -> None:
+    async def caller() -> None:
+        for body in bodies:
+            await _call(app, body, headers)
+
+    await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
+
+
+async def _token(app: Any, credentials: tuple[str, str]) -> str:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": credentials[0],
+            "client_secret": credentials[1],
+        }
+        answer = await client.post("/oauth2/token", data=form)
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+async def measure(args: argparse.Namespace) -> None:
+    from rma_graphql.app import create_app
+    from rma_graphql.config import Settings
+
+    url = os.environ["DATABASE_URL"]
+    organizations, ids = await _seed(url, args.transitions + WARM_UP, 1)
+    env = our_env(url)
+    credentials = client_credentials(env, organizations[0])
+    if args.senders == "off":
+        env.update(RMA_NOTIFICATION_DELIVERY="false", RMA_WEBHOOK_DELIVERY="false")
+    os.environ.update({key: value for key, value in env.items() if key.startswith("RMA_")})
+    app = create_app(Settings(database_url=url))
+    bodies = [orjson.dumps({"query": SUBMIT, "variables": {"id": rma_id}}) for rma_id, _ in ids]
+    async with app.router.lifespan_context(app):
+        headers = [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {await _token(app, credentials)}".encode()),
+        ]
+        await _run_all(app, iter(bodies[:WARM_UP]), headers)
+        started, cpu = time.perf_counter(), time.process_time()
+        await _run_all(app, iter(bodies[WARM_UP:]), headers)
+        elapsed = time.perf_counter() - started
+        # What the senders still owe for these transitions is part of their cost.
+        await asyncio.sleep(1.5)
+        used = time.process_time() - cpu
+        count = len(bodies) - WARM_UP
+        print(
+            f"{count} transitions, {CONCURRENCY} at a time, senders {args.senders}: "
+            f"{used / count * 1e6:.0f} µs of CPU each, {count / elapsed:.0f}/s"
+        )
+        if args.derive:
+            cpu = time.process_time()
+            made = await app.state.notifications.derive()
+            used = time.process_time() - cpu
+            print(f"derive(): {made} deliveries, {used / max(made, 1) * 1e6:.0f} µs of CPU each")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--transitions", type=int, default=4000)
+    parser.add_argument("--senders", choices=("on", "off"), default="on")
+    parser.add_argument("--derive", action="store_true", help="derive the notifications afterwards, alone")
+    args = parser.parse_args()
+    if args.derive:
+        args.senders = "off"
+    import uvloop
+
+    uvloop.run(measure(args))
+
+
+if __name__ == "__main__":
+    main()
