@@ -15,17 +15,20 @@ import argparse
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import orjson
+import uvloop
 from bench_servers import client_credentials, our_env
 from bench_writes import SUBMIT, _seed
 
+from rma_graphql.app import create_app
+from rma_graphql.config import Settings
+
 CONCURRENCY = 16
 WARM_UP = 500
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def _scope(body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -45,8 +48,8 @@ def _scope(body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     }
 
 
-async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """One POST /graphql through the app; its answer's body (a GraphQL error fails the run)."""
+async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """One POST /graphql through the app (an answer with a GraphQL error fails the run)."""
     given = False
     answer: list[bytes] = []
 
@@ -66,7 +69,6 @@ async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> by
     found = b"".join(answer)
     if b'"errors"' in found:
         raise SystemExit(f"an answer had errors: {found[:500]!r}")
-    return found
 
 
 async def _run_all(app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]]) -> None:
@@ -78,8 +80,6 @@ async def _run_all(app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes,
 
 
 async def _token(app: Any, credentials: tuple[str, str]) -> str:
-    import httpx
-
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         form = {
@@ -93,9 +93,6 @@ async def _token(app: Any, credentials: tuple[str, str]) -> str:
 
 
 async def measure(args: argparse.Namespace) -> None:
-    from rma_graphql.app import create_app
-    from rma_graphql.config import Settings
-
     url = os.environ["DATABASE_URL"]
     organizations, ids = await _seed(url, args.transitions + WARM_UP, 1)
     env = our_env(url)
@@ -140,8 +137,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.derive:
         args.senders = "off"
-    import uvloop
-
     uvloop.run(measure(args))
 
 

@@ -132,8 +132,13 @@ async def append_events(
     )
     if conn.dialect.name != "postgresql":
         last_position: int | None = await _append_in_two_statements(conn, appended)
-    elif batches is not None and written is not None and await _may_batch(conn, written):
-        key = (organization_id, tuple(sorted(written.update.values if written.update else ())))
+    elif (
+        batches is not None
+        and written is not None
+        and written.update is not None
+        and await _may_batch(conn, written)
+    ):
+        key = (organization_id, tuple(sorted(written.update.values)))
         last_position = await batches.write(conn, key, rma_id, appended, _WRITER)
     else:
         last_position = await _append_in_one_statement(conn, appended)
@@ -215,7 +220,7 @@ def _event_arrays(appended: Sequence[_Appended]) -> list[list[Any]]:
 async def _may_batch(conn: AsyncConnection, written: Written) -> bool:
     """Whether the change's statement may go with those of other changes: it is its only
     write, outside any transaction (written alone it would commit by itself too)."""
-    return written.alone and written.update is not None and not await transaction_open(conn)
+    return written.alone and not await transaction_open(conn)
 
 
 async def _append_together(conn: AsyncConnection, batch: Sequence[_Appended]) -> list[int | None]:
