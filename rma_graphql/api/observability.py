@@ -214,10 +214,11 @@ class _LiveState(Collector):
         connections = GaugeMetricFamily(
             "rma_database_connections", "Database connections of this process", labels=["state"]
         )
-        batches = getattr(getattr(self.state, "uow", None), "read_batches", None)
+        uow = getattr(self.state, "uow", None)
+        batches = uow.read_batches if uow is not None else None
         if pool is not None and hasattr(pool, "checkedout"):
-            # The connections the read batches keep between their statements wait as idle.
-            kept = batches.kept_connections if batches is not None else 0
+            # The connections the read batches and the changes keep between uses wait as idle.
+            kept = uow.kept_connections if uow is not None else 0
             connections.add_metric(["in_use"], pool.checkedout() - kept)
             connections.add_metric(["idle"], pool.checkedin() + kept)
         yield connections

@@ -172,6 +172,45 @@ async def transaction_open(conn: AsyncConnection) -> bool:
     return (await _adapter(conn))._transaction is not None
 
 
+def reusable(conn: AsyncConnection) -> bool:
+    """Whether ``conn`` is open and in no transaction, as far as SQLAlchemy and this driver
+    know without a round trip (a connection the server closed is seen closed once a
+    statement has failed on it)."""
+    if conn.closed or conn.invalidated or conn.in_transaction():
+        return False
+    adapter = conn.info.get(_ADAPTER)
+    return adapter is None or (adapter._transaction is None and not adapter._connection.is_closed())
+
+
+async def end_transaction(conn: AsyncConnection, *, commit: bool) -> None:
+    """Commit (or roll back) what the statements on ``conn`` began: the transaction
+    SQLAlchemy began at its first statement, or the one this driver began (PostgreSQL,
+    ``begin=True``); nothing when none was. A commit the database refuses raises as
+    SQLAlchemy's does (IntegrityError for a deferred constraint)."""
+    if conn.in_transaction():
+        await (conn.commit() if commit else conn.rollback())
+        return
+    adapter: Any = conn.info.get(_ADAPTER)
+    transaction = adapter._transaction if adapter is not None else None
+    if transaction is None:
+        return
+    async with adapter._execute_mutex:
+        try:
+            await adapter._call_and_discard(transaction.commit if commit else transaction.rollback)
+        except Exception as error:
+            _raise_translated(adapter, "COMMIT" if commit else "ROLLBACK", (), error)
+
+
+def _raise_translated(adapter: Any, sql: str, arguments: Sequence[Any], error: Exception) -> None:
+    """Raise ``error`` as SQLAlchemy's cursor and engine would have: the adapter forgets a
+    transaction the error ended, and the error becomes SQLAlchemy's own (IntegrityError, …)."""
+    try:
+        adapter._handle_exception(error)
+    except adapter.dbapi.Error as translated:
+        raise DBAPIError.instance(sql, arguments, translated, adapter.dbapi.Error) from error
+    raise error
+
+
 def refused_by_database(error: BaseException) -> bool:
     """Whether ``error`` is the database refusing a statement (a broken constraint, a value
     it does not take): outside a transaction nothing of it was written, and the connection
@@ -199,13 +238,7 @@ async def _fetch(
                 return []
             return list(await adapter._connection.fetch(sql, *arguments))
         except Exception as error:
-            try:
-                # As SQLAlchemy's cursor does: the adapter forgets a transaction the error
-                # ended and raises the error as its DBAPI's.
-                adapter._handle_exception(error)
-            except adapter.dbapi.Error as translated:
-                # Then as SQLAlchemy's engine does: its own exception (IntegrityError, …).
-                raise DBAPIError.instance(sql, arguments, translated, adapter.dbapi.Error) from error
+            _raise_translated(adapter, sql, arguments, error)
             raise
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db.driver import Prepared, Row
+from rma_graphql.db.kept_connections import KeptConnections, discard
 
 # The most keys one statement carries; more reads in a turn start another batch.
 MAX_KEYS = 200
@@ -57,7 +58,7 @@ class ReadBatches:
         self.keep = keep
         self.connect_keyed = connect_keyed or connect
         # Connections kept between batches (PostgreSQL), per ``connect``.
-        self._kept: dict[Connect, list[AsyncConnection]] = {}
+        self._kept: dict[Connect, KeptConnections] = {}
         self._open: dict[Hashable, _Batch] = {}
         # The batches being sent (the loop keeps only weak references to tasks).
         self._sending: set[asyncio.Task[None]] = set()
@@ -125,19 +126,21 @@ class ReadBatches:
     async def _records(
         self, connect: Connect, statement: Prepared, params: Mapping[str, Any]
     ) -> Sequence[Row]:
-        kept = self._kept.setdefault(connect, [])
-        if kept:
-            conn = kept.pop()
+        kept = self._kept.get(connect)
+        if kept is None:
+            kept = self._kept[connect] = KeptConnections(KEPT_CONNECTIONS)
+        conn = await kept.take()
+        if conn is not None:
             try:
                 rows = await statement.records(conn, begin=False, **params)
             except asyncio.CancelledError:
-                await _discard(conn)
+                await discard(conn)
                 raise
             except Exception:
                 # Ended by the server, or broken: discarded; the read goes on a fresh one.
-                await _discard(conn)
+                await discard(conn)
             else:
-                await self._keep(kept, conn)
+                await kept.give_back(conn)
                 return rows
         async with contextlib.AsyncExitStack() as stack:
             conn = await stack.enter_async_context(connect())
@@ -145,44 +148,26 @@ class ReadBatches:
                 rows = await statement.records(conn, begin=False, **params)
             except BaseException:
                 # Not given back to the pool as it is: the next reader gets a fresh one.
-                await _discard(conn)
+                await discard(conn)
                 raise
             if self.keep and conn.dialect.name == "postgresql" and len(kept) < KEPT_CONNECTIONS:
                 # In no transaction: kept for the next batch instead of going back now.
                 stack.pop_all()
-                await self._keep(kept, conn)
+                await kept.give_back(conn)
             return rows
-
-    @staticmethod
-    async def _keep(kept: list[AsyncConnection], conn: AsyncConnection) -> None:
-        if len(kept) < KEPT_CONNECTIONS and not conn.closed and not conn.in_transaction():
-            kept.append(conn)
-        else:
-            await _close(conn)
 
     @property
     def kept_connections(self) -> int:
         """The connections of ``connect``'s pool kept between batches (waiting, not in use)."""
-        return len(self._kept.get(self.connect, ()))
+        kept = self._kept.get(self.connect)
+        return len(kept) if kept is not None else 0
 
     async def close(self) -> None:
         """Give the kept connections back to their pools (before the engines are disposed)."""
-        kept = [conn for group in self._kept.values() for conn in group]
+        kept = list(self._kept.values())
         self._kept.clear()
-        for conn in kept:
-            await _close(conn)
-
-
-async def _close(conn: AsyncConnection) -> None:
-    with contextlib.suppress(Exception):
-        await conn.close()
-
-
-async def _discard(conn: AsyncConnection) -> None:
-    """Close ``conn`` for good: its pool opens a new connection in its place."""
-    with contextlib.suppress(Exception):
-        await conn.invalidate()
-    await _close(conn)
+        for group in kept:
+            await group.close()
 
 
 def _frozen(value: Any) -> Hashable:

@@ -1,5 +1,6 @@
 """The unit of work: one transaction per mutation, and work to run after it commits."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -7,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from rma_graphql.db.driver import end_transaction
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
 from rma_graphql.db.errors import duplicates_named
 from rma_graphql.db.event_log import NOTICES, EventNotice
+from rma_graphql.db.kept_connections import KeptConnections, discard
 from rma_graphql.db.read_batches import ReadBatches
 from rma_graphql.db.revisions import Revision
 from rma_graphql.db.rma_order_repository import RmaOrderRepository
@@ -18,6 +21,10 @@ from rma_graphql.domain.access import SYSTEM_ACTOR, Caller
 from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RmaOrder
+
+# Connections the changes keep between them (PostgreSQL): about as many as changes run at
+# once in a busy process; more go back to the pool after their change.
+KEPT_WRITERS = 8
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
 
@@ -113,13 +120,26 @@ class UnitOfWork:
         keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
         self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
         self._writes = WriteBatches()
+        # The connections changes keep between them (PostgreSQL, with ``keep_connections``).
+        self._writers = (
+            KeptConnections(KEPT_WRITERS)
+            if keep_connections and engine.dialect.name == "postgresql"
+            else None
+        )
         # Told about the events of every transaction that commits (the in-process hub on
         # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
         self.on_commit: CommitListener | None = None
 
     async def close(self) -> None:
-        """Give back the connections the read batches keep."""
+        """Give back the connections the read batches and the changes keep."""
         await self._batches.close()
+        if self._writers is not None:
+            await self._writers.close()
+
+    @property
+    def kept_connections(self) -> int:
+        """The pooled connections kept between reads and changes (waiting, not in use)."""
+        return self._batches.kept_connections + (len(self._writers) if self._writers is not None else 0)
 
     @contextmanager
     def dry_run(self, dry: bool = True) -> Iterator[None]:
@@ -148,6 +168,10 @@ class UnitOfWork:
         if reads is not None:
             await reads.close()
         hook = transaction_hook.get()
+        if self._writers is not None:
+            async with self._kept_transaction(hook, versions) as connection:
+                yield connection
+            return
         async with self.engine.connect() as connection:
             # The connection's info outlives this checkout: start and end with it empty.
             connection.info.pop(NOTICES, None)
@@ -169,6 +193,58 @@ class UnitOfWork:
             hook.committed()
         if notices and self.on_commit is not None:
             self.on_commit(notices)
+
+    @asynccontextmanager
+    async def _kept_transaction(
+        self, hook: TransactionHook | None, versions: "dict[str, int] | None"
+    ) -> AsyncIterator[Connection]:
+        """``transaction`` on a kept connection (PostgreSQL): the transaction begins at its
+        first statement that needs one (a change whose only write is one statement runs it
+        in none), is committed at the block's end, rolled back on any error; then the
+        connection is kept for the next change (discarded when it failed or was cut off)."""
+        assert self._writers is not None
+        connection = await self._writers.take() or await self.engine.connect()
+        # The connection's info outlives a checkout: start and end with it empty.
+        connection.info.pop(NOTICES, None)
+        notices: list[EventNotice] = []
+        try:
+            try:
+                async with duplicates_named():
+                    if hook is not None:
+                        await hook.begin(connection)
+                    yield connection
+                    if hook is not None:
+                        await hook.end(connection, versions or {})
+                    await end_transaction(connection, commit=True)
+            except BaseException:
+                if hook is not None:
+                    hook.rolled_back()
+                raise
+            finally:
+                notices = connection.info.pop(NOTICES, [])
+        except (Exception, asyncio.CancelledError) as error:
+            await self._after_failure(connection, error)
+            raise
+        await self._writers.give_back(connection)
+        # Reached only when the transaction committed.
+        if hook is not None:
+            hook.committed()
+        if notices and self.on_commit is not None:
+            self.on_commit(notices)
+
+    async def _after_failure(self, connection: Connection, error: BaseException) -> None:
+        """A kept transaction failed: rolled back and kept when the database refused something
+        (the connection is good), else discarded (broken, or cut off mid-statement)."""
+        assert self._writers is not None
+        if isinstance(error, asyncio.CancelledError):
+            await discard(connection)
+            return
+        try:
+            await end_transaction(connection, commit=False)
+        except Exception:
+            await discard(connection)
+            return
+        await self._writers.give_back(connection)
 
     @asynccontextmanager
     async def _dry_run_transaction(self, reads: OperationReads | None) -> AsyncIterator[Connection]:

@@ -317,7 +317,8 @@ async def test_batches_keep_their_connections_and_replace_one_the_server_closed(
     if postgresql:
         assert (after_two, kept) == (1, 1)
         assert ended == [(True,)]
-        # The ended connection failed the third read once; it went on a fresh connection.
+        # The ended connection, seen closed when taken or failing the third read once, was
+        # replaced by a fresh one.
         assert after_three == 2
     else:
         assert (after_two, kept) == (2, 0)
