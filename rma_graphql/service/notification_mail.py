@@ -2,6 +2,7 @@
 events (its languages and history texts, custom states, shipments, customer accounts,
 vouchers), who a rule sends to and in what language, and the variables of one mail."""
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,7 @@ def mail_facts(
         resolution=resolution,
         voucher=facts.vouchers.get(resolution_id) if resolution_id else None,
         shipment=facts.shipments.get(row["id"]),
-        slip_link=slip_link(row["id"]),
+        slip_link=functools.partial(slip_link, row["id"]),
         custom_state_names=facts.custom_states.get(state) if state else None,
         sentence=lambda language: facts.history.message(told, language),
     )

@@ -93,7 +93,7 @@ def check_part(source: str, language: str, part: str, field: str) -> str:
             field,
         )
     try:
-        _render(environment, source, example(language))
+        _render(environment, source, _with_globals(example(language)))
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as error:
         raise _refuse(language, part, _error_line(error), str(error), field) from None
     return source
@@ -123,11 +123,24 @@ def _compiled(environment: SandboxedEnvironment, source: str) -> Template:
     return environment.from_string(source)
 
 
-def _render(environment: SandboxedEnvironment, source: str, context: Mapping[str, Any]) -> str:
-    text = _compiled(environment, source).render(context)
+def _render(environment: SandboxedEnvironment, source: str, context: dict[str, Any]) -> str:
+    """``source`` rendered over ``context``: the variables with the environment's globals
+    (see ``_with_globals``), used as they are by the template's context (Jinja's ``render``
+    copies them, with the globals, into a new dictionary for every part of every mail)."""
+    template = _compiled(environment, source)
+    try:
+        text = environment.concat(template.root_render_func(template.new_context(context, shared=True)))
+    except Exception:
+        environment.handle_exception()  # as Jinja's render: the template's line in the trace
     if len(text) > rules.MAX_BODY_LENGTH:
         raise ValueError(f"it renders {len(text)} characters, more than {rules.MAX_BODY_LENGTH}")
     return text
+
+
+def _with_globals(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A template's variables with the globals both environments give every template (the
+    same ones: see ``BoundedSandbox``)."""
+    return {**_PLAIN.globals, **variables}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -148,7 +161,7 @@ def render(
     )
     environments = {"subject": _PLAIN, "text": _PLAIN, "html": _HTML}
     names = frozenset().union(*(_names(environments[part], parts[part]) for part in PARTS))
-    context = context_of(told, names)
+    context = _with_globals(context_of(told, names))
     # One line (a header cannot carry a line break), its non-breaking spaces kept.
     lines = _render(_PLAIN, parts["subject"], context).splitlines()
     subject = " ".join(line.strip(" \t") for line in lines if line.strip())[: rules.MAX_SUBJECT_LENGTH]
@@ -194,7 +207,7 @@ class MailFacts:
     resolution: Mapping[str, Any] | None
     voucher: Mapping[str, Any] | None
     shipment: Mapping[str, Any] | None
-    slip_link: str
+    slip_link: Callable[[], str]  # made only for a template that shows it (it is signed)
     custom_state_names: Mapping[str, str] | None
     sentence: Any  # (language) -> the history sentence
 
@@ -263,7 +276,7 @@ _VALUES: dict[str, Callable[[MailFacts, str], Any]] = {
         money(f.resolution["amount"], f.row["currency"], language) if f.resolution else None
     ),
     "voucher": lambda f, language: f._voucher(language),
-    "slip_link": lambda f, _: f.slip_link,
+    "slip_link": lambda f, _: f.slip_link(),
     "tracking_number": lambda f, _: f.shipment.get("tracking") if f.shipment else None,
     "tracking_link": lambda f, _: f.shipment.get("tracking_url") if f.shipment else None,
     "custom_state": lambda f, language: f._custom_state(language),
@@ -293,7 +306,7 @@ def example(language: str, names: Iterable[str] | None = None) -> dict[str, Any]
         resolution={"amount": 5100},
         voucher={"code": "ABCD-EFGH-JKMN", "amount": 5100, "currency": "EUR", "expires_at": now},
         shipment={"tracking": "1Z999", "tracking_url": "https://carrier.example/track/1Z999"},
-        slip_link="https://returns.example/return-slips/example.pdf",
+        slip_link=lambda: "https://returns.example/return-slips/example.pdf",
         custom_state_names={"en": "Example state"},
         sentence=lambda _: "Accepted by Ada (user)",
     )
