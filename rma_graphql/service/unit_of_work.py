@@ -22,9 +22,9 @@ from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RmaOrder
 
-# Connections the changes keep between them (PostgreSQL): about as many as changes run at
-# once in a busy process; more go back to the pool after their change.
-KEPT_WRITERS = 8
+# Connections the changes and the reads outside operations keep between them (PostgreSQL):
+# about as many as run at once in a busy process; more go back to the pool after their use.
+KEPT_CONNECTIONS = 8
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
 
@@ -120,9 +120,10 @@ class UnitOfWork:
         keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
         self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
         self._writes = WriteBatches()
-        # The connections changes keep between them (PostgreSQL, with ``keep_connections``).
-        self._writers = (
-            KeptConnections(KEPT_WRITERS)
+        # The connections changes and reads outside operations keep between them
+        # (PostgreSQL, with ``keep_connections``).
+        self._kept = (
+            KeptConnections(KEPT_CONNECTIONS)
             if keep_connections and engine.dialect.name == "postgresql"
             else None
         )
@@ -133,13 +134,13 @@ class UnitOfWork:
     async def close(self) -> None:
         """Give back the connections the read batches and the changes keep."""
         await self._batches.close()
-        if self._writers is not None:
-            await self._writers.close()
+        if self._kept is not None:
+            await self._kept.close()
 
     @property
     def kept_connections(self) -> int:
         """The pooled connections kept between reads and changes (waiting, not in use)."""
-        return self._batches.kept_connections + (len(self._writers) if self._writers is not None else 0)
+        return self._batches.kept_connections + (len(self._kept) if self._kept is not None else 0)
 
     @contextmanager
     def dry_run(self, dry: bool = True) -> Iterator[None]:
@@ -168,7 +169,7 @@ class UnitOfWork:
         if reads is not None:
             await reads.close()
         hook = transaction_hook.get()
-        if self._writers is not None:
+        if self._kept is not None:
             async with self._kept_transaction(hook, versions) as connection:
                 yield connection
             return
@@ -195,19 +196,41 @@ class UnitOfWork:
             self.on_commit(notices)
 
     @asynccontextmanager
+    async def _kept_connection(self) -> AsyncIterator[Connection]:
+        """A connection the changes and reads keep between them (PostgreSQL) for the block,
+        which ends what it began; kept after it, or after a failure once rolled back
+        (discarded when it cannot be, or when the block was cut off mid-statement)."""
+        assert self._kept is not None
+        connection = await self._kept.take() or await self.engine.connect()
+        try:
+            yield connection
+        except (Exception, asyncio.CancelledError) as error:
+            await self._after_failure(connection, error)
+            raise
+        await self._kept.give_back(connection)
+
+    async def _after_failure(self, connection: Connection, error: BaseException) -> None:
+        assert self._kept is not None
+        if isinstance(error, asyncio.CancelledError):
+            await discard(connection)
+            return
+        try:
+            await end_transaction(connection, commit=False)
+        except Exception:
+            await discard(connection)
+            return
+        await self._kept.give_back(connection)
+
+    @asynccontextmanager
     async def _kept_transaction(
         self, hook: TransactionHook | None, versions: "dict[str, int] | None"
     ) -> AsyncIterator[Connection]:
         """``transaction`` on a kept connection (PostgreSQL): the transaction begins at its
         first statement that needs one (a change whose only write is one statement runs it
-        in none), is committed at the block's end, rolled back on any error; then the
-        connection is kept for the next change (discarded when it failed or was cut off)."""
-        assert self._writers is not None
-        connection = await self._writers.take() or await self.engine.connect()
-        # The connection's info outlives a checkout: start and end with it empty.
-        connection.info.pop(NOTICES, None)
-        notices: list[EventNotice] = []
-        try:
+        in none), is committed at the block's end, rolled back on any error."""
+        async with self._kept_connection() as connection:
+            # The connection's info outlives a checkout: start and end with it empty.
+            connection.info.pop(NOTICES, None)
             try:
                 async with duplicates_named():
                     if hook is not None:
@@ -221,30 +244,12 @@ class UnitOfWork:
                     hook.rolled_back()
                 raise
             finally:
-                notices = connection.info.pop(NOTICES, [])
-        except (Exception, asyncio.CancelledError) as error:
-            await self._after_failure(connection, error)
-            raise
-        await self._writers.give_back(connection)
+                notices: list[EventNotice] = connection.info.pop(NOTICES, [])
         # Reached only when the transaction committed.
         if hook is not None:
             hook.committed()
         if notices and self.on_commit is not None:
             self.on_commit(notices)
-
-    async def _after_failure(self, connection: Connection, error: BaseException) -> None:
-        """A kept transaction failed: rolled back and kept when the database refused something
-        (the connection is good), else discarded (broken, or cut off mid-statement)."""
-        assert self._writers is not None
-        if isinstance(error, asyncio.CancelledError):
-            await discard(connection)
-            return
-        try:
-            await end_transaction(connection, commit=False)
-        except Exception:
-            await discard(connection)
-            return
-        await self._writers.give_back(connection)
 
     @asynccontextmanager
     async def _dry_run_transaction(self, reads: OperationReads | None) -> AsyncIterator[Connection]:
@@ -339,13 +344,19 @@ class UnitOfWork:
     @asynccontextmanager
     async def read(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:
         """A read-only transaction (never takes SQLite's write lock): the operation's, or
-        a short one of its own outside an operation. ``one_statement``: the operation's
+        a short one of its own outside an operation (on PostgreSQL on a kept connection,
+        begun by its first statement and rolled back at its end). ``one_statement``: the operation's
         only read is one statement (its own snapshot), for which no transaction is begun
         unless the operation's is open already."""
         reads = _operation_reads.get()
         if reads is not None:
             async with reads.one_statement() if one_statement else reads.use() as connection:
                 yield connection
+            return
+        if self._kept is not None:
+            async with self._kept_connection() as connection:
+                yield connection
+                await end_transaction(connection, commit=False)
             return
         async with self._reader.connect() as connection:
             yield connection

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from rma_graphql.db.account_tables import rate_limit_counter
@@ -85,6 +86,36 @@ async def test_changes_run_on_the_connection_the_last_one_kept(engine: AsyncEngi
         assert (taken, kept) == (2, 0)
 
 
+async def test_reads_outside_an_operation_share_the_kept_connections(engine: AsyncEngine) -> None:
+    """A read outside any operation (a sender's, say) runs on the connection a change kept,
+    sees what it committed, and leaves it in no transaction (its snapshot rolled back), kept;
+    a read that fails leaves it the same."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip(POSTGRESQL_ONLY)
+    uow = UnitOfWork(engine, keep_connections=True)
+    checkouts = _checkouts(engine)
+    key = f"read-{uuid.uuid4().hex}"
+    try:
+        async with uow.transaction() as conn:
+            await _insert_by_driver(conn, f"{key}-a")
+        async with uow.read() as conn:
+            found = await raw_rows(conn, "SELECT count FROM rate_limit_counter WHERE key = $1", f"{key}-a")
+        with pytest.raises(DBAPIError):
+            await _read_that_fails(uow)
+        taken, kept = len(checkouts), uow.kept_connections
+        connection = uow._kept._kept[-1]  # type: ignore[union-attr]
+        clean = reusable(connection)
+    finally:
+        await uow.close()
+    assert [row["count"] for row in found] == [2]
+    assert (taken, kept, clean) == (1, 1, True)
+
+
+async def _read_that_fails(uow: UnitOfWork) -> None:
+    async with uow.read() as conn:
+        await raw_rows(conn, "SELECT 1 / 0")
+
+
 @pytest.mark.parametrize("first", [_insert_by_sqlalchemy, _insert_by_driver])
 async def test_a_change_that_fails_leaves_nothing_and_its_connection_clean(
     engine: AsyncEngine, first: Any
@@ -99,10 +130,10 @@ async def test_a_change_that_fails_leaves_nothing_and_its_connection_clean(
         assert await _counters(engine, key) == []
         if engine.dialect.name == "postgresql":
             assert uow.kept_connections == 1
-            kept = await uow._writers.take()  # type: ignore[union-attr]
+            kept = await uow._kept.take()  # type: ignore[union-attr]
             assert kept is not None
             assert reusable(kept)
-            await uow._writers.give_back(kept)  # type: ignore[union-attr]
+            await uow._kept.give_back(kept)  # type: ignore[union-attr]
         async with uow.transaction() as conn:
             await _insert_by_driver(conn, f"{key}-c")
     finally:
@@ -172,7 +203,7 @@ async def test_a_kept_connection_the_server_ended_is_not_used_again(engine: Asyn
                 )
             ).all()
         assert uow.kept_connections == 1
-        kept = uow._writers._kept[-1]  # type: ignore[union-attr]
+        kept = uow._kept._kept[-1]  # type: ignore[union-attr]
         # asyncpg learns of the end from the socket: the kept connection is seen closed.
         await _until(lambda: not reusable(kept))
         async with uow.transaction() as conn:
