@@ -24,7 +24,7 @@ from rma_graphql.api.uploads import upload_routes
 from rma_graphql.api.view import ASSETS, RmaGraphQL, asset_directory
 from rma_graphql.api.webhooks import WebhookBodies
 from rma_graphql.config import Settings
-from rma_graphql.db.engine import create_engine, keyed_reads_engine, ping
+from rma_graphql.db.engine import changes_engine, create_engine, keyed_reads_engine, ping
 from rma_graphql.db.listener import PostgresListener
 from rma_graphql.db.notices import BULK_PROGRESS_CHANNEL
 from rma_graphql.logs import configure_logging
@@ -136,9 +136,11 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine, keyed_reads = create_engine(settings), keyed_reads_engine(settings)
-        if keyed_reads is not None:
-            await ping(keyed_reads)  # its dialect set up now, not in the first request's read
-        uow = UnitOfWork(engine, keyed_reads, keep_connections=True)
+        changes = changes_engine(settings)
+        for other in (keyed_reads, changes):
+            if other is not None:
+                await ping(other)  # its dialect set up now, not in the first request's
+        uow = UnitOfWork(engine, keyed_reads, changes, keep_connections=True)
         hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
         listener = await _listen(settings, uow, hub)
         accounts = await Accounts.from_settings(uow, settings)
@@ -154,7 +156,7 @@ def _lifespan(
         await _open_demo(settings, graphql, uow, accounts)
         state.update(engine=engine, accounts=accounts, address_limiter=address_limiter)
         app.state.engine, app.state.uow, app.state.hub, app.state.listener = engine, uow, hub, listener
-        app.state.keyed_reads = keyed_reads
+        app.state.keyed_reads, app.state.changes_engine = keyed_reads, changes
         app.state.accounts, app.state.webhooks = accounts, webhooks
         app.state.notifications = notifications
         app.state.uploads = Uploads(
@@ -178,8 +180,9 @@ def _lifespan(
             await hub.stop()
             await uow.close()
             await engine.dispose()
-            if keyed_reads is not None:
-                await keyed_reads.dispose()
+            for other in (keyed_reads, changes):
+                if other is not None:
+                    await other.dispose()
 
     return lifespan
 

@@ -172,9 +172,10 @@ async def client_token(
 
 
 def app_engines(app: Starlette) -> list[AsyncEngine]:
-    """Every engine ``app`` runs statements on: its own, and its keyed reads' on PostgreSQL."""
-    keyed = getattr(app.state, "keyed_reads", None)
-    return [app.state.engine, *([keyed] if keyed is not None else [])]
+    """Every engine ``app`` runs statements on: its own, and on PostgreSQL its keyed reads'
+    and its changes'."""
+    others = (getattr(app.state, name, None) for name in ("keyed_reads", "changes_engine"))
+    return [app.state.engine, *(engine for engine in others if engine is not None)]
 
 
 class Server:

@@ -209,18 +209,19 @@ class _LiveState(Collector):
         self.state: Any = None
 
     def collect(self) -> Iterable[Metric]:
-        engine = getattr(self.state, "engine", None)
-        pool = getattr(engine, "pool", None)
+        engines = [getattr(self.state, name, None) for name in ("engine", "keyed_reads", "changes_engine")]
+        pools: list[Any] = [getattr(engine, "pool", None) for engine in engines]
+        pools = [pool for pool in pools if hasattr(pool, "checkedout")]
         connections = GaugeMetricFamily(
             "rma_database_connections", "Database connections of this process", labels=["state"]
         )
         uow = getattr(self.state, "uow", None)
         batches = uow.read_batches if uow is not None else None
-        if pool is not None and hasattr(pool, "checkedout"):
+        if pools:
             # The connections the read batches and the changes keep between uses wait as idle.
             kept = uow.kept_connections if uow is not None else 0
-            connections.add_metric(["in_use"], pool.checkedout() - kept)
-            connections.add_metric(["idle"], pool.checkedin() + kept)
+            connections.add_metric(["in_use"], sum(pool.checkedout() for pool in pools) - kept)
+            connections.add_metric(["idle"], sum(pool.checkedin() for pool in pools) + kept)
         yield connections
         hub = getattr(self.state, "hub", None)
         subscribers = GaugeMetricFamily("rma_subscribers", "Live GraphQL subscriptions of this process")

@@ -43,11 +43,27 @@ def keyed_reads_engine(settings: Settings) -> AsyncEngine | None:
     and a custom one for the few a batch holds — and planning a join of tables with many
     indexes costs more than running it. None on SQLite (nothing is planned per statement
     there)."""
+    return _generic_plans_engine(settings, KEYED_READ_CONNECTIONS)
+
+
+def changes_engine(settings: Settings) -> AsyncEngine | None:
+    """On PostgreSQL, the pool of the changes (and of the short reads made outside an
+    operation), whose sessions keep one generic plan per prepared statement: a change finds
+    its rows by key, and left to choose, PostgreSQL planned a write batch's statement
+    (db/write_batches.py) anew at two executions in three, since a custom plan, costed for
+    the arrays' real lengths, always looks cheaper than the generic one costed for ten rows —
+    and planning that statement cost 0.74 ms, more than a change's share of running it. Lists
+    keep the main pool, where PostgreSQL chooses (their generic plan, blind to the filters'
+    values, is the slower one). None on SQLite."""
+    return _generic_plans_engine(settings, settings.database_pool_size)
+
+
+def _generic_plans_engine(settings: Settings, pool_size: int) -> AsyncEngine | None:
     if settings.is_sqlite:
         return None
     return create_async_engine(
         settings.database_url,
-        pool_size=KEYED_READ_CONNECTIONS,
+        pool_size=pool_size,
         max_overflow=settings.database_max_overflow,
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"plan_cache_mode": "force_generic_plan"}},

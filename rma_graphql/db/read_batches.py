@@ -158,9 +158,8 @@ class ReadBatches:
 
     @property
     def kept_connections(self) -> int:
-        """The connections of ``connect``'s pool kept between batches (waiting, not in use)."""
-        kept = self._kept.get(self.connect)
-        return len(kept) if kept is not None else 0
+        """The connections kept between batches (waiting, not in use), of every pool."""
+        return sum(len(kept) for kept in self._kept.values())
 
     async def close(self) -> None:
         """Give the kept connections back to their pools (before the engines are disposed)."""

@@ -109,13 +109,21 @@ transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_h
 
 class UnitOfWork:
     def __init__(
-        self, engine: Engine, keyed_reads: Engine | None = None, *, keep_connections: bool = False
+        self,
+        engine: Engine,
+        keyed_reads: Engine | None = None,
+        changes: Engine | None = None,
+        *,
+        keep_connections: bool = False,
     ) -> None:
         """``keyed_reads``: the engine the read batches send reads by ids through (see
-        ``db.engine.keyed_reads_engine``), else ``engine``. ``keep_connections``: the read
-        batches keep a few connections between batches (PostgreSQL); ``close()`` gives them
-        back, before the engines are disposed."""
+        ``db.engine.keyed_reads_engine``), else ``engine``; ``changes``: the engine of the
+        changes and of the reads outside an operation (``db.engine.changes_engine``), else
+        ``engine``. ``keep_connections``: the read batches, the changes and those reads keep
+        a few connections between uses (PostgreSQL); ``close()`` gives them back, before the
+        engines are disposed."""
         self.engine = engine
+        self._changes = changes or engine
         self._reader = read_only(engine)
         keyed = read_only(keyed_reads).connect if keyed_reads is not None else None
         self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
@@ -201,7 +209,7 @@ class UnitOfWork:
         which ends what it began; kept after it, or after a failure once rolled back
         (discarded when it cannot be, or when the block was cut off mid-statement)."""
         assert self._kept is not None
-        connection = await self._kept.take() or await self.engine.connect()
+        connection = await self._kept.take() or await self._changes.connect()
         try:
             yield connection
         except (Exception, asyncio.CancelledError) as error:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import bindparam, event, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
 
 from rma_graphql.db.account_tables import rate_limit_counter
 from rma_graphql.db.driver import Prepared, raw_rows, reusable
@@ -237,3 +238,25 @@ async def _until(condition: Any) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the condition never held")
+
+
+async def test_changes_keep_one_generic_plan_and_operations_keep_the_choice(app: Starlette) -> None:
+    """On PostgreSQL a change and a read outside an operation run on sessions that keep one
+    generic plan per prepared statement (a write batch's statement was planned anew at most
+    executions otherwise); an operation's reads (lists among them) keep PostgreSQL's choice.
+    On SQLite there is one engine."""
+    uow = app.state.uow
+    if app.state.engine.dialect.name == "sqlite":
+        assert app.state.changes_engine is None
+        return
+
+    async def mode(conn: Any) -> str:
+        return str((await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar())
+
+    async with uow.transaction() as conn:
+        in_change = await mode(conn)
+    async with uow.read() as conn:
+        outside = await mode(conn)
+    async with uow.operation(), uow.read() as conn:
+        in_operation = await mode(conn)
+    assert (in_change, outside, in_operation) == ("force_generic_plan", "force_generic_plan", "auto")
