@@ -22,8 +22,8 @@ from rma_graphql.domain.actions import Action
 from rma_graphql.domain.errors import BadUserInputError
 from rma_graphql.domain.rma_order import RmaOrder
 
-# Connections the changes and the reads outside operations keep between them (PostgreSQL):
-# about as many as run at once in a busy process; more go back to the pool after their use.
+# Connections the changes and the reads outside operations keep between them (PostgreSQL)
+# when they share the main pool; more go back to the pool after their use.
 KEPT_CONNECTIONS = 8
 
 CommitListener = Callable[[Sequence[EventNotice]], None]
@@ -129,9 +129,11 @@ class UnitOfWork:
         self._batches = ReadBatches(self._reader.connect, keyed, keep=keep_connections)
         self._writes = WriteBatches()
         # The connections changes and reads outside operations keep between them
-        # (PostgreSQL, with ``keep_connections``).
+        # (PostgreSQL, with ``keep_connections``): every one of their own pool's, or a few
+        # of the pool they share.
+        pool_size = getattr(self._changes.pool, "size", None) if changes is not None else None
         self._kept = (
-            KeptConnections(KEPT_CONNECTIONS)
+            KeptConnections(pool_size() if callable(pool_size) else KEPT_CONNECTIONS)
             if keep_connections and engine.dialect.name == "postgresql"
             else None
         )
