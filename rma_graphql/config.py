@@ -31,7 +31,8 @@ class Settings(BaseSettings):
         20,
         ge=1,
         description="connections kept in the pool (a connection opened beyond it is closed after each "
-        "use: keep it at least as large as the requests served at once)",
+        "use: keep it at least as large as the requests served at once); on PostgreSQL the changes "
+        "have a pool of this size of their own, and the reads by ids one of 4",
     )
     database_max_overflow: int = Field(
         10, ge=0, description="connections opened beyond the pool at peaks, closed after each use"
