@@ -2,11 +2,11 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from rma_graphql.db.driver import end_transaction
 from rma_graphql.db.engine import Connection, Engine, OperationReads, ping, read_only
@@ -107,6 +107,14 @@ class Change:
 transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_hook", default=None)
 
 
+@asynccontextmanager
+async def _committed_at_end(connection: Connection) -> AsyncIterator[None]:
+    """Commits what the block's statements began on ``connection`` when it ends without an
+    error (a kept connection: nothing when nothing was begun)."""
+    yield
+    await end_transaction(connection, commit=True)
+
+
 class UnitOfWork:
     def __init__(
         self,
@@ -179,15 +187,11 @@ class UnitOfWork:
         if reads is not None:
             await reads.close()
         hook = transaction_hook.get()
-        if self._kept is not None:
-            async with self._kept_transaction(hook, versions) as connection:
-                yield connection
-            return
-        async with self.engine.connect() as connection:
-            # The connection's info outlives this checkout: start and end with it empty.
+        async with self._writing() as (connection, committing):
+            # The connection's info outlives a checkout: start and end with it empty.
             connection.info.pop(NOTICES, None)
             try:
-                async with duplicates_named(), connection.begin():
+                async with duplicates_named(), committing:
                     if hook is not None:
                         await hook.begin(connection)
                     yield connection
@@ -204,6 +208,19 @@ class UnitOfWork:
             hook.committed()
         if notices and self.on_commit is not None:
             self.on_commit(notices)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[tuple[Connection, AbstractAsyncContextManager[Any]]]:
+        """A writing transaction's connection, and what commits it when its block ends: a
+        kept one (PostgreSQL), whose transaction begins at its first statement that needs one
+        (a change whose only write is one statement runs it in none); else one of the pool,
+        begun at once."""
+        if self._kept is not None:
+            async with self._kept_connection() as connection:
+                yield connection, _committed_at_end(connection)
+            return
+        async with self.engine.connect() as connection:
+            yield connection, connection.begin()
 
     @asynccontextmanager
     async def _kept_connection(self) -> AsyncIterator[Connection]:
@@ -230,36 +247,6 @@ class UnitOfWork:
             await discard(connection)
             return
         await self._kept.give_back(connection)
-
-    @asynccontextmanager
-    async def _kept_transaction(
-        self, hook: TransactionHook | None, versions: "dict[str, int] | None"
-    ) -> AsyncIterator[Connection]:
-        """``transaction`` on a kept connection (PostgreSQL): the transaction begins at its
-        first statement that needs one (a change whose only write is one statement runs it
-        in none), is committed at the block's end, rolled back on any error."""
-        async with self._kept_connection() as connection:
-            # The connection's info outlives a checkout: start and end with it empty.
-            connection.info.pop(NOTICES, None)
-            try:
-                async with duplicates_named():
-                    if hook is not None:
-                        await hook.begin(connection)
-                    yield connection
-                    if hook is not None:
-                        await hook.end(connection, versions or {})
-                    await end_transaction(connection, commit=True)
-            except BaseException:
-                if hook is not None:
-                    hook.rolled_back()
-                raise
-            finally:
-                notices: list[EventNotice] = connection.info.pop(NOTICES, [])
-        # Reached only when the transaction committed.
-        if hook is not None:
-            hook.committed()
-        if notices and self.on_commit is not None:
-            self.on_commit(notices)
 
     @asynccontextmanager
     async def _dry_run_transaction(self, reads: OperationReads | None) -> AsyncIterator[Connection]:
