@@ -25,6 +25,12 @@ def _arrays(table: Table, names: Sequence[str], alias: str) -> Any:
     return func.unnest(*arrays).table_valued(*names).render_derived(name=alias)
 
 
+def conflict_insert(dialect: str) -> Any:
+    """The dialect's own ``insert``, the one that takes ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` (PostgreSQL's or SQLite's)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 @functools.cache
 def _insert(table: Table, names: tuple[str, ...], conflict: tuple[str, ...]) -> Prepared:
     def build(dialect: str) -> Any:
@@ -32,7 +38,7 @@ def _insert(table: Table, names: tuple[str, ...], conflict: tuple[str, ...]) -> 
             rows = _arrays(table, names, "given")
             statement: Any = pg_insert(table).from_select(list(names), select(*rows.c))
         else:
-            statement = sqlite_insert(table) if conflict else insert(table)
+            statement = conflict_insert(dialect)(table) if conflict else insert(table)
         return statement.on_conflict_do_nothing(index_elements=list(conflict)) if conflict else statement
 
     return Prepared(build)

@@ -5,11 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.bulk import conflict_insert
 
 k = t.idempotency_key
 
@@ -32,8 +31,7 @@ async def claim(conn: AsyncConnection, values: Mapping[str, Any], now: datetime)
     concurrent transaction recording the same key makes this one wait until it ends."""
     this = _this(values["organization_id"], values["principal"], values["key"])
     await conn.execute(delete(k).where(this, k.c.expires_at <= now))
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(k).values(**values).on_conflict_do_nothing()
+    statement = conflict_insert(conn.dialect.name)(k).values(**values).on_conflict_do_nothing()
     return bool((await conn.execute(statement)).rowcount == 1)
 
 

@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
-from rma_graphql.db.bulk import insert_rows
+from rma_graphql.db.bulk import conflict_insert, insert_rows
 from rma_graphql.db.driver import one_of
 from rma_graphql.db.webhook_repository import created_before
 
@@ -26,10 +24,6 @@ def _one_of(conn: AsyncConnection, column: Any) -> Any:
     """``column`` is one of the list bound as ``keys`` (one statement for any number of
     them on PostgreSQL: a round's hundreds of RMA orders or addresses)."""
     return one_of(conn.dialect.name, column, "keys")
-
-
-def _insert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 async def _one(conn: AsyncConnection, table: Any, organization_id: str, row_id: str) -> Row | None:
@@ -122,7 +116,7 @@ async def start_cursor(conn: AsyncConnection, organization_id: str) -> None:
         organization.c.id == organization_id
     )
     statement = (
-        _insert(conn)(cursor_table)
+        conflict_insert(conn.dialect.name)(cursor_table)
         .from_select(["organization_id", "position"], source)
         .on_conflict_do_nothing(index_elements=["organization_id"])
     )

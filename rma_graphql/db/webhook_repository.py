@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.bulk import conflict_insert
 from rma_graphql.db.driver import Prepared
 
 Row = Mapping[Any, Any]
@@ -138,9 +137,8 @@ async def add_deliveries(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]
     The ids of those added."""
     if not rows:
         return set()
-    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert_of(delivery_table)
+        conflict_insert(conn.dialect.name)(delivery_table)
         .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
         .returning(delivery_table.c.id)
     )
