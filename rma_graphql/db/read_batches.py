@@ -150,8 +150,9 @@ class ReadBatches:
                 # Not given back to the pool as it is: the next reader gets a fresh one.
                 await discard(conn)
                 raise
-            if self.keep and conn.dialect.name == "postgresql" and len(kept) < KEPT_CONNECTIONS:
-                # In no transaction: kept for the next batch instead of going back now.
+            if self.keep and conn.dialect.name == "postgresql":
+                # In no transaction: kept for the next batch (when there is room) instead of
+                # going back now.
                 stack.pop_all()
                 await kept.give_back(conn)
             return rows
