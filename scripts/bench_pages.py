@@ -63,7 +63,6 @@ def _rma(organization: str, configuration: Any, n: int, start: datetime) -> dict
         "auto_generate_financial_resolution": False,
         "auto_execute_financial_resolution": False,
         "retained_amount_for_shipping": 0,
-        "search_text": f"rma-{1000 + n}\ncustomer {n}\ncustomer{n}@example.com\nsku-{n % 500}",
         "version": 1,
         "last_event_sequence": 1,
         "created_at": at,
@@ -88,6 +87,16 @@ async def seed(url: str, count: int) -> str:
         ).one()
         rows = [_rma(organization, configuration, n, start) for n in range(1, count + 1)]
         await conn.execute(insert(t.rma_order), rows)
+        searched = [
+            {
+                "rma_order_id": row["id"],
+                "organization_id": organization,
+                "search_text": f"rma-{row['return_number']}\ncustomer {row['return_number'] - 1000}\n"
+                f"customer{row['return_number'] - 1000}@example.com",
+            }
+            for row in rows
+        ]
+        await conn.execute(insert(t.rma_order_search), searched)
         lines = [
             {
                 "id": str(uuid.uuid4()),

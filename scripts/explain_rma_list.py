@@ -34,7 +34,7 @@ INSERT INTO rma_order (
     tp_app_key, currency, apply_return_fee, return_fee, delivery_contact, sender,
     received_at, issued_at, expected_resolution, processing_status, delivery_status,
     financial_status, fulfillment_status, auto_generate_financial_resolution,
-    auto_execute_financial_resolution, retained_amount_for_shipping, search_text, version,
+    auto_execute_financial_resolution, retained_amount_for_shipping, version,
     last_event_sequence, created_at, updated_at)
 SELECT
     md5(CAST(:organization AS text) || n)::uuid::text, :organization, :configuration, :location, 1000 + n,
@@ -48,12 +48,16 @@ SELECT
     (ARRAY['PENDING', 'HANDLED', 'DELIVERING', 'DELIVERED'])[1 + n % 4],
     (ARRAY['PENDING', 'REFUNDED', 'NONE'])[1 + n % 3],
     (ARRAY['PENDING', 'IN_PROGRESS', 'COMPLETE'])[1 + n % 3],
-    false, false, 0,
-    lower('RMA-' || (1000 + n) || chr(10) || 'Customer ' || n || chr(10) || 'customer' || n
-          || '@example.com' || chr(10) || 'sku-' || (n % 500)),
-    1, 1,
+    false, false, 0, 1, 1,
     CAST(:start AS timestamptz) + n * interval '1 minute',
     CAST(:start AS timestamptz) + n * interval '1 minute'
+FROM generate_series(1, CAST(:count AS integer)) AS n
+"""
+SEED_SEARCH = """
+INSERT INTO rma_order_search (rma_order_id, organization_id, search_text)
+SELECT md5(CAST(:organization AS text) || n)::uuid::text, :organization,
+    lower('RMA-' || (1000 + n) || chr(10) || 'Customer ' || n || chr(10) || 'customer' || n
+          || '@example.com' || chr(10) || 'sku-' || (n % 500))
 FROM generate_series(1, CAST(:count AS integer)) AS n
 """
 SEED_LINES = """
@@ -87,6 +91,7 @@ async def seed(engine: AsyncEngine, count: int, *, status: str | None = None) ->
             "status": status,
         }
         await conn.execute(text(SEED), values)
+        await conn.execute(text(SEED_SEARCH), {"organization": organization, "count": count})
         await conn.execute(text(SEED_LINES), {"organization": organization})
         # Return numbers the server gives next follow the seeded ones.
         await conn.execute(
@@ -133,6 +138,7 @@ async def main() -> None:
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE rma_order"))
         await conn.execute(text("ANALYZE rma_order_line"))
+        await conn.execute(text("ANALYZE rma_order_search"))
         location = (
             await conn.execute(
                 text("SELECT location_id FROM rma_order WHERE organization_id = :o LIMIT 1"),

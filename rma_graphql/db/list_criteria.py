@@ -4,7 +4,7 @@ them (with the values, or as parameters of a statement prepared once per shape).
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from rma_graphql.db import tables as t
@@ -78,5 +78,10 @@ def filter_conditions(values: Mapping[str, Any], dialect: str, *, bound: bool) -
     if "created_before" in values:
         conditions.append(c.created_at < value("created_before", c.created_at.type))
     if "search" in values:
-        conditions.append(c.search_text.like(value("search"), escape="/"))
+        # The search text is kept in a table of its own (one row per RMA order).
+        s = t.rma_order_search.c
+        found = select(s.rma_order_id).where(
+            s.organization_id == value("organization"), s.search_text.like(value("search"), escape="/")
+        )
+        conditions.append(c.id.in_(found))
     return conditions

@@ -22,9 +22,9 @@ RMA_COLUMNS: dict[str, tuple[str, ...]] = {
         "billing_contact",
         "comment",
         "meta",
-        "search_text",
         "return_window_override_reason",
     ),
+    "rma_order_search": ("search_text",),
     "rma_order_line": ("comment", "pictures"),
     "rma_line_inspection": ("notes", "inspector"),
     "rma_order_event": ("comment", "data", "actor"),
@@ -152,7 +152,7 @@ async def rmas_of(
     emails: Collection[str],
 ) -> list[str]:
     """The RMA orders a person made (as a user), of the person's orders, or sent by its email."""
-    o, linked = t.rma_order.c, t.rma_linked_order.c
+    o, linked, search = t.rma_order.c, t.rma_linked_order.c, t.rma_order_search.c
     of_orders = (
         await conn.execute(
             select(linked.rma_order_id).where(
@@ -163,7 +163,10 @@ async def rmas_of(
     linked_ids = {str(rma_id) for rma_id in of_orders}
     conditions: list[ColumnElement[bool]] = [o.customer_id.in_(list(user_ids)), o.id.in_(list(linked_ids))]
     # The search text finds the RMA orders sent from the person's email (by its index)…
-    conditions += [func.lower(o.search_text).contains(email.casefold()) for email in emails]
+    if emails:
+        sent_from = [func.lower(search.search_text).contains(email.casefold()) for email in emails]
+        of_organization = search.organization_id == organization_id
+        conditions.append(o.id.in_(select(search.rma_order_id).where(of_organization, or_(*sent_from))))
     query = select(o.id, o.customer_id, o.sender).where(
         o.organization_id == organization_id, or_(*conditions)
     )

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
@@ -188,11 +188,35 @@ async def current_version(conn: AsyncConnection, rma_id: str) -> int:
 
 
 async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrder) -> dict[str, Any]:
-    """Insert the RMA order and its lines; return the row as written."""
+    """Insert the RMA order, its search text (``columns["search_text"]``, kept in a table of
+    its own) and its lines; return the row as written."""
     values = {**columns, **rma_state_columns(rma), "version": rma.version}
+    text = values.pop(SEARCH_TEXT)
     await conn.execute(insert(t.rma_order).values(**values))
+    await conn.execute(
+        insert(t.rma_order_search).values(
+            rma_order_id=rma.id, organization_id=columns["organization_id"], search_text=text
+        )
+    )
     await replace_lines(conn, columns["organization_id"], rma.id, rma.lines, first=True)
     return rma_row_after({}, values)
+
+
+# The column of an RMA order's search text: given with the row's values, kept in a table of
+# its own (rma_order_search) that no status change writes.
+SEARCH_TEXT = "search_text"
+_SEARCH_UPDATE = Prepared(
+    lambda dialect: (
+        update(t.rma_order_search)
+        .where(t.rma_order_search.c.rma_order_id == bindparam("key_id"))
+        .values(search_text=bindparam("v_search_text"))
+    )
+)
+
+
+async def update_search_text(conn: AsyncConnection, rma_id: str, text: str) -> None:
+    """The RMA order's new search text, in the change's transaction."""
+    await _SEARCH_UPDATE.execute(conn, key_id=rma_id, v_search_text=text)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@ class RmaOrderRepository:
         """Write the RMA order at its next version, if nobody changed it since ``get``; then
         its changed children, the orders' return status, its revision and its events.
 
-        ``columns``: row values the aggregate does not hold; ``lines_replaced``: the lines
+        ``columns``: row values the aggregate does not hold (the search text among them,
+        written to its own table); ``lines_replaced``: the lines
         are a new set; ``linked_orders``: the rows of a new set, already written; ``last``:
         no statement of the change follows. On PostgreSQL a change that writes no child and
         no order's return status is one statement (update, revision, events), without a
@@ -120,14 +121,11 @@ class RmaOrderRepository:
         loaded = self._loaded[rma.id]
         read_version = loaded.before.version
         rma.version = read_version + 1
+        columns = dict(columns or {})
+        last = not await self._search_text(rma.id, columns) and last
+        columns["last_event_sequence"] = loaded.row["last_event_sequence"] + len(events)
         values, update = rows.rma_update(
-            rma,
-            expected_version=read_version,
-            columns={
-                **(columns or {}),
-                "last_event_sequence": loaded.row["last_event_sequence"] + len(events),
-                "updated_at": self.now,
-            },
+            rma, expected_version=read_version, columns={**columns, "updated_at": self.now}
         )
         pending: rows.RowUpdate | None = update
         if not self._in_one_statement(rma, events, lines_replaced):
@@ -156,6 +154,14 @@ class RmaOrderRepository:
         if not recorded:
             raise await self._conflict(rma, read_version)
         return row
+
+    async def _search_text(self, rma_id: str, columns: dict[str, Any]) -> bool:
+        """Write the search text given among ``columns`` (taken out of them) to its own
+        table's row, in the change's transaction; whether it was given."""
+        text = columns.pop(rows.SEARCH_TEXT, None)
+        if text is not None:
+            await rows.update_search_text(self.conn, rma_id, text)
+        return text is not None
 
     def _in_one_statement(self, rma: RmaOrder, events: Sequence[RecordedEvent], lines_replaced: bool) -> bool:
         """Whether the RMA row's update can go with the revision and events (PostgreSQL, no

@@ -134,15 +134,6 @@ class RmaOrderRow(SQLModel, table=True):
         ),
         Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
         Index("ix_rma_order_custom_state_created", "organization_id", "custom_state", "created_at", "id"),
-        # filter.search, a substring of the search text: trigrams of the organization's rows
-        # (GIN with btree_gin; PostgreSQL only, see POSTGRESQL_ONLY_INDEXES).
-        Index(
-            "ix_rma_order_search",
-            "organization_id",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
     )
 
     id: str = id_field(primary_key=True)
@@ -179,9 +170,6 @@ class RmaOrderRow(SQLModel, table=True):
     auto_execute_financial_resolution: bool = False
     retained_amount_for_shipping: int = money_field(default=0)
     meta: Any | None = json_field()
-    # Case-folded text the ``search`` filter matches, computed in Python so that both
-    # databases give the same answers.
-    search_text: str = ""
     version: int = Field(sa_column=Column(Integer, nullable=False))
     # The sequence of the RMA's newest event; the row's version check serialises writers.
     last_event_sequence: int = 0
@@ -200,6 +188,30 @@ class RmaOrderRow(SQLModel, table=True):
     custom_state: str | None = Field(default=None, max_length=40)
     created_at: datetime = time_field()
     updated_at: datetime = time_field()
+
+
+class RmaOrderSearchRow(SQLModel, table=True):
+    """The text the ``search`` filter of RMA orders matches, one row per RMA order, written
+    when it is created and when a field the text is made of changes (never by a status
+    change): its trigram index is then no part of the status changes' writes."""
+
+    __tablename__ = "rma_order_search"
+    __table_args__ = (
+        # filter.search, a substring of the search text: trigrams of the organization's rows
+        # (GIN with btree_gin; PostgreSQL only, see POSTGRESQL_ONLY_INDEXES).
+        Index(
+            "ix_rma_order_search",
+            "organization_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
+
+    rma_order_id: str = id_field(primary_key=True, foreign="rma_order.id")
+    organization_id: str = id_field()
+    # Case-folded, computed in Python so that both databases give the same answers.
+    search_text: str = ""
 
 
 class RmaOrderLineRow(SQLModel, table=True):
@@ -459,6 +471,7 @@ organization: Table = Organization.__table__  # type: ignore[attr-defined]  # se
 location: Table = Location.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_configuration: Table = RmaConfiguration.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order: Table = RmaOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+rma_order_search: Table = RmaOrderSearchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_line: Table = RmaOrderLineRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_linked_order: Table = RmaLinkedOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel

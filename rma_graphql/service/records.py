@@ -102,7 +102,6 @@ class RmaOrderRecord:
     auto_execute_financial_resolution: bool
     retained_amount_for_shipping: int
     meta: Any | None
-    search_text: str
     version: int
     last_event_sequence: int
     fulfillment_requested_at: datetime | None

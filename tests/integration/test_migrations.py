@@ -151,3 +151,38 @@ async def test_money_columns_take_64_bits_and_keep_their_amounts(scratch_url: st
 
     assert prices == {"p-large": 2**40, "p-small": 1999}
     assert "BIGINT" in str(types["price"]).upper()
+
+
+async def _texts(url: str, query: str) -> dict[str, str]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        found = dict((await conn.execute(text(query))).all())
+    await engine.dispose()
+    return found
+
+
+async def test_search_texts_move_between_the_rma_row_and_their_own_table(scratch_url: str) -> None:
+    await asyncio.to_thread(migrate, scratch_url)
+    engine = create_engine(Settings(database_url=scratch_url))
+    uow = UnitOfWork(engine)
+    demo = await ensure_demo_organization(uow)
+    for name in ("Ada Lovelace", "Grace Hopper"):
+        command = CreateRmaOrder(
+            expected_resolution=ExpectedResolution.REFUND,
+            lines=[LineCommand(sku="SKU-1", quantity=1, reason=ReturnReason.DEFECTIVE)],
+            sender={"fullname": name},
+            delivery_contact={"fullname": "Warehouse"},
+        )
+        await create_rma_order(uow, Caller(demo), command)
+    await engine.dispose()
+    kept = "SELECT rma_order_id, search_text FROM rma_order_search"
+    before = await _texts(scratch_url, kept)
+
+    await asyncio.to_thread(alembic_command.downgrade, alembic_config(scratch_url), "0022")
+    downgraded = await _texts(scratch_url, "SELECT id, search_text FROM rma_order")
+    await asyncio.to_thread(migrate, scratch_url)
+    upgraded = await _texts(scratch_url, kept)
+
+    assert sorted(text.split("\n")[1] for text in before.values()) == ["ada lovelace", "grace hopper"]
+    assert downgraded == before
+    assert upgraded == before
