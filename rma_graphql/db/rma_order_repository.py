@@ -112,8 +112,8 @@ class RmaOrderRepository:
         its changed children, the orders' return status, its revision and its events.
 
         ``columns``: row values the aggregate does not hold (the search text among them,
-        written to its own table); ``lines_replaced``: the lines
-        are a new set; ``linked_orders``: the rows of a new set, already written; ``last``:
+        written to its own table); ``lines_replaced``: the lines are a new set;
+        ``linked_orders``: the rows of a new set, already written; ``last``:
         no statement of the change follows. On PostgreSQL a change that writes no child and
         no order's return status is one statement (update, revision, events), without a
         transaction when it is the change's only write and ``last``. Returns the row.

@@ -29,6 +29,18 @@ def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
+def _move_search_index(from_table: str, to_table: str) -> None:
+    """The trigram index of the organization and the search text (PostgreSQL only)."""
+    op.drop_index("ix_rma_order_search", table_name=from_table)
+    op.create_index(
+        "ix_rma_order_search",
+        to_table,
+        ["organization_id", "search_text"],
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "rma_order_search",
@@ -47,14 +59,7 @@ def upgrade() -> None:
         "SELECT id, organization_id, search_text FROM rma_order"
     )
     if _postgresql():
-        op.drop_index("ix_rma_order_search", table_name="rma_order")
-        op.create_index(
-            "ix_rma_order_search",
-            "rma_order_search",
-            ["organization_id", "search_text"],
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        )
+        _move_search_index("rma_order", "rma_order_search")
     # SQLite (3.35 and later) drops a column in place: no copy of the table its children
     # refer to.
     op.drop_column("rma_order", "search_text")
@@ -68,12 +73,5 @@ def downgrade() -> None:
         "WHERE EXISTS (SELECT 1 FROM rma_order_search AS s WHERE s.rma_order_id = rma_order.id)"
     )
     if _postgresql():
-        op.drop_index("ix_rma_order_search", table_name="rma_order_search")
-        op.create_index(
-            "ix_rma_order_search",
-            "rma_order",
-            ["organization_id", "search_text"],
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        )
+        _move_search_index("rma_order_search", "rma_order")
     op.drop_table("rma_order_search")
