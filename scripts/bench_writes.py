@@ -3,7 +3,8 @@ sequence through our server with 1 and 2 workers, beside pgbench's write TPS on 
 cluster.
 
   - single transitions: ``rmaOrderSubmit`` of RMA orders seeded in NEW, each submitted once,
-    driven by wrk as fast as the server answers (req/s, p50, p99), then paced by wrk at half
+    driven by wrk as fast as the server answers (req/s, p50, p99, and the CPU a transition
+    cost the servers and PostgreSQL when it runs on this machine), then paced by wrk at half
     that rate (p50, p99 at a load the server is not saturated by);
   - the sequence: create, submit, accept one RMA order after the other (each step needs the
     previous answer), 16 at a time from a Python client (sequences/s, p50, p99 per sequence);
@@ -22,6 +23,7 @@ import re
 import statistics
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -179,6 +181,55 @@ async def sequences(base: str, authorization: str, count: int, concurrency: int)
     return Figures(count / elapsed, cuts[49] * 1000, cuts[98] * 1000, failures)
 
 
+def _cpu_seconds(pids: Iterable[int]) -> float:
+    """User and system CPU the processes used so far (those gone are left out)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this machine (none when the cluster is elsewhere)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if entry.isdigit() and comm.read().strip() == "postgres":
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _busy() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+def with_cpu(server_pids: list[int], run: Callable[[], Figures], seconds: int) -> tuple[Figures, str]:
+    """``run``'s figures, and the CPU a transition cost the servers and PostgreSQL (its
+    processes on this machine) while it ran, with how busy the machine was: on a shared
+    machine the rate moves with its neighbours' load, the CPU per transition much less."""
+    postgres = _postgres_pids()
+    before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy()
+    figures = run()
+    after = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy()
+    count = max(figures.rate * seconds, 1)
+    servers = (after[0] - before[0]) / count * 1e6
+    database = (after[1] - before[1]) / count * 1e6
+    busy = (after[2][0] - before[2][0]) / max(after[2][1] - before[2][1], 1) * 100
+    cpu = f"servers {servers:.0f} µs, PostgreSQL {database:.0f} µs; machine {busy:.0f} % busy"
+    return figures, f"CPU per transition: {cpu}"
+
+
 def pgbench(url: str, seconds: int, connections: int) -> float:
     """pgbench's TPC-B-like write TPS on a scratch database of the same cluster."""
     dsn = plain_dsn(url)
@@ -252,9 +303,15 @@ def main() -> None:
             tokens = [f"Bearer {token(server.base, pair)}" for pair in credentials]
             # Warm up on a few, then measure on the others.
             transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
-            full = transitions(
-                server.base, tokens, ids[500:], seconds=args.seconds, connections=args.connections
+            saturated = partial(
+                transitions,
+                server.base,
+                tokens,
+                ids[500:],
+                seconds=args.seconds,
+                connections=args.connections,
             )
+            full, cpu = with_cpu(server.pids, saturated, args.seconds)
             used = 500 + round(full.rate * args.seconds) + 1000
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
             if args.profile:
@@ -281,6 +338,8 @@ def main() -> None:
                 f"  {name:<36} {figures.rate:8.0f} {unit:<11}  p50 {figures.p50_ms:7.2f} ms"
                 f"  p99 {figures.p99_ms:7.2f} ms   ({figures.rate / tps:.2f}× pgbench TPS)"
             )
+            if figures is full:
+                print(f"    {cpu}")
 
 
 if __name__ == "__main__":
