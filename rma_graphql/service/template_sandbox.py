@@ -28,6 +28,8 @@ STRING_METHODS = frozenset(
 )
 MAPPING_METHODS = frozenset({"items", "keys", "values", "get"})
 _DROPPED_FILTERS = ("center", "indent", "wordwrap", "format", "xmlattr")
+# What a dict has as attributes: ``mapping.items`` and the like stay Jinja's lookups.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 def _range(*args: int) -> range:
@@ -46,6 +48,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals = {**kept, "range": _range}
         for name in _DROPPED_FILTERS:
             self.filters.pop(name, None)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``mapping.key`` of a plain dict (every variable a mail has is one): its item, as
+        Jinja finds it once the attribute lookup has failed, without raising and catching
+        that failure first (a fifth of a mail's rendering); a dict's own attributes and
+        every other object go Jinja's way."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if isinstance(obj, str):
