@@ -217,7 +217,8 @@ def _busy() -> tuple[int, int]:
 def with_cpu(server_pids: list[int], run: Callable[[], Figures], seconds: int) -> tuple[Figures, str]:
     """``run``'s figures, and the CPU a transition cost the servers and PostgreSQL (its
     processes on this machine) while it ran, with how busy the machine was: on a shared
-    machine the rate moves with its neighbours' load, the CPU per transition much less."""
+    machine the rate moves with its neighbours' load, and the CPU a transition cost tells
+    whose work grew."""
     postgres = _postgres_pids()
     before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy()
     figures = run()
