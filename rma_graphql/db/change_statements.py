@@ -145,6 +145,17 @@ def rma_update(names: Iterable[str]) -> Prepared:
     return found
 
 
+# An RMA order's search text, in the table of its own no status change writes: ``key_id``
+# and ``v_search_text``.
+SEARCH_TEXT_UPDATE = Prepared(
+    lambda dialect: (
+        update(t.rma_order_search)
+        .where(t.rma_order_search.c.rma_order_id == bindparam("key_id"))
+        .values(values_of(("search_text",)))
+    )
+)
+
+
 def line_update(names: Iterable[str]) -> Prepared:
     """The update of these columns of one line, by ``key_id``."""
     key = tuple(sorted(names))

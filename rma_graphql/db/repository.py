@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
@@ -187,6 +187,11 @@ async def current_version(conn: AsyncConnection, rma_id: str) -> int:
     return int(result.scalar_one())
 
 
+# The column of an RMA order's search text: given with the row's values, kept in a table of
+# its own (rma_order_search) that no status change writes.
+SEARCH_TEXT = "search_text"
+
+
 async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrder) -> dict[str, Any]:
     """Insert the RMA order, its search text (``columns["search_text"]``, kept in a table of
     its own) and its lines; return the row as written."""
@@ -202,21 +207,9 @@ async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrd
     return rma_row_after({}, values)
 
 
-# The column of an RMA order's search text: given with the row's values, kept in a table of
-# its own (rma_order_search) that no status change writes.
-SEARCH_TEXT = "search_text"
-_SEARCH_UPDATE = Prepared(
-    lambda dialect: (
-        update(t.rma_order_search)
-        .where(t.rma_order_search.c.rma_order_id == bindparam("key_id"))
-        .values(search_text=bindparam("v_search_text"))
-    )
-)
-
-
 async def update_search_text(conn: AsyncConnection, rma_id: str, text: str) -> None:
     """The RMA order's new search text, in the change's transaction."""
-    await _SEARCH_UPDATE.execute(conn, key_id=rma_id, v_search_text=text)
+    await statements.SEARCH_TEXT_UPDATE.execute(conn, key_id=rma_id, **statements.bound({SEARCH_TEXT: text}))
 
 
 @dataclass(frozen=True)
