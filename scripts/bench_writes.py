@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -98,13 +99,21 @@ if delay_ms > 0 then
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local total, reached = 0, 0
   for _, thread in ipairs(threads) do
     total = total + thread:get("failures")
+    reached = math.max(reached, thread:get("offset") + thread:get("used") * thread:get("stride"))
   end
   io.write(string.format("failures: %%d\\n", total))
+  io.write(string.format("reached: %%d\\n", reached))
 end
 """
+
+
+@dataclass
+class Transitions(Figures):
+    # How far into ``ids`` any wrk thread went: the ids the next run must start after.
+    reached: int = 0
 
 
 def transitions(
@@ -115,7 +124,7 @@ def transitions(
     seconds: int,
     connections: int,
     delay: int = 0,
-) -> Figures:
+) -> Transitions:
     """``rmaOrderSubmit`` of ``ids`` with wrk: as fast as answered, or each connection
     waiting ``delay`` ms between an answer and its next request."""
     threads = 2
@@ -132,11 +141,12 @@ def transitions(
     assert elapsed is not None
     duration = float(elapsed.group(1)) / (1000 if elapsed.group(2) == "ms" else 1)
     failures = int(re.search(r"failures: (\d+)", output).group(1))  # type: ignore[union-attr]
+    reached = int(re.search(r"reached: (\d+)", output).group(1))  # type: ignore[union-attr]
     p50, p99 = percentiles(output)
-    return Figures(requests / duration, p50, p99, failures)
+    return Transitions(requests / duration, p50, p99, failures, reached)
 
 
-def paced(base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float, args: Any) -> Figures:
+def paced(base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float, args: Any) -> Transitions:
     """Transitions at about ``rate``/s: each connection waits between an answer and its next
     request; a short first run measures the latency to subtract from that wait."""
     connections = args.connections
@@ -144,8 +154,9 @@ def paced(base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float,
     probe = transitions(base, tokens, ids, seconds=3, connections=connections, delay=round(interval))
     latency = connections * 1000 / probe.rate - interval
     delay = max(0, round(interval - latency))
-    rest = ids[round(probe.rate * 3) + 200 :]
-    return transitions(base, tokens, rest, seconds=args.seconds, connections=connections, delay=delay)
+    rest = ids[probe.reached :]
+    run = transitions(base, tokens, rest, seconds=args.seconds, connections=connections, delay=delay)
+    return replace(run, reached=probe.reached + run.reached)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -313,10 +324,10 @@ def main() -> None:
                 connections=args.connections,
             )
             full, cpu = with_cpu(server.pids, saturated, args.seconds)
-            used = 500 + round(full.rate * args.seconds) + 1000
+            used = 500 + full.reached
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
             if args.profile:
-                rest = ids[used + round(full.rate * args.seconds) + 1000 :]
+                rest = ids[used + half.reached :]
                 load = partial(
                     transitions,
                     server.base,
