@@ -56,6 +56,11 @@ def test_recipients_are_named_once_and_addresses_checked() -> None:
     for bad in ("desk", "a@b", "two words@shop.test", "x@shop.test\r\nBcc: y@shop.test", "<a@shop.test>"):
         with pytest.raises(BadUserInputError):
             check_address(bad, "input.recipients.addresses")
+    # A character a header cannot carry unquoted, or any space (a no-break or ideographic one).
+    for inside in (*'<>,;"()', "\t", "\xa0", "\u2003", "\u3000", "\x1c"):
+        with pytest.raises(BadUserInputError, match="is not an email address"):
+            check_address(f"ada{inside}love@shop.test", "input.recipients.addresses")
+    assert check_address(" ada.o'brien+returns@shop.test ", "f") == "ada.o'brien+returns@shop.test"
     with pytest.raises(BadUserInputError):
         check_recipients([], [])
 
@@ -99,6 +104,12 @@ def test_amounts_and_dates_follow_the_language_and_currency() -> None:
     assert templates.money(5100, "EUR", "fr") == "51,00\xa0€"
     assert templates.money(5100, "JPY", "en") == "¥5,100"
     assert templates.money(None, "EUR", "en") is None
+    # Remembered per amount, currency and language: the same amount reads the same every time.
+    assert [templates.money(5100, "EUR", "fr"), templates.money(5100, "EUR", "de")] == [
+        "51,00\xa0€",
+        "51,00\xa0€",
+    ]
+    assert templates.money(5100, "USD", "en") == "$51.00"
     moment = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
     assert templates.when(moment, "fr", date_only=True) == "4 mars 2026"
     assert templates.when(moment.isoformat(), "en", date_only=True) == "March 4, 2026"
