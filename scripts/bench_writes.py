@@ -208,10 +208,10 @@ def _cpu_seconds(pids: Iterable[int]) -> float:
 def _postgres_pids() -> list[int]:
     """PostgreSQL's processes on this machine (none when the cluster is elsewhere)."""
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/comm") as comm:
-                if entry.isdigit() and comm.read().strip() == "postgres":
+                if comm.read().strip() == "postgres":
                     found.append(int(entry))
         except OSError:
             continue

@@ -122,7 +122,8 @@ class RmaOrderRepository:
         read_version = loaded.before.version
         rma.version = read_version + 1
         columns = dict(columns or {})
-        last = not await self._search_text(rma.id, columns) and last
+        if await self._search_text(rma.id, columns):
+            last = False  # a statement ran before the update: not a one-statement change
         columns["last_event_sequence"] = loaded.row["last_event_sequence"] + len(events)
         values, update = rows.rma_update(
             rma, expected_version=read_version, columns={**columns, "updated_at": self.now}
