@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
@@ -52,7 +52,11 @@ class SkuStock(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
-    __table_args__ = (Index("ix_customer_created", "organization_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_customer_created", "organization_id", "created_at", "id"),
+        # Mails find their recipients' languages by case-folded email (a round of them at once).
+        Index("ix_customer_email", "organization_id", text("lower(email)")),
+    )
 
     id: str = id_field(primary_key=True)
     organization_id: str = id_field(foreign="organization.id")

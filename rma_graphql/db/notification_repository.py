@@ -278,14 +278,20 @@ async def customer_languages(
     conn: AsyncConnection, organization_id: str, emails: Sequence[str]
 ) -> dict[str, str]:
     """The language of the organization's catalog customers with these emails (case-folded)."""
-    customer = t.customer
-    query = select(customer.c.email, customer.c.language).where(
-        customer.c.organization_id == organization_id,
-        _one_of(conn, func.lower(customer.c.email)),
-        customer.c.language.is_not(None),
-    )
+    query = customer_languages_query(conn.dialect.name, organization_id)
     found = await conn.execute(query, {"keys": sorted({email.lower() for email in emails})})
     return {row.email.lower(): row.language for row in found}
+
+
+def customer_languages_query(dialect: str, organization_id: str) -> Any:
+    """The organization's customers whose case-folded email is one of ``keys`` (served by
+    ``ix_customer_email``)."""
+    customer = t.customer
+    return select(customer.c.email, customer.c.language).where(
+        customer.c.organization_id == organization_id,
+        one_of(dialect, func.lower(customer.c.email), "keys"),
+        customer.c.language.is_not(None),
+    )
 
 
 async def vouchers(conn: AsyncConnection, resolution_ids: Sequence[str]) -> dict[str, Row]:

@@ -1,10 +1,11 @@
-"""filter.search can be served by the trigram index (PostgreSQL plans)."""
+"""What indexes serve (PostgreSQL plans): filter.search the trigram index, a round of mails' lookup
+of its recipients' languages the customers' email index."""
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rma_graphql.db import rma_reads
+from rma_graphql.db import notification_repository, rma_reads
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.criteria import RmaOrderFilter
@@ -43,3 +44,22 @@ async def test_the_search_index_keys_the_organization_with_the_search_text(engin
             )
         ).scalar_one()
     assert definition.endswith("USING gin (organization_id, search_text gin_trgm_ops)"), definition
+
+
+async def test_a_round_of_mails_finds_its_customers_by_the_email_index(
+    engine: AsyncEngine, organization_id: str
+) -> None:
+    """The languages of a round's recipients are read from the organization's customers with
+    those emails, not from all of its customers."""
+    query = notification_repository.customer_languages_query("postgresql", organization_id)
+    async with engine.connect() as conn:
+        compiled = query.compile(dialect=conn.dialect)
+        params = compiled.construct_params({"keys": ["ada@example.com", "grace@example.com"]})
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        found = await conn.exec_driver_sql(
+            f"EXPLAIN {compiled}", tuple(params[name] for name in compiled.positiontup or ())
+        )
+        plan = "\n".join(found.scalars().all())
+
+    assert "ix_customer_email" in plan, plan
+    assert "lower((email)::text) = ANY" in plan.split("Index Cond:", 1)[-1], plan

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,11 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_object": included}
         )
-        return list(compare_metadata(context, metadata))
+        with warnings.catch_warnings():
+            # SQLite's reflection leaves out an index over an expression, and SQLAlchemy and
+            # Alembic say so: PostgreSQL's compares it.
+            warnings.filterwarnings("ignore", ".*expression-based index")
+            return list(compare_metadata(context, metadata))
 
     async with engine.connect() as conn:
         differences = await conn.run_sync(diff)
