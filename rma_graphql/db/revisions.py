@@ -1,6 +1,7 @@
 """Revisions: each version of an RMA order kept as it was committed, so that a subscriber
 or a mutation's answer shows exactly that version."""
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +18,36 @@ from rma_graphql.db.types import UTCDateTime
 Row = Mapping[Any, Any]
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """What keeping a table's rows in a revision needs of its columns, read once per table
+    (a revision is written with every change: walking the columns per row cost more than
+    copying the row)."""
+
+    names: tuple[str, ...]
+    named: frozenset[str]
+    times: tuple[str, ...]  # kept as ISO texts, read back as datetimes
+    missing: tuple[tuple[str, Any], ...]  # a column added since: what the migration gave it
+
+
+@functools.cache
+def _columns(table: Table) -> _Columns:
+    return _Columns(
+        names=column_names(table),
+        named=frozenset(column_names(table)),
+        times=tuple(column.name for column in table.columns if isinstance(column.type, UTCDateTime)),
+        missing=tuple((column.name, _missing(column)) for column in table.columns),
+    )
+
+
 def _jsonable(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        name: value.isoformat() if isinstance(value := row[name], datetime) else value
-        for name in column_names(table)
-    }
+    columns = _columns(table)
+    # A row of exactly the table's columns (as the domain's rows are) is copied whole.
+    data = dict(row) if row.keys() == columns.named else {name: row[name] for name in columns.names}
+    for name in columns.times:
+        if isinstance(value := data[name], datetime):
+            data[name] = value.isoformat()
+    return data
 
 
 def _missing(column: Any) -> Any:
@@ -34,13 +60,14 @@ def _missing(column: Any) -> Any:
 
 
 def _from_jsonable(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    columns = _columns(table)
     row = dict(data)
-    for column in table.columns:
-        if column.name not in row:
-            row[column.name] = _missing(column)
-        value = row.get(column.name)
-        if isinstance(value, str) and isinstance(column.type, UTCDateTime):
-            row[column.name] = datetime.fromisoformat(value)
+    for name, value in columns.missing:
+        if name not in row:
+            row[name] = value
+    for name in columns.times:
+        if isinstance(value := row.get(name), str):
+            row[name] = datetime.fromisoformat(value)
     return row
 
 
