@@ -117,7 +117,6 @@ def mail_facts(
     resolution_id = _resolution_id(event)
     resolution = next((r for r in revision.financial_resolutions if r["id"] == resolution_id), None)
     state = row.get("custom_state")
-    told = record(RmaOrderEventRecord, event)
     return MailFacts(
         organization=facts.name,
         recipient={"name": recipient.name, "email": recipient.email},
@@ -129,5 +128,6 @@ def mail_facts(
         shipment=facts.shipments.get(row["id"]),
         slip_link=functools.partial(slip_link, row["id"]),
         custom_state_names=facts.custom_states.get(state) if state else None,
-        sentence=lambda language: facts.history.message(told, language),
+        # The event as a record only for a template that shows its sentence.
+        sentence=lambda language: facts.history.message(record(RmaOrderEventRecord, event), language),
     )

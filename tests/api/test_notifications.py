@@ -276,6 +276,9 @@ async def test_each_recipient_reads_their_own_language_and_rules_pick_the_recipi
     assert kinds == {(english, "SENDER"), (owner, "OWNER"), (staff, "STAFF")}
 
 
+HISTORY = 'query($id: String) { rmaOrder(id: $id) { history { type message(language: "en") } } }'
+
+
 async def test_a_voucher_mail_carries_its_code_and_a_custom_state_notifies(
     admin: GraphQLClient, smtp: SmtpServer
 ) -> None:
@@ -287,7 +290,7 @@ async def test_a_voucher_mail_carries_its_code_and_a_custom_state_notifies(
             {
                 "language": "en",
                 "subject": "{{ reference }}: {{ custom_state }}",
-                "text": "Now {{ custom_state }} ({{ custom_state_code }}).",
+                "text": "Now {{ custom_state }} ({{ custom_state_code }}): {{ event.message }}",
                 "html": "<p>Now {{ custom_state }}</p>",
             },
             {
@@ -327,7 +330,10 @@ async def test_a_voucher_mail_carries_its_code_and_a_custom_state_notifies(
     await smtp.wait_for(lambda _: len(smtp.to(sender)) == 4 and smtp.to(staff))
     state_mail = smtp.to(staff)[0]
     assert state_mail.subject == f"{rma['returnReference']}: Waiting for the supplier"
-    assert state_mail.text == "Now Waiting for the supplier (AT_REPAIR).\n"
+    history = (await admin.data(HISTORY, {"id": rma["id"]}))["rmaOrder"]["history"]
+    [sentence] = [event["message"] for event in history if event["type"] == "CUSTOM_STATE_CHANGED"]
+    assert sentence.startswith("State set to AT_REPAIR by "), sentence
+    assert state_mail.text == f"Now Waiting for the supplier (AT_REPAIR): {sentence}\n"
     voucher_mail = smtp.to(sender)[3]
     assert voucher_mail.subject == f"Your voucher of €51.00 for {rma['returnReference']}"
     assert f"Code: {code} (valid until " in voucher_mail.text
