@@ -1,5 +1,8 @@
-"""What indexes serve (PostgreSQL plans): filter.search the trigram index, a round of mails' lookup
-of its recipients' languages the customers' email index."""
+"""What indexes serve (PostgreSQL plans): filter.search the trigram index, a customer's list and a
+list by custom state their partial indexes, a round of mails' lookup of its recipients'
+languages the customers' email index."""
+
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -7,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db import notification_repository, rma_reads
 from rma_graphql.db import tables as t
-from rma_graphql.domain.access import Caller
+from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.criteria import RmaOrderFilter
 from tests.conftest import DATABASE
 
@@ -63,3 +66,40 @@ async def test_a_round_of_mails_finds_its_customers_by_the_email_index(
 
     assert "ix_customer_email" in plan, plan
     assert "lower((email)::text) = ANY" in plan.split("Index Cond:", 1)[-1], plan
+
+
+async def _bitmap_plan(engine: AsyncEngine, query: Any) -> str:
+    """``query``'s plan with only bitmap scans left (each needs an index that takes the
+    conditions itself; test tables are too small for the planner to prefer one otherwise)."""
+    async with engine.connect() as conn:
+        for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+            await conn.execute(text(f"SET LOCAL {setting} = off"))
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        return "\n".join((await conn.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
+
+
+@pytest.mark.parametrize(
+    ("caller", "criteria", "index"),
+    [
+        ({"role": Role.CUSTOMER, "actor": {"type": "USER", "id": "u-1"}}, {}, "ix_rma_order_customer"),
+        ({}, {"custom_state": ["AT_REPAIR"]}, "ix_rma_order_custom_state_created"),
+    ],
+)
+async def test_lists_by_customer_and_custom_state_are_served_by_their_partial_indexes(
+    engine: AsyncEngine, organization_id: str, caller: dict[str, Any], criteria: dict[str, Any], index: str
+) -> None:
+    """The indexes keep only the rows that have a value (a status change of the others writes
+    no entry there), and a list asking for a value is still served by them."""
+    conditions = rma_reads.rma_order_conditions(
+        Caller(organization_id=organization_id, **caller), RmaOrderFilter(**criteria), "postgresql"
+    )
+    plan = await _bitmap_plan(engine, select(t.rma_order.c.id).where(*conditions))
+    async with engine.connect() as conn:
+        definition = (
+            await conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": index}
+            )
+        ).scalar_one()
+
+    assert f"Bitmap Index Scan on {index}" in plan, plan
+    assert definition.endswith("IS NOT NULL)"), definition
