@@ -3,7 +3,7 @@
 import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, text
 from sqlmodel import Field
 
 from rma_graphql.db.types import UTCDateTime, json_type
@@ -39,3 +39,12 @@ def column_names(table: Table) -> tuple[str, ...]:
     """The table's column names, in order (read once: a table's column collection costs more
     to walk than a tuple, on paths that walk it per row)."""
     return tuple(column.name for column in table.columns)
+
+
+def partial_index(name: str, *columns: str, having: str) -> Index:
+    """An index of the rows that have a value in ``having`` (a query by its value reads no
+    others): a status change, which writes a new entry in every index of its row, writes none
+    there for the rows without one (most RMA orders have no custom state, a guest's return no
+    customer account)."""
+    where = text(f"{having} IS NOT NULL")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)

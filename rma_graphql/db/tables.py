@@ -7,18 +7,7 @@ free-form data as JSON.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.account_tables import ApiClient as ApiClient
@@ -41,7 +30,7 @@ from rma_graphql.db.catalog_tables import sales_order as sales_order
 from rma_graphql.db.catalog_tables import sales_order_line as sales_order_line
 from rma_graphql.db.catalog_tables import sku as sku
 from rma_graphql.db.catalog_tables import sku_stock as sku_stock
-from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, time_field
+from rma_graphql.db.columns import ID_LENGTH, id_field, json_field, money_field, partial_index, time_field
 from rma_graphql.db.custom_state_tables import rma_custom_state as rma_custom_state
 from rma_graphql.db.idempotency_tables import idempotency_key as idempotency_key
 from rma_graphql.db.notification_tables import notification_cursor as notification_cursor
@@ -127,14 +116,6 @@ class RmaConfiguration(SQLModel, table=True):
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_rma_order_search"})
 
 
-def _having(column: str) -> dict[str, Any]:
-    """An index of the rows that have a ``column`` (a query by its value reads no others): a
-    status change, which writes a new entry in every index of its row, writes none here for
-    the rows without one (most RMA orders have no custom state, a guest's none of a customer)."""
-    where = text(f"{column} IS NOT NULL")
-    return {"postgresql_where": where, "sqlite_where": where}
-
-
 class RmaOrderRow(SQLModel, table=True):
     __tablename__ = "rma_order"
     __table_args__ = (
@@ -143,9 +124,9 @@ class RmaOrderRow(SQLModel, table=True):
         UniqueConstraint("organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"),
         Index("ix_rma_order_created", "organization_id", "created_at", "id"),
         Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
-        # A customer account's own list (guest returns have none: not indexed).
-        Index(
-            "ix_rma_order_customer", "organization_id", "customer_id", "created_at", **_having("customer_id")
+        # A customer account's own list, and the list by custom state: of the rows having one.
+        partial_index(
+            "ix_rma_order_customer", "organization_id", "customer_id", "created_at", having="customer_id"
         ),
         # The list filtered by one dimension, newest first: a rare value reads only its rows.
         Index("ix_rma_order_processing_created", "organization_id", "processing_status", "created_at", "id"),
@@ -155,10 +136,13 @@ class RmaOrderRow(SQLModel, table=True):
             "ix_rma_order_fulfillment_created", "organization_id", "fulfillment_status", "created_at", "id"
         ),
         Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
-        Index(
+        partial_index(
             "ix_rma_order_custom_state_created",
-            *("organization_id", "custom_state", "created_at", "id"),
-            **_having("custom_state"),
+            "organization_id",
+            "custom_state",
+            "created_at",
+            "id",
+            having="custom_state",
         ),
     )
 
