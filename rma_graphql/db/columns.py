@@ -1,4 +1,4 @@
-"""Column helpers of the tables: ids, UTC times, money in minor units, JSON."""
+"""Column helpers of the tables: ids, UTC times, money in minor units, JSON; and partial indexes."""
 
 import functools
 from typing import Any

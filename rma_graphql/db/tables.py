@@ -124,7 +124,7 @@ class RmaOrderRow(SQLModel, table=True):
         UniqueConstraint("organization_id", "tp_app_key", "external_id", name="uq_rma_order_external_id"),
         Index("ix_rma_order_created", "organization_id", "created_at", "id"),
         Index("ix_rma_order_updated", "organization_id", "updated_at", "id"),
-        # A customer account's own list, and the list by custom state: of the rows having one.
+        # A customer account's own list (of the RMA orders having one).
         partial_index(
             "ix_rma_order_customer", "organization_id", "customer_id", "created_at", having="customer_id"
         ),
@@ -136,6 +136,7 @@ class RmaOrderRow(SQLModel, table=True):
             "ix_rma_order_fulfillment_created", "organization_id", "fulfillment_status", "created_at", "id"
         ),
         Index("ix_rma_order_location_created", "organization_id", "location_id", "created_at", "id"),
+        # The list by custom state (of the RMA orders in one).
         partial_index(
             "ix_rma_order_custom_state_created",
             "organization_id",
