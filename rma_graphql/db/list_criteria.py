@@ -1,11 +1,15 @@
 """An RMA order list's criteria as SQL: their values by name, and the conditions that bind
 them (with the values, or as parameters of a statement prepared once per shape)."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from rma_graphql.db import tables as t
 from rma_graphql.domain.access import Caller
@@ -22,9 +26,50 @@ _LISTED = (
 )
 
 
+# Runs of digits and runs of letters: a search's pieces as the trigram index sees them (each
+# inside one of the text's words, where pg_trgm takes its trigrams).
+_PIECES = re.compile(r"\d+|[^\W\d_]+")
+
+
+class _Position(FunctionElement[int]):
+    """Where a text starts in another (1-based; 0 when it is not there): ``instr`` on
+    SQLite, ``strpos`` on PostgreSQL. A plain substring test: no wildcard, no escape."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_Position)
+def _instr(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Position, "postgresql")
+def _strpos(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
 def _like_anywhere(text: str) -> str:
     """A LIKE pattern (escape character ``/``) matching ``text`` anywhere."""
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def search_piece(text: str) -> str:
+    """What of a (case-folded) search the trigram index is asked for: its longest run of
+    digits, else its longest run of letters (3 characters at least, a trigram's length), else
+    the whole search. The text itself is then matched on the rows the piece finds.
+
+    The index answers a pattern by intersecting the lists of its trigrams, and its cost is
+    set by the longest lists, not by the rows found: ``rma-334333`` at a million RMA orders
+    walked the lists of ``rma`` and ``ma-``, held by every row (13 ms), where ``334333``
+    alone finds 35 rows in 0.5 ms. Digits are what tells one return from another (numbers,
+    references, postcodes), the letters of a reference's prefix or an email's domain what
+    they share."""
+    pieces: list[str] = [piece for piece in _PIECES.findall(text) if len(piece) >= 3]
+    if not pieces:
+        return text
+    digits = [piece for piece in pieces if piece.isdigit()]
+    return max(digits or pieces, key=len)
 
 
 def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]:
@@ -48,7 +93,8 @@ def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]
     if f.created_before is not None:
         values["created_before"] = f.created_before
     if f.search:
-        values["search"] = _like_anywhere(f.search.casefold())
+        values["search"] = f.search.casefold()
+        values["search_piece"] = _like_anywhere(search_piece(values["search"]))
     return values
 
 
@@ -78,10 +124,17 @@ def filter_conditions(values: Mapping[str, Any], dialect: str, *, bound: bool) -
     if "created_before" in values:
         conditions.append(c.created_at < value("created_before", c.created_at.type))
     if "search" in values:
-        # The search text is kept in a table of its own (one row per RMA order).
+        # The search text is kept in a table of its own (one row per RMA order). The index
+        # is asked for the search's piece (LIKE); the whole search is then a substring of
+        # the rows found (strpos, instr: no index takes it, so the index's lists stay the
+        # piece's), and their organization is checked on them (the index holds every
+        # organization's texts: keyed by the organization as well, a search read all of its
+        # organization's entries, 5 ms at a million).
         s = t.rma_order_search.c
         found = select(s.rma_order_id).where(
-            s.organization_id == value("organization"), s.search_text.like(value("search"), escape="/")
+            s.search_text.like(value("search_piece"), escape="/"),
+            _Position(s.search_text, value("search")) > 0,
+            s.organization_id == value("organization"),
         )
         conditions.append(c.id.in_(found))
     return conditions

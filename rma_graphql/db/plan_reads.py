@@ -171,7 +171,10 @@ async def _page_rows(
     if after is not None:
         values["after_value"], values["after_id"] = after
     if isinstance(reader, ReadBatches):
-        return await reader.rows(statement, values)
+        # A search's page keeps one plan (the search index first, whatever the search): left
+        # to choose, PostgreSQL planned it anew at every execution (2-3 ms), its generic plan
+        # costed for a LIKE of unknown selectivity and a custom one for the few rows found.
+        return await reader.rows(statement, values, generic="search" in values)
     return await statement.records(reader, begin=line_columns is None, **values)
 
 

@@ -45,13 +45,16 @@ class _Batch:
     # Keyed reads: the list parameter the keys go in, and the column that tells rows apart.
     keys_param: str | None
     key_column: str | None
+    # Sent on the connections of keyed reads (their sessions keep one generic plan).
+    generic: bool
     waiting: list[tuple[Hashable, asyncio.Future[Sequence[Row]]]] = field(default_factory=list)
 
 
 class ReadBatches:
     """The batches of one engine's readers (``connect`` gives a pooled connection; keyed
-    reads take theirs from ``connect_keyed`` when given). ``keep``: connections are kept
-    between batches on PostgreSQL (``close()`` gives them back)."""
+    reads, and reads asking for a generic plan, take theirs from ``connect_keyed`` when
+    given). ``keep``: connections are kept between batches on PostgreSQL (``close()`` gives
+    them back)."""
 
     def __init__(self, connect: Connect, connect_keyed: Connect | None = None, *, keep: bool = False) -> None:
         self.connect = connect
@@ -74,14 +77,16 @@ class ReadBatches:
         key: Hashable = None,
         keys_param: str | None = None,
         key_column: str | None = None,
+        generic: bool = False,
     ) -> Sequence[Row]:
         """The statement's rows for these parameters; for a keyed read (``keys_param``), the
         rows whose ``key_column`` is ``key``, the statement run with the keys of every read
-        of the batch as ``keys_param``."""
+        of the batch as ``keys_param``. ``generic``: run as keyed reads are, with the plan
+        their sessions keep for the statement whatever its values."""
         shape = (id(statement), keys_param, _frozen(params))
         batch = self._open.get(shape)
         if batch is None or len(batch.waiting) >= MAX_KEYS:
-            batch = self._open[shape] = _Batch(statement, params, keys_param, key_column)
+            batch = self._open[shape] = _Batch(statement, params, keys_param, key_column, generic)
             task = asyncio.get_running_loop().create_task(self._send(shape, batch))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
@@ -95,7 +100,7 @@ class ReadBatches:
             del self._open[shape]
         try:
             params = dict(batch.params)
-            connect = self.connect
+            connect = self.connect_keyed if batch.generic else self.connect
             if batch.keys_param is not None:
                 params[batch.keys_param] = list(dict.fromkeys(key for key, _ in batch.waiting))
                 connect = self.connect_keyed

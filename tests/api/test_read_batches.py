@@ -272,6 +272,39 @@ async def test_reads_by_ids_keep_one_generic_plan_on_postgresql(app: Starlette) 
     assert await mode(batches.connect) == "auto"
 
 
+async def test_a_searched_page_is_read_on_the_connections_of_generic_plans(
+    engine: AsyncEngine, organization_id: str, gql: GraphQLClient
+) -> None:
+    """A search's page takes the keyed reads' connections (one plan kept whatever the
+    search: chosen anew, it was planned at every execution); other pages the main pool."""
+    (rma_id,) = await _rma_ids(gql, 1)
+    reference = (
+        await gql.data("query($id: String) { rmaOrder(id: $id) { returnReference } }", {"id": rma_id})
+    )["rmaOrder"]["returnReference"]
+    used: list[str] = []
+
+    def connect(name: str) -> Any:
+        def opened() -> Any:
+            used.append(name)
+            return engine.connect()
+
+        return opened
+
+    batches = ReadBatches(connect("main"), connect("generic"))
+    caller = Caller(organization_id=organization_id)
+
+    async def page(f: RmaOrderFilter) -> list[str]:
+        found, _ = await plan_reads.rma_order_page_with_lines(
+            batches, caller, f, COLUMNS, LINE_COLUMNS, first=5, after=None, sort="CREATED_AT_DESC"
+        )
+        return [row["id"] for row, _ in found]
+
+    assert await page(RmaOrderFilter(search=reference)) == [rma_id]
+    assert used == ["generic"]
+    assert rma_id in await page(RmaOrderFilter())
+    assert used == ["generic", "main"]
+
+
 async def test_batches_keep_their_connections_and_replace_one_the_server_closed(
     database_url: str, organization_id: str, gql: GraphQLClient
 ) -> None:

@@ -4,8 +4,9 @@ finds."""
 
 import pytest
 from sqlalchemy import text
+from starlette.applications import Starlette
 
-from tests.conftest import DATABASE, GraphQLClient, Server
+from tests.conftest import DATABASE, GraphQLClient, Server, app_client
 from tests.helpers import act, create
 
 SEARCH = "query($s: String!) { rmaOrders(filter: {search: $s}) { nodes { id } } }"
@@ -51,6 +52,29 @@ async def test_the_search_finds_what_the_text_holds_before_and_after_changes(gql
     assert await _found(gql, "gbh@example") == [rma["id"]]
     assert await _found(gql, "grace@example") == []
     assert await _found(gql, "alan@example") == [other["id"]]
+
+
+async def test_the_whole_search_is_matched_not_only_the_piece_the_index_is_asked_for(
+    app: Starlette, gql: GraphQLClient
+) -> None:
+    """The trigram index is asked for a search's digits (``334333``); what is listed holds the
+    whole search, as written (``_`` and ``%`` are characters, not wildcards), in the caller's
+    organization only."""
+    wanted = await create(gql, externalReference="rma-334333", sender={"fullname": "Ada", "email": "a@x.io"})
+    await create(gql, externalReference="xyz-334333", sender={"fullname": "Ada", "email": "a@x.io"})
+    underscore = await create(
+        gql, externalReference="rma_334333", sender={"fullname": "Ada", "email": "a@x.io"}
+    )
+    percent = await create(
+        gql, externalReference="100%-334333", sender={"fullname": "Ada", "email": "a@x.io"}
+    )
+    async with app_client(app) as other:
+        await create(other, externalReference="rma-334333", sender={"fullname": "Ada", "email": "a@x.io"})
+
+    assert await _found(gql, "RMA-334333") == [wanted["id"]]
+    assert await _found(gql, "0%-33") == [percent["id"]]
+    assert await _found(gql, "a_3") == [underscore["id"]]
+    assert len(await _found(gql, "334333")) == 4
 
 
 @pytest.mark.skipif(DATABASE != "postgresql", reason="PostgreSQL's xmin tells which transaction wrote a row")

@@ -1,0 +1,33 @@
+"""What of a search the trigram index is asked for: a run of digits before letters, the
+longest first, 3 characters at least; the whole search when no run is that long."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rma_graphql.db.list_criteria import search_piece
+
+
+@pytest.mark.parametrize(
+    ("search", "piece"),
+    [
+        ("rma-334333", "334333"),
+        ("customer200000@example.com", "200000"),
+        ("customer 142857", "142857"),
+        ("2024-000123", "000123"),
+        ("jean.dupont@gmail.com", "dupont"),
+        ("müller", "müller"),
+        ("sku-12", "sku"),
+        ("ab", "ab"),
+        ("a_%", "a_%"),
+    ],
+)
+def test_the_piece_of_a_search(search: str, piece: str) -> None:
+    assert search_piece(search) == piece
+
+
+@given(st.text(max_size=40))
+def test_the_piece_is_part_of_the_search(search: str) -> None:
+    """A row holding the search holds its piece: the rows the index finds include every row
+    the search matches."""
+    assert search_piece(search) in search
