@@ -5,7 +5,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, select
+from sqlalchemy import ColumnElement, Integer, String, Text, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -29,6 +29,10 @@ _LISTED = (
 # Runs of digits and runs of letters: a search's pieces as the trigram index sees them (each
 # inside one of the text's words, where pg_trgm takes its trigrams).
 _PIECES = re.compile(r"\d+|[^\W\d_]+")
+# The 5-grams index (migration 0027's rma_search_grams): 5-character pieces of each run of
+# these characters of the search text.
+GRAM = 5
+_GRAMMED = re.compile(r"[a-z0-9]+")
 
 
 class _Position(FunctionElement[int]):
@@ -72,6 +76,15 @@ def search_piece(text: str) -> str:
     return max(digits or pieces, key=len)
 
 
+def search_grams(piece: str) -> list[str] | None:
+    """The 5-grams of a search's piece, which every text holding the piece holds (the piece is
+    inside one of its runs of ASCII letters and digits); None for a shorter piece or one of
+    other characters (asked of the trigram index)."""
+    if len(piece) < GRAM or not _GRAMMED.fullmatch(piece):
+        return None
+    return sorted({piece[i : i + GRAM] for i in range(len(piece) - GRAM + 1)})
+
+
 def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]:
     """The values of a caller's criteria, by the names ``rma_order_conditions`` binds them to
     (which names there are is the statement's shape)."""
@@ -94,7 +107,11 @@ def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]
         values["created_before"] = f.created_before
     if f.search:
         values["search"] = f.search.casefold()
-        values["search_piece"] = _like_anywhere(search_piece(values["search"]))
+        piece = search_piece(values["search"])
+        values["search_piece"] = _like_anywhere(piece)
+        grams = search_grams(piece)
+        if grams is not None:
+            values["search_grams"] = grams
     return values
 
 
@@ -124,15 +141,20 @@ def filter_conditions(values: Mapping[str, Any], dialect: str, *, bound: bool) -
     if "created_before" in values:
         conditions.append(c.created_at < value("created_before", c.created_at.type))
     if "search" in values:
-        # The search text is kept in a table of its own (one row per RMA order). The index
-        # is asked for the search's piece (LIKE); the whole search is then a substring of
-        # the rows found (strpos, instr: no index takes it, so the index's lists stay the
-        # piece's), and their organization is checked on them (the index holds every
-        # organization's texts: keyed by the organization as well, a search read all of its
-        # organization's entries, 5 ms at a million).
+        # The search text is kept in a table of its own (one row per RMA order). Its index
+        # is asked for the search's piece: its 5-grams (PostgreSQL, a piece of 5 ASCII letters
+        # or digits at least), else its trigrams (LIKE; on SQLite a scan). The whole search
+        # is then a substring of the rows found (strpos, instr: no index takes it), of the
+        # caller's organization (checked on them: keyed by the organization, the trigram
+        # index read all of its organization's entries, 5 ms at a million).
         s = t.rma_order_search.c
+        if "search_grams" in values and dialect == "postgresql":
+            grams = func.rma_search_grams(s.search_text, type_=ARRAY(Text))
+            piece = grams.contains(value("search_grams", ARRAY(Text)))
+        else:
+            piece = s.search_text.like(value("search_piece"), escape="/")
         found = select(s.rma_order_id).where(
-            s.search_text.like(value("search_piece"), escape="/"),
+            piece,
             _Position(s.search_text, value("search")) > 0,
             s.organization_id == value("organization"),
         )

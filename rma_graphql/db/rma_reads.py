@@ -211,7 +211,7 @@ async def locations(conn: AsyncConnection, organization_id: str) -> list[Row]:
     return list(result.mappings().all())
 
 
-def rma_order_conditions(caller: Caller, f: RmaOrderFilter, dialect: str = "") -> list[ColumnElement[bool]]:
+def rma_order_conditions(caller: Caller, f: RmaOrderFilter, dialect: str) -> list[ColumnElement[bool]]:
     """The RMA orders a caller's criteria match (and may see: its organization's, a
     customer's own)."""
     return filter_conditions(rma_order_filter_values(caller, f), dialect, bound=False)
@@ -249,8 +249,9 @@ def page_query(
     after: tuple[Any, str] | None = None,
     sort: str = "CREATED_AT_DESC",
 ) -> Select[Any]:
-    """The statement of a page of RMA orders (for plans: scripts/explain_rma_list.py)."""
-    return keyset_query(t.rma_order, rma_order_conditions(caller, f), first=first, after=after, sort=sort)
+    """The statement of a page of RMA orders on PostgreSQL (for plans: scripts/explain_rma_list.py)."""
+    conditions = rma_order_conditions(caller, f, "postgresql")
+    return keyset_query(t.rma_order, conditions, first=first, after=after, sort=sort)
 
 
 def keyset_query(

@@ -7,7 +7,17 @@ free-form data as JSON.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from rma_graphql.db.account_tables import ApiClient as ApiClient
@@ -37,6 +47,9 @@ from rma_graphql.db.notification_tables import notification_cursor as notificati
 from rma_graphql.db.notification_tables import notification_delivery as notification_delivery
 from rma_graphql.db.notification_tables import notification_rule as notification_rule
 from rma_graphql.db.notification_tables import notification_template as notification_template
+from rma_graphql.db.search_tables import POSTGRESQL_ONLY_INDEXES as POSTGRESQL_ONLY_INDEXES
+from rma_graphql.db.search_tables import RmaOrderSearchRow as RmaOrderSearchRow
+from rma_graphql.db.search_tables import rma_order_search as rma_order_search
 from rma_graphql.db.upload_tables import upload as upload
 from rma_graphql.db.webhook_tables import webhook_attempt as webhook_attempt
 from rma_graphql.db.webhook_tables import webhook_delivery as webhook_delivery
@@ -110,10 +123,6 @@ class RmaConfiguration(SQLModel, table=True):
     )
     created_at: datetime = time_field()
     updated_at: datetime = time_field()
-
-
-# Indexes the migrations create on PostgreSQL only (SQLite has no trigram index).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_rma_order_search"})
 
 
 class RmaOrderRow(SQLModel, table=True):
@@ -199,32 +208,6 @@ class RmaOrderRow(SQLModel, table=True):
     custom_state: str | None = Field(default=None, max_length=40)
     created_at: datetime = time_field()
     updated_at: datetime = time_field()
-
-
-class RmaOrderSearchRow(SQLModel, table=True):
-    """The text the ``search`` filter of RMA orders matches, one row per RMA order, written
-    when it is created and when a field the text is made of changes (never by a status
-    change): its trigram index is then no part of the status changes' writes."""
-
-    __tablename__ = "rma_order_search"
-    __table_args__ = (
-        # filter.search, a substring of the search text: its trigrams (GIN; PostgreSQL
-        # only, see POSTGRESQL_ONLY_INDEXES), asked for a piece of the search.
-        Index(
-            "ix_rma_order_search",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
-        # A search's few rows are read by one process (a plan blind to the search started
-        # two parallel workers for them: 7 ms each time; migration 0026).
-        {"postgresql_with": {"parallel_workers": 0}},
-    )
-
-    rma_order_id: str = id_field(primary_key=True, foreign="rma_order.id")
-    organization_id: str = id_field()
-    # Case-folded, computed in Python so that both databases give the same answers.
-    search_text: str = ""
 
 
 class RmaOrderLineRow(SQLModel, table=True):
@@ -484,7 +467,6 @@ organization: Table = Organization.__table__  # type: ignore[attr-defined]  # se
 location: Table = Location.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_configuration: Table = RmaConfiguration.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order: Table = RmaOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
-rma_order_search: Table = RmaOrderSearchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order_line: Table = RmaOrderLineRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_linked_order: Table = RmaLinkedOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_financial_resolution: Table = RmaFinancialResolutionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel

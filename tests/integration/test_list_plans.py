@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db import notification_repository, rma_reads
 from rma_graphql.db import tables as t
+from rma_graphql.db.list_criteria import search_grams
 from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.criteria import RmaOrderFilter
 from tests.conftest import DATABASE
@@ -27,30 +28,59 @@ async def _bitmap_plan(engine: AsyncEngine, query: Any) -> str:
         return "\n".join((await conn.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
 
 
+@pytest.mark.parametrize(
+    ("search", "index", "condition"),
+    [
+        ("RMA-334333_%", "ix_rma_order_search_grams", "@> '{33433,34333}'::text[]"),
+        ("Ada-4333_%", "ix_rma_order_search", "~~ '%4333%'::text"),
+    ],
+)
 async def test_the_index_is_asked_for_the_search_piece_and_the_rows_for_the_whole_search(
-    engine: AsyncEngine, organization_id: str
+    engine: AsyncEngine, organization_id: str, search: str, index: str, condition: str
 ) -> None:
-    """The trigram index takes the search's digits (the trigrams of ``rma`` and ``ma-``, held
-    by every row, stay out of its lists); the whole search and the organization are checked
-    on the rows it finds."""
+    """An index takes the search's digits (the trigrams of ``rma`` and ``ma-``, held by every
+    row, stay out of its lists): their 5-grams from 5 digits on, else their trigrams; the
+    whole search and the organization are checked on the rows it finds."""
     conditions = rma_reads.rma_order_conditions(
-        Caller(organization_id=organization_id), RmaOrderFilter(search="RMA-334333_%")
+        Caller(organization_id=organization_id), RmaOrderFilter(search=search), "postgresql"
     )
     plan = await _bitmap_plan(engine, select(t.rma_order.c.id).where(conditions[-1]))
-    scan = plan.split("Bitmap Index Scan on ix_rma_order_search", 1)[-1]
+    scan = plan.split(f"Bitmap Index Scan on {index}  (", 1)[-1].split("->", 1)[0]
     checked = plan.split("Bitmap Heap Scan on rma_order_search", 1)[-1].split("->", 1)[0]
 
-    assert "Bitmap Index Scan on ix_rma_order_search" in plan, plan
-    assert "Index Cond: ((search_text)::text ~~ '%334333%'::text)" in scan, plan
-    assert "strpos((search_text)::text, 'rma-334333_%'::text) > 0" in checked, plan
+    assert f"Bitmap Index Scan on {index}  (" in plan, plan
+    assert condition in scan.split("Index Cond:", 1)[-1], plan
+    assert f"strpos((search_text)::text, '{search.casefold()}'::text) > 0" in checked, plan
     assert f"(organization_id)::text = '{organization_id}'::text" in checked, plan
+
+
+@pytest.mark.parametrize(
+    ("text_", "piece"),
+    [
+        ("rma-1334333\ncustomer 1334333\ncustomer1334333@example.com", "334333"),
+        ("grace.hopper@example.com\nsku-red-m", "hopper"),
+        ("müller-12345678", "45678"),
+    ],
+)
+async def test_a_text_holds_the_grams_of_every_piece_it_holds(
+    engine: AsyncEngine, text_: str, piece: str
+) -> None:
+    """The index's 5-grams of a text (SQL) include those the server asks for (Python)."""
+    async with engine.connect() as conn:
+        holds = (
+            await conn.execute(
+                text("SELECT rma_search_grams(:text) @> CAST(:grams AS text[])"),
+                {"text": text_, "grams": search_grams(piece)},
+            )
+        ).scalar_one()
+    assert holds is True
 
 
 async def test_a_search_starts_no_parallel_workers(engine: AsyncEngine, organization_id: str) -> None:
     """Even where parallel workers cost nothing to the planner, the search table is read by
     one process (a generic plan at a million RMA orders started two for a few rows)."""
     conditions = rma_reads.rma_order_conditions(
-        Caller(organization_id=organization_id), RmaOrderFilter(search="RMA-334333")
+        Caller(organization_id=organization_id), RmaOrderFilter(search="RMA-334333"), "postgresql"
     )
     query = select(t.rma_order_search.c.rma_order_id).where(
         t.rma_order_search.c.rma_order_id.in_(select(t.rma_order.c.id).where(conditions[-1]))

@@ -1,11 +1,12 @@
-"""What of a search the trigram index is asked for: a run of digits before letters, the
-longest first, 3 characters at least; the whole search when no run is that long."""
+"""What of a search an index is asked for: a run of digits before letters, the longest
+first, 3 characters at least (the whole search when no run is that long); its 5-grams when
+it has 5 ASCII letters or digits at least."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rma_graphql.db.list_criteria import search_piece
+from rma_graphql.db.list_criteria import search_grams, search_piece
 
 
 @pytest.mark.parametrize(
@@ -31,3 +32,19 @@ def test_the_piece_is_part_of_the_search(search: str) -> None:
     """A row holding the search holds its piece: the rows the index finds include every row
     the search matches."""
     assert search_piece(search) in search
+
+
+@pytest.mark.parametrize(
+    ("piece", "grams"),
+    [
+        ("334333", ["33433", "34333"]),
+        ("200000", ["00000", "20000"]),
+        ("dupont", ["dupon", "upont"]),
+        ("12345", ["12345"]),
+        ("4333", None),
+        ("müller", None),
+        ("rma-334333", None),
+    ],
+)
+def test_the_grams_of_a_piece(piece: str, grams: list[str] | None) -> None:
+    assert search_grams(piece) == grams
