@@ -26,8 +26,8 @@ _LISTED = (
 )
 
 
-# Runs of digits and runs of letters: a search's pieces as the trigram index sees them (each
-# inside one of the text's words, where pg_trgm takes its trigrams).
+# Runs of digits and runs of letters: a search's pieces (each inside one of the text's words,
+# where pg_trgm takes its trigrams).
 _PIECES = re.compile(r"\d+|[^\W\d_]+")
 # The 5-grams index (migration 0027's rma_search_grams): 5-character pieces of each run of
 # these characters of the search text.
@@ -59,12 +59,13 @@ def _like_anywhere(text: str) -> str:
 
 
 def search_piece(text: str) -> str:
-    """What of a (case-folded) search the trigram index is asked for: its longest run of
-    digits, else its longest run of letters (3 characters at least, a trigram's length), else
-    the whole search. The text itself is then matched on the rows the piece finds.
+    """What of a (case-folded) search the search text's indexes are asked for (its 5-grams,
+    ``search_grams``, else its trigrams): its longest run of digits, else its longest run of
+    letters (3 characters at least, a trigram's length), else the whole search. The search
+    itself is then matched on the rows the piece finds.
 
-    The index answers a pattern by intersecting the lists of its trigrams, and its cost is
-    set by the longest lists, not by the rows found: ``rma-334333`` at a million RMA orders
+    An index answers a pattern by intersecting the lists of its grams, and its cost is set
+    by the longest lists, not by the rows found: ``rma-334333`` at a million RMA orders
     walked the lists of ``rma`` and ``ma-``, held by every row (13 ms), where ``334333``
     alone finds 35 rows in 0.5 ms. Digits are what tells one return from another (numbers,
     references, postcodes), the letters of a reference's prefix or an email's domain what
