@@ -14,6 +14,7 @@ Every answer is checked: a GraphQL error in a response fails the run.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_writes.py
         [--workers 1 2] [--seconds 10] [--connections 16] [--sequences 600]
+        [--paced RATE]   (only single transitions at that rate: versions compared at one rate)
 """
 
 import argparse
@@ -294,6 +295,13 @@ def main() -> None:
         "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
     )
     parser.add_argument(
+        "--paced",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="only single transitions at this rate per second (to compare versions at one rate)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -302,8 +310,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     url = os.environ["DATABASE_URL"]
-    tps = pgbench(url, args.seconds, args.connections)
-    print(f"pgbench (TPC-B-like writes, {args.connections} clients): {tps:.0f} TPS")
+    if not args.paced:
+        tps = pgbench(url, args.seconds, args.connections)
+        print(f"pgbench (TPC-B-like writes, {args.connections} clients): {tps:.0f} TPS")
     for workers in args.workers:
         organizations, ids = asyncio.run(_seed(url, args.rmas, args.organizations))
         credentials = [client_credentials(our_env(url), organization) for organization in organizations]
@@ -315,6 +324,13 @@ def main() -> None:
             tokens = [f"Bearer {token(server.base, pair)}" for pair in credentials]
             # Warm up on a few, then measure on the others.
             transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
+            if args.paced:
+                only = paced(server.base, tokens, ids[500:], args.paced, args)
+                print(
+                    f"  single transitions at {args.paced:.0f}/s {only.rate:8.0f} req/s"
+                    f"  p50 {only.p50_ms:7.2f} ms  p99 {only.p99_ms:7.2f} ms  ({only.errors} errors)"
+                )
+                continue
             saturated = partial(
                 transitions,
                 server.base,
