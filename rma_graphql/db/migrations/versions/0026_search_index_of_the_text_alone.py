@@ -25,10 +25,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
 def _search_index(columns: list[str]) -> None:
-    """The trigram index of the search text (PostgreSQL only)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
+    """The trigram index of the search text (on PostgreSQL, the only one that has it)."""
     op.drop_index("ix_rma_order_search", table_name="rma_order_search")
     op.create_index(
         "ix_rma_order_search",
@@ -40,12 +42,12 @@ def _search_index(columns: list[str]) -> None:
 
 
 def upgrade() -> None:
-    _search_index(["search_text"])
-    if op.get_bind().dialect.name == "postgresql":
+    if _postgresql():
+        _search_index(["search_text"])
         op.execute("ALTER TABLE rma_order_search SET (parallel_workers = 0)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if _postgresql():
         op.execute("ALTER TABLE rma_order_search RESET (parallel_workers)")
-    _search_index(["organization_id", "search_text"])
+        _search_index(["organization_id", "search_text"])
