@@ -1,7 +1,8 @@
 """What a transition costs the server's CPU, without HTTP, wrk or a second process sharing
 the machine: the app called in-process through ASGI (its lifespan started, PostgreSQL
 real), ``rmaOrderSubmit`` of seeded RMA orders 16 at a time, and the process's CPU time per
-transition (the notification and webhook senders included: they run in the same process).
+transition (the notification and webhook senders included: they run in the same process),
+with the garbage collections made meanwhile.
 Less spread than a wrk run on a shared machine, so a change's effect on the server's own
 work shows. Then, with ``--derive``, the notifications those transitions made are derived
 in one ``derive()`` alone (the senders off during the transitions), and its CPU per delivery
@@ -13,9 +14,11 @@ printed.
 
 import argparse
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -29,6 +32,28 @@ from rma_graphql.config import Settings
 
 CONCURRENCY = 16
 WARM_UP = 500
+
+
+@dataclass
+class Collections:
+    """The garbage collector's collections while counting: how many, their time, the longest."""
+
+    counting: bool = False
+    count: int = 0
+    seconds: float = 0.0
+    longest: float = 0.0
+    _started: float = field(default=0.0, repr=False)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if not self.counting:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started:
+            took = time.perf_counter() - self._started
+            self.count += 1
+            self.seconds += took
+            self.longest = max(self.longest, took)
 
 
 def _scope(body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -109,16 +134,23 @@ async def measure(args: argparse.Namespace) -> None:
             (b"authorization", f"Bearer {await _token(app, credentials)}".encode()),
         ]
         await _run_all(app, iter(bodies[:WARM_UP]), headers)
+        collections = Collections(counting=True)
+        gc.callbacks.append(collections)
         started, cpu = time.perf_counter(), time.process_time()
         await _run_all(app, iter(bodies[WARM_UP:]), headers)
         elapsed = time.perf_counter() - started
         # What the senders still owe for these transitions is part of their cost.
         await asyncio.sleep(1.5)
         used = time.process_time() - cpu
+        collections.counting = False
         count = len(bodies) - WARM_UP
         print(
             f"{count} transitions, {CONCURRENCY} at a time, senders {args.senders}: "
             f"{used / count * 1e6:.0f} µs of CPU each, {count / elapsed:.0f}/s"
+        )
+        print(
+            f"garbage collections: {collections.count}, {collections.seconds / count * 1e6:.1f} µs "
+            f"per transition, the longest {collections.longest * 1000:.1f} ms"
         )
         if args.derive:
             cpu = time.process_time()

@@ -2,6 +2,7 @@
 no personal data or secrets), Prometheus metrics at /metrics, traces when configured, and
 settings refused with the variable's name."""
 
+import gc
 import io
 import logging
 import re
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from rma_graphql import cli
-from rma_graphql.app import create_app
+from rma_graphql.app import YOUNG_GENERATION_THRESHOLD, create_app
 from rma_graphql.config import Settings
 from rma_graphql.logs import configure_logging
 from tests.conftest import GraphQLClient
@@ -317,3 +318,12 @@ async def test_compiled_actions_name_their_operation_and_are_counted(
     assert second.action_plan_fallback == "refused: INVALID_TRANSITION"  # type: ignore[attr-defined]
     assert second.outcome == "INVALID_TRANSITION"  # type: ignore[attr-defined]
     assert (await counted("compiled"), await counted("fallback")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_a_started_app_freezes_what_exists_and_collects_young_objects_less_often(
+    app: Starlette,
+) -> None:
+    """Once an app has started, its process's startup objects are out of the collector's
+    sight and the young generation waits for YOUNG_GENERATION_THRESHOLD objects (not 700)."""
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD > 700
