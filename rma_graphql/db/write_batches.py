@@ -7,11 +7,12 @@ positions from the organization row, and the notice (db/event_log.py). Every suc
 of an organization updates that organization's row, so concurrent ones queue on its lock
 in the database, each paying its own round trip, parse, commit and notice to every
 listening process. Here, per organization and update shape, one statement is on its way at
-a time: the first change sends its own at once, on its own connection (an idle server adds
-no wait); those that arrive meanwhile wait, and when it is answered the first of them sends
-them all, on its own connection (every change waiting holds one already: a batch never
-waits for the pool), as one statement (a batch) that writes each change only where its
-compare-and-set holds. Group commit, as databases do it for their log.
+a time: the first change sends its own after one turn of the event loop, on its own
+connection, with the changes that reached theirs in that same turn (an idle server adds no
+wait: a turn is microseconds); those that arrive while it is on its way wait, and when it is
+answered the first of them sends them all, on its own connection (every change waiting holds
+one already: a batch never waits for the pool), as one statement (a batch) that writes each
+change only where its compare-and-set holds. Group commit, as databases do it for their log.
 
 Each change gets what its own statement would have given: its events' positions, or none
 when its RMA order had changed (a conflict, as alone). A batch never holds two changes of
@@ -98,6 +99,16 @@ class WriteBatches:
         if not queue.busy:
             queue.busy = True
             try:
+                # One turn of the event loop first: the changes resumed in this same turn (the
+                # RMA orders of one read batch) reach their statement meanwhile and go with it.
+                await asyncio.sleep(0)
+            except BaseException:
+                self._next(key, queue)
+                raise
+            others = self._take(queue, {distinct})
+            if others:
+                return await self._send(conn, key, queue, writer, item, others)
+            try:
                 return await writer.alone(conn, item)
             finally:
                 self._next(key, queue)
@@ -117,21 +128,29 @@ class WriteBatches:
             return await self._send(conn, key, queue, writer, item, found.others)
         return found
 
-    def _next(self, key: Hashable, queue: _Queue) -> None:
-        """Tell the first change waiting for ``key`` to send the next batch, or mark the
-        key idle."""
+    @staticmethod
+    def _take(queue: _Queue, taken: set[Hashable]) -> list[_Waiting]:
+        """The waiting changes a batch takes, in order: one per RMA order (none of those in
+        ``taken``), up to MAX_CHANGES with those; the others keep waiting."""
         batch: list[_Waiting] = []
-        taken: set[Hashable] = set()
         left = []
+        room = MAX_CHANGES - len(taken)
         for distinct, item, answer in queue.waiting:
             if answer.done():
                 continue  # its request went away
-            if distinct in taken or len(batch) >= MAX_CHANGES:
+            if distinct in taken or len(batch) >= room:
                 left.append((distinct, item, answer))
                 continue
             taken.add(distinct)
             batch.append((distinct, item, answer))
         queue.waiting = left
+        return batch
+
+    def _next(self, key: Hashable, queue: _Queue) -> None:
+        """Tell the first change waiting for ``key`` to send the next batch, or mark the
+        key idle."""
+        batch = self._take(queue, set())
+        left = queue.waiting
         if not batch:
             queue.busy = False
             if not left:
