@@ -70,10 +70,10 @@ _frozen = False
 # The collector's first generation is collected once the objects made outnumber those freed
 # by this many (Python's default: 700). A request frees the objects of earlier ones while it
 # makes its own, so the young generation a collection walks holds far more than that: with
-# 700, collections took 47-58 µs of a transition's CPU (in-process and at 2 workers, 1,000 or
-# more collections in a 10 s run), with 10,000 3-5 µs (6-10 collections); the longest pause,
-# 5-6 ms, is no longer than the default's own (its full collections). Cyclic garbage waits a
-# little longer for a collection: at most about 10,000 more objects.
+# 700, collections took 47-58 µs of a transition's CPU (455-478 collections in 6,000
+# transitions in-process, 1,007-1,165 in 10 s at 2 workers), with 10,000 3-5 µs (6-10); the
+# longest pause, 5-6 ms, is no longer than the default's own (its full collections). Cyclic
+# garbage waits a little longer for a collection: at most about 10,000 more objects.
 YOUNG_GENERATION_THRESHOLD = 10_000
 
 
