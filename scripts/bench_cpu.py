@@ -10,6 +10,11 @@ printed.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_cpu.py
         [--transitions 4000] [--senders off] [--derive]
+
+A run with ``--senders off`` leaves its transitions' notifications underived: the next run
+on the same database with the senders on derives them too (each run seeds an organization
+of its own, and the senders catch up on every organization), so compare the two settings on
+databases of their own.
 """
 
 import argparse
