@@ -5,8 +5,10 @@ nor more than MAX_CHANGES; and those that arrive while a statement is on its way
 next one."""
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import write_batches
 from rma_graphql.db.write_batches import WriteBatches, Writer
@@ -41,12 +43,21 @@ class _Recorder:
         return Writer(self.alone, self.together)
 
 
+# The recorder writes nothing: the changes need no connection.
+NO_CONNECTION = cast(AsyncConnection, None)
+
+
+def _write(
+    batches: WriteBatches, recorder: _Recorder, rma: str, item: str | None = None
+) -> Coroutine[Any, Any, Any]:
+    """A change of ``rma`` (``item``, else the RMA order itself) written through ``batches``."""
+    return batches.write(NO_CONNECTION, "org", rma, item or rma, recorder.writer())
+
+
 async def test_changes_reaching_their_statement_in_one_turn_are_one_statement_with_the_first() -> None:
     batches, recorder = WriteBatches(), _Recorder()
     items = [f"rma-{n}" for n in range(5)]
-    answers = await asyncio.gather(
-        *(batches.write(None, "org", item, item, recorder.writer()) for item in items)  # type: ignore[arg-type]
-    )
+    answers = await asyncio.gather(*(_write(batches, recorder, item) for item in items))
     assert answers == [f"written {item}" for item in items]
     assert recorder.statements == [("together", items)]
     assert (batches.statements, batches.changes) == (1, 5)
@@ -56,7 +67,7 @@ async def test_changes_reaching_their_statement_in_one_turn_are_one_statement_wi
 
 async def test_a_change_alone_in_its_turn_is_written_alone() -> None:
     batches, recorder = WriteBatches(), _Recorder()
-    assert await batches.write(None, "org", "rma-1", "rma-1", recorder.writer()) == "written rma-1"  # type: ignore[arg-type]
+    assert await _write(batches, recorder, "rma-1") == "written rma-1"
     assert recorder.statements == [("alone", ["rma-1"])]
     assert (batches.statements, batches.changes) == (0, 0)
 
@@ -68,7 +79,7 @@ async def test_a_batch_holds_one_change_per_rma_order_and_at_most_max_changes(mo
     distinct = ["rma-1", "rma-1", "rma-2", "rma-3", "rma-4"]
     items = [f"{rma} #{n}" for n, rma in enumerate(distinct)]
     answers = await asyncio.gather(
-        *(batches.write(None, "org", d, i, recorder.writer()) for d, i in zip(distinct, items, strict=True))  # type: ignore[arg-type]
+        *(_write(batches, recorder, d, i) for d, i in zip(distinct, items, strict=True))
     )
     assert answers == [f"written {item}" for item in items]
     assert recorder.statements == [
@@ -80,12 +91,9 @@ async def test_a_batch_holds_one_change_per_rma_order_and_at_most_max_changes(mo
 async def test_changes_arriving_while_a_statement_is_on_its_way_go_in_the_next_one() -> None:
     hold = asyncio.Event()
     batches, recorder = WriteBatches(), _Recorder(hold)
-    first = asyncio.create_task(batches.write(None, "org", "rma-0", "rma-0", recorder.writer()))  # type: ignore[arg-type]
+    first = asyncio.create_task(_write(batches, recorder, "rma-0"))
     await recorder.sent.wait()  # its turn passed, its statement is on its way
-    later = [
-        asyncio.create_task(batches.write(None, "org", f"rma-{n}", f"rma-{n}", recorder.writer()))  # type: ignore[arg-type]
-        for n in (1, 2)
-    ]
+    later = [asyncio.create_task(_write(batches, recorder, f"rma-{n}")) for n in (1, 2)]
     await asyncio.sleep(0)  # each runs up to its wait in the next turn
     assert batches.waiting == 2
     assert recorder.statements == [("alone", ["rma-0"])]
@@ -96,12 +104,9 @@ async def test_changes_arriving_while_a_statement_is_on_its_way_go_in_the_next_o
 
 async def test_a_first_change_cancelled_during_its_turn_leaves_the_others_to_be_written() -> None:
     batches, recorder = WriteBatches(), _Recorder()
-    first = asyncio.create_task(batches.write(None, "org", "rma-0", "rma-0", recorder.writer()))  # type: ignore[arg-type]
+    first = asyncio.create_task(_write(batches, recorder, "rma-0"))
     await asyncio.sleep(0)  # the first is in its turn, the queue busy
-    others = [
-        asyncio.create_task(batches.write(None, "org", f"rma-{n}", f"rma-{n}", recorder.writer()))  # type: ignore[arg-type]
-        for n in (1, 2)
-    ]
+    others = [asyncio.create_task(_write(batches, recorder, f"rma-{n}")) for n in (1, 2)]
     first.cancel()
     assert await asyncio.gather(*others) == ["written rma-1", "written rma-2"]
     assert first.cancelled()
