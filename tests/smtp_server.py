@@ -50,18 +50,22 @@ def free_port() -> int:
 @dataclass
 class SmtpServer:
     port: int = 0
-    # How many of the next mails to refuse with a temporary failure (451).
-    refuse_next: int = 0
+    # How many of the next mails to each address to refuse with a temporary failure (451):
+    # only the test's own, whatever else a sender on the shared database delivers meanwhile.
+    refuse_next: dict[str, int] = field(default_factory=dict)
     mails: list[Mail] = field(default_factory=list)
-    refused: int = 0
+    # The refusals made, per address.
+    refused: dict[str, int] = field(default_factory=dict)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _server: Any = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         async with self._changed:
-            if self.refuse_next > 0:
-                self.refuse_next -= 1
-                self.refused += 1
+            refusing = [str(r) for r in envelope.rcpt_tos if self.refuse_next.get(str(r), 0) > 0]
+            if refusing:
+                for address in refusing:
+                    self.refuse_next[address] -= 1
+                    self.refused[address] = self.refused.get(address, 0) + 1
                 self._changed.notify_all()
                 return "451 4.3.0 Try again later"
             raw = (envelope.original_content or b"").replace(b"\r\n", b"\n")

@@ -309,7 +309,7 @@ async def test_every_frame_the_server_sends_is_text(
 
     assert [type(frame) for frame in frames] == [str] * len(frames)
     assert orjson.loads(frames[0])["type"] == "connection_ack"
-    assert orjson.loads(frames[-1])["payload"]["data"] == {"rmaOrderUpdated": {"version": 2}}
+    assert orjson.loads(frames[-1])["payload"] == {"data": {"rmaOrderUpdated": {"version": 2}}}
 
 
 async def test_the_root_redirects_to_graphiql_and_its_assets_are_compressed_and_cacheable(
