@@ -3,6 +3,7 @@ introspection queries, error codes and paths, CORS refusals, bodies that are not
 huge amounts, NUL characters, fragment bombs and malformed websocket messages. Each
 refusal names its cause and changes nothing."""
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from rma_graphql.config import Settings
+from tests.api.test_subscriptions import live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import CREATE, LOG_IN, create, rma_input, snapshot
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
@@ -294,15 +296,18 @@ async def test_every_frame_the_server_sends_is_text(
                 {"id": "1", "type": kind, "payload": {"query": query, "variables": {"id": rma["id"]}}}
             ).decode()
         )
+        # Live before the change: the subscription sends the changes committed after it started.
+        await live(server)
         await gql.data(
             'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "hi") { version } }',
             {"id": rma["id"]},
         )
-        while True:
-            frame = await socket.recv()
-            frames.append(frame)
-            if orjson.loads(frame)["type"] in ("next", "data"):
-                break
+        async with asyncio.timeout(10):  # a missed change fails here, not at the token's expiry
+            while True:
+                frame = await socket.recv()
+                frames.append(frame)
+                if orjson.loads(frame)["type"] in ("next", "data"):
+                    break
         await socket.send(
             orjson.dumps({"id": "1", "type": "complete" if protocol == TRANSPORT_WS else "stop"}).decode()
         )
