@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -19,7 +19,7 @@ from rma_graphql.api.rma_order_type import RmaOrderType
 from rma_graphql.domain.access import VIEW_RMA_ORDERS
 from rma_graphql.domain.errors import NotFoundError, UnauthorizedError
 from rma_graphql.service import queries
-from rma_graphql.service.events import EventFilter, parse_position, revisions
+from rma_graphql.service.events import EventFilter, parse_position, position_through_version, revisions
 from rma_graphql.service.hub import EventHub, follow
 
 # "Try again later": the client may reconnect and resume from the last position it saw.
@@ -144,25 +144,41 @@ class Subscription:
             yield RmaOrderEvent.from_row(row)
 
     @strawberry.subscription(
-        description="One payload per committed change of the RMA order, showing it as of that version.",
+        description="One payload per committed change of the RMA order, showing it as of that version. "
+        "With `afterVersion`, the versions after it that are already committed come first (a page that "
+        "shows version 3 asks for those after 3, and misses no change made before it subscribed), then "
+        "live; without, it sends nothing when it starts.",
         **scoped(VIEW_RMA_ORDERS),
     )
-    async def rma_order_updated(self, info: RmaInfo, id: str) -> AsyncGenerator[RmaOrderType, None]:
+    async def rma_order_updated(
+        self,
+        info: RmaInfo,
+        id: str,
+        after_version: Annotated[
+            int | None,
+            strawberry.argument(description="The version the client has: the changes after it are sent."),
+        ] = None,
+    ) -> AsyncGenerator[RmaOrderType, None]:
         hub = _hub(info)
         rma_id = await _existing_rma(info, id, "id")
         assert rma_id is not None
         ctx = context_of(info)
-        version: int | None = None
+        version = after_version
+        after = (
+            None
+            if after_version is None
+            else await position_through_version(ctx.uow, rma_id, after_version, "afterVersion")
+        )
         events = follow(
             hub,
             ctx.authenticated.organization_id,
             EventFilter(rma_order_id=rma_id, customer_id=ctx.authenticated.customer_id),
-            after=None,
+            after=after,
             on_overflow=_disconnect(info, hub.queue_limit),
         )
         async for row in _while_authorized(info, events):
-            if row.version == version:
-                continue  # the same change's other events
+            if version is not None and row.version <= version:
+                continue  # the same change's other events, or one the client has
             version = row.version
             revision = (await revisions(ctx.uow, rma_id, [version]))[version]
             yield RmaOrderType.from_revision(revision, Loaders(ctx.uow))

@@ -4,7 +4,7 @@ turns into deliveries, and revisions."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import tables as t
@@ -41,6 +41,18 @@ async def last_position(conn: AsyncConnection, organization_id: str) -> int:
         select(t.organization.c.last_event_position).where(t.organization.c.id == organization_id)
     )
     return int(result.scalar_one_or_none() or 0)
+
+
+async def position_through_version(conn: AsyncConnection, rma_id: str, version: int) -> tuple[int, int]:
+    """The position of the RMA order's last event of ``version`` or an earlier one (0 when
+    it has none: the changes after that version are its events after this position), and
+    the RMA order's last version."""
+    c = t.rma_order_event.c
+    query = select(
+        func.max(case((c.version <= version, c.position))), func.coalesce(func.max(c.version), 0)
+    ).where(c.rma_order_id == rma_id)
+    position, last = (await conn.execute(query)).one()
+    return int(position or 0), int(last)
 
 
 async def events(

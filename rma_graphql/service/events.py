@@ -39,6 +39,18 @@ async def current_position(uow: UnitOfWork, organization_id: str) -> int:
         return await event_reads.last_position(conn, organization_id)
 
 
+async def position_through_version(uow: UnitOfWork, rma_id: str, version: int, field: str) -> int:
+    """Where a replay of the RMA order's changes after ``version`` starts (after the last
+    event of that version or an earlier one)."""
+    if version < 0:
+        raise BadUserInputError("A version is 0 or more (0: every version of the RMA order).", field)
+    async with uow.read() as conn:
+        position, last = await event_reads.position_through_version(conn, rma_id, version)
+    if version > last:
+        raise BadUserInputError(f"The RMA order is at version {last}: there is no version {version}.", field)
+    return position
+
+
 async def events_after(
     uow: UnitOfWork, organization_id: str, after: int, limit: int
 ) -> list[RmaOrderEventRecord]:

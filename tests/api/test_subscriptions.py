@@ -251,6 +251,83 @@ async def test_rma_order_updated_sends_nothing_when_it_starts(server: Server, gq
     await client.close()
 
 
+UPDATED_AFTER = """
+subscription Updated($id: String!, $afterVersion: Int) {
+  rmaOrderUpdated(id: $id, afterVersion: $afterVersion) { version processingStatus comments { text } }
+}
+"""
+
+
+async def test_rma_order_updated_after_a_version_sends_the_later_ones_then_goes_live(
+    server: Server, gql: GraphQLClient
+) -> None:
+    """A page that read version 1 and subscribes after changes were made meanwhile gets
+    them, each as of its version, then the live ones: no gap, no duplicate."""
+    rma = await create(gql)
+    await act(gql, rma["id"], "submit")  # version 2
+    await gql.data(COMMENT, {"id": rma["id"], "text": "meanwhile"})  # version 3
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(UPDATED_AFTER, {"id": rma["id"], "afterVersion": 1})
+    replayed = [p["rmaOrderUpdated"] for p in await client.collect(2)]
+    await live(server)
+    await gql.data(COMMENT, {"id": rma["id"], "text": "live"})  # version 4
+
+    assert replayed == [
+        {"version": 2, "processingStatus": "REQUESTED", "comments": []},
+        {"version": 3, "processingStatus": "REQUESTED", "comments": [{"text": "meanwhile"}]},
+    ]
+    assert (await client.next())["rmaOrderUpdated"] == {
+        "version": 4,
+        "processingStatus": "REQUESTED",
+        "comments": [{"text": "meanwhile"}, {"text": "live"}],
+    }
+    with pytest.raises(TimeoutError):
+        await client.next(within=0.3)
+    await client.close()
+
+
+@pytest.mark.parametrize(("after", "first"), [(0, 1), (2, None)])
+async def test_rma_order_updated_after_a_version_starts_where_it_says(
+    server: Server, gql: GraphQLClient, after: int, first: int | None
+) -> None:
+    """0 sends every version; the version the RMA order is at, nothing until a change."""
+    rma = await create(gql)
+    await act(gql, rma["id"], "submit")  # version 2
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(UPDATED_AFTER, {"id": rma["id"], "afterVersion": after})
+    if first is not None:
+        versions = [p["rmaOrderUpdated"]["version"] for p in await client.collect(2)]
+        assert versions == [first, first + 1]
+    await live(server)
+    with pytest.raises(TimeoutError):
+        await client.next(within=0.3)
+    await gql.data(COMMENT, {"id": rma["id"], "text": "next"})  # version 3
+
+    assert (await client.next())["rmaOrderUpdated"]["version"] == 3
+    await client.close()
+
+
+@pytest.mark.parametrize(
+    ("after", "message"),
+    [(-1, "A version is 0 or more"), (3, "The RMA order is at version 2: there is no version 3.")],
+)
+async def test_rma_order_updated_refuses_a_version_it_cannot_have_and_subscribes_nothing(
+    server: Server, gql: GraphQLClient, after: int, message: str
+) -> None:
+    rma = await create(gql)
+    await act(gql, rma["id"], "submit")  # version 2
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(UPDATED_AFTER, {"id": rma["id"], "afterVersion": after})
+
+    answer = await client.receive()
+
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+    assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "afterVersion"}
+    assert errors[0]["message"].startswith(message)
+    assert server.app.state.hub.subscriptions() == []
+    await client.close()
+
+
 async def test_one_socket_keeps_no_stale_loader_cache_between_events(
     server: Server, gql: GraphQLClient
 ) -> None:

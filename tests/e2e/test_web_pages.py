@@ -4,6 +4,7 @@ customer's page shows it without a reload, the warehouse receives and inspects i
 reference; a customer never sees another's return or a staff comment. Each page leaves a
 screenshot in ``test-artifacts/``."""
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -323,6 +324,54 @@ async def test_a_change_made_meanwhile_is_explained_and_the_return_reloaded(
         )
     )["rmaOrder"]
     assert rma == {"processingStatus": "REQUESTED", "version": 3}
+
+
+async def test_a_change_made_before_the_page_subscribed_still_reaches_it(
+    server: Server, gql: GraphQLClient, organization_id: str, browser: "Browser"
+) -> None:
+    """The page's subscription leaves for the server only after a change was committed (the
+    page read version 2, the change made 3): the page subscribes from the version it shows,
+    and shows 3 without a reload."""
+    users = await _world(server, organization_id)
+    customer = await _page(browser, phone=True)
+    rma_id = await file_a_return(customer, server, users["ada"])
+    agent = await _page(browser)
+    held: list[str | bytes] = []
+    sockets: list[Any] = []
+
+    def route(socket: Any) -> None:
+        """The page's messages go on to the server, but for its rmaOrderUpdated subscription."""
+        upstream = socket.connect_to_server()
+        sockets.append(upstream)
+
+        def from_page(message: str | bytes) -> None:
+            if "rmaOrderUpdated" in str(message):
+                held.append(message)
+            else:
+                upstream.send(message)
+
+        socket.on_message(from_page)
+
+    await agent.route_web_socket("**/graphql", route)
+    await log_in(agent, server.url + "/admin", users["agent"])
+    await expect(agent.locator("#count")).to_be_visible()
+    await agent.goto(f"{server.url}/admin#/rma/{rma_id}")
+    await expect(agent.locator("#rma-title")).to_contain_text("Version 2")
+    for _ in range(1000):  # the page's subscription reaches the route
+        if held:
+            break
+        await asyncio.sleep(0.01)
+    assert held, "the page never subscribed"
+    await gql.data(
+        'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "Called the customer") { version } }',
+        {"id": rma_id},
+    )
+    for message in held:
+        sockets[-1].send(message)
+
+    await expect(agent.locator("#rma-title")).to_contain_text("Version 3")
+    await expect(agent.get_by_text("Called the customer").first).to_be_visible()
+    assert agent.errors == []  # type: ignore[attr-defined]
 
 
 AXE = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"

@@ -57,7 +57,9 @@ export const RMA_FIELDS = `id version returnReference currency createdAt updated
   history(first: 100) { id sequence type occurredAt message actor { type name } }`;
 
 const DETAIL = `query Detail($id: String!) { rmaOrder(id: $id) { ${RMA_FIELDS} } }`;
-const UPDATED = `subscription Updated($id: String!) { rmaOrderUpdated(id: $id) { ${RMA_FIELDS} } }`;
+// From the version shown on: a change made between the read and the subscription still comes.
+const UPDATED = `subscription Updated($id: String!, $after: Int) {
+  rmaOrderUpdated(id: $id, afterVersion: $after) { ${RMA_FIELDS} } }`;
 const FEED = `subscription Feed { rmaOrderEvents { rmaOrderId sequence type } }`;
 const COMMENT = `mutation Comment($id: String!, $text: String!, $visibility: RmaCommentVisibility!,
   $expectedVersion: Int) {
@@ -417,7 +419,7 @@ async function detail(id) {
     redraw(main, rmaView(rma, reload));
   };
   await reload();
-  stopLive = subscribe(UPDATED, { id }, (data) => show(data.rmaOrderUpdated), () => {});
+  stopLive = subscribe(UPDATED, { id, after: shown }, (data) => show(data.rmaOrderUpdated), () => {});
 }
 
 async function refresh() {

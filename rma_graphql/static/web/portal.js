@@ -31,7 +31,9 @@ const RETURN = `id version returnReference createdAt processingStatus deliverySt
   comments { id text createdAt }
   availableActions { action allowed }`;
 const SHOW = `query Show($id: String!) { rmaOrder(id: $id) { ${RETURN} } }`;
-const UPDATED = `subscription Updated($id: String!) { rmaOrderUpdated(id: $id) { ${RETURN} } }`;
+// From the version shown on: a change made between the read and the subscription still comes.
+const UPDATED = `subscription Updated($id: String!, $after: Int) {
+  rmaOrderUpdated(id: $id, afterVersion: $after) { ${RETURN} } }`;
 const CREATE = `mutation Create($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id version } }`;
 const SUBMIT = `mutation Submit($id: String!, $v: Int) { rmaOrderSubmit(id: $id, expectedVersion: $v) { id } }`;
 const CANCEL = `mutation Cancel($id: String!, $v: Int) { rmaOrderCancel(id: $id, expectedVersion: $v) { id } }`;
@@ -303,7 +305,7 @@ async function returnPage(id) {
     mount(main, h("p", {}, h("a", { href: "#/" }, `← ${t("nav.orders")}`)), returnView(rma));
   };
   show(data.rmaOrder);
-  stopLive = subscribe(UPDATED, { id }, (next) => show(next.rmaOrderUpdated));
+  stopLive = subscribe(UPDATED, { id, after: shown }, (next) => show(next.rmaOrderUpdated));
 }
 
 async function render() {

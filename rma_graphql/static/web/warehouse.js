@@ -13,7 +13,9 @@ const RMA = `id version returnReference processingStatus deliveryStatus
   lines { id sku label quantity receivedQuantity inspectedQuantity acceptedQuantity }`;
 const START = `mutation Start($id: String!, $v: Int) { rmaOrderStartFulfillment(id: $id, expectedVersion: $v) { id } }`;
 const LOAD = `query Load($id: String!) { rmaOrder(id: $id) { ${RMA} } }`;
-const UPDATED = `subscription Updated($id: String!) { rmaOrderUpdated(id: $id) { ${RMA} } }`;
+// From the version shown on: a change made between the read and the subscription still comes.
+const UPDATED = `subscription Updated($id: String!, $after: Int) {
+  rmaOrderUpdated(id: $id, afterVersion: $after) { ${RMA} } }`;
 const RECEIVE = `mutation Receive($id: String!, $line: String!, $quantity: Int!, $serials: [String!],
   $v: Int) {
   rmaOrderLineReceive(rmaOrderId: $id, lineId: $line, quantity: $quantity, serialNumbers: $serials,
@@ -118,5 +120,5 @@ export async function warehouse(root, query, id = location.hash.split("/")[2]) {
   scanForm(root, "");
   await reload();
   (place.querySelector("#start") || place.querySelector("input"))?.focus();
-  return subscribe(UPDATED, { id: rmaId }, (data) => show(data.rmaOrderUpdated));
+  return subscribe(UPDATED, { id: rmaId, after: shown }, (data) => show(data.rmaOrderUpdated));
 }
