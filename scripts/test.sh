@@ -18,7 +18,7 @@ $BIN/lint-imports --no-cache
 
 # Two pytest-xdist workers (one per core), each with databases of its own; work stealing
 # keeps both busy to the end however long the slowest tests are.
-PYTEST=($BIN/pytest -q -p no:cacheprovider -n "${RMA_TEST_WORKERS:-2}" --dist worksteal)
+PYTEST=($BIN/pytest -q -p no:cacheprovider -n "${RMA_TEST_WORKERS:-2}" --dist worksteal --durations=10)
 
 echo "== tests on SQLite, with the coverage report (its floor is in pyproject.toml)"
 RMA_TEST_DATABASE=sqlite "${PYTEST[@]}" --cov --cov-report=term
