@@ -289,7 +289,7 @@ async def test_every_frame_the_server_sends_is_text(
                 {"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}
             ).decode()
         )
-        frames.append(await socket.recv())
+        frames.append(await asyncio.wait_for(socket.recv(), 10))
         query = "subscription($id: String!) { rmaOrderUpdated(id: $id) { version } }"
         await socket.send(
             orjson.dumps(

@@ -64,8 +64,9 @@ async def test_metrics_count_each_operation_by_outcome_without_a_token(gql: Grap
     latency = ("rma_request_duration_seconds_count", (("operation", "mutation rmaOrderCreate"),))
     assert after[latency] - before.get(latency, 0) == 3
     assert after[("rma_subscribers", ())] == 0
-    # Between requests every connection is back in the pool, once the senders' round that
-    # the commits woke (a background task holding one of its own meanwhile) has ended.
+    # Between requests every connection is back in the pool, once a background task's
+    # statement has ended (on PostgreSQL the rate limiters share their counts every second,
+    # each time on a connection of their own; this app runs no senders).
     in_use = ("rma_database_connections", (("state", "in_use"),))
     async with asyncio.timeout(10):
         while after[in_use] != 0:
