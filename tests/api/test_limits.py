@@ -15,7 +15,7 @@ from rma_graphql.config import Settings
 from rma_graphql.db import tables as t
 from tests.api.test_subscriptions import EVENTS, live
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import LOG_IN, SIGN_UP, bearer, create, sign_up_input, snapshot
+from tests.helpers import LOG_IN, SIGN_UP, bearer, create, in_one_minute_window, sign_up_input, snapshot
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
 
 
@@ -127,6 +127,7 @@ async def test_rate_limit_headers_then_429_with_retry_after(settings: Settings, 
         token = await server.token(organization_id)
         other = await server.token(organization_id)
         async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+            await in_one_minute_window()
             answers = [await http.post("/graphql", json={"query": "{ viewer { scopes } }"}) for _ in range(6)]
             over = await http.post(
                 "/graphql",
@@ -182,6 +183,7 @@ async def test_sign_up_log_in_and_token_requests_are_limited_per_address(
         httpx.AsyncClient(base_url=server.url) as http,
     ):
         if True:
+            await in_one_minute_window()
             logins = [
                 await http.post(
                     "/graphql", json={"query": LOG_IN, "variables": {"username": "x", "password": "y" * 8}}

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position, live
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port, client_token
-from tests.helpers import create
+from tests.helpers import create, in_one_minute_window
 from tests.ws import SubscriptionClient
 
 pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL")
@@ -161,9 +161,7 @@ async def test_the_rate_limit_holds_across_server_processes(database_url: str, o
             httpx.AsyncClient(base_url=a.url, headers=headers) as http_a,
             httpx.AsyncClient(base_url=b.url, headers=headers) as http_b,
         ):
-            # Both requests share one minute window unless it is about to turn.
-            if (second := time.time() % 60) > 50:
-                await asyncio.sleep(61 - second)
+            await in_one_minute_window()
             on_a = [(await http_a.post("/graphql", json=query)).status_code for _ in range(12)]
             await _shared_count_reaches(database_url, token, 12)
             on_b = [(await http_b.post("/graphql", json=query)).status_code for _ in range(12)]
