@@ -110,6 +110,8 @@ def _port_problem(host: str, port: int) -> str | None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rma_graphql.http_protocol import HttpProtocol
+
     # Before anything changes: a second server must leave the first one as it was.
     problem = _port_problem(args.host, args.port)
     if problem is not None:
@@ -147,6 +149,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            # Each answer's head and body in one write (rma_graphql/http_protocol.py).
+            http=HttpProtocol,
         )
     return 0
 

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
+from rma_graphql.http_protocol import HttpProtocol
 from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 
@@ -186,8 +187,14 @@ class Server:
         self.app = create_app(settings)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The protocol `rma-graphql serve` runs.
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            http=HttpProtocol,
         )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
