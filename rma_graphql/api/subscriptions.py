@@ -19,11 +19,15 @@ from rma_graphql.api.rma_order_type import RmaOrderType
 from rma_graphql.domain.access import VIEW_RMA_ORDERS
 from rma_graphql.domain.errors import NotFoundError, UnauthorizedError
 from rma_graphql.service import queries
-from rma_graphql.service.events import EventFilter, parse_position, position_through_version, revisions
+from rma_graphql.service.events import EventFilter, parse_position, position_through_version, revisions_from
 from rma_graphql.service.hub import EventHub, follow
+from rma_graphql.service.records import RmaOrderVersion
 
 # "Try again later": the client may reconnect and resume from the last position it saw.
 SLOW_SUBSCRIBER_CLOSE_CODE = 1013
+# rmaOrderUpdated reads the revision of a version with those of the versions after it, up to
+# this many: a replay reads them in one statement, a live change its own.
+REVISIONS_PER_READ = 50
 
 # Closing a socket whose client does not read waits for it; these tasks must stay referenced.
 _closing: set[asyncio.Task[None]] = set()
@@ -176,12 +180,14 @@ class Subscription:
             after=after,
             on_overflow=_disconnect(info, hub.queue_limit),
         )
+        read: dict[int, RmaOrderVersion] = {}
         async for row in _while_authorized(info, events):
             if version is not None and row.version <= version:
                 continue  # the same change's other events, or one the client has
             version = row.version
-            revision = (await revisions(ctx.uow, rma_id, [version]))[version]
-            yield RmaOrderType.from_revision(revision, Loaders(ctx.uow))
+            if version not in read:
+                read = await revisions_from(ctx.uow, rma_id, version, REVISIONS_PER_READ)
+            yield RmaOrderType.from_revision(read.pop(version), Loaders(ctx.uow))
 
     @strawberry.subscription(
         description="A bulk action's progress (rmaOrdersBulkAction's payload id, or the id its input gave): "

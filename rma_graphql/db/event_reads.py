@@ -78,6 +78,20 @@ async def revisions(conn: AsyncConnection, rma_id: str, versions: Sequence[int])
     return {row.version: revision_from_state(row.state) for row in result}
 
 
+async def revisions_from(conn: AsyncConnection, rma_id: str, first: int, count: int) -> dict[int, Revision]:
+    """The revisions of versions ``first`` to ``first + count - 1`` that exist (one range of
+    the RMA order's own index)."""
+    revision = t.rma_order_revision
+    result = await conn.execute(
+        select(revision.c.version, revision.c.state).where(
+            revision.c.rma_order_id == rma_id,
+            revision.c.version >= first,
+            revision.c.version < first + count,
+        )
+    )
+    return {row.version: revision_from_state(row.state) for row in result}
+
+
 async def events_between(
     conn: AsyncConnection, organization_id: str, after: int, upto: int, limit: int
 ) -> list[Row]:

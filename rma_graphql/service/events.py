@@ -115,6 +115,14 @@ async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> di
     return {version: _version(revision) for version, revision in found.items()}
 
 
+async def revisions_from(uow: UnitOfWork, rma_id: str, first: int, count: int) -> dict[int, RmaOrderVersion]:
+    """The RMA order as each committed version from ``first`` on (at most ``count`` of them)
+    was committed: what a subscription replaying versions reads in one statement."""
+    async with uow.read() as conn:
+        found = await event_reads.revisions_from(conn, rma_id, first, count)
+    return {version: _version(revision) for version, revision in found.items()}
+
+
 def written_revision(rma_id: str) -> RmaOrderVersion | None:
     """The RMA order as the last change of this task committed it, from the state that
     change kept (the same revision ``revisions`` reads back, without reading it)."""

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from rma_graphql.api.subscriptions import SLOW_SUBSCRIBER_CLOSE_CODE
+from rma_graphql.api.subscriptions import REVISIONS_PER_READ, SLOW_SUBSCRIBER_CLOSE_CODE
 from rma_graphql.config import Settings
+from rma_graphql.db import event_reads
 from rma_graphql.service.hub import REPLAY_PAGE
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import act, create, get
@@ -304,6 +305,37 @@ async def test_rma_order_updated_after_a_version_starts_where_it_says(
     await gql.data(COMMENT, {"id": rma["id"], "text": "next"})  # version 3
 
     assert (await client.next())["rmaOrderUpdated"]["version"] == 3
+    await client.close()
+
+
+async def test_rma_order_updated_replays_versions_with_one_read_of_their_revisions(
+    server: Server, gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five versions missed are read in one statement, each sent as of its version; a live
+    change then reads its own."""
+    reads: list[tuple[int, int]] = []
+    read = event_reads.revisions_from
+
+    async def counted(conn: Any, rma_id: str, first: int, count: int) -> Any:
+        reads.append((first, count))
+        return await read(conn, rma_id, first, count)
+
+    monkeypatch.setattr(event_reads, "revisions_from", counted)
+    rma = await create(gql)
+    await act(gql, rma["id"], "submit")  # version 2
+    for n in range(3, 7):
+        await gql.data(COMMENT, {"id": rma["id"], "text": f"note {n}"})
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(UPDATED_AFTER, {"id": rma["id"], "afterVersion": 1})
+    replayed = [p["rmaOrderUpdated"] for p in await client.collect(5)]
+    await live(server)
+    assert reads == [(2, REVISIONS_PER_READ)]
+    await gql.data(COMMENT, {"id": rma["id"], "text": "live"})  # version 7
+
+    assert [(p["version"], len(p["comments"])) for p in replayed] == [(2, 0), (3, 1), (4, 2), (5, 3), (6, 4)]
+    assert replayed[-1]["comments"][-1] == {"text": "note 6"}
+    assert (await client.next())["rmaOrderUpdated"]["version"] == 7
+    assert reads == [(2, REVISIONS_PER_READ), (7, REVISIONS_PER_READ)]
     await client.close()
 
 
