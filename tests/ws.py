@@ -3,10 +3,13 @@
 import asyncio
 import itertools
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
+
+if TYPE_CHECKING:
+    from tests.conftest import Server
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -77,3 +80,13 @@ class SubscriptionClient:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def live(server: "Server", count: int = 1) -> None:
+    """Wait until ``count`` subscribers are live in the server's hub (a change committed
+    before then would not reach a subscription that starts live)."""
+    for _ in range(500):
+        if sum(1 for s in server.app.state.hub.subscriptions() if s.live) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscription never went live")

@@ -13,10 +13,9 @@ from rma_graphql.service.accounts import create_user
 from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from tests.api.test_catalog import ORDER, catalog, order_input
-from tests.api.test_subscriptions import live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import LOG_IN, bearer, create, rma_input, snapshot
-from tests.ws import SubscriptionClient
+from tests.ws import SubscriptionClient, live
 
 V, C, E, P = "view_rma_orders", "create_rma_orders", "edit_rma_orders", "process_rma_orders"
 VC, CC, EC = "view_rma_configurations", "create_rma_configurations", "edit_rma_configurations"

@@ -16,10 +16,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from rma_graphql.config import Settings
-from tests.api.test_subscriptions import live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import CREATE, LOG_IN, create, rma_input, snapshot
-from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
+from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient, live
 
 ROOT = Path(__file__).resolve().parents[2]
 

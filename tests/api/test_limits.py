@@ -13,10 +13,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from rma_graphql.config import Settings
 from rma_graphql.db import tables as t
-from tests.api.test_subscriptions import EVENTS, live
+from tests.api.test_subscriptions import EVENTS
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import LOG_IN, SIGN_UP, bearer, create, in_one_minute_window, sign_up_input, snapshot
-from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
+from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient, live
 
 
 def _deep(depth: int) -> str:

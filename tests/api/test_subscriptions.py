@@ -15,7 +15,7 @@ from rma_graphql.db import event_reads
 from rma_graphql.service.hub import REPLAY_PAGE
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import act, create, get
-from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient
+from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient, live
 
 EVENT_FIELDS = """
   id rmaOrderId sequence position type version comment occurredAt
@@ -49,15 +49,6 @@ mutation Comment($id: String!, $text: String!, $visibility: RmaCommentVisibility
 }
 """
 LIFECYCLE = ["submit", "accept", "startFulfillment", "completeProcessing"]
-
-
-async def live(server: Server, count: int = 1) -> None:
-    """Wait until ``count`` subscribers are live in the server's hub."""
-    for _ in range(500):
-        if sum(1 for s in server.app.state.hub.subscriptions() if s.live) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription never went live")
 
 
 async def feed_position(gql: GraphQLClient) -> str | None:

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position, live
+from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port, client_token
 from tests.helpers import create, in_one_minute_window
-from tests.ws import SubscriptionClient
+from tests.ws import SubscriptionClient, live
 
 pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL")
 

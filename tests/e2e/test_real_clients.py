@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_subscriptions import live
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import create
+from tests.ws import live
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 NODE = shutil.which("node")
