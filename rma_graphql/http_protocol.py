@@ -52,9 +52,6 @@ class HeadWithBody(asyncio.Transport):
     def is_closing(self) -> bool:
         return self._transport.is_closing()
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._transport.get_extra_info(name, default)
-
 
 class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each response's head written with its body."""

@@ -27,7 +27,7 @@ from rma_graphql.domain.errors import BadUserInputError, NotFoundError
 from rma_graphql.domain.rma_order import RmaOrder
 from rma_graphql.service import queries, slips
 from rma_graphql.service.currency import to_major
-from rma_graphql.service.events import revisions, written_revision
+from rma_graphql.service.events import revisions_from, written_revision
 from rma_graphql.service.records import (
     RmaFinancialResolutionRecord,
     RmaLinkedOrderRecord,
@@ -410,7 +410,9 @@ async def rma_payload(info: RmaInfo, rma_id: str) -> RmaOrderType:
     ctx = context_of(info)
     version = written_version(rma_id)
     if version is not None:
-        revision = written_revision(rma_id) or (await revisions(ctx.uow, rma_id, [version])).get(version)
+        revision = written_revision(rma_id)
+        if revision is None:
+            revision = (await revisions_from(ctx.uow, rma_id, version, 1)).get(version)
         if revision is not None:
             return RmaOrderType.from_revision(revision, ctx.loaders)
     row = await queries.rma_order_row(ctx.uow, ctx.authenticated, rma_id)

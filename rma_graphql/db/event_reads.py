@@ -68,16 +68,6 @@ async def count(conn: AsyncConnection, organization_id: str, f: EventFilter) -> 
     return int((await conn.execute(query)).scalar_one())
 
 
-async def revisions(conn: AsyncConnection, rma_id: str, versions: Sequence[int]) -> dict[int, Revision]:
-    result = await conn.execute(
-        select(t.rma_order_revision.c.version, t.rma_order_revision.c.state).where(
-            t.rma_order_revision.c.rma_order_id == rma_id,
-            t.rma_order_revision.c.version.in_(list(versions)),
-        )
-    )
-    return {row.version: revision_from_state(row.state) for row in result}
-
-
 async def revisions_from(conn: AsyncConnection, rma_id: str, first: int, count: int) -> dict[int, Revision]:
     """The revisions of versions ``first`` to ``first + count - 1`` that exist (one range of
     the RMA order's own index)."""

@@ -1,6 +1,5 @@
 """The event log's read side: the change feed, replay pages, revisions and comments."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rma_graphql.db import event_reads
@@ -108,13 +107,6 @@ def _version(revision: Revision) -> RmaOrderVersion:
     )
 
 
-async def revisions(uow: UnitOfWork, rma_id: str, versions: Sequence[int]) -> dict[int, RmaOrderVersion]:
-    """The RMA order as each of these versions was committed."""
-    async with uow.read() as conn:
-        found = await event_reads.revisions(conn, rma_id, versions)
-    return {version: _version(revision) for version, revision in found.items()}
-
-
 async def revisions_from(uow: UnitOfWork, rma_id: str, first: int, count: int) -> dict[int, RmaOrderVersion]:
     """The RMA order as each committed version from ``first`` on (at most ``count`` of them)
     was committed: what a subscription replaying versions reads in one statement."""
@@ -125,6 +117,6 @@ async def revisions_from(uow: UnitOfWork, rma_id: str, first: int, count: int) -
 
 def written_revision(rma_id: str) -> RmaOrderVersion | None:
     """The RMA order as the last change of this task committed it, from the state that
-    change kept (the same revision ``revisions`` reads back, without reading it)."""
+    change kept (the same revision ``revisions_from`` reads back, without reading it)."""
     revision = written_state(rma_id)
     return None if revision is None else _version(revision)
