@@ -6,10 +6,11 @@ with the garbage collections made meanwhile.
 Less spread than a wrk run on a shared machine, so a change's effect on the server's own
 work shows. Then, with ``--derive``, the notifications those transitions made are derived
 in one ``derive()`` alone (the senders off during the transitions), and its CPU per delivery
-printed.
+printed. With ``--operation create``, the requests are ``rmaOrderCreate`` of a one-line return
+instead (the same input as bench_api.py's), and the CPU is per create.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_cpu.py
-        [--transitions 4000] [--senders off] [--derive]
+        [--transitions 4000] [--operation submit|create] [--senders off] [--derive]
 
 A run with ``--senders off`` leaves its transitions' notifications underived: the next run
 on the same database with the senders on derives them too (each run seeds an organization
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 import orjson
 import uvloop
+from bench_api import CREATE, INPUT
 from bench_servers import client_credentials, our_env
 from bench_writes import SUBMIT, _seed
 
@@ -124,14 +126,20 @@ async def _token(app: Any, credentials: tuple[str, str]) -> str:
 
 async def measure(args: argparse.Namespace) -> None:
     url = os.environ["DATABASE_URL"]
-    organizations, ids = await _seed(url, args.transitions + WARM_UP, 1)
+    creates = args.operation == "create"
+    organizations, ids = await _seed(url, 1 if creates else args.transitions + WARM_UP, 1)
     env = our_env(url)
     credentials = client_credentials(env, organizations[0])
     if args.senders == "off":
         env.update(RMA_NOTIFICATION_DELIVERY="false", RMA_WEBHOOK_DELIVERY="false")
     os.environ.update({key: value for key, value in env.items() if key.startswith("RMA_")})
     app = create_app(Settings(database_url=url))
-    bodies = [orjson.dumps({"query": SUBMIT, "variables": {"id": rma_id}}) for rma_id, _ in ids]
+    if creates:
+        bodies = [orjson.dumps({"query": CREATE, "variables": {"input": INPUT}})] * (
+            args.transitions + WARM_UP
+        )
+    else:
+        bodies = [orjson.dumps({"query": SUBMIT, "variables": {"id": rma_id}}) for rma_id, _ in ids]
     async with app.router.lifespan_context(app):
         headers = [
             (b"host", b"bench"),
@@ -150,7 +158,7 @@ async def measure(args: argparse.Namespace) -> None:
         collections.counting = False
         count = len(bodies) - WARM_UP
         print(
-            f"{count} transitions, {CONCURRENCY} at a time, senders {args.senders}: "
+            f"{count} {args.operation}s, {CONCURRENCY} at a time, senders {args.senders}: "
             f"{used / count * 1e6:.0f} µs of CPU each, {count / elapsed:.0f}/s"
         )
         print(
@@ -169,6 +177,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--transitions", type=int, default=4000)
+    parser.add_argument(
+        "--operation", choices=("submit", "create"), default="submit", help="the mutation each request makes"
+    )
     parser.add_argument("--senders", choices=("on", "off"), default="on")
     parser.add_argument("--derive", action="store_true", help="derive the notifications afterwards, alone")
     args = parser.parse_args()

@@ -1,17 +1,17 @@
 """The statements every change of an RMA order runs, prepared once (db/driver.py): the
 read of the row before the change (its children come from the read side's statements),
 the compare-and-set update, the changed lines, the revision and the events with their
-positions.
+positions; and a new RMA order's inserts and return number.
 
 A statement's values are bound parameters named ``v_<column>`` (SQLAlchemy keeps the
 column names for itself in an insert's VALUES and an update's SET).
 """
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, insert, literal_column, select, update
+from sqlalchemy import Integer, String, Table, bindparam, insert, literal_column, select, update
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.driver import Prepared, one_of
@@ -25,7 +25,7 @@ def values_of(names: Iterable[str]) -> dict[str, Any]:
     return {name: bindparam(f"v_{name}") for name in names}
 
 
-def bound(values: dict[str, Any]) -> dict[str, Any]:
+def bound(values: Mapping[str, Any]) -> dict[str, Any]:
     """Column values as the bound parameters ``values_of`` names."""
     return {f"v_{name}": value for name, value in values.items()}
 
@@ -121,7 +121,31 @@ def _positions(dialect: str) -> Any:
 
 POSITIONS = Prepared(_positions)
 
+_INSERTS: dict[tuple[str, tuple[str, ...]], Prepared] = {}
 _RMA_UPDATES: dict[tuple[str, ...], Prepared] = {}
+
+
+def row_insert(table: Table, names: Iterable[str]) -> Prepared:
+    """The insert of a row of ``table`` with these columns (a new RMA order, its search text,
+    its lines), their values bound as ``values_of`` names them."""
+    columns = tuple(sorted(names))
+    key = (table.name, columns)
+    found = _INSERTS.get(key)
+    if found is None:
+        found = _INSERTS[key] = Prepared(lambda dialect: insert(table).values(values_of(columns)))
+    return found
+
+
+# The organization's next return number (the row stays locked until the creating
+# transaction ends): ``key_id``.
+RETURN_NUMBER = Prepared(
+    lambda dialect: (
+        update(t.organization)
+        .where(t.organization.c.id == bindparam("key_id", type_=String))
+        .values(last_return_number=t.organization.c.last_return_number + 1)
+        .returning(t.organization.c.last_return_number)
+    )
+)
 _LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 

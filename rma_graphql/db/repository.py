@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rma_graphql.db import change_statements as statements
@@ -197,12 +197,9 @@ async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrd
     its own) and its lines; return the row as written."""
     values = {**columns, **rma_state_columns(rma), "version": rma.version}
     text = values.pop(SEARCH_TEXT)
-    await conn.execute(insert(t.rma_order).values(**values))
-    await conn.execute(
-        insert(t.rma_order_search).values(
-            rma_order_id=rma.id, organization_id=columns["organization_id"], search_text=text
-        )
-    )
+    await _insert(conn, t.rma_order, [values])
+    search = {"rma_order_id": rma.id, "organization_id": columns["organization_id"], "search_text": text}
+    await _insert(conn, t.rma_order_search, [search])
     await replace_lines(conn, columns["organization_id"], rma.id, rma.lines, first=True)
     return rma_row_after({}, values)
 
@@ -259,7 +256,19 @@ async def replace_lines(
 ) -> None:
     if not first:
         await conn.execute(delete(t.rma_order_line).where(t.rma_order_line.c.rma_order_id == rma_id))
-    await conn.execute(insert(t.rma_order_line), line_rows(organization_id, rma_id, lines))
+    await _insert(conn, t.rma_order_line, line_rows(organization_id, rma_id, lines))
+
+
+async def _insert(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows of one set of columns, with a statement prepared once for them (in one
+    round trip)."""
+    if not rows:
+        return
+    insert_row = statements.row_insert(table, rows[0])
+    if len(rows) == 1:
+        await insert_row.execute(conn, **statements.bound(rows[0]))
+    else:
+        await insert_row.execute_many(conn, [statements.bound(row) for row in rows])
 
 
 def line_rows(organization_id: str, rma_id: str, lines: Sequence[RmaLine]) -> list[dict[str, Any]]:
@@ -399,10 +408,5 @@ async def next_return_number(conn: AsyncConnection, organization_id: str) -> int
     database write lock (SQLite): numbers are distinct, and a rolled-back create frees its
     number again, so they stay gapless.
     """
-    result = await conn.execute(
-        update(t.organization)
-        .where(t.organization.c.id == organization_id)
-        .values(last_return_number=t.organization.c.last_return_number + 1)
-        .returning(t.organization.c.last_return_number)
-    )
-    return int(result.scalar_one())
+    (row,) = await statements.RETURN_NUMBER.rows(conn, key_id=organization_id)
+    return int(row["last_return_number"])

@@ -378,16 +378,23 @@ async def owner_of(conn: AsyncConnection, organization_id: str, kind: str, child
     return rma_id
 
 
-async def default_configuration(conn: AsyncConnection, organization_id: str) -> Row | None:
-    """The configuration of the organization's first location that has one."""
-    result = await conn.execute(
+# The configuration of an organization's first location that has one: ``organization``.
+_DEFAULT_CONFIGURATION = Prepared(
+    lambda dialect: (
         select(t.rma_configuration)
         .join(t.location, t.location.c.id == t.rma_configuration.c.location_id)
-        .where(t.rma_configuration.c.organization_id == organization_id)
+        .where(t.rma_configuration.c.organization_id == bindparam("organization"))
         .order_by(t.location.c.created_at, t.location.c.id)
         .limit(1)
     )
-    return result.mappings().first()
+)
+
+
+async def default_configuration(conn: AsyncConnection, organization_id: str) -> Row | None:
+    """The configuration of the organization's first location that has one (read by every
+    create that names no location)."""
+    found = await _DEFAULT_CONFIGURATION.rows(conn, organization=organization_id)
+    return found[0] if found else None
 
 
 async def location_exists(conn: AsyncConnection, organization_id: str, location_id: str) -> bool:

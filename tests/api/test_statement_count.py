@@ -3,6 +3,7 @@
 import asyncio
 import os
 from contextvars import ContextVar
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -184,6 +185,59 @@ async def test_a_return_naming_no_order_reads_no_orders(server: Server, gql: Gra
     assert data["rmaOrderCreate"]["id"]
     assert [s for s in statements if "sales_order" in s] == []
     assert not any("1 != 1" in s for s in statements)  # no statement that cannot match
+
+
+async def test_a_create_writes_each_table_once_with_its_lines_in_one_statement(
+    server: Server, gql: GraphQLClient
+) -> None:
+    """A create reads the configuration, takes the return number, inserts the RMA order, its
+    search text and all its lines (one statement for the lines, however many), then keeps
+    its revision and events: as the rows show afterwards."""
+    query = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id returnNumber } }"
+    lines = [{"sku": f"SKU-{n}", "quantity": 1, "reason": "DEFECTIVE", "price": 5} for n in range(3)]
+    before = (await gql.data(query, {"input": rma_input()}))["rmaOrderCreate"]["returnNumber"]
+
+    statements, data = await _statements(
+        server, gql, query, {"input": rma_input(lines=lines)}, kinds=("SELECT", "INSERT", "UPDATE", "WITH")
+    )
+
+    made = data["rmaOrderCreate"]
+    assert made["returnNumber"] == before + 1
+    tables = [
+        next(word for word in _words(s) if word.startswith(("rma_", "organization"))) for s in statements
+    ]
+    if DATABASE == "postgresql":
+        assert tables == [
+            "rma_configuration",
+            "organization",
+            "rma_order",
+            "rma_order_search",
+            "rma_order_line",
+            "rma_order_revision",
+        ], statements
+    else:
+        # SQLite takes the event positions in a statement of their own.
+        assert [t for t in tables if t != "organization"] == [
+            "rma_configuration",
+            "rma_order",
+            "rma_order_search",
+            "rma_order_line",
+            "rma_order_revision",
+            "rma_order_event",
+        ], statements
+    shown = await get(gql, made["id"])
+    assert [line["sku"] for line in shown["lines"]] == ["SKU-0", "SKU-1", "SKU-2"]
+    assert [entry["type"] for entry in shown["history"]] == ["CREATED"]
+    searched = await gql.data(
+        '{ rmaOrders(filter: {search: "sku-2"}) { nodes { id } } }',
+    )
+    assert [node["id"] for node in searched["rmaOrders"]["nodes"]] == [made["id"]]
+
+
+def _words(statement: str) -> list[str]:
+    """The words after FROM, INTO and UPDATE in a statement: the tables it reads or writes."""
+    words = statement.replace("(", " ").split()
+    return [b for a, b in pairwise(words) if a.upper() in ("FROM", "INTO", "UPDATE")]
 
 
 async def test_a_read_operation_checks_out_one_connection(server: Server, gql: GraphQLClient) -> None:
