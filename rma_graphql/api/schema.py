@@ -27,6 +27,7 @@ from rma_graphql.api.errors import ErrorFormatter, format_errors
 from rma_graphql.api.history_messages import HistoryMessageMutation, HistoryMessageQuery
 from rma_graphql.api.history_types import RmaOrderEvent, RmaOrderEventConnection, RmaOrderEventEdge
 from rma_graphql.api.idempotency import rebuildable
+from rma_graphql.api.input_values import plan_input_values
 from rma_graphql.api.inputs import (
     LocationInput,
     LocationUpdateInput,
@@ -407,6 +408,7 @@ def build_schema(*, introspection: bool = True, tracer_provider: Any = None) -> 
         config=StrawberryConfig(auto_camel_case=True),
     )
     rebuildable(built._schema)
+    plan_input_values(built)
     return built
 
 
