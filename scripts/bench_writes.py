@@ -21,13 +21,14 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import statistics
 import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -193,6 +194,10 @@ async def sequences(base: str, authorization: str, count: int, concurrency: int)
     return Figures(count / elapsed, cuts[49] * 1000, cuts[98] * 1000, failures)
 
 
+def run_sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
+    return asyncio.run(sequences(base, authorization, count, concurrency))
+
+
 def _cpu_seconds(pids: Iterable[int]) -> float:
     """User and system CPU the processes used so far (those gone are left out)."""
     ticks = 0
@@ -226,21 +231,38 @@ def _busy() -> tuple[int, int]:
     return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
 
 
-def with_cpu(server_pids: list[int], run: Callable[[], Figures], seconds: int) -> tuple[Figures, str]:
-    """``run``'s figures, and the CPU a transition cost the servers and PostgreSQL (its
-    processes on this machine) while it ran, with how busy the machine was: on a shared
-    machine the rate moves with its neighbours' load, and the CPU a transition cost tells
-    whose work grew."""
+def _client_seconds() -> float:
+    """CPU this process and its finished children (wrk) used so far: the client's."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+Measured = TypeVar("Measured", bound=Figures)
+
+
+def with_cpu(
+    server_pids: list[int], run: Callable[[], Measured], seconds: int, unit: str = "transition"
+) -> tuple[Measured, str]:
+    """``run``'s figures, and the CPU one ``unit`` cost the servers, PostgreSQL (its
+    processes on this machine) and the client (wrk, or this process) while it ran, with how
+    busy the machine was: on a shared machine the rate moves with its neighbours' load, and
+    the CPU a unit cost tells whose work grew. ``seconds``: how long ``run`` lasts (0: its
+    own time, measured)."""
     postgres = _postgres_pids()
-    before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy()
+    started = time.perf_counter()
+    before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
     figures = run()
-    after = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy()
-    count = max(figures.rate * seconds, 1)
+    after = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
+    count = max(figures.rate * (seconds or time.perf_counter() - started), 1)
     servers = (after[0] - before[0]) / count * 1e6
     database = (after[1] - before[1]) / count * 1e6
+    client = (after[3] - before[3]) / count * 1e6
     busy = (after[2][0] - before[2][0]) / max(after[2][1] - before[2][1], 1) * 100
-    cpu = f"servers {servers:.0f} µs, PostgreSQL {database:.0f} µs; machine {busy:.0f} % busy"
-    return figures, f"CPU per transition: {cpu}"
+    cpu = (
+        f"servers {servers:.0f} µs, PostgreSQL {database:.0f} µs, client {client:.0f} µs; "
+        f"machine {busy:.0f} % busy"
+    )
+    return figures, f"CPU per {unit}: {cpu}"
 
 
 def pgbench(url: str, seconds: int, connections: int) -> float:
@@ -353,7 +375,12 @@ def main() -> None:
                     connections=args.connections,
                 )
                 print(profile(server.pids[-1], args.profile, load))
-            sequence = asyncio.run(sequences(server.base, tokens[0], args.sequences, args.connections))
+            sequence, sequence_cpu = with_cpu(
+                server.pids,
+                partial(run_sequences, server.base, tokens[0], args.sequences, args.connections),
+                0,
+                "sequence",
+            )
         for name, figures in (
             ("single transitions, saturated", full),
             (f"single transitions at {full.rate / 2:.0f}/s", half),
@@ -368,6 +395,8 @@ def main() -> None:
             )
             if figures is full:
                 print(f"    {cpu}")
+            elif figures is sequence:
+                print(f"    {sequence_cpu}")
 
 
 if __name__ == "__main__":
