@@ -99,7 +99,8 @@ def test_the_plan_builds_what_strawberry_builds(graphql_type: GraphQLInputObject
 def test_nested_inputs_are_built_by_their_own_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     create = schema._schema.type_map["RmaOrderInput"]
     line_type = schema._schema.type_map["RmaOrderLineInput"]
-    assert isinstance(create, GraphQLInputObjectType) and isinstance(line_type, GraphQLInputObjectType)
+    assert isinstance(create, GraphQLInputObjectType)
+    assert isinstance(line_type, GraphQLInputObjectType)
     value = _value(create, "full")
     plan = _definition(line_type).from_input
     calls: list[Any] = []
