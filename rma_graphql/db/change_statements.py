@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, String, Table, bindparam, insert, literal_column, select, update
 
 from rma_graphql.db import tables as t
+from rma_graphql.db.bulk import conflict_insert
 from rma_graphql.db.driver import Prepared, one_of
 
 # The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
@@ -136,14 +137,23 @@ def row_insert(table: Table, names: Iterable[str]) -> Prepared:
     return found
 
 
-# The organization's next return number (the row stays locked until the creating
-# transaction ends): ``key_id``.
+# The organization's next return number, from its counter's row (made at its first create,
+# after the organization's own last number), which stays locked until the creating
+# transaction ends: ``key_id``.
 RETURN_NUMBER = Prepared(
     lambda dialect: (
-        update(t.organization)
-        .where(t.organization.c.id == bindparam("key_id", type_=String))
-        .values(last_return_number=t.organization.c.last_return_number + 1)
-        .returning(t.organization.c.last_return_number)
+        conflict_insert(dialect)(t.return_number_counter)
+        .values(
+            organization_id=bindparam("key_id", type_=String),
+            last_return_number=select(t.organization.c.last_return_number + 1)
+            .where(t.organization.c.id == bindparam("key_id", type_=String))
+            .scalar_subquery(),
+        )
+        .on_conflict_do_update(
+            index_elements=[t.return_number_counter.c.organization_id],
+            set_={"last_return_number": t.return_number_counter.c.last_return_number + 1},
+        )
+        .returning(t.return_number_counter.c.last_return_number)
     )
 )
 _LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}

@@ -61,7 +61,7 @@ class Organization(SQLModel, table=True):
 
     id: str = id_field(primary_key=True)
     name: str = Field(max_length=200)
-    # The last return number issued; incremented in the creating transaction, so gapless.
+    # Return numbers start after it (they are issued by return_number_counter).
     last_return_number: int = Field(default=1000)
     # The position of the organization's newest event. Writers take it in their
     # transaction's last statements and hold the row lock until commit, so positions
@@ -75,6 +75,17 @@ class Organization(SQLModel, table=True):
     # Set on the organization that `serve` creates on an empty embedded database.
     demo: bool = False
     created_at: datetime = time_field()
+
+
+class ReturnNumberCounter(SQLModel, table=True):
+    """An organization's last return number issued: incremented by a create, whose lock on
+    this row until it commits keeps the numbers gapless without holding the organization row
+    (which every change's events take) for the whole create."""
+
+    __tablename__ = "return_number_counter"
+
+    organization_id: str = id_field(primary_key=True, foreign="organization.id")
+    last_return_number: int
 
 
 class Location(SQLModel, table=True):
@@ -464,6 +475,7 @@ class RmaOrderRevisionRow(SQLModel, table=True):
 
 
 organization: Table = Organization.__table__  # type: ignore[attr-defined]  # set by SQLModel
+return_number_counter: Table = ReturnNumberCounter.__table__  # type: ignore[attr-defined]  # set by SQLModel
 location: Table = Location.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_configuration: Table = RmaConfiguration.__table__  # type: ignore[attr-defined]  # set by SQLModel
 rma_order: Table = RmaOrderRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
