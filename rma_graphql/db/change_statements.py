@@ -124,6 +124,7 @@ POSITIONS = Prepared(_positions)
 
 _INSERTS: dict[tuple[str, tuple[str, ...]], Prepared] = {}
 _RMA_UPDATES: dict[tuple[str, ...], Prepared] = {}
+_LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 def row_insert(table: Table, names: Iterable[str]) -> Prepared:
@@ -156,7 +157,6 @@ RETURN_NUMBER = Prepared(
         .returning(t.return_number_counter.c.last_return_number)
     )
 )
-_LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 def rma_update(names: Iterable[str]) -> Prepared:

@@ -404,9 +404,10 @@ def rma_row_after(before: Row, written: Mapping[str, Any]) -> dict[str, Any]:
 async def next_return_number(conn: AsyncConnection, organization_id: str) -> int:
     """Issue the organization's next return number inside the creating transaction.
 
-    The row update locks the organization row until commit (PostgreSQL) or runs under the
-    database write lock (SQLite): numbers are distinct, and a rolled-back create frees its
-    number again, so they stay gapless.
+    The update of the organization's counter row locks that row until commit (PostgreSQL)
+    or runs under the database write lock (SQLite): numbers are distinct, and a rolled-back
+    create frees its number again, so they stay gapless. The organization row itself, which
+    every change locks for its event positions, is only read.
     """
     (row,) = await statements.RETURN_NUMBER.rows(conn, key_id=organization_id)
     return int(row["last_return_number"])
