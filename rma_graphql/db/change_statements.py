@@ -129,7 +129,10 @@ _LINE_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 def row_insert(table: Table, names: Iterable[str]) -> Prepared:
     """The insert of a row of ``table`` with these columns (a new RMA order, its search text,
-    its lines), their values bound as ``values_of`` names them."""
+    its lines), their values bound as ``values_of`` names them; several rows in one round
+    trip with ``Prepared.execute_many``. Not ``bulk.insert_rows``: its arrays, one per
+    column, take a JSON value that is a list (a line's pictures) for a dimension of the
+    array on PostgreSQL, and refuse it."""
     columns = tuple(sorted(names))
     key = (table.name, columns)
     found = _INSERTS.get(key)
