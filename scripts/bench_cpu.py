@@ -1,16 +1,19 @@
 """What a transition costs the server's CPU, without HTTP, wrk or a second process sharing
 the machine: the app called in-process through ASGI (its lifespan started, PostgreSQL
-real), ``rmaOrderSubmit`` of seeded RMA orders 16 at a time, and the process's CPU time per
-transition (the notification and webhook senders included: they run in the same process),
-with the garbage collections made meanwhile.
+real), ``rmaOrderSubmit`` of seeded RMA orders 16 at a time (``--concurrency``), and the
+process's CPU time per transition (the notification and webhook senders included: they run
+in the same process), with the garbage collections made meanwhile.
 Less spread than a wrk run on a shared machine, so a change's effect on the server's own
 work shows. Then, with ``--derive``, the notifications those transitions made are derived
 in one ``derive()`` alone (the senders off during the transitions), and its CPU per delivery
 printed. With ``--operation create``, the requests are ``rmaOrderCreate`` of a one-line return
-instead (the same input as bench_api.py's), and the CPU is per create.
+instead (the same input as bench_api.py's), and the CPU is per create. ``--concurrency 8``
+is what each of two workers sees of 16 connections: its statements carry half as many
+changes.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_cpu.py
         [--transitions 4000] [--operation submit|create] [--senders off] [--derive]
+        [--concurrency 16]
 
 A run with ``--senders off`` leaves its transitions' notifications underived: the next run
 on the same database with the senders on derives them too (each run seeds an organization
@@ -37,7 +40,6 @@ from bench_writes import SUBMIT, _seed
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 
-CONCURRENCY = 16
 WARM_UP = 500
 
 
@@ -103,12 +105,14 @@ async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> No
         raise SystemExit(f"an answer had errors: {found[:500]!r}")
 
 
-async def _run_all(app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]]) -> None:
+async def _run_all(
+    app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]], concurrency: int
+) -> None:
     async def caller() -> None:
         for body in bodies:
             await _call(app, body, headers)
 
-    await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
 
 
 async def _token(app: Any, credentials: tuple[str, str]) -> str:
@@ -146,11 +150,11 @@ async def measure(args: argparse.Namespace) -> None:
             (b"content-type", b"application/json"),
             (b"authorization", f"Bearer {await _token(app, credentials)}".encode()),
         ]
-        await _run_all(app, iter(bodies[:WARM_UP]), headers)
+        await _run_all(app, iter(bodies[:WARM_UP]), headers, args.concurrency)
         collections = Collections(counting=True)
         gc.callbacks.append(collections)
         started, cpu = time.perf_counter(), time.process_time()
-        await _run_all(app, iter(bodies[WARM_UP:]), headers)
+        await _run_all(app, iter(bodies[WARM_UP:]), headers, args.concurrency)
         elapsed = time.perf_counter() - started
         # What the senders still owe for these transitions is part of their cost.
         await asyncio.sleep(1.5)
@@ -158,7 +162,7 @@ async def measure(args: argparse.Namespace) -> None:
         collections.counting = False
         count = len(bodies) - WARM_UP
         print(
-            f"{count} {args.operation}s, {CONCURRENCY} at a time, senders {args.senders}: "
+            f"{count} {args.operation}s, {args.concurrency} at a time, senders {args.senders}: "
             f"{used / count * 1e6:.0f} µs of CPU each, {count / elapsed:.0f}/s"
         )
         print(
@@ -181,6 +185,12 @@ def main() -> None:
         "--operation", choices=("submit", "create"), default="submit", help="the mutation each request makes"
     )
     parser.add_argument("--senders", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="requests at a time (a server's worker sees its share of the clients' connections)",
+    )
     parser.add_argument("--derive", action="store_true", help="derive the notifications afterwards, alone")
     args = parser.parse_args()
     if args.derive:

@@ -45,7 +45,7 @@ from bench_servers import (
     token,
 )
 from explain_rma_list import seed
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from rma_graphql.db.migrate import migrate
@@ -267,9 +267,11 @@ def with_cpu(
 
 def pgbench(url: str, seconds: int, connections: int) -> float:
     """pgbench's TPC-B-like write TPS on a scratch database of the same cluster."""
-    dsn = plain_dsn(url)
-    scratch = dsn.rsplit("/", 1)[0] + "/rma_pgbench"
-    admin = dsn.rsplit("/", 1)[0] + "/postgres"
+    # The URL's other databases, its query (a Unix socket's directory, say) kept.
+    scratch, admin = (
+        make_url(plain_dsn(url)).set(database=name).render_as_string(hide_password=False)
+        for name in ("rma_pgbench", "postgres")
+    )
     subprocess.run(
         ["psql", admin, "-qc", "DROP DATABASE IF EXISTS rma_pgbench"], check=True, capture_output=True
     )
