@@ -39,7 +39,6 @@ from bench_servers import (
     our_env,
     ours,
     percentiles,
-    plain_dsn,
     profile,
     run_wrk,
     token,
@@ -269,7 +268,7 @@ def pgbench(url: str, seconds: int, connections: int) -> float:
     """pgbench's TPC-B-like write TPS on a scratch database of the same cluster."""
     # The URL's other databases, its query (a Unix socket's directory, say) kept.
     scratch, admin = (
-        make_url(plain_dsn(url)).set(database=name).render_as_string(hide_password=False)
+        make_url(url).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
         for name in ("rma_pgbench", "postgres")
     )
     subprocess.run(

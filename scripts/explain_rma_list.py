@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from rma_graphql.db import rma_reads
 from rma_graphql.db.migrate import migrate
@@ -101,6 +101,14 @@ async def seed(engine: AsyncEngine, count: int, *, status: str | None = None) ->
     return organization
 
 
+async def seeded_count(conn: AsyncConnection, organization: str) -> int:
+    """How many RMA orders an organization seeded before holds: the search terms and the
+    date range are made for that many (a term made for 10,000 orders matches a hundred
+    numbers among a million)."""
+    query = text("SELECT count(*) FROM rma_order WHERE organization_id = :o")
+    return int((await conn.execute(query, {"o": organization})).scalar_one())
+
+
 def _cases(location: str, n: int) -> dict[str, RmaOrderFilter]:
     middle = datetime.now(UTC) - timedelta(minutes=n // 2)
     return {
@@ -146,17 +154,10 @@ async def main() -> None:
                 {"o": organization},
             )
         ).scalar_one()
-        if args.organization:
-            # The search terms and the date range follow how many were seeded (a term for
-            # 10,000 orders matches a hundred numbers among a million).
-            args.rmas = (
-                await conn.execute(
-                    text("SELECT count(*) FROM rma_order WHERE organization_id = :o"), {"o": organization}
-                )
-            ).scalar_one()
+        count = await seeded_count(conn, organization) if args.organization else args.rmas
     caller = Caller(organization_id=organization)
     async with engine.connect() as conn:
-        for name, criteria in _cases(location, args.rmas).items():
+        for name, criteria in _cases(location, count).items():
             timings = []
             for _ in range(args.rounds):
                 started = time.perf_counter()
