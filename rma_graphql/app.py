@@ -153,7 +153,7 @@ def _lifespan(
             if other is not None:
                 await ping(other)  # its dialect set up now, not in the first request's
         uow = UnitOfWork(engine, keyed_reads, changes, keep_connections=True)
-        hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
+        hub = EventHub.from_settings(uow, settings)
         listener = await _listen(settings, uow, hub)
         accounts = await Accounts.from_settings(uow, settings)
         token_limiter, address_limiter = _limiters(settings, uow)
@@ -228,7 +228,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     PostgreSQL it hears every commit through LISTEN, and shares the work with the servers."""
     engine = create_engine(settings)
     uow = UnitOfWork(engine)
-    hub = EventHub(uow, queue_limit=settings.subscription_queue_limit)
+    hub = EventHub.from_settings(uow, settings)
     listener = await _listen(settings, uow, hub)
     sender = WebhookSender(
         uow, settings, await secret_box(uow, settings), WebhookBodies(build_schema()).render

@@ -140,7 +140,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     with _shared_metrics(args.workers):
         uvicorn.run(
-            "rma_graphql.app:create_served_app",
+            "rma_graphql.startup:served_app",
             factory=True,
             # Logging is ours (one line per request, in JSON by default), in every worker.
             log_config=None,

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     subscription_queue_limit: int = Field(
         1000, ge=1, description="events a subscriber may fall behind before it is disconnected"
     )
+    subscription_replay_page: int = Field(
+        200, ge=1, description="events a subscription replaying from a position reads per statement"
+    )
     listener_health_seconds: float = Field(
         5.0, gt=0, description="how often the `LISTEN` connection is checked (PostgreSQL)"
     )

@@ -15,6 +15,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 
+from rma_graphql.config import Settings
 from rma_graphql.db.event_log import EventNotice
 from rma_graphql.service.bulk_actions import BulkProgress
 from rma_graphql.service.events import EventFilter, current_position, events_after, replay_page
@@ -92,9 +93,10 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, uow: UnitOfWork, *, queue_limit: int) -> None:
+    def __init__(self, uow: UnitOfWork, *, queue_limit: int, replay_page: int = REPLAY_PAGE) -> None:
         self.uow = uow
         self.queue_limit = queue_limit
+        self.replay_page = replay_page
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._pending: set[str] = set()
         self._fetchers: dict[str, asyncio.Task[None]] = {}
@@ -104,6 +106,12 @@ class EventHub:
         self.watchers: list[Callable[[], None]] = []
         # The progress of bulk actions, followed by bulkActionProgress.
         self.bulk_progress = BulkProgress()
+
+    @classmethod
+    def from_settings(cls, uow: UnitOfWork, settings: Settings) -> "EventHub":
+        return cls(
+            uow, queue_limit=settings.subscription_queue_limit, replay_page=settings.subscription_replay_page
+        )
 
     # -- subscribers ------------------------------------------------------------------------
 
@@ -215,12 +223,12 @@ async def follow(
             subscription.cursor = after
             while True:
                 rows, complete_to = await replay_page(
-                    hub.uow, organization_id, subscription.cursor, event_filter, REPLAY_PAGE
+                    hub.uow, organization_id, subscription.cursor, event_filter, hub.replay_page
                 )
                 for row in rows:
                     yield row
                 subscription.cursor = complete_to
-                if len(rows) < REPLAY_PAGE:
+                if len(rows) < hub.replay_page:
                     break
         hub.go_live(subscription)
         while True:

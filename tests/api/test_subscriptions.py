@@ -12,9 +12,8 @@ from websockets.exceptions import ConnectionClosed
 from rma_graphql.api.subscriptions import REVISIONS_PER_READ, SLOW_SUBSCRIBER_CLOSE_CODE
 from rma_graphql.config import Settings
 from rma_graphql.db import event_reads
-from rma_graphql.service.hub import REPLAY_PAGE
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import act, create, get
+from tests.helpers import act, bearer, create, get
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient, live
 
 EVENT_FIELDS = """
@@ -155,14 +154,26 @@ async def test_after_replays_exactly_the_missed_events_then_goes_live(
 
 
 async def test_replay_races_with_mutations_without_gap_or_duplicate(
-    server: Server, gql: GraphQLClient
+    settings: Settings, organization_id: str
 ) -> None:
+    # Replays of a few pages each: the writer races several page reads and the switch to live.
+    page = 20
+    async with (
+        Server(settings.replace(subscription_replay_page=page)) as server,
+        httpx.AsyncClient(
+            base_url=server.url, headers=bearer(await server.token(organization_id)), timeout=60
+        ) as http,
+    ):
+        await _replay_races(server, GraphQLClient(http), page)
+
+
+async def _replay_races(server: Server, gql: GraphQLClient, page: int) -> None:
     rmas = [await create(gql) for _ in range(3)]
     for rma in rmas:
         await act(gql, rma["id"], "submit")
-    comments = 40
-    # The first round's backlog takes more than one replay page.
-    backlogs = [REPLAY_PAGE + 30, 30, 30, 30, 30, 30]
+    comments = 25
+    # The first round's backlog takes more than two replay pages.
+    backlogs = [2 * page + 5, 25, 25, 25, 25, 25]
 
     for round_number, backlog in enumerate(backlogs):
         start = await feed_position(gql)

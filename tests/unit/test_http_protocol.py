@@ -188,5 +188,5 @@ def test_serve_runs_uvicorn_with_this_protocol(monkeypatch: pytest.MonkeyPatch) 
     )
     settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none")
     assert cli._serve(arguments, settings) == 0
-    assert given["app"] == "rma_graphql.app:create_served_app"
+    assert given["app"] == "rma_graphql.startup:served_app"
     assert given["http"] is HttpProtocol
