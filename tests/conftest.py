@@ -22,12 +22,14 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
+from rma_graphql.api.observability import Metrics
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
 from rma_graphql.db.migrate import migrate
 from rma_graphql.http_protocol import HttpProtocol
 from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
+from rma_graphql.startup import collector_paused
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
 # Under pytest-xdist each worker (gw0, gw1, …) has databases of its own.
@@ -35,6 +37,61 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 # The address in-process requests come from (a documentation address): the servers that
 # tests start on loopback count 127.0.0.1's requests apart from them.
 IN_PROCESS_CLIENT = ("192.0.2.10", 50000)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[object]:
+    """Collecting imports every test module, the app and the libraries: objects that live as
+    long as the run, which the garbage collector would walk again and again for nothing. It
+    is paused meanwhile, and they are then frozen out of its sight, as the command's own
+    imports are (rma_graphql/startup.py)."""
+    with collector_paused():
+        return (yield)
+
+
+# The run with compiled plans off (scripts/test.sh) repeats the API tests a plan answered
+# something for (a read, or an action's change and answer) in the run with them on: the
+# others ran per-field execution only, the same either way. That run notes them in the
+# directory RMA_TEST_RECORD_PLANNED names; the run with plans off, given the same directory
+# as RMA_TEST_ONLY_PLANNED, runs them alone.
+RECORD_PLANNED = os.environ.get("RMA_TEST_RECORD_PLANNED")
+ONLY_PLANNED = os.environ.get("RMA_TEST_ONLY_PLANNED")
+_planned = [False]
+
+
+def _noting_plans(count: Any) -> Any:
+    def noted(metrics: Metrics, outcome: str) -> None:
+        if outcome != "fallback":
+            _planned[0] = True
+        count(metrics, outcome)
+
+    return noted
+
+
+if RECORD_PLANNED:
+    Metrics.read_plan = _noting_plans(Metrics.read_plan)  # type: ignore[method-assign]
+    Metrics.action_plan = _noting_plans(Metrics.action_plan)  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    _planned[0] = False
+    result = yield
+    if RECORD_PLANNED and _planned[0]:
+        with open(Path(RECORD_PLANNED) / f"planned-{WORKER or 'main'}.txt", "a") as record:
+            record.write(item.nodeid + "\n")
+    return result
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ONLY_PLANNED:
+        return
+    records = list(Path(ONLY_PLANNED).glob("planned-*.txt"))
+    if not records:
+        raise pytest.UsageError(f"RMA_TEST_ONLY_PLANNED: no run noted what plans answered in {ONLY_PLANNED}")
+    planned = {line for record in records for line in record.read_text().splitlines()}
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in planned])
+    items[:] = [item for item in items if item.nodeid in planned]
 
 
 @pytest.hookimpl(hookwrapper=True)

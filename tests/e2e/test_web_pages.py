@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from rma_graphql.domain.access import Role
 from rma_graphql.service import demo
@@ -39,8 +40,9 @@ with contextlib.suppress(ImportError):  # make test installs it
     expect.set_options(timeout=20_000)
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator["Browser"]:
+# One browser for the module: launching it cost a second per test.
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def chromium() -> AsyncIterator["Browser"]:
     assert CHROMIUM is not None, "Chromium is not installed (Debian's chromium package)"
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -48,6 +50,16 @@ async def browser() -> AsyncIterator["Browser"]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def browser(chromium: "Browser") -> AsyncIterator["Browser"]:
+    """The module's browser. Each page a test opens has a context of its own (no cookie,
+    storage or cache crosses from one to another), closed after the test: before its server
+    stops, so that no page is left calling it."""
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 async def _page(
