@@ -25,7 +25,6 @@ from rma_graphql.service.unit_of_work import UnitOfWork
 logger = logging.getLogger(__name__)
 
 FETCH_PAGE = 500
-REPLAY_PAGE = 200
 RETRY_SECONDS = 1.0
 
 
@@ -93,10 +92,11 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, uow: UnitOfWork, *, queue_limit: int, replay_page: int = REPLAY_PAGE) -> None:
+    def __init__(self, uow: UnitOfWork, *, queue_limit: int, replay_page_size: int) -> None:
         self.uow = uow
         self.queue_limit = queue_limit
-        self.replay_page = replay_page
+        # The events a replay reads per statement.
+        self.replay_page_size = replay_page_size
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._pending: set[str] = set()
         self._fetchers: dict[str, asyncio.Task[None]] = {}
@@ -110,7 +110,9 @@ class EventHub:
     @classmethod
     def from_settings(cls, uow: UnitOfWork, settings: Settings) -> "EventHub":
         return cls(
-            uow, queue_limit=settings.subscription_queue_limit, replay_page=settings.subscription_replay_page
+            uow,
+            queue_limit=settings.subscription_queue_limit,
+            replay_page_size=settings.subscription_replay_page,
         )
 
     # -- subscribers ------------------------------------------------------------------------
@@ -223,12 +225,12 @@ async def follow(
             subscription.cursor = after
             while True:
                 rows, complete_to = await replay_page(
-                    hub.uow, organization_id, subscription.cursor, event_filter, hub.replay_page
+                    hub.uow, organization_id, subscription.cursor, event_filter, hub.replay_page_size
                 )
                 for row in rows:
                     yield row
                 subscription.cursor = complete_to
-                if len(rows) < hub.replay_page:
+                if len(rows) < hub.replay_page_size:
                     break
         hub.go_live(subscription)
         while True:
