@@ -113,7 +113,7 @@ async def _wait_ready(client: httpx.AsyncClient) -> None:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    command = [sys.executable, "-m", "rma_graphql.cli", *args]
+    command = [sys.executable, "-m", "rma_graphql.startup", *args]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -188,7 +188,7 @@ def one_run(args: argparse.Namespace, authentication: bool = True) -> dict[str, 
     database = env["DATABASE_URL"].split("://")[0]
     print(f"database: {database}; orders: {args.orders}; authentication: {authentication}")
     server = subprocess.Popen(
-        [sys.executable, "-m", "rma_graphql.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "rma_graphql.startup", "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
     )

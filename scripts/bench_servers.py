@@ -47,7 +47,7 @@ def our_env(database_url: str) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    command = [sys.executable, "-m", "rma_graphql.cli", *args]
+    command = [sys.executable, "-m", "rma_graphql.startup", *args]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -135,7 +135,7 @@ def serving(
 
 def ours(database_url: str, workers: int) -> contextlib.AbstractContextManager[Server]:
     port = free_port()
-    command = [sys.executable, "-m", "rma_graphql.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "rma_graphql.startup", "serve", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-migrate"]
     return serving("ours", command, our_env(database_url), ready=f"http://127.0.0.1:{port}/readyz")
 

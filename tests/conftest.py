@@ -281,6 +281,12 @@ class Server:
     async def token(self, organization_id: str, scopes: str | None = None) -> str:
         return await client_token(self.url, self.settings.database_url, organization_id, scopes)
 
+    async def client(self, organization_id: str, scopes: str | None = None) -> httpx.AsyncClient:
+        """An HTTP client of this server bearing a new API client's token of the organization
+        (to be closed: ``async with``)."""
+        token = await self.token(organization_id, scopes)
+        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
 
 @pytest.fixture
 async def server(settings: Settings, organization_id: str) -> AsyncIterator[Server]:

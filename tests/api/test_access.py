@@ -453,9 +453,7 @@ async def test_organizations_never_see_each_other(
     server: Server, gql: GraphQLClient, organization_id: str, engine: AsyncEngine
 ) -> None:
     other_id = await create_organization(UnitOfWork(engine), "Other merchant")
-    other = GraphQLClient(
-        httpx.AsyncClient(base_url=server.url, headers=bearer(await server.token(other_id)), timeout=30)
-    )
+    other = GraphQLClient(await server.client(other_id))
     theirs = await create(
         other, externalId="EXT-1", sender={"fullname": "Grace Hopper", "email": "grace@example.com"}
     )

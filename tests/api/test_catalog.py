@@ -2,11 +2,10 @@
 
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import bearer, snapshot
+from tests.helpers import snapshot
 
 PRODUCT = "mutation($input: ProductCreateInput!) { productCreate(input: $input) { id name price currency } }"
 SKU = """
@@ -317,7 +316,7 @@ async def test_another_organization_sees_none_of_it(server: Server, gql: GraphQL
         other_id = await create_organization(UnitOfWork(engine), "Other merchant")
     finally:
         await engine.dispose()
-    async with httpx.AsyncClient(base_url=server.url, headers=bearer(await server.token(other_id))) as http:
+    async with await server.client(other_id) as http:
         other = GraphQLClient(http)
         lists = await other.data("{ products { totalCount } customers { totalCount } orders { totalCount } }")
         by_id = [

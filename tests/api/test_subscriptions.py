@@ -13,7 +13,7 @@ from rma_graphql.api.subscriptions import REVISIONS_PER_READ, SLOW_SUBSCRIBER_CL
 from rma_graphql.config import Settings
 from rma_graphql.db import event_reads
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import act, bearer, create, get
+from tests.helpers import act, create, get
 from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionClient, live
 
 EVENT_FIELDS = """
@@ -160,9 +160,7 @@ async def test_replay_races_with_mutations_without_gap_or_duplicate(
     page = 20
     async with (
         Server(settings.replace(subscription_replay_page=page)) as server,
-        httpx.AsyncClient(
-            base_url=server.url, headers=bearer(await server.token(organization_id)), timeout=60
-        ) as http,
+        await server.client(organization_id) as http,
     ):
         await _replay_races(server, GraphQLClient(http), page)
 
