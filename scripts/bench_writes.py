@@ -157,7 +157,15 @@ def paced(base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float,
     delay = max(0, round(interval - latency))
     rest = ids[probe.reached :]
     run = transitions(base, tokens, rest, seconds=args.seconds, connections=connections, delay=delay)
+    enough(run, rest)
     return replace(run, reached=probe.reached + run.reached)
+
+
+def enough(run: Transitions, ids: list[tuple[str, int]]) -> None:
+    """Fail a run whose wrk threads ran out of RMA orders before its time was up: its rate
+    would count the requests of a shorter run over the whole duration."""
+    if run.reached > len(ids):
+        raise SystemExit(f"the {len(ids)} RMA orders seeded for a run ran out before its end: raise --rmas")
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -363,6 +371,7 @@ def main() -> None:
                 connections=args.connections,
             )
             full, cpu = with_cpu(server.pids, saturated, args.seconds)
+            enough(full, ids[500:])
             used = 500 + full.reached
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
             if args.profile:
