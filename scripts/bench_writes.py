@@ -5,7 +5,11 @@ cluster.
   - single transitions: ``rmaOrderSubmit`` of RMA orders seeded in NEW, each submitted once,
     driven by wrk as fast as the server answers (req/s, p50, p99, and the CPU a transition
     cost the servers and PostgreSQL when it runs on this machine), then paced by wrk at half
-    that rate (p50, p99 at a load the server is not saturated by);
+    that rate (p50, p99 at a load the server is not saturated by), then sent at half that rate
+    on schedule by scripts/open_loop.mjs (Node), each latency counted from the time the request
+    was due: wrk's paced connections each wait for their answer, so a stall delays their next
+    requests instead of showing in them (the open loop's first second is left out of its
+    figures: the client's own warm-up);
   - the sequence: create, submit, accept one RMA order after the other (each step needs the
     previous answer), 16 at a time from a Python client (sequences/s, p50, p99 per sequence);
   - pgbench: its built-in TPC-B-like write transaction, 16 clients, on a scratch database.
@@ -24,6 +28,7 @@ import re
 import resource
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -34,6 +39,7 @@ import httpx
 import orjson
 from bench_api import ACCEPT, CREATE, INPUT
 from bench_servers import (
+    SCRIPTS,
     Figures,
     client_credentials,
     our_env,
@@ -166,6 +172,38 @@ def enough(run: Transitions, ids: list[tuple[str, int]]) -> None:
     would count the requests of a shorter run over the whole duration."""
     if run.reached > len(ids):
         raise SystemExit(f"the {len(ids)} RMA orders seeded for a run ran out before its end: raise --rmas")
+
+
+# Seconds of the open-loop run sent first and left out of its figures (the client's warm-up).
+OPEN_LOOP_WARMUP = 1
+
+
+def open_loop(
+    base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float, seconds: int, connections: int
+) -> Transitions:
+    """Transitions at ``rate``/s sent on schedule whatever the answers (scripts/open_loop.mjs),
+    each one's latency counted from the time it was due: the tail a closed loop leaves out."""
+    needed = round(rate * (OPEN_LOOP_WARMUP + seconds))
+    if needed > len(ids):
+        raise SystemExit(f"the open-loop run needs {needed} RMA orders, {len(ids)} are left: raise --rmas")
+    config = {
+        "base": base,
+        "rate": rate,
+        "seconds": seconds,
+        "warmup": OPEN_LOOP_WARMUP,
+        "connections": connections,
+        "query": SUBMIT,
+        "tokens": tokens,
+        "ids": ids[:needed],
+    }
+    with tempfile.NamedTemporaryFile("wb", suffix=".json") as file:
+        file.write(orjson.dumps(config))
+        file.flush()
+        output = subprocess.run(
+            ["node", str(SCRIPTS / "open_loop.mjs"), file.name], check=True, capture_output=True
+        ).stdout
+    figures = orjson.loads(output)
+    return Transitions(figures["rate"], figures["p50_ms"], figures["p99_ms"], figures["errors"], needed)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -321,7 +359,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sequences", type=int, default=600)
-    parser.add_argument("--rmas", type=int, default=40_000, help="RMA orders seeded in NEW per worker count")
+    parser.add_argument("--rmas", type=int, default=60_000, help="RMA orders seeded in NEW per worker count")
     parser.add_argument(
         "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
     )
@@ -357,10 +395,14 @@ def main() -> None:
             transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
             if args.paced:
                 only = paced(server.base, tokens, ids[500:], args.paced, args)
-                print(
-                    f"  single transitions at {args.paced:.0f}/s {only.rate:8.0f} req/s"
-                    f"  p50 {only.p50_ms:7.2f} ms  p99 {only.p99_ms:7.2f} ms  ({only.errors} errors)"
+                opened = open_loop(
+                    server.base, tokens, ids[500 + only.reached :], args.paced, args.seconds, args.connections
                 )
+                for name, run in (("", only), (", open loop", opened)):
+                    print(
+                        f"  single transitions at {args.paced:.0f}/s{name} {run.rate:8.0f} req/s"
+                        f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  ({run.errors} errors)"
+                    )
                 continue
             saturated = partial(
                 transitions,
@@ -374,8 +416,11 @@ def main() -> None:
             enough(full, ids[500:])
             used = 500 + full.reached
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
+            used += half.reached
+            opened = open_loop(server.base, tokens, ids[used:], full.rate / 2, args.seconds, args.connections)
+            used += opened.reached
             if args.profile:
-                rest = ids[used + half.reached :]
+                rest = ids[used:]
                 load = partial(
                     transitions,
                     server.base,
@@ -391,11 +436,13 @@ def main() -> None:
                 0,
                 "sequence",
             )
-        for name, figures in (
+        rows: list[tuple[str, Figures]] = [
             ("single transitions, saturated", full),
             (f"single transitions at {full.rate / 2:.0f}/s", half),
+            ("  the same, open loop", opened),
             ("create → submit → accept", sequence),
-        ):
+        ]
+        for name, figures in rows:
             if figures.errors:
                 raise SystemExit(f"{name}: {figures.errors} answers had errors")
             unit = "sequences/s" if "create" in name else "req/s"
