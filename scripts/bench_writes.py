@@ -182,15 +182,15 @@ def open_loop(
     base: str, tokens: list[str], ids: list[tuple[str, int]], rate: float, seconds: int, connections: int
 ) -> Transitions:
     """Transitions at ``rate``/s sent on schedule whatever the answers (scripts/open_loop.mjs),
-    each one's latency counted from the time it was due: the tail a closed loop leaves out."""
-    needed = round(rate * (OPEN_LOOP_WARMUP + seconds))
+    each one's latency counted from the time it was due: the tail a closed loop leaves out.
+    The first OPEN_LOOP_WARMUP seconds are sent and left out of the figures."""
+    skipped = round(rate * OPEN_LOOP_WARMUP)
+    needed = skipped + round(rate * seconds)
     if needed > len(ids):
         raise SystemExit(f"the open-loop run needs {needed} RMA orders, {len(ids)} are left: raise --rmas")
     config = {
         "base": base,
         "rate": rate,
-        "seconds": seconds,
-        "warmup": OPEN_LOOP_WARMUP,
         "connections": connections,
         "query": SUBMIT,
         "tokens": tokens,
@@ -202,8 +202,11 @@ def open_loop(
         output = subprocess.run(
             ["node", str(SCRIPTS / "open_loop.mjs"), file.name], check=True, capture_output=True
         ).stdout
-    figures = orjson.loads(output)
-    return Transitions(figures["rate"], figures["p50_ms"], figures["p99_ms"], figures["errors"], needed)
+    run = orjson.loads(output)
+    counted = run["latencies_ms"][skipped:]
+    cuts = statistics.quantiles(counted, n=100)
+    span = run["elapsed_ms"] / 1000 - OPEN_LOOP_WARMUP
+    return Transitions(len(counted) / span, cuts[49], cuts[98], run["errors"], needed)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:

@@ -6,24 +6,21 @@
 // loop (wrk: a connection sends its next request only after its answer) sends fewer
 // requests during the stall and counts only those (coordinated omission).
 //
-// Input (a JSON file named by the first argument): base, rate, seconds, warmup (seconds
-// sent first and left out of the figures: Node's own compilation slows its first
-// requests), connections, query, tokens, and ids as [id, token index] pairs; every id is
-// sent once, variables {id}. Output (stdout, JSON): sent, counted, errors, p50_ms, p99_ms,
-// max_ms, rate (counted answers per second over the counted span).
+// Input (a JSON file named by the first argument): base, rate, connections, query, tokens,
+// and ids as [id, token index] pairs, each sent once, in order, with variables {id}. Output
+// (stdout, JSON): latencies_ms (in the order the requests were due), errors, and elapsed_ms
+// (from the first request's due time to the last answer); the figures are the caller's.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const base = new URL(config.base);
 const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections });
-const total = Math.min(config.ids.length, Math.floor(config.rate * (config.warmup + config.seconds)));
-const skipped = Math.floor(config.rate * config.warmup);
-const latencies = [];
+const total = config.ids.length;
+const latencies = new Array(total);
 let errors = 0;
 let answered = 0;
 let sent = 0;
-let lastAnswer = 0;
 
 const start = performance.now() + 20;
 const due = (index) => start + (index * 1000) / config.rate;
@@ -48,18 +45,16 @@ function send(index) {
       const chunks = [];
       response.on("data", (chunk) => chunks.push(chunk));
       response.on("end", () => {
+        latencies[index] = performance.now() - due(index);
         const text = Buffer.concat(chunks).toString();
-        if (index >= skipped) {
-          latencies.push(performance.now() - due(index));
-          lastAnswer = Math.max(lastAnswer, performance.now());
-          if (response.statusCode !== 200 || text.includes('"errors"')) errors += 1;
-        }
+        if (response.statusCode !== 200 || text.includes('"errors"')) errors += 1;
         answered += 1;
         if (answered === total) finish();
       });
     },
   );
   request.on("error", () => {
+    latencies[index] = performance.now() - due(index);
     errors += 1;
     answered += 1;
     if (answered === total) finish();
@@ -74,20 +69,8 @@ function tick() {
 }
 
 function finish() {
-  latencies.sort((a, b) => a - b);
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  const span = (lastAnswer - due(skipped)) / 1000;
-  process.stdout.write(
-    JSON.stringify({
-      sent,
-      counted: latencies.length,
-      errors,
-      p50_ms: at(0.5),
-      p99_ms: at(0.99),
-      max_ms: latencies[latencies.length - 1],
-      rate: latencies.length / span,
-    }),
-  );
+  const elapsed = performance.now() - start;
+  process.stdout.write(JSON.stringify({ latencies_ms: latencies, errors, elapsed_ms: elapsed }));
   agent.destroy();
 }
 
