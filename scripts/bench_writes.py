@@ -174,6 +174,10 @@ def enough(run: Transitions, ids: list[tuple[str, int]]) -> None:
         raise SystemExit(f"the {len(ids)} RMA orders seeded for a run ran out before its end: raise --rmas")
 
 
+# RMA orders seeded per second of a run: a saturated run at up to 2,500 transitions per
+# second, then the paced and open-loop runs at half its rate (3 s of probe, 1 s of warm-up).
+RMAS_PER_SECOND = 6_000
+
 # Seconds of the open-loop run sent first and left out of its figures (the client's warm-up).
 OPEN_LOOP_WARMUP = 1
 
@@ -362,7 +366,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sequences", type=int, default=600)
-    parser.add_argument("--rmas", type=int, default=60_000, help="RMA orders seeded in NEW per worker count")
+    parser.add_argument(
+        "--rmas",
+        type=int,
+        default=0,
+        help=f"RMA orders seeded in NEW per worker count (default: {RMAS_PER_SECOND:,} a second of run)",
+    )
     parser.add_argument(
         "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
     )
@@ -381,6 +390,7 @@ def main() -> None:
         help="print py-spy's profile of ours on transitions",
     )
     args = parser.parse_args()
+    args.rmas = args.rmas or RMAS_PER_SECOND * args.seconds
     url = os.environ["DATABASE_URL"]
     if not args.paced:
         tps = pgbench(url, args.seconds, args.connections)
