@@ -41,6 +41,7 @@ from bench_api import ACCEPT, CREATE, INPUT
 from bench_servers import (
     SCRIPTS,
     Figures,
+    Server,
     client_credentials,
     our_env,
     ours,
@@ -211,6 +212,15 @@ def open_loop(
     cuts = statistics.quantiles(counted, n=100)
     span = run["elapsed_ms"] / 1000 - OPEN_LOOP_WARMUP
     return Transitions(len(counted) / span, cuts[49], cuts[98], run["errors"], needed)
+
+
+def measured_open_loop(
+    server: Server, tokens: list[str], ids: list[tuple[str, int]], rate: float, args: Any
+) -> tuple[Transitions, str]:
+    """The open-loop run at ``rate``, with the CPU a transition cost meanwhile (at half the
+    saturated rate, statements carry fewer changes and processes wake more often than saturated)."""
+    run = partial(open_loop, server.base, tokens, ids, rate, args.seconds, args.connections)
+    return with_cpu(server.pids, run, 0)
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -408,14 +418,14 @@ def main() -> None:
             transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
             if args.paced:
                 only = paced(server.base, tokens, ids[500:], args.paced, args)
-                opened = open_loop(
-                    server.base, tokens, ids[500 + only.reached :], args.paced, args.seconds, args.connections
-                )
+                rest = ids[500 + only.reached :]
+                opened, opened_cpu = measured_open_loop(server, tokens, rest, args.paced, args)
                 for name, run in (("", only), (", open loop", opened)):
                     print(
                         f"  single transitions at {args.paced:.0f}/s{name} {run.rate:8.0f} req/s"
                         f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  ({run.errors} errors)"
                     )
+                print(f"    {opened_cpu}")
                 continue
             saturated = partial(
                 transitions,
@@ -430,7 +440,7 @@ def main() -> None:
             used = 500 + full.reached
             half = paced(server.base, tokens, ids[used:], full.rate / 2, args)
             used += half.reached
-            opened = open_loop(server.base, tokens, ids[used:], full.rate / 2, args.seconds, args.connections)
+            opened, opened_cpu = measured_open_loop(server, tokens, ids[used:], full.rate / 2, args)
             used += opened.reached
             if args.profile:
                 rest = ids[used:]
@@ -449,13 +459,13 @@ def main() -> None:
                 0,
                 "sequence",
             )
-        rows: list[tuple[str, Figures]] = [
-            ("single transitions, saturated", full),
-            (f"single transitions at {full.rate / 2:.0f}/s", half),
-            ("  the same, open loop", opened),
-            ("create → submit → accept", sequence),
+        rows: list[tuple[str, Figures, str | None]] = [
+            ("single transitions, saturated", full, cpu),
+            (f"single transitions at {full.rate / 2:.0f}/s", half, None),
+            ("  the same, open loop", opened, opened_cpu),
+            ("create → submit → accept", sequence, sequence_cpu),
         ]
-        for name, figures in rows:
+        for name, figures, cpu_line in rows:
             if figures.errors:
                 raise SystemExit(f"{name}: {figures.errors} answers had errors")
             unit = "sequences/s" if "create" in name else "req/s"
@@ -463,10 +473,8 @@ def main() -> None:
                 f"  {name:<36} {figures.rate:8.0f} {unit:<11}  p50 {figures.p50_ms:7.2f} ms"
                 f"  p99 {figures.p99_ms:7.2f} ms   ({figures.rate / tps:.2f}× pgbench TPS)"
             )
-            if figures is full:
-                print(f"    {cpu}")
-            elif figures is sequence:
-                print(f"    {sequence_cpu}")
+            if cpu_line is not None:
+                print(f"    {cpu_line}")
 
 
 if __name__ == "__main__":
