@@ -175,8 +175,10 @@ def enough(run: Transitions, ids: list[tuple[str, int]]) -> None:
         raise SystemExit(f"the {len(ids)} RMA orders seeded for a run ran out before its end: raise --rmas")
 
 
-# RMA orders seeded per second of a run: a saturated run at up to 2,500 transitions per
-# second, then the paced and open-loop runs at half its rate (3 s of probe, 1 s of warm-up).
+# RMA orders seeded per second of a run (and for one second more): a saturated run at up to
+# 2,500 transitions per second, then the paced and open-loop runs at half its rate, with 4 s
+# more between them (the paced run's probe, the open loop's warm-up) and 500 to warm up: at
+# most 5,000 a second and 5,500 more.
 RMAS_PER_SECOND = 6_000
 
 # Seconds of the open-loop run sent first and left out of its figures (the client's warm-up).
@@ -218,7 +220,7 @@ def measured_open_loop(
     server: Server, tokens: list[str], ids: list[tuple[str, int]], rate: float, args: Any
 ) -> tuple[Transitions, str]:
     """The open-loop run at ``rate``, with the CPU a transition cost meanwhile (at half the
-    saturated rate, statements carry fewer changes and processes wake more often than saturated)."""
+    saturated rate, a transition shares fewer of its statements and round trips than saturated)."""
     run = partial(open_loop, server.base, tokens, ids, rate, args.seconds, args.connections)
     return with_cpu(server.pids, run, 0)
 
@@ -380,7 +382,7 @@ def main() -> None:
         "--rmas",
         type=int,
         default=0,
-        help=f"RMA orders seeded in NEW per worker count (default: {RMAS_PER_SECOND:,} a second of run)",
+        help=f"RMA orders seeded in NEW per worker count (default: {RMAS_PER_SECOND:,} per --seconds + 1)",
     )
     parser.add_argument(
         "--organizations", type=int, default=1, help="spread the transitions over this many organizations"
@@ -400,7 +402,7 @@ def main() -> None:
         help="print py-spy's profile of ours on transitions",
     )
     args = parser.parse_args()
-    args.rmas = args.rmas or RMAS_PER_SECOND * args.seconds
+    args.rmas = args.rmas or RMAS_PER_SECOND * (args.seconds + 1)
     url = os.environ["DATABASE_URL"]
     if not args.paced:
         tps = pgbench(url, args.seconds, args.connections)
