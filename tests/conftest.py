@@ -30,6 +30,7 @@ from rma_graphql.http_protocol import HttpProtocol
 from rma_graphql.service.organizations import create_client, create_organization
 from rma_graphql.service.unit_of_work import UnitOfWork
 from rma_graphql.startup import collector_paused
+from tests.helpers import bearer
 
 DATABASE = os.environ.get("RMA_TEST_DATABASE", "sqlite")
 # Under pytest-xdist each worker (gw0, gw1, …) has databases of its own.
@@ -285,7 +286,7 @@ class Server:
         """An HTTP client of this server bearing a new API client's token of the organization
         (to be closed: ``async with``)."""
         token = await self.token(organization_id, scopes)
-        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        return httpx.AsyncClient(base_url=self.url, headers=bearer(token), timeout=60)
 
 
 @pytest.fixture
