@@ -9,11 +9,12 @@ in one ``derive()`` alone (the senders off during the transitions), and its CPU 
 printed. With ``--operation create``, the requests are ``rmaOrderCreate`` of a one-line return
 instead (the same input as bench_api.py's), and the CPU is per create. ``--concurrency 8``
 is what each of two workers sees of 16 connections: its statements carry half as many
-changes.
+changes. ``--concurrency 1 --pause 10`` sends one request at a time, each 10 ms after the
+answer before it: the same work as ``--concurrency 1``, with the process idle in between.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_cpu.py
         [--transitions 4000] [--operation submit|create] [--senders off] [--derive]
-        [--concurrency 16]
+        [--concurrency 16] [--pause MS]
 
 A run with ``--senders off`` leaves its transitions' notifications underived: the next run
 on the same database with the senders on derives them too (each run seeds an organization
@@ -106,11 +107,13 @@ async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> No
 
 
 async def _run_all(
-    app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]], concurrency: int
+    app: Any, bodies: Iterator[bytes], headers: list[tuple[bytes, bytes]], concurrency: int, pause: float = 0
 ) -> None:
     async def caller() -> None:
         for body in bodies:
             await _call(app, body, headers)
+            if pause:
+                await asyncio.sleep(pause)
 
     await asyncio.gather(*(caller() for _ in range(concurrency)))
 
@@ -154,15 +157,16 @@ async def measure(args: argparse.Namespace) -> None:
         collections = Collections(counting=True)
         gc.callbacks.append(collections)
         started, cpu = time.perf_counter(), time.process_time()
-        await _run_all(app, iter(bodies[WARM_UP:]), headers, args.concurrency)
+        await _run_all(app, iter(bodies[WARM_UP:]), headers, args.concurrency, args.pause / 1000)
         elapsed = time.perf_counter() - started
         # What the senders still owe for these transitions is part of their cost.
         await asyncio.sleep(1.5)
         used = time.process_time() - cpu
         collections.counting = False
         count = len(bodies) - WARM_UP
+        paused = f", {args.pause:g} ms apart" if args.pause else ""
         print(
-            f"{count} {args.operation}s, {args.concurrency} at a time, senders {args.senders}: "
+            f"{count} {args.operation}s, {args.concurrency} at a time{paused}, senders {args.senders}: "
             f"{used / count * 1e6:.0f} µs of CPU each, {count / elapsed:.0f}/s"
         )
         print(
@@ -190,6 +194,13 @@ def main() -> None:
         type=int,
         default=16,
         help="requests at a time (a server's worker sees its share of the clients' connections)",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="each caller waits this long after each answer (the process idles between requests)",
     )
     parser.add_argument("--derive", action="store_true", help="derive the notifications afterwards, alone")
     args = parser.parse_args()

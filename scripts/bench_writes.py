@@ -18,7 +18,8 @@ Every answer is checked: a GraphQL error in a response fails the run.
 
     DATABASE_URL=postgresql+asyncpg://… .venv/bin/python scripts/bench_writes.py
         [--workers 1 2] [--seconds 10] [--connections 16] [--sequences 600]
-        [--paced RATE]   (only single transitions at that rate: versions compared at one rate)
+        [--paced RATE …]   (only single transitions at those rates: versions compared at one
+                            rate, or what a transition costs as the load grows)
 """
 
 import argparse
@@ -225,6 +226,22 @@ def measured_open_loop(
     return with_cpu(server.pids, run, 0)
 
 
+def at_rates(server: Server, tokens: list[str], ids: list[tuple[str, int]], args: Any) -> None:
+    """``--paced``: single transitions at each rate, paced by wrk, then on schedule with the
+    CPU and context switches a transition cost meanwhile."""
+    for rate in args.paced:
+        only = paced(server.base, tokens, ids, rate, args)
+        ids = ids[only.reached :]
+        opened, opened_cpu = measured_open_loop(server, tokens, ids, rate, args)
+        ids = ids[opened.reached :]
+        for name, run in (("", only), (", open loop", opened)):
+            print(
+                f"  single transitions at {rate:.0f}/s{name} {run.rate:8.0f} req/s"
+                f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  ({run.errors} errors)"
+            )
+        print(f"    {opened_cpu}")
+
+
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
     """create → submit → accept, ``count`` times, ``concurrency`` at a time."""
     latencies: list[float] = []
@@ -288,6 +305,21 @@ def _postgres_pids() -> list[int]:
     return found
 
 
+def _switches(pids: Iterable[int]) -> dict[int, int]:
+    """The context switches each process made so far, voluntary (waiting for its socket) and
+    not (preempted): each is a process put to sleep and woken, which an idle machine makes
+    costlier than a busy one (those gone are left out)."""
+    counts = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                fields = [line.partition(":") for line in status]
+        except OSError:
+            continue
+        counts[pid] = sum(int(value) for name, _, value in fields if name.endswith("ctxt_switches"))
+    return counts
+
+
 def _busy() -> tuple[int, int]:
     """The machine's busy and total CPU ticks so far."""
     with open("/proc/stat") as stat:
@@ -314,9 +346,14 @@ def with_cpu(
     own time, measured)."""
     postgres = _postgres_pids()
     started = time.perf_counter()
+    switching = [*server_pids, *postgres]
     before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
+    switched = _switches(switching)
     figures = run()
     after = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
+    switched_after = _switches(switching)
+    # Only processes there before and after: a session closed meanwhile takes its count along.
+    switches = sum(switched_after[pid] - made for pid, made in switched.items() if pid in switched_after)
     count = max(figures.rate * (seconds or time.perf_counter() - started), 1)
     servers = (after[0] - before[0]) / count * 1e6
     database = (after[1] - before[1]) / count * 1e6
@@ -324,7 +361,7 @@ def with_cpu(
     busy = (after[2][0] - before[2][0]) / max(after[2][1] - before[2][1], 1) * 100
     cpu = (
         f"servers {servers:.0f} µs, PostgreSQL {database:.0f} µs, client {client:.0f} µs; "
-        f"machine {busy:.0f} % busy"
+        f"machine {busy:.0f} % busy; servers and PostgreSQL {switches / count:.1f} context switches"
     )
     return figures, f"CPU per {unit}: {cpu}"
 
@@ -390,9 +427,11 @@ def main() -> None:
     parser.add_argument(
         "--paced",
         type=float,
-        default=0,
+        nargs="+",
+        default=[],
         metavar="RATE",
-        help="only single transitions at this rate per second (to compare versions at one rate)",
+        help="only single transitions at these rates per second, one after the other (versions "
+        "compared at one rate, or what a transition costs as the load grows)",
     )
     parser.add_argument(
         "--profile",
@@ -419,15 +458,7 @@ def main() -> None:
             # Warm up on a few, then measure on the others.
             transitions(server.base, tokens, ids[:500], seconds=2, connections=args.connections)
             if args.paced:
-                only = paced(server.base, tokens, ids[500:], args.paced, args)
-                rest = ids[500 + only.reached :]
-                opened, opened_cpu = measured_open_loop(server, tokens, rest, args.paced, args)
-                for name, run in (("", only), (", open loop", opened)):
-                    print(
-                        f"  single transitions at {args.paced:.0f}/s{name} {run.rate:8.0f} req/s"
-                        f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  ({run.errors} errors)"
-                    )
-                print(f"    {opened_cpu}")
+                at_rates(server, tokens, ids[500:], args)
                 continue
             saturated = partial(
                 transitions,
