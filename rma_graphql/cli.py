@@ -138,7 +138,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         _announce_demo(settings, args.host, args.port)
     else:
         print(f"rma_graphql: GraphiQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    with _shared_metrics(args.workers):
+    separate = _senders_apart(settings)
+    with _shared_metrics(args.workers > 1 or separate), _senders(settings if separate else None):
         uvicorn.run(
             "rma_graphql.startup:served_app",
             factory=True,
@@ -155,11 +156,45 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _senders_apart(settings: Settings) -> bool:
+    """Whether the senders run in a process of their own (PostgreSQL, both senders on)."""
+    return (
+        settings.sender_process
+        and not settings.is_sqlite
+        and settings.webhook_delivery
+        and settings.notification_delivery
+    )
+
+
 @contextlib.contextmanager
-def _shared_metrics(workers: int) -> Iterator[None]:
-    """With several workers, a directory of their own where they keep the metrics a scrape
+def _senders(settings: Settings | None) -> Iterator[None]:
+    """With ``settings``, the senders' process (rma_graphql/sender_process.py) for the block,
+    and the servers started in it without senders of their own."""
+    if settings is None:
+        yield
+        return
+    from rma_graphql.sender_process import SERVERS_LEAVE_THEM, SenderProcess
+
+    senders = SenderProcess(settings.sender_nice)
+    senders.start()
+    before = {name: os.environ.get(name) for name in SERVERS_LEAVE_THEM}
+    os.environ.update(SERVERS_LEAVE_THEM)
+    try:
+        yield
+    finally:
+        senders.stop()
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _shared_metrics(shared: bool) -> Iterator[None]:
+    """For several processes, a directory of their own where they keep the metrics a scrape
     sums (prometheus-client's multiprocess mode), fresh at each start, removed at the end."""
-    if workers <= 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    if not shared or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         yield
         return
     with tempfile.TemporaryDirectory(prefix="rma-graphql-metrics-") as directory:
@@ -182,6 +217,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     workers; both may run together on PostgreSQL)."""
     from rma_graphql.app import run_worker
 
+    if args.nice:
+        os.nice(args.nice)
     if not args.no_migrate:
         migrate(settings.database_url)
 
@@ -190,10 +227,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signal_number, stop.set)
+        watching = asyncio.create_task(_until_orphaned(args.parent, stop)) if args.parent else None
         await run_worker(settings, stop)
+        if watching is not None:
+            watching.cancel()
 
     asyncio.run(main())
     return 0
+
+
+async def _until_orphaned(parent: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once ``parent`` is no longer this process's parent: it has ended (a server
+    killed outright leaves no senders behind), maybe before this process could look."""
+    while os.getppid() == parent:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+            return
+    stop.set()
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -302,6 +352,12 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="send webhooks and notifications until stopped")
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    worker.add_argument(
+        "--nice", type=int, default=0, metavar="N", help="lower this process's CPU priority by N (0-19)"
+    )
+    worker.add_argument(
+        "--parent", type=int, default=0, metavar="PID", help="stop when the process PID (its parent) ends"
+    )
     worker.set_defaults(handler=_worker)
 
     demo_command = commands.add_parser(

@@ -159,6 +159,15 @@ class Settings(BaseSettings):
         description="send notifications from this process (`false`: leave them to `rma-graphql worker` "
         "processes)",
     )
+    sender_process: bool = Field(
+        False,
+        description="on PostgreSQL, `rma-graphql serve` sends webhooks and notifications from a process "
+        "of its own, at a lower CPU priority than the servers, started again if it dies (`false`: from "
+        "every server process; either delivery turned off keeps both in the servers, as set)",
+    )
+    sender_nice: int = Field(
+        10, ge=0, le=19, description="how much lower the sender process's CPU priority is (`nice`)"
+    )
     log_format: Literal["json", "console"] = Field(
         "json", description="`json`: one JSON object per line; `console`: lines for a person at a terminal"
     )

@@ -111,11 +111,11 @@ def _all_pids(pid: int) -> list[int]:
 
 @contextlib.contextmanager
 def serving(
-    name: str, command: list[str], env: dict[str, str], *, ready: str, post: bool = False
+    name: str, command: list[str], env: dict[str, str], *, ready: str, post: bool = False, cwd: Path = ROOT
 ) -> Iterator[Server]:
-    """Run ``command`` (which listens on the port in ``ready``) until the block ends."""
+    """Run ``command`` (which listens on the port in ``ready``) in ``cwd`` until the block ends."""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT, start_new_session=True)
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=cwd, start_new_session=True)
         try:
             _wait(ready, process, post=post)
             yield Server(name, ready.rsplit("/", 1)[0], process, _all_pids(process.pid))
@@ -133,11 +133,20 @@ def serving(
                 process.wait()
 
 
-def ours(database_url: str, workers: int) -> contextlib.AbstractContextManager[Server]:
+def ours(
+    database_url: str, workers: int, *, root: Path = ROOT, settings: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    """Our server, from this checkout or from the tree at ``root`` (another version, run with
+    this checkout's virtual environment), with ``settings`` on top of the benchmarks' own."""
     port = free_port()
     command = [sys.executable, "-m", "rma_graphql.startup", "serve", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-migrate"]
-    return serving("ours", command, our_env(database_url), ready=f"http://127.0.0.1:{port}/readyz")
+    env = our_env(database_url)
+    if root != ROOT:
+        # Ahead of the checkout the virtual environment installs.
+        env["PYTHONPATH"] = str(root)
+    env.update(settings or {})
+    return serving("ours", command, env, ready=f"http://127.0.0.1:{port}/readyz", cwd=root)
 
 
 def best_case(
