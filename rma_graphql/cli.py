@@ -218,7 +218,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from rma_graphql.app import run_worker
 
     if args.nice:
-        os.nice(args.nice)
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     if not args.no_migrate:
         migrate(settings.database_url)
 
@@ -353,7 +353,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="send webhooks and notifications until stopped")
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     worker.add_argument(
-        "--nice", type=int, default=0, metavar="N", help="lower this process's CPU priority by N (0-19)"
+        "--nice",
+        type=int,
+        default=0,
+        choices=range(20),
+        metavar="N",
+        help="run at this CPU niceness (0-19: the higher, the lower its priority)",
     )
     worker.add_argument(
         "--parent", type=int, default=0, metavar="PID", help="stop when the process PID (its parent) ends"

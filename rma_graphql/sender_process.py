@@ -10,6 +10,7 @@ is one more process that hears every commit (``LISTEN``). The process is started
 dies, stopped with the server, and stops by itself when the server is gone.
 """
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -31,6 +32,7 @@ class SenderProcess:
     process's environment, started again when it fails while the server runs, stopped with it."""
 
     def __init__(self, nice: int) -> None:
+        self.nice = nice
         self.command = [sys.executable, "-m", "rma_graphql.startup", "worker", "--no-migrate"]
         self.command += ["--nice", str(nice), "--parent", str(os.getpid())]
         self.environment = dict(os.environ)
@@ -38,12 +40,6 @@ class SenderProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher = threading.Thread(target=self._watch, name="sender-process", daemon=True)
-        # Processes started so far (the first and each restart).
-        self.started = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
         self._spawn()
@@ -54,7 +50,9 @@ class SenderProcess:
             if self._stopping.is_set():
                 return
             self._process = subprocess.Popen(self.command, env=self.environment)
-            self.started += 1
+            # At once, not when the worker has imported enough to do it itself (it does too).
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, self._process.pid, self.nice)
 
     def _watch(self) -> None:
         while True:

@@ -117,8 +117,9 @@ async def test_serve_sends_from_one_process_of_its_own_at_a_lower_priority(datab
         # A sender process that dies is replaced, and mails go on.
         os.kill(sender, signal.SIGKILL)
         _until(lambda: len(_senders(server)) == 1 and _senders(server) != [sender], "another sender process")
-        await _submitted_and_mailed(server, database_url, token)
         [sender] = _senders(server)
+        assert _nice(sender) == 10
+        await _submitted_and_mailed(server, database_url, token)
     # Stopped with the server.
     _until(lambda: not Path(f"/proc/{sender}").exists(), "the sender process ended")
 
