@@ -336,20 +336,7 @@ def _users_parser(commands: Any) -> None:
     reset_token.set_defaults(handler=_users_reset_token)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rma-graphql", description="The RMA order GraphQL server.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="apply migrations, then serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(handler=_serve)
-
-    commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
-
+def _worker_parser(commands: Any) -> None:
     worker = commands.add_parser("worker", help="send webhooks and notifications until stopped")
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     worker.add_argument(
@@ -364,6 +351,23 @@ def _parser() -> argparse.ArgumentParser:
         "--parent", type=int, default=0, metavar="PID", help="stop when the process PID (its parent) ends"
     )
     worker.set_defaults(handler=_worker)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rma-graphql", description="The RMA order GraphQL server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=_serve)
+
+    commands.add_parser("migrate", help="apply pending migrations only").set_defaults(handler=_migrate)
+
+    _worker_parser(commands)
 
     demo_command = commands.add_parser(
         "demo",
