@@ -62,7 +62,7 @@ class Side:
 
 
 @dataclass
-class Segment:
+class Round:
     rate: float
     p50_ms: float
     p99_ms: float
@@ -114,7 +114,7 @@ def _load(side: Side, args: argparse.Namespace) -> Transitions:
     return run
 
 
-def together(sides: dict[str, Side], args: argparse.Namespace) -> dict[str, Segment]:
+def together(sides: dict[str, Side], args: argparse.Namespace) -> dict[str, Round]:
     """One round of single transitions on both sides at once (each with its own client), and
     the CPU a transition cost each side's servers and its database's sessions."""
     sessions = {name: _sessions(side.database) for name, side in sides.items()}
@@ -125,15 +125,15 @@ def together(sides: dict[str, Side], args: argparse.Namespace) -> dict[str, Segm
     with ThreadPoolExecutor(len(sides)) as pool:
         runs = dict(zip(sides, pool.map(lambda side: _load(side, args), sides.values()), strict=True))
     elapsed = time.perf_counter() - started
-    segments = {}
+    figures = {}
     for name, side in sides.items():
         run = runs[name]
         count = max(run.rate * elapsed, 1)
         servers = (_cpu_seconds(side.server.pids) - before[name][0]) / count * 1e6
         database = (_cpu_seconds(sessions[name]) - before[name][1]) / count * 1e6
-        segments[name] = Segment(run.rate, run.p50_ms, run.p99_ms, servers, database)
+        figures[name] = Round(run.rate, run.p50_ms, run.p99_ms, servers, database)
         side.ids = side.ids[run.reached :]
-    return segments
+    return figures
 
 
 def interval(differences: list[float]) -> str:
@@ -145,8 +145,8 @@ def interval(differences: list[float]) -> str:
     return f"{mean:+.1f} ± {half:.1f}"
 
 
-def report(runs: dict[str, list[Segment]]) -> None:
-    figures: list[tuple[str, Callable[[Segment], float]]] = [
+def report(runs: dict[str, list[Round]]) -> None:
+    figures: list[tuple[str, Callable[[Round], float]]] = [
         ("transitions/s", lambda s: s.rate),
         ("p50 ms", lambda s: s.p50_ms),
         ("p99 ms", lambda s: s.p99_ms),
@@ -168,7 +168,7 @@ def compare(args: argparse.Namespace, tree: Path) -> None:
     count = WARM_UP + round(per_round * args.rounds)
     urls = {"A": url, "B": second_database(url)}
     seeded = {name: asyncio.run(_seed(one, count, 1)) for name, one in urls.items()}
-    settings = dict(pair.split("=", 1) for pair in args.b_setting)
+    settings = dict(pair.partition("=")[::2] for pair in args.b_setting)
     with (
         ours(urls["A"], args.workers) as a_server,
         ours(urls["B"], args.workers, root=tree, settings=settings) as b_server,
@@ -181,7 +181,7 @@ def compare(args: argparse.Namespace, tree: Path) -> None:
             sides[name] = Side(server, database, [f"Bearer {token(server.base, credentials)}"], ids)
             transitions(server.base, sides[name].tokens, ids[:WARM_UP], seconds=2, connections=16)
             sides[name].ids = ids[WARM_UP:]
-        runs: dict[str, list[Segment]] = {"A": [], "B": []}
+        runs: dict[str, list[Round]] = {"A": [], "B": []}
         for number in range(1, args.rounds + 1):
             for name, one in together(sides, args).items():
                 runs[name].append(one)
@@ -203,6 +203,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="of each round")
     parser.add_argument("--rate", type=float, default=0, help="open loop at this rate (else saturated)")
     args = parser.parse_args()
+    if any("=" not in pair for pair in args.b_setting):
+        parser.error("--b-setting takes NAME=VALUE pairs, such as RMA_SENDER_PROCESS=true")
     revision = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", args.against],
         capture_output=True,
