@@ -31,15 +31,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_servers import ROOT, Server, client_credentials, our_env, ours, token
+from bench_servers import ROOT, Server, client_credentials, fresh_database, our_env, ours, token
 from bench_writes import (
     OPEN_LOOP_WARMUP,
     Transitions,
-    _cpu_seconds,
-    _postgres_pids,
-    _seed,
+    cpu_seconds,
     enough,
     open_loop,
+    postgres_pids,
+    seed_in_new,
     transitions,
 )
 from sqlalchemy import make_url
@@ -81,20 +81,10 @@ def exported(revision: str, into: Path) -> Path:
     return into
 
 
-def second_database(url: str) -> str:
-    """A database beside the URL's, dropped and made anew: B's."""
-    parsed = make_url(url)
-    name = f"{parsed.database}_b"
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(["psql", admin, "-qc", statement], check=True, capture_output=True)
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
 def _sessions(database: str) -> list[int]:
     """The PostgreSQL sessions of this machine connected to ``database``."""
     found = []
-    for pid in _postgres_pids():
+    for pid in postgres_pids():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                 words = cmdline.read().replace(b"\0", b" ").split()
@@ -120,7 +110,7 @@ def together(sides: dict[str, Side], args: argparse.Namespace) -> dict[str, Roun
     sessions = {name: _sessions(side.database) for name, side in sides.items()}
     started = time.perf_counter()
     before = {
-        name: (_cpu_seconds(side.server.pids), _cpu_seconds(sessions[name])) for name, side in sides.items()
+        name: (cpu_seconds(side.server.pids), cpu_seconds(sessions[name])) for name, side in sides.items()
     }
     with ThreadPoolExecutor(len(sides)) as pool:
         runs = dict(zip(sides, pool.map(lambda side: _load(side, args), sides.values()), strict=True))
@@ -129,8 +119,8 @@ def together(sides: dict[str, Side], args: argparse.Namespace) -> dict[str, Roun
     for name, side in sides.items():
         run = runs[name]
         count = max(run.rate * elapsed, 1)
-        servers = (_cpu_seconds(side.server.pids) - before[name][0]) / count * 1e6
-        database = (_cpu_seconds(sessions[name]) - before[name][1]) / count * 1e6
+        servers = (cpu_seconds(side.server.pids) - before[name][0]) / count * 1e6
+        database = (cpu_seconds(sessions[name]) - before[name][1]) / count * 1e6
         figures[name] = Round(run.rate, run.p50_ms, run.p99_ms, servers, database)
         side.ids = side.ids[run.reached :]
     return figures
@@ -166,8 +156,9 @@ def compare(args: argparse.Namespace, tree: Path) -> None:
         args.rate * (args.seconds + OPEN_LOOP_WARMUP) if args.rate else SATURATED_CEILING * args.seconds
     )
     count = WARM_UP + round(per_round * args.rounds)
-    urls = {"A": url, "B": second_database(url)}
-    seeded = {name: asyncio.run(_seed(one, count, 1)) for name, one in urls.items()}
+    # B's database beside A's, made anew.
+    urls = {"A": url, "B": fresh_database(url, f"{make_url(url).database}_b")}
+    seeded = {name: asyncio.run(seed_in_new(one, count, 1)) for name, one in urls.items()}
     settings = dict(pair.partition("=")[::2] for pair in args.b_setting)
     with (
         ours(urls["A"], args.workers) as a_server,

@@ -36,7 +36,7 @@ import orjson
 import uvloop
 from bench_api import CREATE, INPUT
 from bench_servers import client_credentials, our_env
-from bench_writes import SUBMIT, _seed
+from bench_writes import SUBMIT, seed_in_new
 
 from rma_graphql.app import create_app
 from rma_graphql.config import Settings
@@ -134,7 +134,7 @@ async def _token(app: Any, credentials: tuple[str, str]) -> str:
 async def measure(args: argparse.Namespace) -> None:
     url = os.environ["DATABASE_URL"]
     creates = args.operation == "create"
-    organizations, ids = await _seed(url, 1 if creates else args.transitions + WARM_UP, 1)
+    organizations, ids = await seed_in_new(url, 1 if creates else args.transitions + WARM_UP, 1)
     env = our_env(url)
     credentials = client_credentials(env, organizations[0])
     if args.senders == "off":

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import make_url
 
 SCRIPTS = Path(__file__).resolve().parent
 ROOT = SCRIPTS.parent
@@ -32,6 +33,24 @@ def free_port() -> int:
 def plain_dsn(url: str) -> str:
     """``postgresql://…`` for asyncpg and Node from our ``postgresql+asyncpg://…``."""
     return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+
+
+def _admin(url: str) -> str:
+    """psql's URL of the cluster's ``postgres`` database (the URL's query, a Unix socket's
+    directory say, kept)."""
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False)
+
+
+def fresh_database(url: str, name: str) -> str:
+    """The URL of database ``name`` on ``url``'s cluster, dropped if it was there and made anew."""
+    for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", _admin(url), "-qc", statement], check=True, capture_output=True)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, name: str) -> None:
+    subprocess.run(["psql", _admin(url), "-qc", f"DROP DATABASE {name}"], check=True, capture_output=True)
 
 
 def our_env(database_url: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 from bench_servers import SCRIPTS, client_credentials, free_port, our_env, ours, serving, token
-from bench_writes import _seed, paced, transitions
+from bench_writes import paced, seed_in_new, transitions
 
 ENDPOINT = (
     "mutation($url: String!) { webhookEndpointCreate(input: {url: $url, eventTypes: [SUBMITTED]}) "
@@ -78,7 +78,7 @@ def _drain(receiver: str, expected: int, limit: float = 300) -> tuple[int, float
 
 
 def run(url: str, workers: int, args: argparse.Namespace, receiver: str) -> None:
-    organizations, ids = asyncio.run(_seed(url, args.rmas, 1))
+    organizations, ids = asyncio.run(seed_in_new(url, args.rmas, 1))
     credentials = client_credentials(our_env(url), organizations[0])
     with ours(url, workers) as server:
         authorization = f"Bearer {token(server.base, credentials)}"

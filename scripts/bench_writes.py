@@ -44,15 +44,18 @@ from bench_servers import (
     Figures,
     Server,
     client_credentials,
+    drop_database,
+    fresh_database,
     our_env,
     ours,
     percentiles,
+    plain_dsn,
     profile,
     run_wrk,
     token,
 )
 from explain_rma_list import seed
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from rma_graphql.db.migrate import migrate
@@ -279,7 +282,7 @@ def run_sequences(base: str, authorization: str, count: int, concurrency: int) -
     return asyncio.run(sequences(base, authorization, count, concurrency))
 
 
-def _cpu_seconds(pids: Iterable[int]) -> float:
+def cpu_seconds(pids: Iterable[int]) -> float:
     """User and system CPU the processes used so far (those gone are left out)."""
     ticks = 0
     for pid in pids:
@@ -292,7 +295,7 @@ def _cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_pids() -> list[int]:
+def postgres_pids() -> list[int]:
     """PostgreSQL's processes on this machine (none when the cluster is elsewhere)."""
     found = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
@@ -344,13 +347,13 @@ def with_cpu(
     busy the machine was: on a shared machine the rate moves with its neighbours' load, and
     the CPU a unit cost tells whose work grew. ``seconds``: how long ``run`` lasts (0: its
     own time, measured)."""
-    postgres = _postgres_pids()
+    postgres = postgres_pids()
     started = time.perf_counter()
     switching = [*server_pids, *postgres]
-    before = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
+    before = cpu_seconds(server_pids), cpu_seconds(postgres), _busy(), _client_seconds()
     switched = _switches(switching)
     figures = run()
-    after = _cpu_seconds(server_pids), _cpu_seconds(postgres), _busy(), _client_seconds()
+    after = cpu_seconds(server_pids), cpu_seconds(postgres), _busy(), _client_seconds()
     switched_after = _switches(switching)
     # Only processes there before and after: a session closed meanwhile takes its count along.
     switches = sum(switched_after[pid] - made for pid, made in switched.items() if pid in switched_after)
@@ -368,15 +371,7 @@ def with_cpu(
 
 def pgbench(url: str, seconds: int, connections: int) -> float:
     """pgbench's TPC-B-like write TPS on a scratch database of the same cluster."""
-    # The URL's other databases, its query (a Unix socket's directory, say) kept.
-    scratch, admin = (
-        make_url(url).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-        for name in ("rma_pgbench", "postgres")
-    )
-    subprocess.run(
-        ["psql", admin, "-qc", "DROP DATABASE IF EXISTS rma_pgbench"], check=True, capture_output=True
-    )
-    subprocess.run(["psql", admin, "-qc", "CREATE DATABASE rma_pgbench"], check=True, capture_output=True)
+    scratch = plain_dsn(fresh_database(url, "rma_pgbench"))
     subprocess.run(["pgbench", "-i", "-q", "-s", "10", scratch], check=True, capture_output=True)
     output = subprocess.run(
         ["pgbench", "-c", str(connections), "-j", "2", "-T", str(seconds), scratch],
@@ -384,11 +379,11 @@ def pgbench(url: str, seconds: int, connections: int) -> float:
         capture_output=True,
         text=True,
     ).stdout
-    subprocess.run(["psql", admin, "-qc", "DROP DATABASE rma_pgbench"], check=True, capture_output=True)
+    drop_database(url, "rma_pgbench")
     return float(re.search(r"tps = ([\d.]+)", output).group(1))  # type: ignore[union-attr]
 
 
-async def _seed(url: str, count: int, organizations: int) -> tuple[list[str], list[tuple[str, int]]]:
+async def seed_in_new(url: str, count: int, organizations: int) -> tuple[list[str], list[tuple[str, int]]]:
     """``organizations`` new organizations sharing ``count`` RMA orders in NEW; their ids
     interleaved across the organizations, each with its organization's index."""
     await asyncio.to_thread(migrate, url)
@@ -447,7 +442,7 @@ def main() -> None:
         tps = pgbench(url, args.seconds, args.connections)
         print(f"pgbench (TPC-B-like writes, {args.connections} clients): {tps:.0f} TPS")
     for workers in args.workers:
-        organizations, ids = asyncio.run(_seed(url, args.rmas, args.organizations))
+        organizations, ids = asyncio.run(seed_in_new(url, args.rmas, args.organizations))
         credentials = [client_credentials(our_env(url), organization) for organization in organizations]
         print(
             f"== {workers} worker(s), {args.connections} connections, {args.seconds} s, "
