@@ -27,7 +27,7 @@ from rma_graphql.config import Settings
 from rma_graphql.db.engine import changes_engine, create_engine, keyed_reads_engine, ping
 from rma_graphql.db.listener import PostgresListener
 from rma_graphql.db.notices import BULK_PROGRESS_CHANNEL
-from rma_graphql.logs import configure_logging
+from rma_graphql.logs import configure_logging, flush_logs
 from rma_graphql.service import bulk_actions, slips
 from rma_graphql.service.accounts import Accounts
 from rma_graphql.service.hub import EventHub
@@ -61,7 +61,7 @@ async def _demo_headers(
 def create_served_app() -> Starlette:
     """The app as ``rma-graphql serve`` runs it in each process: logging set up first."""
     settings = Settings.from_environment()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, settings.log_flush_seconds)
     return create_app(settings)
 
 
@@ -195,6 +195,7 @@ def _lifespan(
             for other in (keyed_reads, changes):
                 if other is not None:
                     await other.dispose()
+            flush_logs()
 
     return lifespan
 

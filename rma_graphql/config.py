@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="the least level logged"
     )
+    log_flush_seconds: float = Field(
+        0.2,
+        ge=0,
+        le=10,
+        description="how long a served process's log lines may wait to be written together (warnings "
+        "and errors are written at once, with the lines before them; `0`: every line as it is logged)",
+    )
     traces_exporter: Literal["none", "console", "otlp"] = Field(
         "none",
         description="OpenTelemetry traces: `console` prints spans, `otlp` sends them to "

@@ -7,15 +7,18 @@ Nothing personal or secret is logged: no query text, no variables, no headers, n
 address; an actor is named by its id.
 """
 
+import asyncio
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
 
 _HANDLER_NAME = "rma_graphql"
+# The most a buffer holds before it is written, whatever its time.
+BUFFER_BYTES = 64 * 1024
 QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "multipart")
 
 
@@ -67,8 +70,75 @@ class JsonLines(logging.Formatter):
         return _dumps(line)
 
 
-def configure_logging(log_format: str = "json", level: str = "info") -> None:
-    """Route every logger through one handler on stderr, rendering JSON or console lines.
+class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """Lines written together, at most ``seconds`` after the first of them was logged (or
+    once ``BUFFER_BYTES`` wait), as a web server buffers its access log: a write per line
+    woke whatever reads the stream (a pipe's reader, the journal) once per request. A record
+    at WARNING or above is written at once, with the lines before it. Outside an event loop
+    (a command, another thread), and with ``seconds`` 0, every line is written as it is
+    logged. What waits is written by ``flush``, which ``logging.shutdown`` calls at exit."""
+
+    def __init__(self, stream: TextIO, seconds: float) -> None:
+        super().__init__(stream)
+        self.seconds = seconds
+        self._lines: list[str] = []
+        self._size = 0
+        # The loop whose timer writes the lines waiting (None: none waits for one).
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._lines.append(line)
+        self._size += len(line) + 1
+        if not self._may_wait(record):
+            self.flush()
+
+    def _may_wait(self, record: logging.LogRecord) -> bool:
+        if self.seconds <= 0 or record.levelno >= logging.WARNING or self._size >= BUFFER_BYTES:
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._loop is None:
+            self._loop = loop
+            loop.call_later(self.seconds, self.flush)
+        return loop is self._loop
+
+    def flush(self) -> None:
+        """Write the lines waiting. A timer set for them is left to find nothing (it may
+        belong to a loop of another thread)."""
+        self.acquire()
+        try:
+            self._loop = None
+            if self._lines:
+                text = "\n".join(self._lines) + "\n"
+                self._lines, self._size = [], 0
+                self.stream.write(text)
+            super().flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": "log lines could not be written"}))
+        finally:
+            self.release()
+
+
+def flush_logs() -> None:
+    """Write the lines the handler ``configure_logging`` installed holds (a served process's
+    lifespan ends with this: its loop's timer would not run again)."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            handler.flush()
+
+
+def configure_logging(log_format: str = "json", level: str = "info", flush_seconds: float = 0.0) -> None:
+    """Route every logger through one handler on stderr, rendering JSON or console lines,
+    written together up to ``flush_seconds`` after they were logged (``BufferedLines``).
 
     Called once per process that serves (each worker too); calling it again replaces the
     handler it installed, and leaves other handlers (a test's capture) in place.
@@ -99,12 +169,13 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BufferedLines(sys.stderr, flush_seconds)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == _HANDLER_NAME:
+            existing.flush()
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
