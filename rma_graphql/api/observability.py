@@ -28,6 +28,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
+from rma_graphql.logs import log_info
+
 logger = logging.getLogger("rma_graphql.requests")
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -132,7 +134,7 @@ class RequestObserver:
             "outcome": outcome,
             **{key: value for key, value in record.fields.items() if key != "operation_label"},
         }
-        logger.info("request", extra=line)
+        log_info(logger, "request", line)
 
 
 def _root_fields(execution_context: Any) -> list[str]:

@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,9 +16,9 @@ from tests.conftest import DATABASE, _free_port
 from tests.e2e.test_cli import COMMAND
 
 
-def _request_lines(log: Path) -> list[str]:
+def _request_lines(log: Path) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    return [line["request_id"] for line in lines if line["event"] == "request"]
+    return [line for line in lines if line["event"] == "request"]
 
 
 @pytest.mark.skipif(DATABASE != "sqlite", reason="serve seeds the embedded database on its own")
@@ -52,7 +53,7 @@ def test_request_lines_wait_to_be_written_together_and_are_all_written_when_the_
                 ).status_code
                 for request_id in ids
             ]
-            waiting = _request_lines(log)
+            waiting = [line["request_id"] for line in _request_lines(log)]
         finally:
             process.terminate()
             process.wait(30)
@@ -60,4 +61,10 @@ def test_request_lines_wait_to_be_written_together_and_are_all_written_when_the_
 
     assert statuses == [401, 401, 401]  # no token: answered, and logged all the same
     assert not set(ids) & set(waiting)
-    assert stopped[-3:] == ids
+    assert [line["request_id"] for line in stopped[-3:]] == ids
+    # Made at once (the process's only handler), as the logging module would have made it.
+    first = stopped[-3]
+    assert list(first)[:5] == ["event", "request_id", "level", "logger", "timestamp"]
+    assert (first["level"], first["logger"], first["status"]) == ("info", "rma_graphql.requests", 401)
+    assert (first["method"], first["path"], first["outcome"]) == ("POST", "/graphql", "http_401")
+    assert first["timestamp"].endswith("Z")
