@@ -144,8 +144,8 @@ class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
         return loop is self._loop
 
     def flush(self) -> None:
-        """Write the lines waiting. A timer set for them is left to find nothing (it may
-        belong to a loop of another thread)."""
+        """Write the lines waiting. A timer set for them is left to run (it may belong to
+        another thread's loop): it writes whatever waits by then, sooner than its own time."""
         self.acquire()
         try:
             self._loop = None

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import httpx
 import jwt
@@ -29,7 +30,9 @@ RAISED_LIMITS = {"RMA_RATE_LIMIT_PER_MINUTE": "1000000", "RMA_RATE_LIMIT_PER_SEC
 class ServerProcess:
     """``rma-graphql serve`` in its own process, as an operator would run it."""
 
-    def __init__(self, database_url: str, *, workers: int = 1, **environment: str) -> None:
+    def __init__(
+        self, database_url: str, *, workers: int = 1, output: IO[str] | None = None, **environment: str
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = Path(sys.executable).parent / "rma-graphql"
@@ -39,6 +42,8 @@ class ServerProcess:
                 *("--log-level", "warning", "--workers", str(workers)),
             ],
             env={**os.environ, "DATABASE_URL": database_url, **RAISED_LIMITS, **environment},
+            stdout=output,
+            stderr=output,
         )
 
     def __enter__(self) -> "ServerProcess":

@@ -1,19 +1,14 @@
 """A served process writes its request lines together, a moment after the requests, and
-everything it holds when it stops (rma_graphql/logs.py BufferedLines)."""
+everything it holds when it stops (rma_graphql/logs.py BufferedLines, log_info)."""
 
 import json
-import os
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import DATABASE, _free_port
-from tests.e2e.test_cli import COMMAND
+from tests.e2e.test_fanout import ServerProcess
 
 
 def _request_lines(log: Path) -> list[dict[str, Any]]:
@@ -21,42 +16,28 @@ def _request_lines(log: Path) -> list[dict[str, Any]]:
     return [line for line in lines if line["event"] == "request"]
 
 
-@pytest.mark.skipif(DATABASE != "sqlite", reason="serve seeds the embedded database on its own")
-def test_request_lines_wait_to_be_written_together_and_are_all_written_when_the_server_stops() -> None:
+def test_request_lines_wait_to_be_written_together_and_are_all_written_when_the_server_stops(
+    database_url: str,
+) -> None:
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "serve.log"
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{Path(directory) / 'rma.db'}",
-            "RMA_LOG_LEVEL": "info",
-            # Longer than the test takes: the lines are written when the server stops.
-            "RMA_LOG_FLUSH_SECONDS": "10",
-        }
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [COMMAND, "serve", "--port", str(port)], env=environment, stdout=output, stderr=output
-            )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        # Longer than the test takes: the lines are written when the server stops.
+        with (
+            log.open("w") as output,
+            ServerProcess(
+                database_url, output=output, RMA_LOG_LEVEL="info", RMA_LOG_FLUSH_SECONDS="10"
+            ) as server,
+        ):
             ids = [f"{number:032x}" for number in range(1, 4)]
             statuses = [
                 httpx.post(
-                    f"{base}/graphql", json={"query": "{ __typename }"}, headers={"X-Request-Id": request_id}
+                    f"{server.url}/graphql",
+                    json={"query": "{ __typename }"},
+                    headers={"X-Request-Id": request_id},
                 ).status_code
                 for request_id in ids
             ]
             waiting = [line["request_id"] for line in _request_lines(log)]
-        finally:
-            process.terminate()
-            process.wait(30)
         stopped = _request_lines(log)
 
     assert statuses == [401, 401, 401]  # no token: answered, and logged all the same
