@@ -78,19 +78,22 @@ def _headed(line: MutableMapping[str, Any], level: str, name: str) -> MutableMap
     return line
 
 
-# The last second stamped, and its text.
-_second: list[Any] = [None, ""]
+# The last second stamped, and its text (one tuple: a thread reads both of the same second).
+_stamped: tuple[int, str] = (-1, "")
 
 
 def utc_stamp(nanoseconds: int) -> str:
     """The time as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it (ISO 8601, UTC,
     ``Z``, microseconds unless none), its date and time of day made once per second: made anew
     for every line, it was half of a line's own time."""
+    global _stamped
     seconds, rest = divmod(nanoseconds, 1_000_000_000)
-    if _second[0] != seconds:
-        _second[:] = seconds, datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    second, text = _stamped
+    if second != seconds:
+        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _stamped = (seconds, text)
     micro = rest // 1000
-    return f"{_second[1]}.{micro:06d}Z" if micro else f"{_second[1]}Z"
+    return f"{text}.{micro:06d}Z" if micro else f"{text}Z"
 
 
 class BufferedLines(logging.StreamHandler):  # type: ignore[type-arg]
