@@ -63,6 +63,18 @@ def _until(found: Callable[[], bool], what: str, seconds: float = 30) -> None:
         time.sleep(0.05)
 
 
+def _one_sender(server: ServerProcess, other_than: int | None = None, seconds: float = 30) -> int:
+    """The server's one sender process (not other_than), from one look at its children: two looks
+    may straddle a killed sender's end and see it in the first, nothing in the second."""
+    deadline = time.monotonic() + seconds
+    while True:
+        senders = _senders(server)
+        if len(senders) == 1 and senders[0] != other_than:
+            return senders[0]
+        assert time.monotonic() < deadline, f"one sender process within {seconds} s, found {senders}"
+        time.sleep(0.05)
+
+
 async def _organization(database_url: str) -> str:
     """A new organization, made as the command line makes one (no server's senders involved)."""
     engine = create_engine(Settings(database_url=database_url))
@@ -98,8 +110,7 @@ async def _submitted_and_mailed(server: ServerProcess, database_url: str, token:
 async def test_serve_sends_from_one_process_of_its_own_at_a_lower_priority(database_url: str) -> None:
     organization_id = await _organization(database_url)
     with ServerProcess(database_url, workers=2, RMA_SENDER_PROCESS="true") as server:
-        _until(lambda: len(_senders(server)) == 1, "a sender process")
-        [sender] = _senders(server)
+        sender = _one_sender(server)
         assert _nice(sender) == 10
         assert _command_line(sender)[-3:-1] == ["--parent", str(server.process.pid)]
         servers = _servers(server)
@@ -116,8 +127,7 @@ async def test_serve_sends_from_one_process_of_its_own_at_a_lower_priority(datab
 
         # A sender process that dies is replaced, and mails go on.
         os.kill(sender, signal.SIGKILL)
-        _until(lambda: len(_senders(server)) == 1 and _senders(server) != [sender], "another sender process")
-        [sender] = _senders(server)
+        sender = _one_sender(server, other_than=sender)
         assert _nice(sender) == 10
         await _submitted_and_mailed(server, database_url, token)
     # Stopped with the server.
@@ -127,8 +137,7 @@ async def test_serve_sends_from_one_process_of_its_own_at_a_lower_priority(datab
 def test_a_sender_left_alone_ends(database_url: str) -> None:
     server = ServerProcess(database_url, workers=1, RMA_SENDER_PROCESS="true")
     with server:
-        _until(lambda: len(_senders(server)) == 1, "a sender process")
-        [sender] = _senders(server)
+        sender = _one_sender(server)
         # The server killed outright: nothing stops the sender but its own watch.
         for pid in [server.process.pid, *_servers(server)]:
             os.kill(pid, signal.SIGKILL)
