@@ -9,7 +9,8 @@ cluster.
     on schedule by scripts/open_loop.mjs (Node), each latency counted from the time the request
     was due: wrk's paced connections each wait for their answer, so a stall delays their next
     requests instead of showing in them (the open loop's first second is left out of its
-    figures: the client's own warm-up);
+    figures: the client's own warm-up), and in how many of its quarter-seconds its slowest
+    1 % were due (a few stalls, or queueing spread over the run);
   - the sequence: create, submit, accept one RMA order after the other (each step needs the
     previous answer), 16 at a time from a Python client (sequences/s, p50, p99 per sequence);
   - pgbench: its built-in TPC-B-like write transaction, 16 clients, on a scratch database.
@@ -24,6 +25,7 @@ Every answer is checked: a GraphQL error in a response fails the run.
 
 import argparse
 import asyncio
+import math
 import os
 import re
 import resource
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -126,6 +129,8 @@ end
 class Transitions(Figures):
     # How far into ``ids`` any wrk thread went: the ids the next run must start after.
     reached: int = 0
+    # Open loop: where in the run its slowest 1 % were due (``slow_spread``).
+    spread: str = ""
 
 
 def transitions(
@@ -217,7 +222,26 @@ def open_loop(
     counted = run["latencies_ms"][skipped:]
     cuts = statistics.quantiles(counted, n=100)
     span = run["elapsed_ms"] / 1000 - OPEN_LOOP_WARMUP
-    return Transitions(len(counted) / span, cuts[49], cuts[98], run["errors"], needed)
+    spread = slow_spread(counted, rate, cuts[98])
+    return Transitions(len(counted) / span, cuts[49], cuts[98], run["errors"], needed, spread)
+
+
+# The slices of an open-loop run its slowest requests are counted in.
+SLICE_SECONDS = 0.25
+
+
+def slow_spread(latencies_ms: list[float], rate: float, p99_ms: float) -> str:
+    """In how many of the run's quarter-seconds (by the time each request was due) the
+    requests slower than p99 fell, and the most in one: a few stalls hold them in a few
+    slices, queueing on a busy machine spreads them over many."""
+    per_slice = rate * SLICE_SECONDS
+    slices = Counter(int(index / per_slice) for index, ms in enumerate(latencies_ms) if ms > p99_ms)
+    total = math.ceil(len(latencies_ms) / per_slice)
+    worst = ", ".join(f"{count} at {index * SLICE_SECONDS:g} s" for index, count in slices.most_common(3))
+    return (
+        f"slowest 1 % ({sum(slices.values())}) due in {len(slices)} of {total} quarter-seconds;"
+        f" the most: {worst or 'none'}"
+    )
 
 
 def measured_open_loop(
@@ -243,6 +267,7 @@ def at_rates(server: Server, tokens: list[str], ids: list[tuple[str, int]], args
                 f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  ({run.errors} errors)"
             )
         print(f"    {opened_cpu}")
+        print(f"    {opened.spread}")
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -503,6 +528,8 @@ def main() -> None:
             )
             if cpu_line is not None:
                 print(f"    {cpu_line}")
+            if isinstance(figures, Transitions) and figures.spread:
+                print(f"    {figures.spread}")
 
 
 if __name__ == "__main__":
