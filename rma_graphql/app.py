@@ -230,7 +230,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings)
     uow = UnitOfWork(engine)
     hub = EventHub.from_settings(uow, settings)
-    listener = await _listen(settings, uow, hub)
+    listener = await _listen(settings, uow, hub, on_demand=False)
     sender = WebhookSender(
         uow, settings, await secret_box(uow, settings), WebhookBodies(build_schema()).render
     )
@@ -251,11 +251,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await engine.dispose()
 
 
-async def _listen(settings: Settings, uow: UnitOfWork, hub: EventHub) -> PostgresListener | None:
-    """What wakes the hub: on the embedded database, one process serves and its commits
-    wake it directly; on PostgreSQL, every process LISTENs for every commit."""
+async def _listen(
+    settings: Settings, uow: UnitOfWork, hub: EventHub, *, on_demand: bool = True
+) -> PostgresListener | None:
+    """What wakes the hub: a process's own commits wake it directly; on PostgreSQL, other
+    processes' commits reach it through LISTEN, which a server process holds only while it
+    has subscribers (``on_demand``: its senders hear its own commits, and look for the others'
+    every second anyway), and the sender process always."""
+    uow.on_commit = hub.notify
     if settings.is_sqlite:
-        uow.on_commit = hub.notify
         return None
     listener = PostgresListener(
         settings.database_url,
@@ -263,8 +267,12 @@ async def _listen(settings: Settings, uow: UnitOfWork, hub: EventHub) -> Postgre
         hub.resync,
         health_interval=settings.listener_health_seconds,
         channels={BULK_PROGRESS_CHANNEL: bulk_actions.told_payload(hub.bulk_progress)},
+        on_demand=on_demand,
     )
     hub.bulk_progress.publish = bulk_actions.announced_through(uow)
+    hub.bulk_progress.lookup = bulk_actions.looked_up_through(uow)
+    if on_demand:
+        hub.on_demand = listener.want
     await listener.start()
     return listener
 

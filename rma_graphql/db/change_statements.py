@@ -17,7 +17,7 @@ from rma_graphql.db import tables as t
 from rma_graphql.db.bulk import conflict_insert
 from rma_graphql.db.driver import Prepared, one_of
 
-# The PostgreSQL channel writers NOTIFY on and every server process LISTENs to.
+# The PostgreSQL channel writers NOTIFY on, and server processes with subscribers LISTEN to.
 EVENT_CHANNEL = "rma_order_events"
 
 

@@ -5,6 +5,11 @@ change, in commit order. The connection is watched (termination callback and a p
 ``SELECT 1``, since a silently dead TCP peer raises nothing); when it is lost, the listener
 reconnects with backoff and then asks for a resync, so events committed while it was away
 are read from the table.
+
+A listener ``on_demand`` (a server process) listens only while it is wanted (the process has
+subscribers), and stops ``linger`` seconds after it last was: PostgreSQL wakes every session
+that listens in the database at every commit that notifies, on any channel, and each process
+hears its own commits without it. Once listening again, it asks for a resync too.
 """
 
 import asyncio
@@ -20,6 +25,9 @@ from rma_graphql.db.event_log import EVENT_CHANNEL, EventNotice
 logger = logging.getLogger(__name__)
 
 APPLICATION_NAME = "rma_graphql listener"
+# How long an on-demand listener goes on listening after it was last wanted (a subscriber
+# that reconnects at once keeps it).
+LINGER_SECONDS = 10.0
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -37,28 +45,57 @@ class PostgresListener:
         *,
         health_interval: float = 5.0,
         channels: Mapping[str, Callable[[str], None]] | None = None,
+        on_demand: bool = False,
+        linger: float = LINGER_SECONDS,
     ) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._on_notice = on_notice
         self._on_resync = on_resync
-        # Other channels, each with what its payloads are given to (bulk action progress).
-        self._channels = dict(channels or {})
+        # What each channel's notices are given to: the events', and the others' (bulk
+        # action progress), each its payload.
+        self._callbacks: dict[str, Callable[..., None]] = {EVENT_CHANNEL: self._on_notify}
+        for channel, told in (channels or {}).items():
+            self._callbacks[channel] = lambda _c, _p, _ch, payload, told=told: told(payload)
         self._health_interval = health_interval
         self._connection: asyncpg.Connection | None = None
+        # One statement at a time on the connection (the health check, LISTEN, UNLISTEN).
+        self._lock = asyncio.Lock()
         self._lost = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wanted = not on_demand
+        self._demand = asyncio.Event()
+        self._listening = False
+        self.linger = linger
+        self._tasks: list[asyncio.Task[None]] = []
         self.reconnects = 0
 
     async def start(self) -> None:
-        await self._connect()
-        self._task = asyncio.create_task(self._supervise())
+        async with self._lock:
+            await self._connect()
+        self._tasks = [asyncio.create_task(self._supervise()), asyncio.create_task(self._follow_demand())]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self._close()
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    def want(self, wanted: bool) -> None:
+        """Whether this process has anyone to tell of other processes' commits now."""
+        self._wanted = wanted
+        self._demand.set()
+
+    async def channels(self) -> list[str]:
+        """The channels the connection listens to, as PostgreSQL tells (to watch or test it)."""
+        async with self._lock:
+            assert self._connection is not None
+            found = await self._connection.fetchval("SELECT array_agg(c) FROM pg_listening_channels() AS c")
+            return sorted(found or [])
 
     @property
     def backend_pid(self) -> int | None:
@@ -70,14 +107,49 @@ class PostgresListener:
             self._dsn, server_settings={"application_name": APPLICATION_NAME}, timeout=10
         )
         connection.add_termination_listener(self._on_terminated)
-        await connection.add_listener(EVENT_CHANNEL, self._on_notify)
-        for channel, told in self._channels.items():
-            await connection.add_listener(channel, lambda _c, _p, _ch, payload, told=told: told(payload))
         self._connection = connection
+        self._listening = False
         self._lost.clear()
+        if self._wanted:
+            try:
+                await self._listen(connection)
+            except BaseException:
+                await self._close()
+                raise
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        for channel, callback in self._callbacks.items():
+            await connection.add_listener(channel, callback)
+        self._listening = True
+
+    async def _unlisten(self, connection: asyncpg.Connection) -> None:
+        self._listening = False
+        for channel, callback in self._callbacks.items():
+            await connection.remove_listener(channel, callback)
+
+    async def _follow_demand(self) -> None:
+        """LISTEN when wanted (then read what was committed before), UNLISTEN once no longer
+        wanted for ``linger`` seconds."""
+        while True:
+            await self._demand.wait()
+            self._demand.clear()
+            if not self._wanted and self._listening:
+                await asyncio.sleep(self.linger)
+            async with self._lock:
+                connection = self._connection
+                if connection is None or connection.is_closed() or self._wanted == self._listening:
+                    continue
+                try:
+                    await (self._listen if self._wanted else self._unlisten)(connection)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    self._lost.set()  # reconnected, listening if wanted then
+                    continue
+            if self._listening:
+                self._on_resync()
 
     async def _close(self) -> None:
         connection, self._connection = self._connection, None
+        self._listening = False
         if connection is not None and not connection.is_closed():
             connection.terminate()
 
@@ -98,7 +170,7 @@ class PostgresListener:
         if connection is None or connection.is_closed():
             return False
         try:
-            async with asyncio.timeout(self._health_interval):
+            async with asyncio.timeout(self._health_interval), self._lock:
                 await connection.fetchval("SELECT 1")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             return False
@@ -117,7 +189,8 @@ class PostgresListener:
             delay = 0.05
             while True:
                 try:
-                    await self._connect()
+                    async with self._lock:
+                        await self._connect()
                     break
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                     logger.warning("reconnecting the LISTEN connection failed; retrying in %.2fs", delay)

@@ -28,6 +28,7 @@ from rma_graphql.db.account_tables import password_reset as password_reset
 from rma_graphql.db.account_tables import rate_limit_counter as rate_limit_counter
 from rma_graphql.db.account_tables import revoked_token as revoked_token
 from rma_graphql.db.account_tables import server_secret as server_secret
+from rma_graphql.db.bulk_tables import bulk_action_progress as bulk_action_progress
 from rma_graphql.db.catalog_tables import Customer as Customer
 from rma_graphql.db.catalog_tables import Product as Product
 from rma_graphql.db.catalog_tables import SalesOrder as SalesOrder

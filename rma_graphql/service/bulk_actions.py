@@ -3,6 +3,7 @@ exactly as the single action would change it, a failure on one never affecting t
 and their progress, followed live (``bulkActionProgress``)."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -28,6 +29,8 @@ MAX_BULK = 500
 KEEP_FINISHED_SECONDS = 600.0
 # How long a run that tells nothing more is kept (its process ended before it finished).
 KEEP_SILENT_SECONDS = 3600.0
+# How long a follower waits for a notice before reading the run's progress as last told.
+LOOK_AGAIN_SECONDS = 1.0
 
 
 class BulkAction(StrEnum):
@@ -120,6 +123,12 @@ class BulkProgress:
         self._changed = asyncio.Condition()
         # How a run announces its progress (set by the app: NOTIFY on PostgreSQL).
         self.publish: Callable[[Progress], Any] = self.told
+        # Where a run's progress is read as last told, by a process that may not have heard it
+        # (set by the app on PostgreSQL, where a process listens only while it has followers).
+        self.lookup: Callable[[str, str], Awaitable[Progress | None]] | None = None
+        # The subscribers following a run here, and who is told when that changes (the hub).
+        self.followers = 0
+        self.on_followers: Callable[[], None] | None = None
 
     def told(self, progress: Progress) -> None:
         """A run's progress, as announced."""
@@ -148,11 +157,29 @@ class BulkProgress:
         """The run's progress as it goes (from where it stands now, waiting for it to start
         when it has not), until it finishes. Another organization's run is never shown."""
         last: Progress | None = None
-        while last is None or not last.finished:
-            async with self._changed:
-                await self._changed.wait_for(partial(self._news, run_id, organization_id, last))
-            last = self._runs[run_id][0]
-            yield last
+        self._followed(+1)
+        try:
+            while last is None or not last.finished:
+                news = partial(self._news, run_id, organization_id, last)
+                if self.lookup is not None and not news():
+                    told = await self.lookup(run_id, organization_id)
+                    if told is not None:
+                        self.told(told)
+                async with self._changed:
+                    # A notice may come before this process listened: look again after a while.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(None if self.lookup is None else LOOK_AGAIN_SECONDS):
+                            await self._changed.wait_for(news)
+                if news():
+                    last = self._runs[run_id][0]
+                    yield last
+        finally:
+            self._followed(-1)
+
+    def _followed(self, change: int) -> None:
+        self.followers += change
+        if self.on_followers is not None:
+            self.on_followers()
 
     def _news(self, run_id: str, organization_id: str, last: Progress | None) -> bool:
         known = self._runs.get(run_id)
@@ -167,9 +194,22 @@ def announced_through(uow: UnitOfWork) -> Callable[[Progress], Awaitable[None]]:
 
     async def publish(progress: Progress) -> None:
         payload = orjson.dumps(progress.to_json()).decode()
-        await notices.notify(uow.engine, notices.BULK_PROGRESS_CHANNEL, payload)
+        if uow.in_dry_run:  # told, not kept: a dry run leaves no row
+            await notices.notify(uow.engine, notices.BULK_PROGRESS_CHANNEL, payload)
+            return
+        await notices.tell_progress(uow.engine, progress.id, progress.organization_id, progress.done, payload)
 
     return publish
+
+
+def looked_up_through(uow: UnitOfWork) -> Callable[[str, str], Awaitable[Progress | None]]:
+    """On PostgreSQL: a run's progress as last told, for a process that did not hear it."""
+
+    async def lookup(run_id: str, organization_id: str) -> Progress | None:
+        payload = await notices.told_progress(uow.engine, run_id, organization_id)
+        return None if payload is None else Progress.from_json(orjson.loads(payload))
+
+    return lookup
 
 
 def told_payload(progress: BulkProgress) -> Callable[[str], None]:

@@ -106,6 +106,19 @@ class EventHub:
         self.watchers: list[Callable[[], None]] = []
         # The progress of bulk actions, followed by bulkActionProgress.
         self.bulk_progress = BulkProgress()
+        self.bulk_progress.on_followers = self._demand_changed
+        # Told whether this process has anyone to tell of other processes' commits (its
+        # subscribers, bulk progress followers): PostgreSQL's LISTEN is held only then.
+        self.on_demand: Callable[[bool], None] | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether anyone here follows what other processes commit."""
+        return bool(self._subscriptions) or self.bulk_progress.followers > 0
+
+    def _demand_changed(self) -> None:
+        if self.on_demand is not None:
+            self.on_demand(self.wanted)
 
     @classmethod
     def from_settings(cls, uow: UnitOfWork, settings: Settings) -> "EventHub":
@@ -121,6 +134,7 @@ class EventHub:
         """Register a subscriber; it receives nothing until ``go_live``."""
         subscription = Subscription(self, organization_id, event_filter, cursor)
         self._subscriptions.setdefault(organization_id, set()).add(subscription)
+        self._demand_changed()
         return subscription
 
     def go_live(self, subscription: Subscription) -> None:
@@ -135,6 +149,7 @@ class EventHub:
         subscriptions.discard(subscription)
         if not subscriptions:
             del self._subscriptions[subscription.organization_id]
+            self._demand_changed()
 
     def subscriptions(self) -> list[Subscription]:
         return [s for group in self._subscriptions.values() for s in group]

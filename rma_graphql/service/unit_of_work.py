@@ -145,8 +145,8 @@ class UnitOfWork:
             if keep_connections and engine.dialect.name == "postgresql"
             else None
         )
-        # Told about the events of every transaction that commits (the in-process hub on
-        # SQLite; PostgreSQL delivers them to every process through LISTEN instead).
+        # Told about the events of every transaction that commits (the process's own hub;
+        # on PostgreSQL the other processes hear them through LISTEN, when they listen).
         self.on_commit: CommitListener | None = None
 
     async def close(self) -> None:
@@ -159,6 +159,11 @@ class UnitOfWork:
     def kept_connections(self) -> int:
         """The pooled connections kept between reads and changes (waiting, not in use)."""
         return self._batches.kept_connections + (len(self._kept) if self._kept is not None else 0)
+
+    @property
+    def in_dry_run(self) -> bool:
+        """Whether the changes made here now are a dry run's (nothing of them is kept)."""
+        return _dry_run.get()
 
     @contextmanager
     def dry_run(self, dry: bool = True) -> Iterator[None]:

@@ -1,10 +1,13 @@
-"""Events across server processes on one PostgreSQL, and a lost LISTEN connection."""
+"""Events across server processes on one PostgreSQL, a lost LISTEN connection, and LISTEN
+held only while a process has subscribers."""
 
 import asyncio
 import os
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -15,9 +18,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from rma_graphql.db.event_log import EVENT_CHANNEL
+from rma_graphql.db.notices import BULK_PROGRESS_CHANNEL
+from tests.api.test_bulk_actions import PROGRESS, bulk
 from tests.api.test_subscriptions import COMMENT, EVENTS, feed_position
 from tests.conftest import DATABASE, GraphQLClient, Server, _free_port, client_token
-from tests.helpers import create, in_one_minute_window
+from tests.helpers import act, create, in_one_minute_window
 from tests.ws import SubscriptionClient, live
 
 pytestmark = pytest.mark.skipif(DATABASE != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL")
@@ -134,6 +140,65 @@ async def test_subscribers_get_every_event_when_the_listen_connection_is_killed(
     with pytest.raises(TimeoutError):
         await client.next(within=0.3)
     await client.close()
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {what}")
+
+
+async def test_a_server_process_listens_only_while_it_has_subscribers(
+    server: Server, gql: GraphQLClient
+) -> None:
+    listener = server.app.state.listener
+    listener.linger = 0.05
+    rma = await create(gql)
+    # Its own commits reach it without LISTEN; nobody here follows anyone else's.
+    assert await listener.channels() == []
+
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(EVENTS, {"rmaOrderId": rma["id"]})
+    await live(server)
+    await _until(lambda: listener.listening, "listening")
+    assert await listener.channels() == sorted([EVENT_CHANNEL, BULK_PROGRESS_CHANNEL])
+    await gql.data(COMMENT, {"id": rma["id"], "text": "heard"})
+    assert (await client.next())["rmaOrderEvents"]["comment"] == "heard"
+
+    await client.close()
+    await _until(lambda: not listener.listening, "stopped listening")
+    assert await listener.channels() == []
+
+
+async def test_a_process_that_did_not_hear_a_run_follows_it_from_where_it_was_told(
+    database_url: str, organization_id: str
+) -> None:
+    with ServerProcess(database_url) as a, ServerProcess(database_url) as b:
+        token = await client_token(a.url, database_url, organization_id)
+        async with httpx.AsyncClient(
+            base_url=a.url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
+            gql_a = GraphQLClient(http)
+            ready = [await act(gql_a, (await create(gql_a))["id"], "submit") for _ in range(2)]
+            run_id = str(uuid.uuid4())
+            # Finished on one process while the other had no subscriber (and did not listen).
+            await bulk(gql_a, action="ACCEPT", ids=[rma["id"] for rma in ready], id=run_id)
+            client = await SubscriptionClient.open(b.url, token=token)
+            await client.subscribe(PROGRESS, {"id": run_id})
+            told = (await client.next())["bulkActionProgress"]
+            assert told == {
+                "id": run_id,
+                "action": "ACCEPT",
+                "total": 2,
+                "done": 2,
+                "okCount": 2,
+                "errorCount": 0,
+                "finished": True,
+            }
+            assert (await client.receive())["type"] == "complete"
+            await client.close()
 
 
 async def _shared_count_reaches(database_url: str, token: str, count: int) -> None:
