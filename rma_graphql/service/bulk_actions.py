@@ -162,9 +162,7 @@ class BulkProgress:
             while last is None or not last.finished:
                 news = partial(self._news, run_id, organization_id, last)
                 if self.lookup is not None and not news():
-                    told = await self.lookup(run_id, organization_id)
-                    if told is not None:
-                        self.told(told)
+                    await self._look_up(run_id, organization_id)
                 async with self._changed:
                     # A notice may come before this process listened: look again after a while.
                     with contextlib.suppress(TimeoutError):
@@ -175,6 +173,17 @@ class BulkProgress:
                     yield last
         finally:
             self._followed(-1)
+
+    async def _look_up(self, run_id: str, organization_id: str) -> None:
+        """Learn the run's progress as last told; the database away, wait for the next look."""
+        assert self.lookup is not None
+        try:
+            told = await self.lookup(run_id, organization_id)
+        except Exception:  # progress is a courtesy: the follower goes on waiting
+            logger.warning("bulk action progress not read", exc_info=True)
+            return
+        if told is not None:
+            self.told(told)
 
     def _followed(self, change: int) -> None:
         self.followers += change

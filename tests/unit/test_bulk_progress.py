@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from rma_graphql.service.bulk_actions import BulkProgress, Progress
 
 
@@ -34,3 +36,27 @@ async def test_another_organization_never_sees_the_run() -> None:
     assert (await asyncio.wait_for(owner, 5))[-1].finished
     assert not stranger.done()
     stranger.cancel()
+
+
+async def test_a_follower_reads_a_run_it_did_not_hear_and_counts_while_following(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("rma_graphql.service.bulk_actions.LOOK_AGAIN_SECONDS", 0.01)
+    progress = BulkProgress()
+    demand: list[int] = []
+    progress.on_followers = lambda: demand.append(progress.followers)
+    looks: list[tuple[str, str]] = []
+    finished = Progress("run-3", "org-a", "ACCEPT", total=2, done=2, ok_count=2, finished=True)
+
+    async def lookup(run_id: str, organization_id: str) -> Progress | None:
+        looks.append((run_id, organization_id))
+        if len(looks) == 1:
+            raise OSError("the database is away")  # the follower waits and looks again
+        return None if len(looks) == 2 else finished
+
+    progress.lookup = lookup
+    steps = await asyncio.wait_for(_all(progress, "run-3", "org-a"), 5)
+
+    assert steps == [finished]
+    assert looks == [("run-3", "org-a")] * 3
+    assert demand == [1, 0]
