@@ -258,7 +258,7 @@ async def _listen(
     processes' commits reach it through LISTEN, which a server process holds only while it
     has subscribers (``on_demand``: its senders hear its own commits, and look for the others'
     every second anyway), and the sender process always."""
-    uow.on_commit = hub.notify
+    uow.on_commit = hub.committed_here
     if settings.is_sqlite:
         return None
     listener = PostgresListener(
@@ -273,6 +273,7 @@ async def _listen(
     hub.bulk_progress.lookup = bulk_actions.looked_up_through(uow)
     if on_demand:
         hub.on_demand = listener.want
+    hub.hears_own = lambda: listener.listening
     await listener.start()
     return listener
 

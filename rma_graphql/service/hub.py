@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from rma_graphql.config import Settings
 from rma_graphql.db.event_log import EventNotice
@@ -110,6 +110,9 @@ class EventHub:
         # Told whether this process has anyone to tell of other processes' commits (its
         # subscribers, bulk progress followers): PostgreSQL's LISTEN is held only then.
         self.on_demand: Callable[[bool], None] | None = None
+        # Whether this process's own notices come back to it through LISTEN (PostgreSQL,
+        # while it listens): its subscribers are then served from those.
+        self.hears_own: Callable[[], bool] = lambda: False
 
     @property
     def wanted(self) -> bool:
@@ -164,6 +167,16 @@ class EventHub:
         for notice in notices:
             if notice.organization_id in self._subscriptions:
                 self._schedule(notice.organization_id)
+
+    def committed_here(self, notices: Sequence[EventNotice]) -> None:
+        """A commit of this process: its senders are woken at once, its subscribers too unless
+        the commit's notice reaches them through LISTEN (the events read once, not twice). A
+        process that began listening after the commit reads it in the resync that follows."""
+        if not self.hears_own():
+            self.notify(notices)
+        elif notices:
+            for watcher in self.watchers:
+                watcher()
 
     def notify_one(self, notice: EventNotice) -> None:
         self.notify((notice,))
