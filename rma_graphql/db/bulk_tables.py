@@ -13,9 +13,9 @@ class BulkActionProgress(SQLModel, table=True):
     __tablename__ = "bulk_action_progress"
     __table_args__ = (Index("ix_bulk_action_progress_updated", "updated_at"),)
 
-    # The run's id.
+    # The run's id is its client's choice: one organization's never meets another's.
+    organization_id: str = id_field(primary_key=True, foreign="organization.id")
     id: str = id_field(primary_key=True)
-    organization_id: str = id_field(foreign="organization.id")
     # The RMA orders done so far: a late notice never replaces a newer one.
     done: int = Field(sa_column=Column(Integer, nullable=False))
     # The progress as its notice told it (JSON).

@@ -16,7 +16,7 @@ _TELL_PROGRESS = text(
     WITH kept AS (
         INSERT INTO bulk_action_progress (id, organization_id, done, progress, updated_at)
         VALUES (:run_id, :organization_id, :done, :payload, now())
-        ON CONFLICT (id) DO UPDATE
+        ON CONFLICT (organization_id, id) DO UPDATE
             SET done = excluded.done, progress = excluded.progress, updated_at = excluded.updated_at
             WHERE bulk_action_progress.done <= excluded.done
     ), pruned AS (
@@ -28,7 +28,7 @@ _TELL_PROGRESS = text(
 )
 
 _TOLD_PROGRESS = text(
-    "SELECT progress FROM bulk_action_progress WHERE id = :run_id AND organization_id = :organization_id"
+    "SELECT progress FROM bulk_action_progress WHERE organization_id = :organization_id AND id = :run_id"
 )
 
 

@@ -119,7 +119,8 @@ class BulkProgress:
     on SQLite; every process through PostgreSQL's NOTIFY), followed by subscribers."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, tuple[Progress, float]] = {}
+        # By organization and run id (a run's id is its client's choice).
+        self._runs: dict[tuple[str, str], tuple[Progress, float]] = {}
         self._changed = asyncio.Condition()
         # How a run announces its progress (set by the app: NOTIFY on PostgreSQL).
         self.publish: Callable[[Progress], Any] = self.told
@@ -132,10 +133,11 @@ class BulkProgress:
 
     def told(self, progress: Progress) -> None:
         """A run's progress, as announced."""
-        known = self._runs.get(progress.id)
+        key = (progress.organization_id, progress.id)
+        known = self._runs.get(key)
         if known is not None and known[0].done > progress.done:
             return  # an older notice, arriving late
-        self._runs[progress.id] = (progress, time.monotonic())
+        self._runs[key] = (progress, time.monotonic())
         self._forget_old()
         asyncio.get_running_loop().create_task(self._wake())
 
@@ -146,12 +148,12 @@ class BulkProgress:
     def _forget_old(self) -> None:
         now = time.monotonic()
         old = [
-            run_id
-            for run_id, (progress, at) in self._runs.items()
+            key
+            for key, (progress, at) in self._runs.items()
             if now - at > (KEEP_FINISHED_SECONDS if progress.finished else KEEP_SILENT_SECONDS)
         ]
-        for run_id in old:
-            del self._runs[run_id]
+        for key in old:
+            del self._runs[key]
 
     async def follow(self, run_id: str, organization_id: str) -> AsyncIterator[Progress]:
         """The run's progress as it goes (from where it stands now, waiting for it to start
@@ -169,7 +171,7 @@ class BulkProgress:
                         async with asyncio.timeout(None if self.lookup is None else LOOK_AGAIN_SECONDS):
                             await self._changed.wait_for(news)
                 if news():
-                    last = self._runs[run_id][0]
+                    last = self._runs[organization_id, run_id][0]
                     yield last
         finally:
             self._followed(-1)
@@ -191,10 +193,8 @@ class BulkProgress:
             self.on_followers()
 
     def _news(self, run_id: str, organization_id: str, last: Progress | None) -> bool:
-        known = self._runs.get(run_id)
-        if known is None or known[0].organization_id != organization_id:
-            return False
-        return last is None or known[0] != last
+        known = self._runs.get((organization_id, run_id))
+        return known is not None and (last is None or known[0] != last)
 
 
 def announced_through(uow: UnitOfWork) -> Callable[[Progress], Awaitable[None]]:

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from rma_graphql.domain.access import Role
 from tests.api.test_access import user_token
-from tests.conftest import GraphQLClient, Server
+from tests.conftest import GraphQLClient, Server, app_client
 from tests.helpers import act, bearer, create, get, snapshot
 from tests.ws import SubscriptionClient
 
@@ -144,6 +144,30 @@ async def test_progress_is_followed_live(server: Server, gql: GraphQLClient) -> 
         "finished": True,
     }
     assert [step["done"] for step in seen] == sorted(step["done"] for step in seen)
+    assert (await client.receive())["type"] == "complete"
+    await client.close()
+
+
+async def test_a_run_s_progress_is_its_organization_s_alone(server: Server, gql: GraphQLClient) -> None:
+    # A run's id is its client's choice: another organization may pick the same one.
+    run_id = str(uuid.uuid4())
+    ours = await submitted(gql, 2)
+    await bulk(gql, action="ACCEPT", ids=[rma["id"] for rma in ours], id=run_id)
+    async with app_client(server.app) as them:
+        theirs = await submitted(them, 3)
+        await bulk(them, action="HOLD", ids=[rma["id"] for rma in theirs], id=run_id)
+
+    client = await SubscriptionClient.open(server.url, token=gql.token)
+    await client.subscribe(PROGRESS, {"id": run_id})
+    assert (await client.next())["bulkActionProgress"] == {
+        "id": run_id,
+        "action": "ACCEPT",
+        "total": 2,
+        "done": 2,
+        "okCount": 2,
+        "errorCount": 0,
+        "finished": True,
+    }
     assert (await client.receive())["type"] == "complete"
     await client.close()
 

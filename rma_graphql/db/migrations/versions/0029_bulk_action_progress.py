@@ -25,13 +25,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "bulk_action_progress",
-        sa.Column("id", sa.String(length=36), primary_key=True, nullable=False),
         sa.Column(
             "organization_id",
             sa.String(length=36),
             sa.ForeignKey("organization.id", ondelete="CASCADE"),
+            primary_key=True,
             nullable=False,
         ),
+        sa.Column("id", sa.String(length=36), primary_key=True, nullable=False),
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("progress", sa.Text(), nullable=False),
         sa.Column("updated_at", rma_graphql.db.types.UTCDateTime(timezone=True), nullable=False),
