@@ -162,8 +162,7 @@ class EventHub:
     def notify(self, notices: Iterable[EventNotice]) -> None:
         notices = list(notices)
         if notices:
-            for watcher in self.watchers:
-                watcher()
+            self._tell_watchers()
         for notice in notices:
             if notice.organization_id in self._subscriptions:
                 self._schedule(notice.organization_id)
@@ -175,16 +174,18 @@ class EventHub:
         if not self.hears_own():
             self.notify(notices)
         elif notices:
-            for watcher in self.watchers:
-                watcher()
+            self._tell_watchers()
+
+    def _tell_watchers(self) -> None:
+        for watcher in self.watchers:
+            watcher()
 
     def notify_one(self, notice: EventNotice) -> None:
         self.notify((notice,))
 
     def resync(self) -> None:
         """Read every subscribed organization again from the table (notices may have been lost)."""
-        for watcher in self.watchers:
-            watcher()
+        self._tell_watchers()
         for organization_id in list(self._subscriptions):
             self._schedule(organization_id)
 
