@@ -268,6 +268,10 @@ def at_rates(server: Server, tokens: list[str], ids: list[tuple[str, int]], args
             )
         print(f"    {opened_cpu}")
         print(f"    {opened.spread}")
+        if args.profile:
+            load = partial(open_loop, server.base, tokens, ids, rate, args.profile + 1, args.connections)
+            print(profile(server.pids[-1], args.profile, load))
+            ids = ids[round(rate * (OPEN_LOOP_WARMUP + args.profile + 1)) :]
 
 
 async def sequences(base: str, authorization: str, count: int, concurrency: int) -> Figures:
@@ -458,7 +462,8 @@ def main() -> None:
         type=int,
         default=0,
         metavar="SECONDS",
-        help="print py-spy's profile of ours on transitions",
+        help="print py-spy's profile of one of our workers on transitions (saturated; with --paced, "
+        "in the open loop at each rate)",
     )
     args = parser.parse_args()
     args.rmas = args.rmas or RMAS_PER_SECOND * (args.seconds + 1)
