@@ -38,7 +38,7 @@ from bench_servers import (
     token,
     wrk,
 )
-from explain_rma_list import seed, seeded_count
+from explain_rma_list import seed, seeded_count, settle
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -167,11 +167,7 @@ async def _prepare(url: str, rmas: int, organization: str | None) -> tuple[str, 
     if organization is None:
         organization = await seed(engine, rmas)
         print(f"seeded {rmas} RMA orders × 3 lines in organization {organization}")
-    # As after any bulk load: vacuumed and analysed now, so that autovacuum does not start on
-    # the fresh rows while the first server is measured (it took a core of this machine and
-    # half of that server's rate in the first rounds).
-    async with engine.connect() as conn:
-        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM (ANALYZE)"))
+    await settle(engine)
     async with engine.begin() as conn:
         ids = list(
             (
