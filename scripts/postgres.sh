@@ -5,7 +5,22 @@
 set -euo pipefail
 
 PGPORT="${RMA_TEST_PGPORT:-55432}"
-PGDATA="${RMA_TEST_PGDATA:-/tmp/rma_graphql-pg-$PGPORT}"
+# The cluster is throwaway and not durable (fsync off): it lives in memory (/dev/shm) when
+# that has room, where the kernel's writeback of its files (every 5 s on disk) cannot stall
+# its commits, and on disk (/tmp) otherwise (a container's /dev/shm may hold only 64 MB).
+in_memory() {
+  [ -d /dev/shm ] && [ -w /dev/shm ] || return 1
+  local free_kb
+  free_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+  [ -n "$free_kb" ] && [ "$free_kb" -ge $((4 * 1024 * 1024)) ]
+}
+if [ -n "${RMA_TEST_PGDATA:-}" ]; then
+  PGDATA="$RMA_TEST_PGDATA"
+elif in_memory; then
+  PGDATA="/dev/shm/rma_graphql-pg-$PGPORT"
+else
+  PGDATA="/tmp/rma_graphql-pg-$PGPORT"
+fi
 DBNAME=rma_test
 log() { echo "postgres.sh: $*" >&2; }
 
