@@ -54,12 +54,15 @@ function answer(index, failed) {
 // One keep-alive connection: one request on its way at a time, its answer read whole.
 function connection() {
   const socket = net.connect({ host, port, noDelay: true });
-  let current = -1;
-  let buffered = Buffer.alloc(0);
-  socket.send = (index) => {
-    current = index;
-    socket.write(request(index));
+  const conn = {
+    current: -1,
+    send(index) {
+      conn.current = index;
+      socket.write(request(index));
+    },
+    close: () => socket.destroy(),
   };
+  let buffered = Buffer.alloc(0);
   socket.on("data", (chunk) => {
     buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
     const end = buffered.indexOf(HEAD_END);
@@ -72,32 +75,32 @@ function connection() {
     const status = Number(head.slice(9, 12));
     const text = buffered.subarray(end + HEAD_END.length, size).toString();
     buffered = buffered.subarray(size);
-    const index = current;
-    current = -1;
+    const index = conn.current;
+    conn.current = -1;
     answer(index, status !== 200 || text.includes('"errors"'));
-    free(socket);
+    free(conn);
   });
   socket.on("error", () => {});
   socket.on("close", () => {
     opened -= 1;
-    const at = idle.indexOf(socket);
+    const at = idle.indexOf(conn);
     if (at >= 0) idle.splice(at, 1);
-    if (current >= 0) answer(current, true);
+    if (conn.current >= 0) answer(conn.current, true);
     if (queued.length) send(queued.shift());
   });
   opened += 1;
-  return socket;
+  return conn;
 }
 
-function free(socket) {
-  if (queued.length) socket.send(queued.shift());
-  else idle.push(socket);
+function free(conn) {
+  if (queued.length) conn.send(queued.shift());
+  else idle.push(conn);
 }
 
 function send(index) {
-  const socket = idle.pop() ?? (opened < config.connections ? connection() : null);
-  if (socket === null) queued.push(index);
-  else socket.send(index);
+  const conn = idle.pop() ?? (opened < config.connections ? connection() : null);
+  if (conn === null) queued.push(index);
+  else conn.send(index);
 }
 
 function tick() {
@@ -109,7 +112,7 @@ function tick() {
 function finish() {
   const elapsed = performance.now() - start;
   process.stdout.write(JSON.stringify({ latencies_ms: latencies, errors, elapsed_ms: elapsed }));
-  for (const socket of idle) socket.destroy();
+  for (const conn of idle) conn.close();
 }
 
 setTimeout(tick, 20);
