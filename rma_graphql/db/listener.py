@@ -15,6 +15,7 @@ hears its own commits without it. Once listening again, it asks for a resync too
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 import asyncpg
@@ -62,6 +63,8 @@ class PostgresListener:
         self._lock = asyncio.Lock()
         self._lost = asyncio.Event()
         self._wanted = not on_demand
+        # When it was last wanted (time.monotonic()), while it is not.
+        self._unwanted_since = 0.0
         self._demand = asyncio.Event()
         self._listening = False
         self.linger = linger
@@ -87,8 +90,16 @@ class PostgresListener:
 
     def want(self, wanted: bool) -> None:
         """Whether this process has anyone to tell of other processes' commits now."""
+        if self._wanted and not wanted:
+            self._unwanted_since = time.monotonic()
         self._wanted = wanted
         self._demand.set()
+
+    def lingering(self, now: float) -> float:
+        """How long it goes on listening unwanted, at ``now`` (time.monotonic()): ``linger``
+        from when it was last wanted, so that a subscriber who came and went meanwhile
+        starts the wait again."""
+        return 0.0 if self._wanted else max(0.0, self._unwanted_since + self.linger - now)
 
     async def channels(self) -> list[str]:
         """The channels the connection listens to, as PostgreSQL tells (to watch or test it)."""
@@ -131,10 +142,14 @@ class PostgresListener:
         """LISTEN when wanted (then read what was committed before), UNLISTEN once no longer
         wanted for ``linger`` seconds."""
         while True:
-            await self._demand.wait()
+            # Unwanted but listening: wait out the linger, unless the demand changes first.
+            left = self.lingering(time.monotonic()) if self._listening else 0.0
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left or None):
+                    await self._demand.wait()
             self._demand.clear()
-            if not self._wanted and self._listening:
-                await asyncio.sleep(self.linger)
+            if self._listening and self.lingering(time.monotonic()) > 0:
+                continue
             async with self._lock:
                 connection = self._connection
                 if connection is None or connection.is_closed() or self._wanted == self._listening:
