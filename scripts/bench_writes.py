@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -222,7 +223,9 @@ def open_loop(
     counted = run["latencies_ms"][skipped:]
     cuts = statistics.quantiles(counted, n=100)
     span = run["elapsed_ms"] / 1000 - OPEN_LOOP_WARMUP
-    spread = slow_spread(counted, rate, cuts[98])
+    # The wall-clock time the first counted request was due, to find a stall in other logs.
+    counted_from = run["started_at_ms"] / 1000 + OPEN_LOOP_WARMUP
+    spread = slow_spread(counted, rate, cuts[98], counted_from)
     return Transitions(len(counted) / span, cuts[49], cuts[98], run["errors"], needed, spread)
 
 
@@ -230,18 +233,28 @@ def open_loop(
 SLICE_SECONDS = 0.25
 
 
-def slow_spread(latencies_ms: list[float], rate: float, p99_ms: float) -> str:
+def slow_spread(latencies_ms: list[float], rate: float, p99_ms: float, started_at: float) -> str:
     """In how many of the run's quarter-seconds (by the time each request was due) the
     requests slower than p99 fell, and the most in one: a few stalls hold them in a few
-    slices, queueing on a busy machine spreads them over many."""
+    slices, queueing on a busy machine spreads them over many. Each of those slices is named
+    by its time into the run and its UTC time of day (``started_at``, seconds since the epoch),
+    to be found in PostgreSQL's log or a sampler's."""
     per_slice = rate * SLICE_SECONDS
     slices = Counter(int(index / per_slice) for index, ms in enumerate(latencies_ms) if ms > p99_ms)
     total = math.ceil(len(latencies_ms) / per_slice)
-    worst = ", ".join(f"{count} at {index * SLICE_SECONDS:g} s" for index, count in slices.most_common(3))
+    worst = ", ".join(
+        f"{count} at {index * SLICE_SECONDS:g} s ({_clock(started_at + index * SLICE_SECONDS)})"
+        for index, count in slices.most_common(3)
+    )
     return (
         f"slowest 1 % ({sum(slices.values())}) due in {len(slices)} of {total} quarter-seconds;"
         f" the most: {worst or 'none'}"
     )
+
+
+def _clock(seconds: float) -> str:
+    """``seconds`` since the epoch as a UTC time of day to the millisecond, as PostgreSQL logs."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 def measured_open_loop(

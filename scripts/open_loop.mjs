@@ -13,8 +13,10 @@
 //
 // Input (a JSON file named by the first argument): base, rate, connections, query, tokens,
 // and ids as [id, token index] pairs, each sent once, in order, with variables {id}. Output
-// (stdout, JSON): latencies_ms (in the order the requests were due), errors, and elapsed_ms
-// (from the first request's due time to the last answer); the figures are the caller's.
+// (stdout, JSON): latencies_ms (in the order the requests were due), errors, elapsed_ms
+// (from the first request's due time to the last answer) and started_at_ms (that due time,
+// in milliseconds since the epoch, to match a stall with other logs); the figures are the
+// caller's.
 import { readFileSync } from "node:fs";
 import net from "node:net";
 
@@ -32,6 +34,7 @@ let answered = 0;
 let sent = 0;
 
 const start = performance.now() + 20;
+const startedAt = Date.now() + 20;
 const due = (index) => start + (index * 1000) / config.rate;
 const HEAD_END = Buffer.from("\r\n\r\n");
 
@@ -111,7 +114,7 @@ function tick() {
 
 function finish() {
   const elapsed = performance.now() - start;
-  process.stdout.write(JSON.stringify({ latencies_ms: latencies, errors, elapsed_ms: elapsed }));
+  process.stdout.write(JSON.stringify({ latencies_ms: latencies, errors, elapsed_ms: elapsed, started_at_ms: startedAt }));
   for (const conn of idle) conn.close();
 }
 
