@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: Any = None) -
         build_schema(introspection=settings.introspection, tracer_provider=tracer_provider),
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.allowed_origins,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     # What the token endpoint reads once the lifespan has started.
     state: dict[str, Any] = {}

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     subscription_queue_limit: int = Field(
         1000, ge=1, description="events a subscriber may fall behind before it is disconnected"
     )
+    max_subscriptions_per_connection: int = Field(
+        100,
+        ge=1,
+        description="operations one websocket may run at once (its subscriptions, and queries and "
+        "mutations still running); one more is refused with `BAD_REQUEST`, `reason: TOO_MANY_OPERATIONS`",
+    )
     subscription_replay_page: int = Field(
         200, ge=1, description="events a subscription replaying from a position reads per statement"
     )

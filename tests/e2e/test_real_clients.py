@@ -2,13 +2,16 @@
 Apollo Client under Node. They refuse what a Python client accepts (binary frames)."""
 
 import asyncio
+import contextlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from rma_graphql.config import Settings
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import create
 from tests.ws import live
@@ -139,3 +142,46 @@ async def test_apollo_client_queries_mutates_and_subscribes(server: Server, gql:
     assert update["data"]["rmaOrderUpdated"]["processingStatus"] == "REQUESTED"
     assert code == 0
     await _no_subscriptions_left(server)
+
+
+async def test_the_graphql_ws_library_gets_an_operation_beyond_the_limit_refused_and_keeps_the_others(
+    settings: Settings, organization_id: str
+) -> None:
+    limit = 2
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(
+            Server(settings.replace(max_subscriptions_per_connection=limit))
+        )
+        headers = {"Authorization": f"Bearer {await server.token(organization_id)}"}
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers)
+        )
+        gql = GraphQLClient(http)
+        rma = await create(gql)
+        url = server.url.replace("http://", "ws://") + "/graphql"
+        client = await NodeClient.start("graphql_ws_many.mjs", url, gql.token, rma["id"], str(limit + 1), "1")
+
+        refused = await client.until("refused")
+        await live(server, limit)
+        await gql.data(
+            'mutation($id: String!) { rmaOrderCommentAdd(id: $id, text: "one") { version } }',
+            {"id": rma["id"]},
+        )
+        code = await client.finish()
+
+        assert refused["errors"] == [
+            {
+                "message": f"This connection already runs {limit} operations, the most one websocket may run at "
+                "once (RMA_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one first, or open another connection.",
+                "extensions": {"code": "BAD_REQUEST", "reason": "TOO_MANY_OPERATIONS", "limit": limit},
+            }
+        ]
+        results = [line for line in client.lines if line["event"] == "next"]
+        others = {line["subscription"] for line in results}
+        assert others == set(range(limit + 1)) - {refused["subscription"]}
+        assert [line["result"] for line in results] == [{"data": {"rmaOrderUpdated": {"version": 2}}}] * limit
+        assert [line["event"] for line in client.lines].count("refused") == 1
+        # One socket throughout: the refusal did not close it; the client closed it at the end.
+        assert [line["code"] for line in client.lines if line["event"] == "closed"] == [1000]
+        assert code == 0
+        await _no_subscriptions_left(server)
