@@ -1,6 +1,7 @@
 """An RMA order list's criteria as SQL: their values by name, and the conditions that bind
 them (with the values, or as parameters of a statement prepared once per shape)."""
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -29,10 +30,13 @@ _LISTED = (
 # Runs of digits and runs of letters: a search's pieces (each inside one of the text's words,
 # where pg_trgm takes its trigrams).
 _PIECES = re.compile(r"\d+|[^\W\d_]+")
-# The 5-grams index (migration 0027's rma_search_grams): 5-character pieces of each run of
-# these characters of the search text.
+# The keys index (migration 0030's rma_search_keys): the 3- and 5-character pieces of each run
+# of these characters of the search text, each after its organization's prefix.
 GRAM = 5
+TRIGRAM = 3
 _GRAMMED = re.compile(r"[a-z0-9]+")
+# The prefix's length: the first hex digits of the organization id's MD5 (as rma_search_keys).
+PREFIX = 8
 
 
 class _Position(FunctionElement[int]):
@@ -77,13 +81,24 @@ def search_piece(text: str) -> str:
     return max(digits or pieces, key=len)
 
 
-def search_grams(piece: str) -> list[str] | None:
-    """The 5-grams of a search's piece, which every text holding the piece holds (the piece is
-    inside one of its runs of ASCII letters and digits); None for a shorter piece or one of
-    other characters (asked of the trigram index)."""
-    if len(piece) < GRAM or not _GRAMMED.fullmatch(piece):
+def organization_prefix(organization_id: str) -> str:
+    """What the search keys of an organization's RMA orders start with: two organizations
+    rarely share it, and when they do, the rows found are still checked for the caller's."""
+    return hashlib.md5(organization_id.encode(), usedforsecurity=False).hexdigest()[:PREFIX]
+
+
+def search_keys(organization_id: str, piece: str) -> list[str] | None:
+    """The keys of a search's piece in its organization: its 5-grams from 5 characters on,
+    else its trigrams, each after the organization's prefix. Every text of the organization
+    holding the piece holds them (the piece is inside one of its runs of ASCII letters and
+    digits), and no other organization's text does: the index's lists hold one
+    organization's rows, so a search of a small organization beside a large one reads its
+    own few. None for a piece of other characters (asked of the trigram index)."""
+    if len(piece) < TRIGRAM or not _GRAMMED.fullmatch(piece):
         return None
-    return sorted({piece[i : i + GRAM] for i in range(len(piece) - GRAM + 1)})
+    size = GRAM if len(piece) >= GRAM else TRIGRAM
+    prefix = organization_prefix(organization_id)
+    return sorted({prefix + piece[i : i + size] for i in range(len(piece) - size + 1)})
 
 
 def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]:
@@ -110,9 +125,9 @@ def rma_order_filter_values(caller: Caller, f: RmaOrderFilter) -> dict[str, Any]
         values["search"] = f.search.casefold()
         piece = search_piece(values["search"])
         values["search_piece"] = _like_anywhere(piece)
-        grams = search_grams(piece)
-        if grams is not None:
-            values["search_grams"] = grams
+        keys = search_keys(caller.organization_id, piece)
+        if keys is not None:
+            values["search_keys"] = keys
     return values
 
 
@@ -143,15 +158,16 @@ def filter_conditions(values: Mapping[str, Any], dialect: str, *, bound: bool) -
         conditions.append(c.created_at < value("created_before", c.created_at.type))
     if "search" in values:
         # The search text is kept in a table of its own (one row per RMA order). Its index
-        # is asked for the search's piece: its 5-grams (PostgreSQL, a piece of 5 ASCII letters
-        # or digits at least), else its trigrams (LIKE; on SQLite a scan). The whole search
-        # is then a substring of the rows found (strpos, instr: no index takes it), of the
-        # caller's organization (checked on them: keyed by the organization, the trigram
-        # index read all of its organization's entries, 5 ms at a million).
+        # is asked for the search's piece: its keys in the caller's organization (PostgreSQL,
+        # a piece of 3 ASCII letters or digits at least), else its trigrams (LIKE; on SQLite
+        # a scan). The whole search is then a substring of the rows found (strpos, instr: no
+        # index takes it), of the caller's organization (checked on them too: two
+        # organizations may share a prefix; keyed by the organization as a column of its own,
+        # the trigram index read all of its organization's entries, 5 ms at a million).
         s = t.rma_order_search.c
-        if "search_grams" in values and dialect == "postgresql":
-            grams = func.rma_search_grams(s.search_text, type_=ARRAY(Text))
-            piece = grams.contains(value("search_grams", ARRAY(Text)))
+        if "search_keys" in values and dialect == "postgresql":
+            keys = func.rma_search_keys(s.organization_id, s.search_text, type_=ARRAY(Text))
+            piece = keys.contains(value("search_keys", ARRAY(Text)))
         else:
             piece = s.search_text.like(value("search_piece"), escape="/")
         found = select(s.rma_order_id).where(

@@ -1,4 +1,4 @@
-"""What indexes serve (PostgreSQL plans): filter.search the trigram index (for a piece of it), a customer's list and a
+"""What indexes serve (PostgreSQL plans): filter.search the keys or trigram index (for a piece of it), a customer's list and a
 list by custom state their partial indexes, a round of mails' lookup of its recipients'
 languages the customers' email index."""
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rma_graphql.db import notification_repository, rma_reads
 from rma_graphql.db import tables as t
-from rma_graphql.db.list_criteria import search_grams
+from rma_graphql.db.list_criteria import organization_prefix, search_keys
 from rma_graphql.domain.access import Caller, Role
 from rma_graphql.domain.criteria import RmaOrderFilter
 from tests.conftest import DATABASE
@@ -31,16 +31,19 @@ async def _bitmap_plan(engine: AsyncEngine, query: Any) -> str:
 @pytest.mark.parametrize(
     ("search", "index", "condition"),
     [
-        ("RMA-334333_%", "ix_rma_order_search_grams", "@> '{33433,34333}'::text[]"),
-        ("Ada-4333_%", "ix_rma_order_search", "~~ '%4333%'::text"),
+        ("RMA-334333_%", "ix_rma_order_search_keys", "@> '{{{p}33433,{p}34333}}'::text[]"),
+        ("Ada-4333_%", "ix_rma_order_search_keys", "@> '{{{p}333,{p}433}}'::text[]"),
+        ("Jürgen-ßü_%", "ix_rma_order_search", "~~ '%jürgen%'::text"),
     ],
 )
 async def test_the_index_is_asked_for_the_search_piece_and_the_rows_for_the_whole_search(
     engine: AsyncEngine, organization_id: str, search: str, index: str, condition: str
 ) -> None:
     """An index takes the search's digits (the trigrams of ``rma`` and ``ma-``, held by every
-    row, stay out of its lists): their 5-grams from 5 digits on, else their trigrams; the
-    whole search and the organization are checked on the rows it finds."""
+    row, stay out of its lists): their 5-grams from 5 digits on, else their trigrams, in the
+    caller's organization; a piece of other letters the trigram index. The whole search and
+    the organization are checked on the rows it finds."""
+    condition = condition.format(p=organization_prefix(organization_id))
     conditions = rma_reads.rma_order_conditions(
         Caller(organization_id=organization_id), RmaOrderFilter(search=search), "postgresql"
     )
@@ -60,20 +63,27 @@ async def test_the_index_is_asked_for_the_search_piece_and_the_rows_for_the_whol
         ("rma-1334333\ncustomer 1334333\ncustomer1334333@example.com", "334333"),
         ("grace.hopper@example.com\nsku-red-m", "hopper"),
         ("müller-12345678", "45678"),
+        ("rma-1001\nada@example.com", "1001"),
+        ("sku-red-m", "red"),
     ],
 )
-async def test_a_text_holds_the_grams_of_every_piece_it_holds(
+async def test_a_text_holds_the_keys_of_every_piece_it_holds_in_its_organization_only(
     engine: AsyncEngine, text_: str, piece: str
 ) -> None:
-    """The index's 5-grams of a text (SQL) include those the server asks for (Python)."""
+    """The index's keys of a text (SQL) include those the server asks for (Python) in the
+    text's organization, and none of another organization's."""
+    ours, theirs = "6f0b5c1e-0000-4000-8000-000000000001", "6f0b5c1e-0000-4000-8000-000000000002"
     async with engine.connect() as conn:
-        holds = (
+        found = (
             await conn.execute(
-                text("SELECT rma_search_grams(:text) @> CAST(:grams AS text[])"),
-                {"text": text_, "grams": search_grams(piece)},
+                text(
+                    "SELECT rma_search_keys(:ours, :text) @> CAST(:keys AS text[]),"
+                    " rma_search_keys(:theirs, :text) && CAST(:keys AS text[])"
+                ),
+                {"ours": ours, "theirs": theirs, "text": text_, "keys": search_keys(ours, piece)},
             )
-        ).scalar_one()
-    assert holds is True
+        ).one()
+    assert tuple(found) == (True, False)
 
 
 async def test_a_search_starts_no_parallel_workers(engine: AsyncEngine, organization_id: str) -> None:

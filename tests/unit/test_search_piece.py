@@ -1,12 +1,13 @@
 """What of a search an index is asked for: a run of digits before letters, the longest
 first, 3 characters at least (the whole search when no run is that long); its 5-grams when
-it has 5 ASCII letters or digits at least."""
+it has 5 ASCII letters or digits at least, else its trigrams, after its organization's
+prefix."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rma_graphql.db.list_criteria import search_grams, search_piece
+from rma_graphql.db.list_criteria import organization_prefix, search_keys, search_piece
 
 
 @pytest.mark.parametrize(
@@ -41,10 +42,20 @@ def test_the_piece_is_part_of_the_search(search: str) -> None:
         ("200000", ["00000", "20000"]),
         ("dupont", ["dupon", "upont"]),
         ("12345", ["12345"]),
-        ("4333", None),
+        ("4333", ["333", "433"]),
+        ("sku", ["sku"]),
         ("müller", None),
         ("rma-334333", None),
+        ("ab", None),
     ],
 )
-def test_the_grams_of_a_piece(piece: str, grams: list[str] | None) -> None:
-    assert search_grams(piece) == grams
+def test_the_keys_of_a_piece(piece: str, grams: list[str] | None) -> None:
+    organization = "6f0b5c1e-0000-4000-8000-000000000001"
+    prefix = organization_prefix(organization)
+    expected = None if grams is None else [prefix + gram for gram in grams]
+    assert search_keys(organization, piece) == expected
+
+
+def test_the_prefix_is_the_start_of_the_md5_of_the_organization_id() -> None:
+    """As rma_search_keys computes it in SQL (migration 0030): left(md5(id), 8)."""
+    assert organization_prefix("6f0b5c1e-0000-4000-8000-000000000001") == "147a6435"
