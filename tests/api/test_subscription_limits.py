@@ -5,7 +5,6 @@ runs go on; once one of them completes, there is room again."""
 import contextlib
 from typing import Any
 
-import httpx
 import pytest
 
 from rma_graphql.config import Settings
@@ -37,10 +36,7 @@ async def test_an_operation_beyond_the_limit_is_refused_and_the_others_go_on(
         server = await stack.enter_async_context(
             Server(settings.replace(max_subscriptions_per_connection=LIMIT))
         )
-        headers = {"Authorization": f"Bearer {await server.token(organization_id)}"}
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers)
-        )
+        http = await stack.enter_async_context(await server.client(organization_id))
         gql = GraphQLClient(http)
         rma = await create(gql)
         client = await SubscriptionClient.open(server.url, protocol, token=gql.token)

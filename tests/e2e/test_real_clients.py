@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rma_graphql.config import Settings
@@ -152,10 +151,7 @@ async def test_the_graphql_ws_library_gets_an_operation_beyond_the_limit_refused
         server = await stack.enter_async_context(
             Server(settings.replace(max_subscriptions_per_connection=limit))
         )
-        headers = {"Authorization": f"Bearer {await server.token(organization_id)}"}
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers)
-        )
+        http = await stack.enter_async_context(await server.client(organization_id))
         gql = GraphQLClient(http)
         rma = await create(gql)
         url = server.url.replace("http://", "ws://") + "/graphql"
