@@ -63,10 +63,10 @@ def _like_anywhere(text: str) -> str:
 
 
 def search_piece(text: str) -> str:
-    """What of a (case-folded) search the search text's indexes are asked for (its 5-grams,
-    ``search_grams``, else its trigrams): its longest run of digits, else its longest run of
-    letters (3 characters at least, a trigram's length), else the whole search. The search
-    itself is then matched on the rows the piece finds.
+    """What of a (case-folded) search the search text's indexes are asked for (its keys in
+    the organization, ``search_keys``, else its trigrams): its longest run of digits, else
+    its longest run of letters (3 characters at least, a trigram's length), else the whole
+    search. The search itself is then matched on the rows the piece finds.
 
     An index answers a pattern by intersecting the lists of its grams, and its cost is set
     by the longest lists, not by the rows found: ``rma-334333`` at a million RMA orders
