@@ -90,3 +90,13 @@ async def live(server: "Server", count: int = 1) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscription never went live")
+
+
+async def subscriptions_left(server: "Server", count: int = 0) -> None:
+    """Wait until the server's hub holds ``count`` subscriptions (a completed one leaves it
+    after the socket's handler has forgotten its operation)."""
+    for _ in range(500):
+        if len(server.app.state.hub.subscriptions()) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the server kept {len(server.app.state.hub.subscriptions())} subscriptions")

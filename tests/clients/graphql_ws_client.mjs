@@ -1,23 +1,12 @@
 // Subscribes with the graphql-ws library (what GraphiQL, Apollo Client, urql and Relay use)
 // and prints one JSON line per thing that happens, for the test suite to read.
 //   node graphql_ws_client.mjs <ws-url> <token> <rma-id> <events-to-wait-for>
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
+import { connect } from "./ws_client.mjs";
 
 const [url, token, rmaId, wanted] = process.argv.slice(2);
 const say = (line) => process.stdout.write(JSON.stringify(line) + "\n");
 
-const client = createClient({
-  url,
-  webSocketImpl: WebSocket,
-  connectionParams: { Authorization: `Bearer ${token}` },
-  retryAttempts: 0,
-  on: {
-    connected: () => say({ event: "connected" }),
-    closed: (event) => say({ event: "closed", code: event.code, reason: event.reason }),
-    error: (error) => say({ event: "error", message: String(error?.message ?? error) }),
-  },
-});
+const client = connect(url, token, say);
 
 const query = `subscription Updated($id: String!) {
   rmaOrderUpdated(id: $id) { id version processingStatus history { type } }

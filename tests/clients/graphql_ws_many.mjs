@@ -3,22 +3,12 @@
 //   node graphql_ws_many.mjs <ws-url> <token> <rma-id> <subscriptions> <results-each>
 // Each subscription ends after <results-each> results or at its error; the script ends when
 // every one has ended.
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
+import { connect } from "./ws_client.mjs";
 
 const [url, token, rmaId, count, wanted] = process.argv.slice(2);
 const say = (line) => process.stdout.write(JSON.stringify(line) + "\n");
 
-const client = createClient({
-  url,
-  webSocketImpl: WebSocket,
-  connectionParams: { Authorization: `Bearer ${token}` },
-  retryAttempts: 0,
-  on: {
-    connected: () => say({ event: "connected" }),
-    closed: (event) => say({ event: "closed", code: event.code, reason: event.reason }),
-  },
-});
+const client = connect(url, token, say);
 
 const query = `subscription Updated($id: String!) { rmaOrderUpdated(id: $id) { version } }`;
 const timeout = setTimeout(() => {

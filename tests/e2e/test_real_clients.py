@@ -13,7 +13,7 @@ import pytest
 from rma_graphql.config import Settings
 from tests.conftest import GraphQLClient, Server
 from tests.helpers import create
-from tests.ws import live
+from tests.ws import live, subscriptions_left
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 NODE = shutil.which("node")
@@ -69,14 +69,6 @@ class NodeClient:
         return code
 
 
-async def _no_subscriptions_left(server: Server) -> None:
-    for _ in range(500):
-        if not server.app.state.hub.subscriptions():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the server kept the completed subscription")
-
-
 async def test_the_graphql_ws_library_subscribes_with_a_token_and_completes_cleanly(
     server: Server, gql: GraphQLClient
 ) -> None:
@@ -102,7 +94,7 @@ async def test_the_graphql_ws_library_subscribes_with_a_token_and_completes_clea
     assert code == 0
     closed = [line for line in client.lines if line["event"] == "closed"]
     assert [c["code"] for c in closed] == [1000]
-    await _no_subscriptions_left(server)
+    await subscriptions_left(server)
 
 
 async def test_the_graphql_ws_library_is_refused_without_a_valid_token(server: Server) -> None:
@@ -140,7 +132,7 @@ async def test_apollo_client_queries_mutates_and_subscribes(server: Server, gql:
     assert update["data"]["rmaOrderUpdated"]["version"] == 3
     assert update["data"]["rmaOrderUpdated"]["processingStatus"] == "REQUESTED"
     assert code == 0
-    await _no_subscriptions_left(server)
+    await subscriptions_left(server)
 
 
 async def test_the_graphql_ws_library_gets_an_operation_beyond_the_limit_refused_and_keeps_the_others(
@@ -180,4 +172,4 @@ async def test_the_graphql_ws_library_gets_an_operation_beyond_the_limit_refused
         # One socket throughout: the refusal did not close it; the client closed it at the end.
         assert [line["code"] for line in client.lines if line["event"] == "closed"] == [1000]
         assert code == 0
-        await _no_subscriptions_left(server)
+        await subscriptions_left(server)
