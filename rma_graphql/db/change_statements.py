@@ -11,7 +11,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from rma_graphql.db import tables as t
 from rma_graphql.db.bulk import conflict_insert
@@ -160,6 +173,75 @@ RETURN_NUMBER = Prepared(
         .returning(t.return_number_counter.c.last_return_number)
     )
 )
+
+
+_NEW_RMAS: dict[tuple[tuple[str, ...], ...], Prepared] = {}
+
+
+def new_rma(names: Iterable[str], line_names: Iterable[str], linked_names: Iterable[str]) -> Prepared:
+    """A new RMA order's rows in one statement (PostgreSQL): the organization's next return
+    number (``RETURN_NUMBER``, ``key_id``), the RMA row with these columns (``v_<column>``),
+    that number and its reference (``reference_prefix`` and the number), its search text (the
+    reference in lower case, then ``search_rest``), and its lines and linked orders (``lines``
+    and ``linked_orders``: JSON arrays of their rows, with these columns). It gives the number.
+
+    The counter's row stays locked until the create commits (numbers stay gapless), so it
+    is taken in the create's last statement but one: the creates of an organization wait for
+    each other only while that statement ends and the revision's is sent, not for the
+    round trips of separate inserts."""
+    key = (tuple(sorted(names)), tuple(line_names), tuple(linked_names))
+    found = _NEW_RMAS.get(key)
+    if found is None:
+        found = _NEW_RMAS[key] = Prepared(lambda dialect: _new_rma(*key))
+    return found
+
+
+def _new_rma(names: tuple[str, ...], line_names: tuple[str, ...], linked_names: tuple[str, ...]) -> Any:
+    rma = t.rma_order
+    number = RETURN_NUMBER.statement("postgresql").cte("number")
+    issued = number.c.last_return_number
+    numbered = (
+        insert(rma)
+        .from_select(
+            [*names, "return_number", "return_reference"],
+            select(
+                *(bindparam(f"v_{name}", type_=rma.c[name].type) for name in names),
+                issued,
+                bindparam("reference_prefix", type_=String) + cast(issued, String),
+            ),
+        )
+        .returning(rma.c.id, rma.c.organization_id, rma.c.return_reference)
+        .cte("rma")
+    )
+    searched = (
+        insert(t.rma_order_search)
+        .from_select(
+            ["rma_order_id", "organization_id", "search_text"],
+            select(
+                numbered.c.id,
+                numbered.c.organization_id,
+                func.lower(numbered.c.return_reference) + bindparam("search_rest", type_=String),
+            ),
+        )
+        .cte("search")
+    )
+    children = [
+        _rows_of_json(table, names, bound)
+        for table, names, bound in (
+            (t.rma_order_line, line_names, "lines"),
+            (t.rma_linked_order, linked_names, "linked_orders"),
+        )
+    ]
+    return select(issued.label("return_number")).add_cte(numbered, searched, *children)
+
+
+def _rows_of_json(table: Table, names: tuple[str, ...], name: str) -> Any:
+    """The insert of ``table``'s rows given as one JSON array bound as ``name`` (a column of
+    JSON, a list of pictures say, is taken whole)."""
+    given = func.json_populate_recordset(
+        literal_column(f"NULL::{table.name}"), cast(bindparam(name, type_=Text), JSON)
+    ).table_valued(*names)
+    return insert(table).from_select(list(names), select(*(given.c[n] for n in names))).cte(name)
 
 
 def rma_update(names: Iterable[str]) -> Prepared:

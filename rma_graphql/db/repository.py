@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -204,6 +205,49 @@ async def insert_rma(conn: AsyncConnection, columns: dict[str, Any], rma: RmaOrd
     return rma_row_after({}, values)
 
 
+async def insert_new_rma(
+    conn: AsyncConnection,
+    columns: dict[str, Any],
+    rma: RmaOrder,
+    linked_orders: Sequence[tuple[str, str | None]],
+    *,
+    reference_prefix: str,
+    search_rest: str,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Take the organization's next return number and insert the RMA order with it (its
+    reference: ``reference_prefix`` and the number), its search text (the reference in
+    lower case, then ``search_rest``), its lines and its linked orders; return the row as
+    written and the linked orders' rows. On PostgreSQL in one statement, so that the
+    counter's row is locked from the create's last statements on only (``new_rma``)."""
+    organization_id = columns["organization_id"]
+    if conn.dialect.name != "postgresql":
+        number = await next_return_number(conn, organization_id)
+        reference = f"{reference_prefix}{number}"
+        numbered = {"return_number": number, "return_reference": reference}
+        written = await insert_rma(
+            conn, {**columns, **numbered, SEARCH_TEXT: reference.casefold() + search_rest}, rma
+        )
+        return written, await replace_linked_orders(conn, organization_id, rma.id, linked_orders, first=True)
+    values = {**columns, **rma_state_columns(rma), "version": rma.version}
+    lines = line_rows(organization_id, rma.id, rma.lines)
+    linked = linked_order_rows_of(organization_id, rma.id, linked_orders)
+    statement = statements.new_rma(
+        values, _columns_of(lines, t.rma_order_line), _columns_of(linked, t.rma_linked_order)
+    )
+    (row,) = await statement.rows(
+        conn,
+        key_id=organization_id,
+        reference_prefix=reference_prefix,
+        search_rest=search_rest,
+        lines=orjson.dumps(lines).decode(),
+        linked_orders=orjson.dumps(linked).decode(),
+        **statements.bound(values),
+    )
+    number = int(row["return_number"])
+    numbered = {"return_number": number, "return_reference": f"{reference_prefix}{number}"}
+    return rma_row_after({}, {**values, **numbered}), linked
+
+
 async def update_search_text(conn: AsyncConnection, rma_id: str, text: str) -> None:
     """The RMA order's new search text, in the change's transaction."""
     await statements.SEARCH_TEXT_UPDATE.execute(conn, key_id=rma_id, **statements.bound({SEARCH_TEXT: text}))
@@ -335,7 +379,17 @@ async def replace_linked_orders(
     """Write the linked orders and return their rows."""
     if not first:
         await conn.execute(delete(t.rma_linked_order).where(t.rma_linked_order.c.rma_order_id == rma_id))
-    rows = [
+    rows = linked_order_rows_of(organization_id, rma_id, linked_orders)
+    if rows:
+        await conn.execute(insert(t.rma_linked_order), rows)
+    return rows
+
+
+def linked_order_rows_of(
+    organization_id: str, rma_id: str, linked_orders: Sequence[tuple[str, str | None]]
+) -> list[dict[str, Any]]:
+    """The linked orders (order id, external reference) as their table rows, each a new id."""
+    return [
         {
             "id": str(uuid.uuid4()),
             "organization_id": organization_id,
@@ -346,9 +400,11 @@ async def replace_linked_orders(
         }
         for position, (order_id, external_reference) in enumerate(linked_orders)
     ]
-    if rows:
-        await conn.execute(insert(t.rma_linked_order), rows)
-    return rows
+
+
+def _columns_of(rows: Sequence[Mapping[str, Any]], table: Table) -> tuple[str, ...]:
+    """The columns rows give (each gives the same), else the table's."""
+    return tuple(rows[0]) if rows else column_names(table)
 
 
 async def linked_order_rows(conn: AsyncConnection, rma_id: str) -> list[dict[str, Any]]:

@@ -173,15 +173,25 @@ def search_text(
     sender: Mapping[Any, Any],
     skus: list[str],
 ) -> str:
-    parts = [
-        return_reference,
-        external_id,
-        external_reference,
-        sender.get("fullname"),
-        sender.get("email"),
-        *skus,
-    ]
-    return "\n".join(p.casefold() for p in parts if p)
+    """What a search of RMA orders looks in: the return reference, the external id and
+    reference, the sender's name and email and the skus, one a line, in lower case."""
+    rest = search_text_after_reference(
+        external_id=external_id, external_reference=external_reference, sender=sender, skus=skus
+    )
+    return return_reference.casefold() + rest
+
+
+def search_text_after_reference(
+    *,
+    external_id: str | None,
+    external_reference: str | None,
+    sender: Mapping[Any, Any],
+    skus: list[str],
+) -> str:
+    """The search text after the return reference, each part on a line of its own (what a
+    create writes before its number, and so its reference, is known)."""
+    parts = [external_id, external_reference, sender.get("fullname"), sender.get("email"), *skus]
+    return "".join(f"\n{p.casefold()}" for p in parts if p)
 
 
 async def configuration_for(

@@ -28,7 +28,7 @@ from rma_graphql.service.return_requests import (
     existing_by_external_id,
     lines_from_commands,
     refund_terms_for,
-    search_text,
+    search_text_after_reference,
     with_line_orders,
 )
 from rma_graphql.service.unit_of_work import UnitOfWork
@@ -123,10 +123,20 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
             on_complete=configuration["refund_shipping_on_complete_return"],
         )
         rma, events = _new_rma(command, configuration, currency, lines, terms, now)
-        return_number = await repo.next_return_number(conn, organization_id)
-        columns = _columns(caller, command, configuration, rma, return_number, policy, len(events), now)
-        written = await repo.insert_rma(conn, columns, rma)
-        linked_orders = await repo.replace_linked_orders(conn, organization_id, rma.id, linked, first=True)
+        columns = _columns(caller, command, configuration, rma, policy, len(events), now)
+        written, linked_orders = await repo.insert_new_rma(
+            conn,
+            columns,
+            rma,
+            linked,
+            reference_prefix=f"RMA-{columns['issued_at'].year}-",
+            search_rest=search_text_after_reference(
+                external_id=command.external_id,
+                external_reference=command.external_reference,
+                sender=command.sender,
+                skus=[line.sku for line in rma.lines],
+            ),
+        )
         await change.rma_orders.record(rma, written, events, first_sequence=1, linked_orders=linked_orders)
     return rma.id
 
@@ -214,21 +224,17 @@ def _columns(
     command: CreateRmaOrder,
     configuration: Row,
     rma: RmaOrder,
-    return_number: int,
     policy: ReturnPolicy,
     event_count: int,
     now: datetime,
 ) -> dict[str, Any]:
-    """The new row's columns beside the aggregate's state."""
-    issued_at = command.issued_at or now
-    return_reference = f"RMA-{issued_at.year}-{return_number}"
+    """The new row's columns beside the aggregate's state and its return number (with
+    its reference and search text: ``repository.insert_new_rma``)."""
     return {
         "id": rma.id,
         "organization_id": caller.organization_id,
         "configuration_id": configuration["id"],
         "location_id": configuration["location_id"],
-        "return_number": return_number,
-        "return_reference": return_reference,
         "external_id": command.external_id,
         "external_reference": command.external_reference,
         "tp_app_id": command.tp_app_id,
@@ -242,16 +248,9 @@ def _columns(
         "customer_id": caller.customer_id,
         "billing_contact": command.billing_contact,
         "received_at": command.received_at or now,
-        "issued_at": issued_at,
+        "issued_at": command.issued_at or now,
         "comment": command.comment,
         "meta": command.meta,
-        "search_text": search_text(
-            return_reference=return_reference,
-            external_id=command.external_id,
-            external_reference=command.external_reference,
-            sender=command.sender,
-            skus=[line.sku for line in rma.lines],
-        ),
         "last_event_sequence": event_count,
         "policy": policy.to_json(),
         "refund_terms": rma.refund_terms.to_json(),
