@@ -187,7 +187,7 @@ def new_rma(names: Iterable[str], line_names: Iterable[str], linked_names: Itera
 
     The counter's row stays locked until the create commits (numbers stay gapless), so it
     is taken in the create's last statement but one (the orders it names have their return
-    status read and set in between): the creates of an organization wait for each other
+    status, read before, set in between): the creates of an organization wait for each other
     while that statement ends and the revision's is sent, not for the round trips of
     separate inserts."""
     key = (tuple(sorted(names)), tuple(line_names), tuple(linked_names))

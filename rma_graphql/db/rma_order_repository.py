@@ -211,21 +211,25 @@ class RmaOrderRepository:
         update: rows.RowUpdate | None = None,
         last: bool = False,
         orders_may_change: bool = True,
+        order_statuses: Mapping[str, str] | None = None,
     ) -> bool:
         """The last writes of every change (a creation's too): the return status of every
         order the RMA returns (or stopped returning), the new revision, then the events,
         whose organization row lock comes last. ``update``: the RMA row's compare-and-set
         update, not run yet (PostgreSQL), written with them; False when it found the row
         changed (nothing is written). ``orders_may_change``: false when neither the processing
-        status nor the linked orders changed (their return status cannot have either)."""
+        status nor the linked orders changed (their return status cannot have either).
+        ``order_statuses``: the orders' new return statuses, read before (a create's)."""
         if linked_orders is None:
             linked_orders = await self._linked_orders_of(rma.id)
-        statuses = await return_status_changes(
-            self.conn,
-            self.organization_id,
-            {o["order_id"] for o in linked_orders} | set(unlinked_orders) if orders_may_change else (),
-            changing=(rma.id, rma.processing_status),
-        )
+        statuses = order_statuses
+        if statuses is None:
+            statuses = await return_status_changes(
+                self.conn,
+                self.organization_id,
+                {o["order_id"] for o in linked_orders} | set(unlinked_orders) if orders_may_change else (),
+                changing=(rma.id, rma.processing_status),
+            )
         if statuses and update is not None:
             # The RMA row is locked before any order's, as in every change.
             if not await update.run(self.conn):
@@ -287,11 +291,14 @@ async def return_status_changes(
     order_ids: Collection[str],
     *,
     changing: tuple[str, ProcessingStatus] | None = None,
+    new: ProcessingStatus | None = None,
 ) -> dict[str, str]:
     """The orders among ``order_ids`` whose return status is no longer what their RMA orders
     make it, and the status each should have. ``changing``: an RMA order and the processing
-    status this change gives it (not written yet). One read (outside any transaction on
-    PostgreSQL when none is open: it locks nothing)."""
+    status this change gives it (not written yet). ``new``: the processing status of an RMA
+    order not written yet that returns from every one of them (a create, read before its
+    rows are written). One read (outside any transaction on PostgreSQL when none is open:
+    it locks nothing)."""
     if not order_ids:
         return {}
     found = await _RETURN_STATUSES.rows(
@@ -307,6 +314,9 @@ async def return_status_changes(
             statuses[row["id"]].append(changing[1])
         else:
             statuses[row["id"]].append(ProcessingStatus(row["processing_status"]))
+    if new is not None:
+        for order_id in current:
+            statuses[order_id].append(new)
     changes = {}
     for order_id, before in current.items():
         after = order_return_status(statuses[order_id]).value

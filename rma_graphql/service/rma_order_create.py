@@ -9,6 +9,7 @@ from typing import Any
 from rma_graphql.db import repository as repo
 from rma_graphql.db.engine import Connection
 from rma_graphql.db.errors import DuplicateRowError
+from rma_graphql.db.rma_order_repository import return_status_changes
 from rma_graphql.domain.access import Caller
 from rma_graphql.domain.eligibility import ReturnPolicy
 from rma_graphql.domain.errors import BadUserInputError
@@ -124,6 +125,10 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
         )
         rma, events = _new_rma(command, configuration, currency, lines, terms, now)
         columns = _columns(caller, command, configuration, rma, policy, len(events), now)
+        # Read before the number is taken: its row is held until the create commits.
+        order_statuses = await return_status_changes(
+            conn, organization_id, {order_id for order_id, _ in linked}, new=rma.processing_status
+        )
         written, linked_orders = await repo.insert_new_rma(
             conn,
             columns,
@@ -137,7 +142,9 @@ async def _create(uow: UnitOfWork, caller: Caller, command: CreateRmaOrder) -> s
                 skus=[line.sku for line in rma.lines],
             ),
         )
-        await change.rma_orders.record(rma, written, events, first_sequence=1, linked_orders=linked_orders)
+        await change.rma_orders.record(
+            rma, written, events, first_sequence=1, linked_orders=linked_orders, order_statuses=order_statuses
+        )
     return rma.id
 
 

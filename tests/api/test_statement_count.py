@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from tests.api.test_returns import line, return_input, shop
 from tests.conftest import DATABASE, GraphQLClient, Server
 from tests.helpers import act, create, get, rma_input
 
@@ -231,6 +232,34 @@ async def test_a_create_writes_each_table_once_with_its_lines_in_one_statement(
         '{ rmaOrders(filter: {search: "sku-2"}) { nodes { id } } }',
     )
     assert [node["id"] for node in searched["rmaOrders"]["nodes"]] == [made["id"]]
+
+
+async def test_a_create_reads_the_return_status_of_its_orders_before_it_takes_its_number(
+    server: Server, gql: GraphQLClient
+) -> None:
+    """The orders a create names have their return status read before the number's row is
+    locked (it stays locked until the create commits), and set after: the order shows the
+    return requested."""
+    made = await shop(gql)
+    query = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id } }"
+    status = "query($id: String!) { order(id: $id) { returnStatus } }"
+    before = (await gql.data(status, {"id": made["order"]["id"]}))["order"]["returnStatus"]
+
+    statements, _ = await _statements(
+        server,
+        gql,
+        query,
+        {"input": return_input(line(made["lines"]["SHIRT-M"]))},
+        kinds=("SELECT", "WITH", "INSERT"),
+    )
+
+    after = (await gql.data(status, {"id": made["order"]["id"]}))["order"]["returnStatus"]
+    assert (before, after) == ("NO_RETURN", "RETURN_REQUESTED")
+    # The read of the orders with the RMA orders returning from them (_RETURN_STATUSES).
+    read = [i for i, s in enumerate(statements) if "LEFT OUTER JOIN (rma_linked_order" in s]
+    assert len(read) == 1, statements
+    numbered = next(i for i, s in enumerate(statements) if "return_number_counter" in s)
+    assert read[0] < numbered, statements
 
 
 def _words(statement: str) -> list[str]:
