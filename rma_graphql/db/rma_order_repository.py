@@ -224,12 +224,7 @@ class RmaOrderRepository:
             linked_orders = await self._linked_orders_of(rma.id)
         statuses = order_statuses
         if statuses is None:
-            statuses = await return_status_changes(
-                self.conn,
-                self.organization_id,
-                {o["order_id"] for o in linked_orders} | set(unlinked_orders) if orders_may_change else (),
-                changing=(rma.id, rma.processing_status),
-            )
+            statuses = await self._order_statuses(rma, linked_orders, unlinked_orders, orders_may_change)
         if statuses and update is not None:
             # The RMA row is locked before any order's, as in every change.
             if not await update.run(self.conn):
@@ -263,6 +258,20 @@ class RmaOrderRepository:
         self.states[rma.id] = revision
         self.saved[rma.id] = rma.version
         return True
+
+    async def _order_statuses(
+        self,
+        rma: RmaOrder,
+        linked_orders: list[dict[str, Any]],
+        unlinked_orders: Collection[str],
+        orders_may_change: bool,
+    ) -> dict[str, str]:
+        """The new return status of the orders the RMA order returns (or stopped returning)
+        whose status it changes."""
+        order_ids = {o["order_id"] for o in linked_orders} | set(unlinked_orders) if orders_may_change else ()
+        return await return_status_changes(
+            self.conn, self.organization_id, order_ids, changing=(rma.id, rma.processing_status)
+        )
 
 
 def _return_statuses(dialect: str) -> Any:
