@@ -3,7 +3,7 @@ its search text, its lines (every field given, a list of pictures among them) an
 orders, written by one statement with the number on PostgreSQL and by one statement each on
 SQLite; and a create the database refuses takes no number."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,15 +12,14 @@ from sqlalchemy import text
 from rma_graphql.db import repository as repo
 from rma_graphql.service.return_requests import search_text
 from tests.conftest import GraphQLClient, Server
-from tests.helpers import create, rma_input
+from tests.helpers import CREATE, create, rma_input
 
 SHOWN = """
 query($id: String!) { rmaOrder(id: $id) {
-  returnNumber returnReference externalId externalReference
+  returnNumber returnReference issuedAt externalId externalReference
   lines { sku label reference quantity reason productState price serialNumber comment pictures }
   linkedOrders { orderId externalReference }
 } }"""
-CREATE = "mutation($input: RmaOrderInput!) { rmaOrderCreate(input: $input) { id returnNumber } }"
 PICTURE = "https://pictures.example/returns/1.jpg"
 SENDER = {"fullname": "Grace Hopper", "email": "Grace@Example.com"}
 LINES: list[dict[str, Any]] = [
@@ -41,6 +40,7 @@ LINES: list[dict[str, Any]] = [
 
 
 async def _search_text(server: Server, rma_id: str) -> str:
+    """The search row's text (test_search_text's reader adds PostgreSQL's xmin)."""
     async with server.engines[0].connect() as conn:
         found = await conn.execute(
             text("SELECT search_text FROM rma_order_search WHERE rma_order_id = :id"), {"id": rma_id}
@@ -63,7 +63,8 @@ async def test_a_create_writes_its_number_reference_search_text_lines_and_linked
 
     shown = (await gql.data(SHOWN, {"id": made["id"]}))["rmaOrder"]
     assert shown["returnNumber"] == made["returnNumber"] == before["returnNumber"] + 1
-    assert shown["returnReference"] == f"RMA-{datetime.now(UTC).year}-{shown['returnNumber']}"
+    year = datetime.fromisoformat(shown["issuedAt"]).year
+    assert shown["returnReference"] == f"RMA-{year}-{shown['returnNumber']}"
     assert (shown["externalId"], shown["externalReference"]) == ("EXT-7", "Shop-77")
     assert shown["lines"] == [
         LINES[0],
